@@ -1,0 +1,80 @@
+# Build, run and test the framekernel.
+#
+#   make run      boot the kernel with the default initramfs (busybox + tests)
+#   make test     everything CI runs: lints, host tests, ktests, test apps
+#   make ktest    in-kernel unit tests only
+#   make build    build the kernel
+#   make gdb      boot and wait for a debugger on :1234
+#   make bench    benchmarks against Linux
+#
+# Variables: ACCEL (auto|tcg|kvm), MEM (2G), SMP (1), LOG_LEVEL, KCMDLINE,
+# TIMEOUT (seconds), INITRAMFS_EXTRA (a directory merged over the initramfs),
+# CPU (QEMU model).
+
+ACCEL ?= auto
+MEM ?= 2G
+SMP ?= 1
+LOG_LEVEL ?= warn
+KCMDLINE ?=
+TIMEOUT ?= 600
+INITRAMFS_EXTRA ?=
+CPU ?=
+
+BUILD := build
+OSDK := osdk/target/release/osdk
+ROOTFS := $(BUILD)/rootfs
+APPS := $(BUILD)/apps
+
+QEMU_ARGS = --accel $(ACCEL) --mem $(MEM) --smp $(SMP) --timeout $(TIMEOUT) \
+	$(if $(CPU),--cpu $(CPU))
+CMDLINE = log_level=$(LOG_LEVEL) $(KCMDLINE)
+
+.PHONY: all setup build run ktest test check host-test apps rootfs gdb bench clean osdk
+
+all: build
+
+setup:
+	@sh tools/setup.sh
+
+osdk: setup
+	@cargo build --quiet --release --manifest-path osdk/Cargo.toml
+
+build: osdk
+	@$(OSDK) build
+
+apps: setup
+	@$(MAKE) --no-print-directory -C test/apps OUT=$(abspath $(APPS))
+
+rootfs: apps
+	@sh tools/mkrootfs.sh $(ROOTFS) $(APPS)
+
+run: osdk rootfs
+	@$(OSDK) run --initramfs $(ROOTFS) $(if $(INITRAMFS_EXTRA),--initramfs $(INITRAMFS_EXTRA)) \
+		--cmdline "$(CMDLINE)" $(QEMU_ARGS)
+
+gdb: osdk rootfs
+	@$(OSDK) run --gdb --profile dev --initramfs $(ROOTFS) --cmdline "$(CMDLINE)" $(QEMU_ARGS)
+
+ktest: osdk
+	@$(OSDK) run --ktest --summary --cmdline "$(CMDLINE)" $(QEMU_ARGS)
+
+check: setup
+	@cargo fmt --all --check
+	@cargo fmt --manifest-path osdk/Cargo.toml --check
+	@cargo clippy --quiet -p kernel -p ostd --target x86_64-unknown-none -- -D warnings
+	@cargo clippy --quiet --manifest-path osdk/Cargo.toml -- -D warnings
+
+host-test: setup
+	@sh tools/host-tests.sh
+
+test: osdk rootfs
+	@sh tools/test-all.sh
+
+bench: osdk
+	@$(MAKE) --no-print-directory -C test/apps/benchmark OUT=$(abspath $(BUILD)/bench)
+	@sh tools/bench.sh
+
+clean:
+	cargo clean
+	cargo clean --manifest-path osdk/Cargo.toml
+	rm -rf $(BUILD)

@@ -1,0 +1,68 @@
+//! CPU feature set-up: FPU/SSE/AVX for user programs, SMEP, and the
+//! extended-state save area size.
+
+use core::arch::x86_64::{__cpuid, __cpuid_count};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use x86_64::registers::control::{Cr0, Cr0Flags, Cr4, Cr4Flags};
+use x86_64::registers::xcontrol::{XCr0, XCr0Flags};
+
+static HAS_XSAVE: AtomicBool = AtomicBool::new(false);
+static XSAVE_SIZE: AtomicUsize = AtomicUsize::new(512);
+static XSAVE_MASK: AtomicUsize = AtomicUsize::new(0);
+
+/// Whether `xsave`/`xrstor` are in use (else `fxsave`/`fxrstor`).
+pub(crate) fn has_xsave() -> bool {
+    HAS_XSAVE.load(Ordering::Relaxed)
+}
+
+/// Size in bytes of the FPU save area for the enabled features.
+pub(crate) fn fpu_area_size() -> usize {
+    XSAVE_SIZE.load(Ordering::Relaxed)
+}
+
+/// The XCR0 features saved and restored.
+pub(crate) fn xsave_mask() -> u64 {
+    XSAVE_MASK.load(Ordering::Relaxed) as u64
+}
+
+pub(crate) fn init_features() {
+    let leaf1 = __cpuid(1);
+    let leaf7 = __cpuid_count(7, 0);
+
+    // SAFETY: setting MP/NE and clearing EM/TS only changes how FPU
+    // instructions trap; the kernel itself is built without SSE.
+    unsafe {
+        Cr0::update(|f| {
+            f.insert(Cr0Flags::MONITOR_COPROCESSOR | Cr0Flags::NUMERIC_ERROR);
+            f.remove(Cr0Flags::EMULATE_COPROCESSOR | Cr0Flags::TASK_SWITCHED);
+        })
+    };
+
+    let mut cr4 = Cr4Flags::OSFXSR | Cr4Flags::OSXMMEXCPT_ENABLE;
+    let xsave = leaf1.ecx & (1 << 26) != 0;
+    if xsave {
+        cr4 |= Cr4Flags::OSXSAVE;
+    }
+    if leaf7.ebx & (1 << 7) != 0 {
+        // SMEP: the kernel never executes user pages.
+        cr4 |= Cr4Flags::SUPERVISOR_MODE_EXECUTION_PROTECTION;
+    }
+    // SAFETY: each flag is set only when CPUID reports the feature; none of
+    // them changes memory mappings.
+    unsafe { Cr4::update(|f| f.insert(cr4)) };
+
+    if xsave {
+        let mut features = XCr0Flags::X87 | XCr0Flags::SSE;
+        if leaf1.ecx & (1 << 28) != 0 {
+            features |= XCr0Flags::AVX;
+        }
+        // SAFETY: CR4.OSXSAVE is set and only supported features are
+        // enabled (x87 and SSE always, AVX when CPUID says so).
+        unsafe { XCr0::write(features) };
+        let size = __cpuid_count(0xd, 0).ebx as usize;
+        XSAVE_SIZE.store(size.max(576), Ordering::Relaxed);
+        XSAVE_MASK.store(features.bits() as usize, Ordering::Relaxed);
+        HAS_XSAVE.store(true, Ordering::Relaxed);
+    }
+}

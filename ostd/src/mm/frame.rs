@@ -1,0 +1,285 @@
+//! Physical frames: the allocator and the reference-counted [`Frame`] handle.
+//!
+//! Every frame has a metadata slot holding its reference count. A [`Frame`]
+//! is one counted reference; cloning it increments the count and dropping
+//! the last reference returns the frame to the buddy allocator. Page tables
+//! hold references too (see `VmSpace`), so "is this frame shared?" — the
+//! question copy-on-write asks — is one atomic load.
+
+use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+
+use frame_allocator::{BuddyAllocator, Link, order_for};
+
+use super::{PAGE_SIZE, Paddr};
+use crate::arch::x86::mm::paddr_to_vaddr;
+use crate::sync::{Once, SpinLock};
+
+struct FrameMeta {
+    refcount: AtomicU32,
+}
+
+static META: Once<&'static [FrameMeta]> = Once::new();
+static ALLOCATOR: SpinLock<Option<BuddyAllocator<'static>>> = SpinLock::new(None);
+static TOTAL_FRAMES: AtomicUsize = AtomicUsize::new(0);
+
+/// Sets up the allocator. `meta_mem` and `link_mem` are zeroed, unused
+/// memory with room for `nr_frames` entries each; `free` yields the frame
+/// ranges `[start, end)` to make allocatable.
+pub(super) fn init(
+    meta: &'static mut [AtomicU32],
+    links: &'static mut [Link],
+    free: impl Iterator<Item = (usize, usize)>,
+) {
+    let mut alloc = BuddyAllocator::new(links);
+    for (start, end) in free {
+        alloc.add_range(start, end);
+    }
+    TOTAL_FRAMES.store(alloc.free_frames(), Ordering::Relaxed);
+    *ALLOCATOR.lock() = Some(alloc);
+    // SAFETY: `FrameMeta` is a `repr(Rust)` struct with a single
+    // `AtomicU32` field, so it has the same layout; the slice is exclusively
+    // ours and lives forever.
+    let meta: &'static [FrameMeta] = unsafe {
+        core::slice::from_raw_parts(meta.as_ptr() as *const FrameMeta, meta.len())
+    };
+    META.set(meta);
+}
+
+fn meta(paddr: Paddr) -> &'static FrameMeta {
+    &META.expect_init()[paddr as usize / PAGE_SIZE]
+}
+
+/// Allocates `2^order` contiguous frames; returns the first address.
+pub(crate) fn alloc_block(order: usize) -> Option<Paddr> {
+    let frame = ALLOCATOR.lock().as_mut()?.alloc(order)?;
+    Some((frame * PAGE_SIZE) as Paddr)
+}
+
+/// Frees a block from [`alloc_block`].
+pub(crate) fn free_block(paddr: Paddr, order: usize) {
+    if let Some(a) = ALLOCATOR.lock().as_mut() {
+        a.dealloc(paddr as usize / PAGE_SIZE, order);
+    }
+}
+
+/// Number of free frames.
+pub fn free_frames() -> usize {
+    ALLOCATOR.lock().as_ref().map_or(0, |a| a.free_frames())
+}
+
+/// Number of frames the allocator managed at boot.
+pub fn total_frames() -> usize {
+    TOTAL_FRAMES.load(Ordering::Relaxed)
+}
+
+/// A reference-counted handle to one physical page.
+#[derive(Debug)]
+pub struct Frame {
+    paddr: Paddr,
+}
+
+impl Frame {
+    /// Allocates a frame. Its previous contents are unspecified.
+    pub fn alloc() -> Option<Frame> {
+        let paddr = alloc_block(0)?;
+        meta(paddr).refcount.store(1, Ordering::Relaxed);
+        Some(Frame { paddr })
+    }
+
+    /// Allocates a zero-filled frame.
+    pub fn alloc_zeroed() -> Option<Frame> {
+        let f = Self::alloc()?;
+        f.zero();
+        Some(f)
+    }
+
+    /// Physical address.
+    pub fn paddr(&self) -> Paddr {
+        self.paddr
+    }
+
+    /// Number of references: handles plus page table mappings.
+    pub fn ref_count(&self) -> u32 {
+        meta(self.paddr).refcount.load(Ordering::Acquire)
+    }
+
+    /// Fills the frame with zeros.
+    pub fn zero(&self) {
+        // SAFETY: the frame is RAM mapped by the linear map and we hold a
+        // reference, so it is not freed meanwhile. Its contents are plain
+        // bytes; concurrent writers (user mappings) can only make the result
+        // unspecified, never unsound.
+        unsafe { zero_page(paddr_to_vaddr(self.paddr)) };
+    }
+
+    /// Copies the whole contents of `src` into this frame.
+    pub fn copy_from(&self, src: &Frame) {
+        // SAFETY: both frames are live (we hold references) and distinct or
+        // identical pages of RAM in the linear map; bytes are plain data.
+        unsafe { copy_page(paddr_to_vaddr(self.paddr), paddr_to_vaddr(src.paddr)) };
+    }
+
+    /// Reads `buf.len()` bytes at `offset`. Panics if out of the page.
+    pub fn read_bytes(&self, offset: usize, buf: &mut [u8]) {
+        assert!(offset.checked_add(buf.len()).is_some_and(|e| e <= PAGE_SIZE));
+        // SAFETY: the range was checked to lie within this live frame.
+        unsafe {
+            core::ptr::copy_nonoverlapping(
+                (paddr_to_vaddr(self.paddr) as usize + offset) as *const u8,
+                buf.as_mut_ptr(),
+                buf.len(),
+            )
+        };
+    }
+
+    /// Writes `buf` at `offset`. Panics if out of the page.
+    pub fn write_bytes(&self, offset: usize, buf: &[u8]) {
+        assert!(offset.checked_add(buf.len()).is_some_and(|e| e <= PAGE_SIZE));
+        // SAFETY: the range was checked to lie within this live frame, which
+        // no Rust reference points into (frames are only accessed by copies).
+        unsafe {
+            core::ptr::copy_nonoverlapping(
+                buf.as_ptr(),
+                (paddr_to_vaddr(self.paddr) as usize + offset) as *mut u8,
+                buf.len(),
+            )
+        };
+    }
+
+    /// Gives up this handle without decrementing the count; the reference
+    /// is now owned by whoever keeps the address (a page table entry).
+    pub(crate) fn into_raw(self) -> Paddr {
+        let p = self.paddr;
+        core::mem::forget(self);
+        p
+    }
+
+    /// Takes back a reference given up by [`into_raw`](Self::into_raw).
+    ///
+    /// # Safety
+    ///
+    /// `paddr` must carry a reference obtained from `into_raw` that has not
+    /// been taken back yet.
+    pub(crate) unsafe fn from_raw(paddr: Paddr) -> Frame {
+        Frame { paddr }
+    }
+
+    /// A new handle to the frame at `paddr`, which must be referenced by
+    /// someone else for the duration of this call.
+    ///
+    /// # Safety
+    ///
+    /// `paddr` must be a frame with a nonzero count that cannot drop to zero
+    /// during this call (e.g. held by a locked page table).
+    pub(crate) unsafe fn clone_raw(paddr: Paddr) -> Frame {
+        meta(paddr).refcount.fetch_add(1, Ordering::Relaxed);
+        Frame { paddr }
+    }
+}
+
+impl Clone for Frame {
+    fn clone(&self) -> Self {
+        meta(self.paddr).refcount.fetch_add(1, Ordering::Relaxed);
+        Frame { paddr: self.paddr }
+    }
+}
+
+impl Drop for Frame {
+    fn drop(&mut self) {
+        if meta(self.paddr).refcount.fetch_sub(1, Ordering::Release) == 1 {
+            core::sync::atomic::fence(Ordering::Acquire);
+            free_block(self.paddr, 0);
+        }
+    }
+}
+
+impl PartialEq for Frame {
+    fn eq(&self, other: &Self) -> bool {
+        self.paddr == other.paddr
+    }
+}
+
+/// Physically contiguous frames, owned as a unit and freed on drop (kernel
+/// stacks, DMA-style buffers). Not reference counted per frame.
+#[derive(Debug)]
+pub struct Segment {
+    paddr: Paddr,
+    order: usize,
+}
+
+impl Segment {
+    /// Allocates at least `nframes` contiguous frames (rounded up to a power
+    /// of two).
+    pub fn alloc(nframes: usize) -> Option<Segment> {
+        let order = order_for(nframes);
+        let paddr = alloc_block(order)?;
+        Some(Segment { paddr, order })
+    }
+
+    /// Physical address of the first frame.
+    pub fn paddr(&self) -> Paddr {
+        self.paddr
+    }
+
+    /// Size in bytes.
+    pub fn len(&self) -> usize {
+        PAGE_SIZE << self.order
+    }
+
+    /// Kernel virtual address of the first byte (in the linear map).
+    pub fn vaddr(&self) -> u64 {
+        paddr_to_vaddr(self.paddr)
+    }
+
+    /// Keeps the frames forever; returns their physical address.
+    pub(crate) fn leak(self) -> Paddr {
+        let p = self.paddr;
+        core::mem::forget(self);
+        p
+    }
+}
+
+impl Drop for Segment {
+    fn drop(&mut self) {
+        free_block(self.paddr, self.order);
+    }
+}
+
+/// Zeroes the 4 KiB page at kernel virtual address `vaddr`.
+///
+/// # Safety
+///
+/// `vaddr` must be a mapped, writable, page-aligned kernel page to which no
+/// Rust reference exists.
+pub(crate) unsafe fn zero_page(vaddr: u64) {
+    // SAFETY: guaranteed by the caller; `rep stosq` writes exactly 4096
+    // bytes from `vaddr`.
+    unsafe {
+        core::arch::asm!(
+            "rep stosq",
+            inout("rcx") PAGE_SIZE / 8 => _,
+            inout("rdi") vaddr => _,
+            in("rax") 0u64,
+            options(nostack, preserves_flags)
+        )
+    };
+}
+
+/// Copies the 4 KiB page at `src` to `dst` (kernel virtual addresses).
+///
+/// # Safety
+///
+/// Both must be mapped, page-aligned kernel pages; `dst` writable, with no
+/// Rust reference to it.
+pub(crate) unsafe fn copy_page(dst: u64, src: u64) {
+    // SAFETY: guaranteed by the caller; `rep movsq` copies 4096 bytes.
+    unsafe {
+        core::arch::asm!(
+            "rep movsq",
+            inout("rcx") PAGE_SIZE / 8 => _,
+            inout("rdi") dst => _,
+            inout("rsi") src => _,
+            options(nostack, preserves_flags)
+        )
+    };
+}

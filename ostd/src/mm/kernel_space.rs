@@ -1,0 +1,132 @@
+//! The kernel page table: a linear map of physical memory (2 MiB pages) and
+//! the kernel image with per-section permissions (4 KiB pages: text is
+//! read-only and executable, read-only data is not executable, data is
+//! writable and not executable).
+
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use super::PAGE_SIZE;
+use super::frame::alloc_block;
+use crate::arch::x86::mm::{KERNEL_VMA, LINEAR_MAP_BASE, load_root, paddr_to_vaddr, pte};
+
+static KERNEL_ROOT: AtomicU64 = AtomicU64::new(0);
+
+/// Physical address of the kernel PML4.
+pub(crate) fn kernel_root() -> u64 {
+    KERNEL_ROOT.load(Ordering::Relaxed)
+}
+
+unsafe extern "C" {
+    static __kernel_text_start: u8;
+    static __kernel_text_end: u8;
+    static __kernel_rodata_end: u8;
+    static __kernel_end: u8;
+}
+
+fn new_table() -> u64 {
+    let p = alloc_block(0).expect("ostd: out of memory building the kernel page table");
+    // SAFETY: a freshly allocated frame, mapped by the linear map, that no
+    // one else references.
+    unsafe { super::frame::zero_page(paddr_to_vaddr(p)) };
+    p
+}
+
+fn entry(table: u64, index: usize) -> *mut u64 {
+    (paddr_to_vaddr(table) as usize + index * 8) as *mut u64
+}
+
+/// Writes a page table entry of a table that is being built.
+fn set(table: u64, index: usize, value: u64) {
+    // SAFETY: `table` is a page-table frame allocated by `new_table` (or
+    // reached through one), not yet in use by the CPU or freed; index < 512.
+    unsafe { entry(table, index).write_volatile(value) };
+}
+
+fn get(table: u64, index: usize) -> u64 {
+    // SAFETY: as in `set`.
+    unsafe { entry(table, index).read_volatile() }
+}
+
+pub(super) fn init(ram_end: u64) {
+    let root = new_table();
+    // Pre-create every kernel-half PDPT so the kernel half of all address
+    // spaces stays identical without ever copying entries again.
+    for i in 256..512 {
+        set(root, i, new_table() | pte::PRESENT | pte::WRITABLE);
+    }
+
+    // Linear map of [0, max(4 GiB, end of RAM)) with 2 MiB pages.
+    let linear_end = ram_end.max(4 << 30).next_multiple_of(1 << 30);
+    let nx = pte::NO_EXECUTE;
+    let mut paddr = 0u64;
+    while paddr < linear_end {
+        let vaddr = LINEAR_MAP_BASE + paddr;
+        let pdpt = get(root, pml4_index(vaddr)) & pte::ADDR_MASK;
+        let pd = new_table();
+        set(pdpt, pdpt_index(vaddr), pd | pte::PRESENT | pte::WRITABLE);
+        for i in 0..512 {
+            let p = paddr + (i << 21);
+            set(pd, i as usize, p | pte::PRESENT | pte::WRITABLE | pte::HUGE | pte::GLOBAL | nx);
+        }
+        paddr += 1 << 30;
+    }
+
+    // The kernel image, page by page.
+    let text_start = &raw const __kernel_text_start as u64;
+    let text_end = &raw const __kernel_text_end as u64;
+    let rodata_end = &raw const __kernel_rodata_end as u64;
+    let end = (&raw const __kernel_end as u64).next_multiple_of(PAGE_SIZE as u64);
+    // The boot trampoline (below text) stays executable at its kernel
+    // address, harmlessly; it is never called again.
+    let image_start = KERNEL_VMA + (super::kernel_phys_range().0);
+    let mut va = image_start;
+    while va < end {
+        let flags = if va >= text_start && va < text_end {
+            pte::PRESENT | pte::GLOBAL
+        } else if va >= text_end && va < rodata_end {
+            pte::PRESENT | pte::GLOBAL | nx
+        } else if va < text_start {
+            pte::PRESENT | pte::WRITABLE
+        } else {
+            pte::PRESENT | pte::WRITABLE | pte::GLOBAL | nx
+        };
+        let pt = walk_create(root, va);
+        set(pt, pt_index(va), (va - KERNEL_VMA) | flags);
+        va += PAGE_SIZE as u64;
+    }
+
+    KERNEL_ROOT.store(root, Ordering::Relaxed);
+    // SAFETY: the new root maps the kernel image at the same addresses with
+    // compatible permissions, the boot stack (in .bss) and all RAM through
+    // the linear map, so execution continues seamlessly.
+    unsafe { load_root(root) };
+}
+
+/// Returns the page table (level 1) covering `va`, creating levels as needed.
+fn walk_create(root: u64, va: u64) -> u64 {
+    let mut table = get(root, pml4_index(va)) & pte::ADDR_MASK;
+    for index in [pdpt_index(va), pd_index(va)] {
+        let e = get(table, index);
+        table = if e & pte::PRESENT != 0 {
+            e & pte::ADDR_MASK
+        } else {
+            let t = new_table();
+            set(table, index, t | pte::PRESENT | pte::WRITABLE);
+            t
+        };
+    }
+    table
+}
+
+fn pml4_index(va: u64) -> usize {
+    ((va >> 39) & 511) as usize
+}
+fn pdpt_index(va: u64) -> usize {
+    ((va >> 30) & 511) as usize
+}
+fn pd_index(va: u64) -> usize {
+    ((va >> 21) & 511) as usize
+}
+fn pt_index(va: u64) -> usize {
+    ((va >> 12) & 511) as usize
+}

@@ -1,0 +1,158 @@
+//! Walking and editing 4-level page tables of user address spaces.
+//!
+//! All functions take the physical address of a PML4 whose user half is
+//! owned by one `VmSpace` and must be called with that `VmSpace`'s lock
+//! held: that lock is what makes the raw entry accesses here exclusive.
+//! Intermediate tables of the user half are allocated here and freed by
+//! [`free_user_tables`]; leaf entries own one reference to their frame.
+
+use super::frame::{alloc_block, free_block, zero_page};
+use super::Vaddr;
+use crate::arch::x86::mm::{paddr_to_vaddr, pte};
+
+pub(super) const LEVELS: usize = 4;
+
+pub(super) fn index(va: Vaddr, level: usize) -> usize {
+    ((va >> (12 + 9 * (level - 1))) & 511) as usize
+}
+
+/// Bytes covered by one entry at `level` (1 = 4 KiB).
+pub(super) fn entry_span(level: usize) -> u64 {
+    1u64 << (12 + 9 * (level - 1))
+}
+
+pub(super) fn entry_ptr(table: u64, idx: usize) -> *mut u64 {
+    (paddr_to_vaddr(table) as usize + idx * 8) as *mut u64
+}
+
+/// Reads an entry.
+///
+/// # Safety
+///
+/// `table` must be a live page-table frame of a space whose lock is held.
+pub(super) unsafe fn read(table: u64, idx: usize) -> u64 {
+    // SAFETY: guaranteed by the caller; idx < 512 by construction.
+    unsafe { entry_ptr(table, idx).read_volatile() }
+}
+
+/// Writes an entry.
+///
+/// # Safety
+///
+/// As for [`read`]; the caller also keeps the frame reference accounting
+/// of leaf entries right.
+pub(super) unsafe fn write(table: u64, idx: usize, value: u64) {
+    // SAFETY: guaranteed by the caller.
+    unsafe { entry_ptr(table, idx).write_volatile(value) }
+}
+
+/// Allocates a zeroed page-table frame.
+pub(super) fn new_table() -> Option<u64> {
+    let p = alloc_block(0)?;
+    // SAFETY: a fresh frame nobody else references.
+    unsafe { zero_page(paddr_to_vaddr(p)) };
+    Some(p)
+}
+
+/// The leaf table (level 1) covering `va`, creating missing levels when
+/// `create` is set.
+///
+/// # Safety
+///
+/// `root` must be a live PML4 of a space whose lock is held; `va` must be in
+/// the user half.
+pub(super) unsafe fn leaf_table(root: u64, va: Vaddr, create: bool) -> Option<u64> {
+    let mut table = root;
+    for level in (2..=LEVELS).rev() {
+        let idx = index(va, level);
+        // SAFETY: `table` is `root` or a table reached from it.
+        let e = unsafe { read(table, idx) };
+        table = if e & pte::PRESENT != 0 {
+            e & pte::ADDR_MASK
+        } else if create {
+            let t = new_table()?;
+            // SAFETY: as above; user-half intermediate entries are
+            // permissive, the leaves decide.
+            unsafe { write(table, idx, t | pte::PRESENT | pte::WRITABLE | pte::USER) };
+            t
+        } else {
+            return None;
+        };
+    }
+    Some(table)
+}
+
+/// Calls `f(va, table, idx)` for every present leaf entry in
+/// `[start, end)`, skipping absent subtrees quickly.
+///
+/// # Safety
+///
+/// As for [`leaf_table`]; `f` may rewrite the entry it is given.
+pub(super) unsafe fn for_each_leaf(
+    root: u64,
+    start: Vaddr,
+    end: Vaddr,
+    f: &mut dyn FnMut(Vaddr, u64, usize),
+) {
+    // SAFETY: forwarded from the caller.
+    unsafe { walk(root, LEVELS, 0, start, end, f) }
+}
+
+unsafe fn walk(
+    table: u64,
+    level: usize,
+    base: Vaddr,
+    start: Vaddr,
+    end: Vaddr,
+    f: &mut dyn FnMut(Vaddr, u64, usize),
+) {
+    let span = entry_span(level);
+    let first = if start > base { ((start - base) / span) as usize } else { 0 };
+    for idx in first..512 {
+        let va = base + idx as u64 * span;
+        if va >= end {
+            break;
+        }
+        // SAFETY: `table` is live under the caller's lock.
+        let e = unsafe { read(table, idx) };
+        if e & pte::PRESENT == 0 {
+            continue;
+        }
+        if level == 1 {
+            f(va, table, idx);
+        } else {
+            // SAFETY: a present non-leaf entry of a user table points at a
+            // live table of the same space.
+            unsafe { walk(e & pte::ADDR_MASK, level - 1, va, start.max(va), end, f) };
+        }
+    }
+}
+
+/// Frees every user-half page-table frame under `root` (entries 0..256),
+/// calling `leaf(paddr)` for each present leaf.
+///
+/// # Safety
+///
+/// `root` must be a PML4 no longer in use by any CPU and not used again.
+pub(super) unsafe fn free_user_tables(root: u64, leaf: &mut dyn FnMut(u64)) {
+    // SAFETY: forwarded.
+    unsafe { free_level(root, LEVELS, 256, leaf) }
+}
+
+unsafe fn free_level(table: u64, level: usize, entries: usize, leaf: &mut dyn FnMut(u64)) {
+    for idx in 0..entries {
+        // SAFETY: the table is exclusively ours (caller's contract).
+        let e = unsafe { read(table, idx) };
+        if e & pte::PRESENT == 0 {
+            continue;
+        }
+        let child = e & pte::ADDR_MASK;
+        if level == 1 {
+            leaf(child);
+        } else {
+            // SAFETY: as above.
+            unsafe { free_level(child, level - 1, 512, leaf) };
+            free_block(child, 0);
+        }
+    }
+}

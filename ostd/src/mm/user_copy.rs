@@ -1,0 +1,145 @@
+//! Copying between kernel buffers and user memory of the current address
+//! space.
+//!
+//! User addresses are *allegations*: they are checked to lie in the user
+//! half before any access, and the copy itself may fault (unmapped page,
+//! read-only page, page not yet populated). Such a fault does not crash the
+//! kernel: the page-fault handler sees that the faulting instruction is one
+//! of the copy instructions below and resumes at its fixup, and the copy
+//! returns a [`UserFault`] with the address. The kernel then resolves the
+//! fault (demand paging, copy-on-write) and retries, or returns `EFAULT`.
+
+use core::arch::global_asm;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use super::Vaddr;
+use crate::arch::x86::mm::USER_SPACE_END;
+
+/// A copy stopped at a fault.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UserFault {
+    /// The first address that could not be accessed.
+    pub addr: Vaddr,
+    /// Bytes copied before the fault.
+    pub copied: usize,
+}
+
+global_asm!(
+    r#"
+.text
+/* usize __ostd_copy_user(dst, src, len): returns the bytes NOT copied. */
+.global __ostd_copy_user
+__ostd_copy_user:
+    mov %rdx, %rcx
+    shr $3, %rcx
+    and $7, %edx
+.global __ostd_copy_user_q
+__ostd_copy_user_q:
+    rep movsq
+    mov %edx, %ecx
+.global __ostd_copy_user_b
+__ostd_copy_user_b:
+    rep movsb
+    xor %eax, %eax
+    ret
+.global __ostd_copy_user_q_fixup
+__ostd_copy_user_q_fixup:
+    lea (%rdx, %rcx, 8), %rax
+    ret
+.global __ostd_copy_user_b_fixup
+__ostd_copy_user_b_fixup:
+    mov %rcx, %rax
+    ret
+
+/* usize __ostd_fill_user(dst, byte, len): returns the bytes NOT written. */
+.global __ostd_fill_user
+__ostd_fill_user:
+    mov %esi, %eax
+    mov %rdx, %rcx
+.global __ostd_fill_user_b
+__ostd_fill_user_b:
+    rep stosb
+    xor %eax, %eax
+    ret
+.global __ostd_fill_user_b_fixup
+__ostd_fill_user_b_fixup:
+    mov %rcx, %rax
+    ret
+"#,
+    options(att_syntax)
+);
+
+unsafe extern "C" {
+    fn __ostd_copy_user(dst: *mut u8, src: *const u8, len: usize) -> usize;
+    fn __ostd_fill_user(dst: *mut u8, byte: u32, len: usize) -> usize;
+    static __ostd_copy_user_q: u8;
+    static __ostd_copy_user_b: u8;
+    static __ostd_copy_user_q_fixup: u8;
+    static __ostd_copy_user_b_fixup: u8;
+    static __ostd_fill_user_b: u8;
+    static __ostd_fill_user_b_fixup: u8;
+}
+
+/// The faulting address of the last fixed-up fault (one CPU).
+static FAULT_ADDR: AtomicU64 = AtomicU64::new(0);
+
+/// If `rip` is a user-copy instruction, records `addr` and returns the
+/// address to resume at. Called by the page-fault handler.
+pub(crate) fn fixup(rip: u64, addr: u64) -> Option<u64> {
+    let table = [
+        (&raw const __ostd_copy_user_q, &raw const __ostd_copy_user_q_fixup),
+        (&raw const __ostd_copy_user_b, &raw const __ostd_copy_user_b_fixup),
+        (&raw const __ostd_fill_user_b, &raw const __ostd_fill_user_b_fixup),
+    ];
+    let (_, to) = table.iter().find(|(at, _)| *at as u64 == rip)?;
+    FAULT_ADDR.store(addr, Ordering::Relaxed);
+    Some(*to as u64)
+}
+
+fn check(addr: Vaddr, len: usize) -> Result<(), UserFault> {
+    match addr.checked_add(len as u64) {
+        Some(end) if end <= USER_SPACE_END => Ok(()),
+        _ => Err(UserFault {
+            addr: addr.max(USER_SPACE_END),
+            copied: 0,
+        }),
+    }
+}
+
+fn result(len: usize, left: usize) -> Result<(), UserFault> {
+    if left == 0 {
+        Ok(())
+    } else {
+        Err(UserFault {
+            addr: FAULT_ADDR.load(Ordering::Relaxed),
+            copied: len - left,
+        })
+    }
+}
+
+/// Copies `dst.len()` bytes from user address `src`.
+pub fn copy_from_user(dst: &mut [u8], src: Vaddr) -> Result<(), UserFault> {
+    check(src, dst.len())?;
+    // SAFETY: `dst` is a valid kernel buffer; `src..src+len` is in the user
+    // half, so it cannot alias kernel memory, and faults on it are fixed up
+    // (see `fixup`) instead of crashing.
+    let left = unsafe { __ostd_copy_user(dst.as_mut_ptr(), src as *const u8, dst.len()) };
+    result(dst.len(), left)
+}
+
+/// Copies `src` to user address `dst`.
+pub fn copy_to_user(dst: Vaddr, src: &[u8]) -> Result<(), UserFault> {
+    check(dst, src.len())?;
+    // SAFETY: as in `copy_from_user`, with the roles swapped: the
+    // destination is user memory, which no Rust reference points into.
+    let left = unsafe { __ostd_copy_user(dst as *mut u8, src.as_ptr(), src.len()) };
+    result(src.len(), left)
+}
+
+/// Sets `len` bytes at user address `dst` to `byte`.
+pub fn fill_user(dst: Vaddr, byte: u8, len: usize) -> Result<(), UserFault> {
+    check(dst, len)?;
+    // SAFETY: as in `copy_to_user`.
+    let left = unsafe { __ostd_fill_user(dst as *mut u8, byte as u32, len) };
+    result(len, left)
+}

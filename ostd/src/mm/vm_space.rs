@@ -1,0 +1,310 @@
+//! `VmSpace`: a user address space.
+//!
+//! A `VmSpace` owns a page table whose kernel half is shared with every
+//! other space and whose user half maps frames with user permissions. Each
+//! mapped page holds one reference to its [`Frame`], so frames are freed
+//! exactly when the last mapping and handle are gone. Methods lock the
+//! space; TLB entries are flushed when the space is the active one (this
+//! port runs on one CPU, so no other CPU can cache its translations).
+
+use alloc::sync::Arc;
+use core::ops::Range;
+
+use bitflags::bitflags;
+
+use super::frame::{Frame, free_block};
+use super::kernel_space::kernel_root;
+use super::page_table::{self as pt, for_each_leaf, free_user_tables, leaf_table};
+use super::{PAGE_SIZE, Vaddr};
+use crate::arch::x86::mm::{USER_SPACE_END, current_root, flush_all, flush_page, load_root, pte};
+use crate::sync::SpinLock;
+
+bitflags! {
+    /// Permissions and software bits of a user page. Pages are always
+    /// readable.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct PageFlags: u8 {
+        /// Writable.
+        const WRITE = 1 << 0;
+        /// Executable.
+        const EXEC = 1 << 1;
+        /// Free for the kernel's use (e.g. "copy on write").
+        const SOFT0 = 1 << 2;
+        /// Free for the kernel's use.
+        const SOFT1 = 1 << 3;
+    }
+}
+
+impl PageFlags {
+    fn to_pte(self) -> u64 {
+        let mut e = pte::PRESENT | pte::USER;
+        if self.contains(Self::WRITE) {
+            e |= pte::WRITABLE;
+        }
+        if !self.contains(Self::EXEC) {
+            e |= pte::NO_EXECUTE;
+        }
+        if self.contains(Self::SOFT0) {
+            e |= pte::AVAIL0;
+        }
+        if self.contains(Self::SOFT1) {
+            e |= pte::AVAIL1;
+        }
+        e
+    }
+
+    fn from_pte(e: u64) -> Self {
+        let mut f = Self::empty();
+        f.set(Self::WRITE, e & pte::WRITABLE != 0);
+        f.set(Self::EXEC, e & pte::NO_EXECUTE == 0);
+        f.set(Self::SOFT0, e & pte::AVAIL0 != 0);
+        f.set(Self::SOFT1, e & pte::AVAIL1 != 0);
+        f
+    }
+}
+
+/// Why a `VmSpace` operation was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VmSpaceError {
+    /// The address or range is not page-aligned or not in user space.
+    BadAddress,
+    /// No memory for page tables.
+    NoMemory,
+}
+
+/// A user address space.
+pub struct VmSpace {
+    root: SpinLock<u64>,
+}
+
+/// Pending TLB invalidations, flushed when the space is active.
+struct Flusher {
+    active: bool,
+    pages: [u64; 16],
+    n: usize,
+    all: bool,
+}
+
+impl Flusher {
+    fn new(root: u64) -> Self {
+        Self {
+            active: current_root() == root,
+            pages: [0; 16],
+            n: 0,
+            all: false,
+        }
+    }
+
+    fn add(&mut self, va: Vaddr) {
+        if !self.active || self.all {
+            return;
+        }
+        if self.n < self.pages.len() {
+            self.pages[self.n] = va;
+            self.n += 1;
+        } else {
+            self.all = true;
+        }
+    }
+
+    fn finish(self) {
+        if self.all {
+            flush_all();
+        } else {
+            for &va in &self.pages[..self.n] {
+                flush_page(va);
+            }
+        }
+    }
+}
+
+fn check_range(range: &Range<Vaddr>) -> Result<(), VmSpaceError> {
+    let aligned = range.start % PAGE_SIZE as u64 == 0 && range.end % PAGE_SIZE as u64 == 0;
+    if !aligned || range.start > range.end || range.end > USER_SPACE_END {
+        return Err(VmSpaceError::BadAddress);
+    }
+    Ok(())
+}
+
+impl VmSpace {
+    /// An empty address space (only the kernel half is mapped).
+    pub fn new() -> Result<Self, VmSpaceError> {
+        let root = pt::new_table().ok_or(VmSpaceError::NoMemory)?;
+        let kroot = kernel_root();
+        for idx in 256..512 {
+            // SAFETY: `root` is a fresh table we own; `kroot` is the kernel
+            // PML4, whose kernel-half entries never change after boot.
+            unsafe { pt::write(root, idx, pt::read(kroot, idx)) };
+        }
+        Ok(Self {
+            root: SpinLock::new(root),
+        })
+    }
+
+    /// Maps `frame` at `va` with `flags`, replacing (and returning) any
+    /// frame mapped there before.
+    pub fn map(&self, va: Vaddr, frame: Frame, flags: PageFlags) -> Result<Option<Frame>, VmSpaceError> {
+        check_range(&(va..va + PAGE_SIZE as u64))?;
+        let root = self.root.lock();
+        // SAFETY: the space's lock is held and `va` is a user address.
+        let table = unsafe { leaf_table(*root, va, true) }.ok_or(VmSpaceError::NoMemory)?;
+        let idx = pt::index(va, 1);
+        // SAFETY: `table` is live under the lock; the old entry's reference
+        // moves into the returned `Frame`, the new frame's into the entry.
+        let old = unsafe { pt::read(table, idx) };
+        unsafe { pt::write(table, idx, frame.into_raw() | flags.to_pte()) };
+        let old = (old & pte::PRESENT != 0).then(|| {
+            // SAFETY: a present leaf entry owns a frame reference.
+            unsafe { Frame::from_raw(old & pte::ADDR_MASK) }
+        });
+        if old.is_some() && current_root() == *root {
+            flush_page(va);
+        }
+        Ok(old)
+    }
+
+    /// Unmaps every page in `range`; the frames lose their references.
+    pub fn unmap(&self, range: Range<Vaddr>) -> Result<(), VmSpaceError> {
+        check_range(&range)?;
+        let root = self.root.lock();
+        let mut flusher = Flusher::new(*root);
+        let mut dropped = alloc::vec::Vec::new();
+        // SAFETY: lock held, user range; each cleared entry's reference is
+        // moved into `dropped` and released after the TLB flush.
+        unsafe {
+            for_each_leaf(*root, range.start, range.end, &mut |va, table, idx| {
+                let e = pt::read(table, idx);
+                pt::write(table, idx, 0);
+                dropped.push(e & pte::ADDR_MASK);
+                flusher.add(va);
+            });
+        }
+        flusher.finish();
+        drop(root);
+        for p in dropped {
+            // SAFETY: each address came from a present leaf entry that owned
+            // a reference and was cleared above.
+            drop(unsafe { Frame::from_raw(p) });
+        }
+        Ok(())
+    }
+
+    /// Rewrites the flags of every mapped page in `range` with `f`.
+    pub fn protect(&self, range: Range<Vaddr>, mut f: impl FnMut(PageFlags) -> PageFlags) -> Result<(), VmSpaceError> {
+        check_range(&range)?;
+        let root = self.root.lock();
+        let mut flusher = Flusher::new(*root);
+        // SAFETY: lock held, user range; only the flag bits change, so the
+        // frame reference stays with the entry.
+        unsafe {
+            for_each_leaf(*root, range.start, range.end, &mut |va, table, idx| {
+                let e = pt::read(table, idx);
+                let new = (e & pte::ADDR_MASK) | f(PageFlags::from_pte(e)).to_pte();
+                if new != e & !(pte::ACCESSED | pte::DIRTY) {
+                    pt::write(table, idx, new);
+                    flusher.add(va);
+                }
+            });
+        }
+        flusher.finish();
+        Ok(())
+    }
+
+    /// The frame mapped at `va` (page-aligned down) and its flags.
+    pub fn query(&self, va: Vaddr) -> Option<(Frame, PageFlags)> {
+        if va >= USER_SPACE_END {
+            return None;
+        }
+        let va = va & !(PAGE_SIZE as u64 - 1);
+        let root = self.root.lock();
+        // SAFETY: lock held, user address.
+        let table = unsafe { leaf_table(*root, va, false) }?;
+        // SAFETY: as above.
+        let e = unsafe { pt::read(table, pt::index(va, 1)) };
+        if e & pte::PRESENT == 0 {
+            return None;
+        }
+        // SAFETY: the entry holds a reference and cannot be cleared while we
+        // hold the lock, so the count stays nonzero during the increment.
+        let frame = unsafe { Frame::clone_raw(e & pte::ADDR_MASK) };
+        Some((frame, PageFlags::from_pte(e)))
+    }
+
+    /// Copies the mappings of `range` into `child` (sharing the frames).
+    /// With `write_protect`, both copies become read-only and `mark` is
+    /// added to their flags: this is how `fork` shares private pages until
+    /// the first write. No page data is copied.
+    pub fn share_into(
+        &self,
+        child: &VmSpace,
+        range: Range<Vaddr>,
+        write_protect: bool,
+        mark: PageFlags,
+    ) -> Result<(), VmSpaceError> {
+        check_range(&range)?;
+        if core::ptr::eq(self, child) {
+            return Err(VmSpaceError::BadAddress);
+        }
+        let root = self.root.lock();
+        let child_root = child.root.lock();
+        let mut flusher = Flusher::new(*root);
+        let mut result = Ok(());
+        // SAFETY: both locks are held (distinct spaces), the range is user
+        // space. Each copied entry gets its own frame reference.
+        unsafe {
+            for_each_leaf(*root, range.start, range.end, &mut |va, table, idx| {
+                if result.is_err() {
+                    return;
+                }
+                let Some(ctable) = leaf_table(*child_root, va, true) else {
+                    result = Err(VmSpaceError::NoMemory);
+                    return;
+                };
+                let mut e = pt::read(table, idx);
+                if write_protect && e & pte::WRITABLE != 0 {
+                    e = (e & !pte::WRITABLE) | PageFlags::to_pte(mark) & (pte::AVAIL0 | pte::AVAIL1);
+                    pt::write(table, idx, e);
+                    flusher.add(va);
+                }
+                let cidx = pt::index(va, 1);
+                let old = pt::read(ctable, cidx);
+                core::mem::forget(Frame::clone_raw(e & pte::ADDR_MASK));
+                pt::write(ctable, cidx, e & !(pte::ACCESSED | pte::DIRTY));
+                if old & pte::PRESENT != 0 {
+                    drop(Frame::from_raw(old & pte::ADDR_MASK));
+                }
+            });
+        }
+        flusher.finish();
+        result
+    }
+
+    /// Makes this the address space of the current task and loads it.
+    pub fn activate(self: &Arc<Self>) {
+        crate::task::set_current_vm_space(self.clone());
+    }
+
+    /// Loads the page table; used by the scheduler.
+    pub(crate) fn load(&self) {
+        let root = *self.root.lock();
+        if current_root() != root {
+            // SAFETY: the root's kernel half equals the kernel page table's,
+            // so the kernel keeps running; the caller keeps the space alive
+            // while it is loaded.
+            unsafe { load_root(root) };
+        }
+    }
+}
+
+impl Drop for VmSpace {
+    fn drop(&mut self) {
+        let root = *self.root.get_mut();
+        debug_assert_ne!(current_root(), root, "dropping the active VmSpace");
+        // SAFETY: we are the last owner (drop) and the space is not loaded:
+        // the active space is always kept alive by the scheduler.
+        unsafe {
+            free_user_tables(root, &mut |p| drop(Frame::from_raw(p)));
+        }
+        free_block(root, 0);
+    }
+}

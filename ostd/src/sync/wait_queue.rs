@@ -1,0 +1,159 @@
+//! Wait queues: sleep until a condition holds.
+//!
+//! A sleeping task is woken through its own wake-up flag (see
+//! [`Task::wake_up`]), so a wake-up that races with going to sleep is never
+//! lost: the sleeper finds the flag set and does not sleep. Wake-ups may be
+//! spurious; [`WaitQueue::wait_until`] re-checks its condition every time.
+
+use alloc::collections::VecDeque;
+use alloc::sync::Arc;
+use core::sync::atomic::{AtomicBool, Ordering};
+use core::time::Duration;
+
+use super::SpinLock;
+use crate::task::Task;
+
+/// A queue of sleeping tasks.
+pub struct WaitQueue {
+    waiters: SpinLock<VecDeque<Arc<Task>>>,
+}
+
+/// Something that can put the current task to sleep until woken.
+pub struct Waiter {
+    task: Arc<Task>,
+}
+
+/// Wakes the task of a [`Waiter`].
+#[derive(Clone)]
+pub struct Waker {
+    task: Arc<Task>,
+}
+
+impl Waiter {
+    /// A waiter for the current task, and its waker.
+    pub fn new_pair() -> (Waiter, Waker) {
+        let task = Task::current();
+        (Waiter { task: task.clone() }, Waker { task })
+    }
+
+    /// Sleeps until woken (returns at once if a wake-up is already pending).
+    pub fn wait(&self) {
+        self.task.sleep_until_woken();
+    }
+}
+
+impl Waker {
+    /// Wakes the task; returns whether it was asleep.
+    pub fn wake_up(&self) -> bool {
+        self.task.wake_up()
+    }
+}
+
+impl Default for WaitQueue {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl WaitQueue {
+    /// An empty queue.
+    pub const fn new() -> Self {
+        Self {
+            waiters: SpinLock::new(VecDeque::new()),
+        }
+    }
+
+    /// Sleeps until `cond` returns `Some`, and returns its value.
+    pub fn wait_until<R>(&self, mut cond: impl FnMut() -> Option<R>) -> R {
+        loop {
+            if let Some(r) = cond() {
+                return r;
+            }
+            let me = Task::current();
+            self.enqueue(&me);
+            if let Some(r) = cond() {
+                self.dequeue(&me);
+                return r;
+            }
+            me.sleep_until_woken();
+            self.dequeue(&me);
+        }
+    }
+
+    /// Like [`wait_until`](Self::wait_until), but gives up after `timeout`
+    /// (returns `None`). `None` as timeout waits forever.
+    pub fn wait_until_or_timeout<R>(
+        &self,
+        mut cond: impl FnMut() -> Option<R>,
+        timeout: Option<Duration>,
+    ) -> Option<R> {
+        let Some(timeout) = timeout else {
+            return Some(self.wait_until(cond));
+        };
+        if let Some(r) = cond() {
+            return Some(r);
+        }
+        let expired = Arc::new(AtomicBool::new(false));
+        let me = Task::current();
+        let timer = {
+            let expired = expired.clone();
+            let me = me.clone();
+            crate::timer::add_timeout(timeout, move || {
+                expired.store(true, Ordering::Release);
+                me.wake_up();
+            })
+        };
+        let result = loop {
+            if let Some(r) = cond() {
+                break Some(r);
+            }
+            if expired.load(Ordering::Acquire) {
+                break None;
+            }
+            self.enqueue(&me);
+            if let Some(r) = cond() {
+                self.dequeue(&me);
+                break Some(r);
+            }
+            me.sleep_until_woken();
+            self.dequeue(&me);
+        };
+        timer.cancel();
+        result
+    }
+
+    fn enqueue(&self, task: &Arc<Task>) {
+        self.waiters.lock().push_back(task.clone());
+    }
+
+    fn dequeue(&self, task: &Arc<Task>) {
+        self.waiters.lock().retain(|t| !Arc::ptr_eq(t, task));
+    }
+
+    /// Wakes the first sleeper; returns whether there was one.
+    pub fn wake_one(&self) -> bool {
+        let t = self.waiters.lock().pop_front();
+        match t {
+            Some(t) => {
+                t.wake_up();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Wakes every sleeper; returns how many there were.
+    pub fn wake_all(&self) -> usize {
+        let all = core::mem::take(&mut *self.waiters.lock());
+        let n = all.len();
+        for t in all {
+            t.wake_up();
+        }
+        n
+    }
+
+    /// Whether no task is waiting.
+    pub fn is_empty(&self) -> bool {
+        self.waiters.lock().is_empty()
+    }
+}

@@ -1,0 +1,180 @@
+//! Kernel tasks and the scheduler.
+//!
+//! A [`Task`] is a kernel thread of control with its own stack. The kernel
+//! builds its threads on tasks, attaching its own data. Scheduling is
+//! round-robin with a time slice of [`TIME_SLICE_TICKS`] timer ticks: the
+//! timer interrupt marks the running task for rescheduling, and the switch
+//! happens when the interrupt returns to code that had interrupts enabled,
+//! or before returning to user mode.
+
+mod scheduler;
+mod switch;
+
+use alloc::boxed::Box;
+use alloc::sync::Arc;
+use core::any::Any;
+use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+
+pub use scheduler::{yield_now, exit_current};
+pub(crate) use scheduler::{init_boot_task, preempt_if_needed, set_current_vm_space, tick};
+
+use crate::mm::{Segment, VmSpace};
+use crate::sync::SpinLock;
+
+/// Timer ticks a task may run before it is preempted.
+pub const TIME_SLICE_TICKS: u32 = 2;
+/// Size of a kernel task stack.
+pub const KERNEL_STACK_SIZE: usize = 64 * 1024;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum TaskState {
+    Runnable = 0,
+    Running = 1,
+    Sleeping = 2,
+    Exited = 3,
+}
+
+/// A kernel task.
+pub struct Task {
+    id: u64,
+    /// Saved stack pointer while switched out; touched only by the switch.
+    saved_rsp: UnsafeCell<u64>,
+    /// Owned so that it is freed with the task (the boot task has none).
+    _stack: Option<Segment>,
+    state: AtomicU8,
+    wakeup_pending: AtomicBool,
+    entry: SpinLock<Option<Box<dyn FnOnce() + Send>>>,
+    data: Box<dyn Any + Send + Sync>,
+    vm_space: SpinLock<Option<Arc<VmSpace>>>,
+}
+
+// SAFETY: `saved_rsp` is only accessed by the scheduler with interrupts
+// disabled on the one CPU (see `scheduler`); every other field is Sync.
+unsafe impl Sync for Task {}
+// SAFETY: as above, and the entry closure and data are `Send`.
+unsafe impl Send for Task {}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+impl Task {
+    /// The running task.
+    pub fn current() -> Arc<Task> {
+        scheduler::current()
+    }
+
+    /// A unique id.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// The data attached by [`TaskOptions::data`].
+    pub fn data(&self) -> &(dyn Any + Send + Sync) {
+        &*self.data
+    }
+
+    /// Wakes the task if it sleeps in [`Waiter::wait`](crate::sync::Waiter)
+    /// or a wait queue, or makes its next sleep return at once. Returns
+    /// whether it was asleep.
+    pub fn wake_up(self: &Arc<Self>) -> bool {
+        self.wakeup_pending.store(true, Ordering::Release);
+        scheduler::wake(self)
+    }
+
+    /// Whether the task has exited.
+    pub fn has_exited(&self) -> bool {
+        self.state() == TaskState::Exited
+    }
+
+    pub(crate) fn state(&self) -> TaskState {
+        match self.state.load(Ordering::Acquire) {
+            0 => TaskState::Runnable,
+            1 => TaskState::Running,
+            2 => TaskState::Sleeping,
+            _ => TaskState::Exited,
+        }
+    }
+
+    pub(crate) fn set_state(&self, s: TaskState) {
+        self.state.store(s as u8, Ordering::Release);
+    }
+
+    /// Sleeps until [`wake_up`](Self::wake_up) is called (or returns at once
+    /// if it already was since the last sleep). Must be the current task.
+    pub(crate) fn sleep_until_woken(self: &Arc<Self>) {
+        scheduler::sleep_until_woken(self);
+    }
+}
+
+/// Builds and spawns a task.
+pub struct TaskOptions {
+    entry: Box<dyn FnOnce() + Send>,
+    data: Option<Box<dyn Any + Send + Sync>>,
+}
+
+impl TaskOptions {
+    /// A task that will run `entry`.
+    pub fn new(entry: impl FnOnce() + Send + 'static) -> Self {
+        Self {
+            entry: Box::new(entry),
+            data: None,
+        }
+    }
+
+    /// Attaches data retrievable with [`Task::data`].
+    pub fn data(mut self, data: impl Any + Send + Sync) -> Self {
+        self.data = Some(Box::new(data));
+        self
+    }
+
+    /// Creates the task without running it.
+    pub fn build(self) -> Option<Arc<Task>> {
+        let stack = Segment::alloc(KERNEL_STACK_SIZE / crate::mm::PAGE_SIZE)?;
+        let top = stack.vaddr() + stack.len() as u64;
+        let rsp = switch::prepare_stack(top);
+        Some(Arc::new(Task {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            saved_rsp: UnsafeCell::new(rsp),
+            _stack: Some(stack),
+            state: AtomicU8::new(TaskState::Runnable as u8),
+            wakeup_pending: AtomicBool::new(false),
+            entry: SpinLock::new(Some(self.entry)),
+            data: self.data.unwrap_or_else(|| Box::new(())),
+            vm_space: SpinLock::new(None),
+        }))
+    }
+
+    /// Creates the task and makes it runnable. `None` if out of memory.
+    /// (See also [`spawn_built`].)
+    pub fn spawn(self) -> Option<Arc<Task>> {
+        let t = self.build()?;
+        scheduler::enqueue(t.clone());
+        Some(t)
+    }
+}
+
+/// Makes a task created with [`TaskOptions::build`] runnable.
+pub fn spawn_built(task: Arc<Task>) {
+    scheduler::enqueue(task);
+}
+
+/// The running task, or `None` before the scheduler is up.
+pub fn try_current() -> Option<Arc<Task>> {
+    scheduler::try_current()
+}
+
+/// Runs the new task's entry closure; called on its own stack by the switch
+/// trampoline.
+fn run_current_entry() -> ! {
+    scheduler::finish_switch();
+    crate::arch::x86::enable_interrupts();
+    let entry = Task::current().entry.lock().take();
+    if let Some(f) = entry {
+        f();
+    }
+    exit_current();
+}
+
+#[cfg(feature = "ktest")]
+mod test;

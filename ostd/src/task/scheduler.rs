@@ -1,0 +1,192 @@
+//! The round-robin scheduler for one CPU.
+//!
+//! All state lives in [`SCHED`], a spin lock (so interrupts are off while it
+//! is held). A task that sleeps with an empty run queue idles in place
+//! (`sti; hlt`) until an interrupt makes some task runnable; there is no
+//! separate idle task. An exited task's stack is freed by the next task,
+//! right after the switch away from it.
+
+use alloc::collections::VecDeque;
+use alloc::sync::Arc;
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+
+use super::{Task, TaskState, TIME_SLICE_TICKS, switch};
+use crate::mm::VmSpace;
+use crate::sync::{SpinLock, disable_irqs};
+
+struct Scheduler {
+    run_queue: VecDeque<Arc<Task>>,
+    current: Option<Arc<Task>>,
+    /// The address space loaded in CR3, kept alive while loaded.
+    loaded_space: Option<Arc<VmSpace>>,
+    /// A task that exited and whose stack the next task must free.
+    exited: Option<Arc<Task>>,
+}
+
+static SCHED: SpinLock<Scheduler> = SpinLock::new(Scheduler {
+    run_queue: VecDeque::new(),
+    current: None,
+    loaded_space: None,
+    exited: None,
+});
+static NEED_RESCHED: AtomicBool = AtomicBool::new(false);
+static SLICE_LEFT: AtomicU32 = AtomicU32::new(TIME_SLICE_TICKS);
+
+/// Turns the boot context into the first task.
+pub(crate) fn init_boot_task() {
+    let task = Arc::new(Task {
+        id: super::NEXT_ID.fetch_add(1, Ordering::Relaxed),
+        saved_rsp: core::cell::UnsafeCell::new(0),
+        _stack: None,
+        state: core::sync::atomic::AtomicU8::new(TaskState::Running as u8),
+        wakeup_pending: AtomicBool::new(false),
+        entry: SpinLock::new(None),
+        data: alloc::boxed::Box::new(()),
+        vm_space: SpinLock::new(None),
+    });
+    SCHED.lock().current = Some(task);
+}
+
+pub(super) fn current() -> Arc<Task> {
+    SCHED
+        .lock()
+        .current
+        .clone()
+        .expect("ostd: no current task before the scheduler is up")
+}
+
+pub(super) fn try_current() -> Option<Arc<Task>> {
+    SCHED.try_lock()?.current.clone()
+}
+
+pub(super) fn enqueue(task: Arc<Task>) {
+    SCHED.lock().run_queue.push_back(task);
+}
+
+/// Makes a sleeping task runnable. Returns whether it was sleeping.
+pub(super) fn wake(task: &Arc<Task>) -> bool {
+    let mut s = SCHED.lock();
+    if task.state() == TaskState::Sleeping {
+        task.set_state(TaskState::Runnable);
+        s.run_queue.push_back(task.clone());
+        NEED_RESCHED.store(true, Ordering::Relaxed);
+        true
+    } else {
+        false
+    }
+}
+
+pub(super) fn sleep_until_woken(task: &Arc<Task>) {
+    let _irq = disable_irqs();
+    while !task.wakeup_pending.swap(false, Ordering::AcqRel) {
+        task.set_state(TaskState::Sleeping);
+        schedule();
+    }
+}
+
+/// Gives up the CPU to the next runnable task, if any.
+pub fn yield_now() {
+    let _irq = disable_irqs();
+    schedule();
+}
+
+/// Ends the current task. Its stack is freed after the switch away.
+pub fn exit_current() -> ! {
+    let _irq = disable_irqs();
+    current().set_state(TaskState::Exited);
+    schedule();
+    unreachable!("an exited task was scheduled again");
+}
+
+/// Sets the current task's address space and loads it.
+pub(crate) fn set_current_vm_space(space: Arc<VmSpace>) {
+    let mut s = SCHED.lock();
+    if let Some(cur) = s.current.clone() {
+        *cur.vm_space.lock() = Some(space.clone());
+    }
+    space.load();
+    s.loaded_space = Some(space);
+}
+
+/// Called on every timer tick (interrupts disabled).
+pub(crate) fn tick() {
+    let left = SLICE_LEFT.load(Ordering::Relaxed);
+    if left <= 1 {
+        NEED_RESCHED.store(true, Ordering::Relaxed);
+    } else {
+        SLICE_LEFT.store(left - 1, Ordering::Relaxed);
+    }
+}
+
+/// Switches tasks if the time slice is over or a task was woken. Called
+/// where preemption is safe: on the way out of an interrupt that hit code
+/// running with interrupts enabled, and before returning to user mode.
+pub(crate) fn preempt_if_needed() {
+    if NEED_RESCHED.load(Ordering::Relaxed) {
+        let _irq = disable_irqs();
+        schedule();
+    }
+}
+
+/// Picks the next task and switches to it. Interrupts must be disabled.
+fn schedule() {
+    debug_assert!(!x86_64::instructions::interrupts::are_enabled());
+    NEED_RESCHED.store(false, Ordering::Relaxed);
+    loop {
+        let mut s = SCHED.lock();
+        let Some(cur) = s.current.clone() else { return };
+        let next = s.run_queue.pop_front();
+        let Some(next) = next else {
+            if matches!(cur.state(), TaskState::Running | TaskState::Runnable) {
+                cur.set_state(TaskState::Running);
+                SLICE_LEFT.store(TIME_SLICE_TICKS, Ordering::Relaxed);
+                return;
+            }
+            // Nothing to run: idle until an interrupt wakes someone.
+            drop(s);
+            x86_64::instructions::interrupts::enable_and_hlt();
+            x86_64::instructions::interrupts::disable();
+            continue;
+        };
+        if Arc::ptr_eq(&next, &cur) {
+            cur.set_state(TaskState::Running);
+            SLICE_LEFT.store(TIME_SLICE_TICKS, Ordering::Relaxed);
+            return;
+        }
+        match cur.state() {
+            TaskState::Running | TaskState::Runnable => {
+                cur.set_state(TaskState::Runnable);
+                s.run_queue.push_back(cur.clone());
+            }
+            TaskState::Exited => s.exited = Some(cur.clone()),
+            TaskState::Sleeping => {}
+        }
+        next.set_state(TaskState::Running);
+        SLICE_LEFT.store(TIME_SLICE_TICKS, Ordering::Relaxed);
+
+        if let Some(space) = next.vm_space.lock().clone() {
+            space.load();
+            s.loaded_space = Some(space);
+        }
+        let save_to = cur.saved_rsp.get();
+        // SAFETY: `next` is not running (it came off the run queue), so its
+        // saved stack pointer is stable.
+        let load = unsafe { *next.saved_rsp.get() };
+        s.current = Some(next);
+        drop(s);
+        drop(cur);
+        // SAFETY: interrupts are off; `save_to` belongs to the task running
+        // now (still alive: the run queue, a wait queue, `exited` or its
+        // owner holds a reference), and `load` was saved by a switch or
+        // prepared for a new task whose stack the task itself owns.
+        unsafe { switch::switch(save_to, load) };
+        finish_switch();
+        return;
+    }
+}
+
+/// Work to do right after a switch, on the new task's stack.
+pub(super) fn finish_switch() {
+    let exited = SCHED.lock().exited.take();
+    drop(exited);
+}

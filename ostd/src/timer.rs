@@ -1,0 +1,140 @@
+//! Time: the periodic tick, the monotonic clock and timeouts.
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, Ordering};
+use core::time::Duration;
+
+use crate::sync::SpinLock;
+
+/// Timer interrupts per second.
+pub const TICK_HZ: u64 = 100;
+
+static JIFFIES: AtomicU64 = AtomicU64::new(0);
+
+type Callback = Box<dyn FnOnce() + Send>;
+
+struct Pending {
+    deadline_ns: u64,
+    id: u64,
+    callback: Callback,
+}
+
+static TIMEOUTS: SpinLock<Vec<Pending>> = SpinLock::new(Vec::new());
+static NEXT_TIMEOUT_ID: AtomicU64 = AtomicU64::new(1);
+
+pub(crate) fn init() {}
+
+/// Time since boot, from the TSC.
+pub fn monotonic() -> Duration {
+    Duration::from_nanos(crate::arch::x86::tsc::nanos_since_boot())
+}
+
+/// Timer ticks since boot.
+pub fn jiffies() -> u64 {
+    JIFFIES.load(Ordering::Relaxed)
+}
+
+/// A scheduled callback; dropping the handle does not cancel it.
+pub struct TimeoutHandle {
+    id: u64,
+}
+
+impl TimeoutHandle {
+    /// Cancels the callback if it has not run yet. Returns whether it was
+    /// still pending.
+    pub fn cancel(&self) -> bool {
+        let mut t = TIMEOUTS.lock();
+        let before = t.len();
+        t.retain(|p| p.id != self.id);
+        t.len() != before
+    }
+}
+
+/// Runs `callback` in interrupt context once `after` has elapsed (with the
+/// resolution of a tick). The callback must be short and must not sleep.
+pub fn add_timeout(after: Duration, callback: impl FnOnce() + Send + 'static) -> TimeoutHandle {
+    let id = NEXT_TIMEOUT_ID.fetch_add(1, Ordering::Relaxed);
+    let deadline_ns = crate::arch::x86::tsc::nanos_since_boot()
+        .saturating_add(after.as_nanos().min(u64::MAX as u128) as u64);
+    TIMEOUTS.lock().push(Pending {
+        deadline_ns,
+        id,
+        callback: Box::new(callback),
+    });
+    TimeoutHandle { id }
+}
+
+/// The timer interrupt.
+pub(crate) fn on_tick() {
+    JIFFIES.fetch_add(1, Ordering::Relaxed);
+    let now = crate::arch::x86::tsc::nanos_since_boot();
+    let due: Vec<Pending> = {
+        let mut t = TIMEOUTS.lock();
+        if t.iter().all(|p| p.deadline_ns > now) {
+            Vec::new()
+        } else {
+            let (due, keep) = core::mem::take(&mut *t)
+                .into_iter()
+                .partition(|p| p.deadline_ns <= now);
+            *t = keep;
+            due
+        }
+    };
+    for p in due {
+        (p.callback)();
+    }
+    crate::task::tick();
+}
+
+/// Busy-waits for `d`. For tests and early boot only.
+pub fn spin_for(d: Duration) {
+    let end = monotonic() + d;
+    while monotonic() < end {
+        core::hint::spin_loop();
+    }
+}
+
+#[cfg(feature = "ktest")]
+mod test {
+    use super::*;
+    use crate::prelude::ktest;
+
+    #[ktest]
+    fn clock_is_monotonic() {
+        let mut last = monotonic();
+        for _ in 0..10_000 {
+            let now = monotonic();
+            assert!(now >= last);
+            last = now;
+        }
+        let a = monotonic();
+        spin_for(Duration::from_millis(20));
+        let b = monotonic();
+        assert!(b - a >= Duration::from_millis(20));
+        assert!(b - a < Duration::from_secs(2), "clock runs too fast: {:?}", b - a);
+    }
+
+    #[ktest]
+    fn ticks_advance() {
+        let start = jiffies();
+        spin_for(Duration::from_millis(100));
+        assert!(jiffies() > start, "no timer interrupt in 100 ms");
+    }
+
+    #[ktest]
+    fn timeout_fires_and_cancel_works() {
+        use alloc::sync::Arc;
+        use core::sync::atomic::AtomicBool;
+        let fired = Arc::new(AtomicBool::new(false));
+        let f = fired.clone();
+        add_timeout(Duration::from_millis(10), move || f.store(true, Ordering::SeqCst));
+        let never = Arc::new(AtomicBool::new(false));
+        let n = never.clone();
+        let h = add_timeout(Duration::from_millis(10), move || n.store(true, Ordering::SeqCst));
+        assert!(h.cancel());
+        spin_for(Duration::from_millis(60));
+        assert!(fired.load(Ordering::SeqCst));
+        assert!(!never.load(Ordering::SeqCst));
+    }
+}

@@ -1,0 +1,125 @@
+//! Traps taken in kernel mode: interrupts and exceptions.
+//!
+//! Interrupts are dispatched to the timer, the console and handlers the
+//! kernel registers. An exception in kernel mode is a kernel bug, except a
+//! page fault in a user-copy routine, which is fixed up (see
+//! `mm::user_copy`); anything else prints a report and panics.
+
+use crate::arch::x86::idt::TrapFrame;
+use crate::arch::x86::pic::{IRQ_BASE, TIMER_IRQ, end_of_interrupt};
+use crate::arch::x86::serial::COM1_IRQ;
+
+/// Page fault.
+pub(crate) const PAGE_FAULT: u64 = 14;
+
+const EXCEPTION_NAMES: [&str; 32] = [
+    "divide error",
+    "debug",
+    "NMI",
+    "breakpoint",
+    "overflow",
+    "bound range exceeded",
+    "invalid opcode",
+    "device not available",
+    "double fault",
+    "coprocessor segment overrun",
+    "invalid TSS",
+    "segment not present",
+    "stack-segment fault",
+    "general protection fault",
+    "page fault",
+    "reserved",
+    "x87 floating-point error",
+    "alignment check",
+    "machine check",
+    "SIMD floating-point error",
+    "virtualization exception",
+    "control protection exception",
+    "reserved",
+    "reserved",
+    "reserved",
+    "reserved",
+    "reserved",
+    "reserved",
+    "hypervisor injection",
+    "VMM communication",
+    "security exception",
+    "reserved",
+];
+
+/// Name of an exception vector.
+pub fn exception_name(vector: u64) -> &'static str {
+    EXCEPTION_NAMES.get(vector as usize).copied().unwrap_or("interrupt")
+}
+
+/// Reads CR2, the faulting address of the last page fault.
+pub(crate) fn read_cr2() -> u64 {
+    x86_64::registers::control::Cr2::read_raw()
+}
+
+/// Handles an IRQ (from kernel or user mode). Interrupts are disabled.
+pub(crate) fn handle_irq(vector: u64) {
+    let irq = (vector - IRQ_BASE as u64) as u8;
+    match irq {
+        TIMER_IRQ => {
+            end_of_interrupt(irq);
+            crate::timer::on_tick();
+        }
+        COM1_IRQ => {
+            crate::console::on_serial_interrupt();
+            end_of_interrupt(irq);
+        }
+        _ => end_of_interrupt(irq),
+    }
+}
+
+fn is_irq(vector: u64) -> bool {
+    (IRQ_BASE as u64..IRQ_BASE as u64 + 16).contains(&vector)
+}
+
+#[unsafe(no_mangle)]
+extern "C" fn __ostd_kernel_trap(frame: &mut TrapFrame) {
+    if is_irq(frame.vector) {
+        handle_irq(frame.vector);
+        // Preempt only code that could have been interrupted anyway.
+        if frame.rflags & (1 << 9) != 0 {
+            crate::task::preempt_if_needed();
+        }
+        return;
+    }
+    if frame.vector == PAGE_FAULT {
+        let addr = read_cr2();
+        if let Some(resume) = crate::mm::user_copy_fixup(frame.rip, addr) {
+            frame.rip = resume;
+            return;
+        }
+    }
+    kernel_exception(frame);
+}
+
+fn kernel_exception(frame: &TrapFrame) -> ! {
+    // Print without allocating or locking: the heap or a lock may be what
+    // broke.
+    crate::console::emergency_print(format_args!(
+        "\nkernel-mode exception {} ({}) error code {:#x} at RIP {:#x}{}\n",
+        frame.vector,
+        exception_name(frame.vector),
+        frame.error_code,
+        frame.rip,
+        if frame.vector == PAGE_FAULT { " (page fault)" } else { "" },
+    ));
+    if frame.vector == PAGE_FAULT {
+        crate::console::emergency_print(format_args!("  CR2 (faulting address) {:#x}\n", read_cr2()));
+    }
+    crate::console::emergency_print(format_args!(
+        "  rax {:#x} rbx {:#x} rcx {:#x} rdx {:#x}\n  rsi {:#x} rdi {:#x} rbp {:#x} rsp {:#x}\n  r8 {:#x} r9 {:#x} r10 {:#x} r11 {:#x}\n  r12 {:#x} r13 {:#x} r14 {:#x} r15 {:#x}\n  rflags {:#x} cs {:#x}\n",
+        frame.rax, frame.rbx, frame.rcx, frame.rdx, frame.rsi, frame.rdi, frame.rbp, frame.rsp,
+        frame.r8, frame.r9, frame.r10, frame.r11, frame.r12, frame.r13, frame.r14, frame.r15,
+        frame.rflags, frame.cs
+    ));
+    panic!(
+        "unhandled {} in kernel mode at RIP {:#x}",
+        exception_name(frame.vector),
+        frame.rip
+    );
+}

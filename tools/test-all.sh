@@ -1,0 +1,69 @@
+#!/bin/sh
+# Runs every test level and prints one overall `N passed, M failed` line:
+#   1. lints and formatting (one check),
+#   2. host unit tests (cargo test),
+#   3. in-kernel unit tests (ktest, in QEMU),
+#   4. the Linux test programs (test/apps, in QEMU).
+# Exits non-zero if anything failed.
+cd "$(dirname "$0")/.."
+
+OSDK=osdk/target/release/osdk
+LOG=build/test-logs
+mkdir -p "$LOG"
+passed=0
+failed=0
+
+# Adds the counts of the last "N passed, M failed" line of a log.
+count_summary() {
+    line=$(sed 's/\x1b\[[0-9;]*m//g; s/\r//g' "$1" | grep -E '^[[:space:]]*([A-Za-z]+:[[:space:]]*)?[0-9]+ passed, [0-9]+ failed' | tail -n 1)
+    if [ -z "$line" ]; then
+        echo "test-all: no summary in $1"
+        failed=$((failed + 1))
+        return
+    fi
+    p=$(echo "$line" | sed -E 's/.*[^0-9]?([0-9]+) passed, ([0-9]+) failed.*/\1/')
+    f=$(echo "$line" | sed -E 's/.*[^0-9]?([0-9]+) passed, ([0-9]+) failed.*/\2/')
+    passed=$((passed + p))
+    failed=$((failed + f))
+}
+
+phase() {
+    echo "==== $1"
+}
+
+phase "lints"
+if make --no-print-directory check >"$LOG/check.log" 2>&1; then
+    echo "check: ok"
+    passed=$((passed + 1))
+else
+    cat "$LOG/check.log"
+    echo "check: FAILED"
+    failed=$((failed + 1))
+fi
+
+phase "host unit tests"
+if sh tools/host-tests.sh >"$LOG/host.log" 2>&1; then :; else
+    cat "$LOG/host.log"
+    failed=$((failed + 1))
+fi
+grep -E '^test result:' "$LOG/host.log"
+hp=$(grep -E '^test result:' "$LOG/host.log" | sed -E 's/.* ([0-9]+) passed; ([0-9]+) failed.*/\1/' | awk '{s+=$1} END {print s+0}')
+hf=$(grep -E '^test result:' "$LOG/host.log" | sed -E 's/.* ([0-9]+) passed; ([0-9]+) failed.*/\2/' | awk '{s+=$1} END {print s+0}')
+passed=$((passed + ${hp:-0}))
+failed=$((failed + ${hf:-0}))
+
+phase "ktests"
+$OSDK run --ktest --summary --timeout 300 --cmdline "log_level=warn" >"$LOG/ktest.log" 2>&1
+grep -E 'FAILED|panicked|KERNEL PANIC' "$LOG/ktest.log"
+count_summary "$LOG/ktest.log"
+tail -n 1 "$LOG/ktest.log"
+
+phase "test apps"
+$OSDK build >"$LOG/build.log" 2>&1 || { cat "$LOG/build.log"; failed=$((failed + 1)); }
+$OSDK test-apps --no-build --kernel target/osdk/kernel --manifest build/rootfs/test/manifest.txt \
+    --initramfs build/rootfs --cmdline "log_level=warn" >"$LOG/apps.log" 2>&1
+cat "$LOG/apps.log" | grep -E '^(PASS|FAIL)'
+count_summary "$LOG/apps.log"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
