@@ -28,6 +28,7 @@ __ostd_switch:
     pop %rbp
     ret
 
+.global __ostd_task_trampoline
 __ostd_task_trampoline:
     xor %ebp, %ebp
     call {entry}

@@ -1,0 +1,118 @@
+//! In-kernel tests of tasks, scheduling and wait queues.
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use core::time::Duration;
+
+use super::*;
+use crate::prelude::ktest;
+use crate::sync::{Mutex, WaitQueue};
+
+#[ktest]
+fn spawn_and_yield_interleave() {
+    let log = Arc::new(crate::sync::SpinLock::new(Vec::new()));
+    let done = Arc::new(AtomicUsize::new(0));
+    for id in 0..3 {
+        let (log, done) = (log.clone(), done.clone());
+        TaskOptions::new(move || {
+            for step in 0..3 {
+                log.lock().push((id, step));
+                yield_now();
+            }
+            done.fetch_add(1, Ordering::SeqCst);
+        })
+        .spawn()
+        .unwrap();
+    }
+    while done.load(Ordering::SeqCst) < 3 {
+        yield_now();
+    }
+    let log = log.lock();
+    assert_eq!(log.len(), 9);
+    // Round robin: every task's first step comes before any second step.
+    let first_second = log.iter().position(|&(_, s)| s == 1).unwrap();
+    assert!(log[..first_second].len() >= 3);
+}
+
+#[ktest]
+fn busy_task_is_preempted() {
+    let stop = Arc::new(AtomicBool::new(false));
+    let spun = Arc::new(AtomicBool::new(false));
+    let (s, sp) = (stop.clone(), spun.clone());
+    TaskOptions::new(move || {
+        sp.store(true, Ordering::SeqCst);
+        // Never yields: only the timer can take the CPU away.
+        while !s.load(Ordering::SeqCst) {
+            core::hint::spin_loop();
+        }
+    })
+    .spawn()
+    .unwrap();
+    yield_now();
+    // We are running again although the other task never yielded.
+    assert!(spun.load(Ordering::SeqCst));
+    stop.store(true, Ordering::SeqCst);
+}
+
+#[ktest]
+fn wait_queue_wakes_sleeper() {
+    let wq = Arc::new(WaitQueue::new());
+    let flag = Arc::new(AtomicBool::new(false));
+    let (w, f) = (wq.clone(), flag.clone());
+    TaskOptions::new(move || {
+        crate::timer::spin_for(Duration::from_millis(5));
+        f.store(true, Ordering::SeqCst);
+        w.wake_all();
+    })
+    .spawn()
+    .unwrap();
+    wq.wait_until(|| flag.load(Ordering::SeqCst).then_some(()));
+    assert!(flag.load(Ordering::SeqCst));
+}
+
+#[ktest]
+fn wait_queue_timeout() {
+    let wq = WaitQueue::new();
+    let start = crate::timer::monotonic();
+    let r: Option<()> = wq.wait_until_or_timeout(|| None, Some(Duration::from_millis(30)));
+    assert!(r.is_none());
+    assert!(crate::timer::monotonic() - start >= Duration::from_millis(30));
+}
+
+#[ktest]
+fn mutex_excludes() {
+    let m = Arc::new(Mutex::new(0u64));
+    let done = Arc::new(AtomicUsize::new(0));
+    for _ in 0..4 {
+        let (m, done) = (m.clone(), done.clone());
+        TaskOptions::new(move || {
+            for _ in 0..200 {
+                let mut g = m.lock();
+                let v = *g;
+                yield_now();
+                *g = v + 1;
+            }
+            done.fetch_add(1, Ordering::SeqCst);
+        })
+        .spawn()
+        .unwrap();
+    }
+    while done.load(Ordering::SeqCst) < 4 {
+        yield_now();
+    }
+    assert_eq!(*m.lock(), 800);
+}
+
+#[ktest]
+fn exited_tasks_free_their_stacks() {
+    let before = crate::mm::free_frames();
+    for _ in 0..50 {
+        let t = TaskOptions::new(|| {}).spawn().unwrap();
+        while !t.has_exited() {
+            yield_now();
+        }
+    }
+    yield_now();
+    assert!(crate::mm::free_frames() + 32 >= before);
+}
