@@ -62,6 +62,7 @@ check: setup
 	@cargo fmt --all --check
 	@cargo fmt --manifest-path osdk/Cargo.toml --check
 	@cargo clippy --quiet -p kernel -p ostd --target x86_64-unknown-none -- -D warnings
+	@cargo clippy --quiet -p kernel -p ostd --target x86_64-unknown-none --features ktest -- -D warnings
 	@cargo clippy --quiet --manifest-path osdk/Cargo.toml -- -D warnings
 
 host-test: setup

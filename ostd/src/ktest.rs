@@ -86,7 +86,9 @@ static FAILURE_HOOK: crate::sync::SpinLock<Option<Hook>> = crate::sync::SpinLock
 /// and end that task; otherwise return and let the panic proceed.
 #[cfg(feature = "ktest")]
 pub(crate) fn on_panic(info: &core::panic::PanicInfo) {
-    let Some(cur) = crate::task::try_current() else { return };
+    let Some(cur) = crate::task::try_current() else {
+        return;
+    };
     if cur.id() as usize != RUNNING_TASK.load(Ordering::SeqCst) {
         return;
     }

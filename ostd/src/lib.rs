@@ -31,6 +31,17 @@ mod logger;
 pub mod mm;
 mod panic;
 pub mod power;
+
+/// Random numbers for the kernel (`AT_RANDOM`, `getrandom`).
+pub mod random {
+    /// Fills `buf` with random bytes.
+    pub fn fill(buf: &mut [u8]) {
+        for chunk in buf.chunks_mut(8) {
+            let v = crate::arch::x86::random::next_u64().to_le_bytes();
+            chunk.copy_from_slice(&v[..chunk.len()]);
+        }
+    }
+}
 pub mod sync;
 pub mod task;
 pub mod timer;

@@ -18,7 +18,12 @@ fn panic(info: &PanicInfo) -> ! {
     }
     crate::console::emergency_print(format_args!("\nKERNEL PANIC: {}\n", info.message()));
     if let Some(loc) = info.location() {
-        crate::console::emergency_print(format_args!("  at {}:{}:{}\n", loc.file(), loc.line(), loc.column()));
+        crate::console::emergency_print(format_args!(
+            "  at {}:{}:{}\n",
+            loc.file(),
+            loc.line(),
+            loc.column()
+        ));
     }
     print_backtrace();
     crate::power::exit_qemu(crate::power::ExitStatus::Panic);
@@ -34,7 +39,7 @@ fn print_backtrace() {
     crate::console::emergency_print(format_args!("  backtrace:"));
     for _ in 0..16 {
         // Only follow pointers into kernel memory that are aligned.
-        if rbp < 0xffff_8000_0000_0000 || rbp % 8 != 0 || rbp > u64::MAX - 16 {
+        if rbp < 0xffff_8000_0000_0000 || !rbp.is_multiple_of(8) || rbp > u64::MAX - 16 {
             break;
         }
         // SAFETY: best effort on a dying kernel: `rbp` is an aligned kernel

@@ -21,7 +21,13 @@ pub fn exit_qemu(status: ExitStatus) -> ! {
             line[5] = b'0' + n / 100;
             line[6] = b'0' + n / 10 % 10;
             line[7] = b'0' + n % 10;
-            let digits = if n >= 100 { 5 } else if n >= 10 { 6 } else { 7 };
+            let digits = if n >= 100 {
+                5
+            } else if n >= 10 {
+                6
+            } else {
+                7
+            };
             crate::arch::x86::serial::write_status(b"exit ");
             crate::arch::x86::serial::write_status(&line[digits..]);
             n as u32 & 0x7f

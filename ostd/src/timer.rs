@@ -23,7 +23,23 @@ struct Pending {
 static TIMEOUTS: SpinLock<Vec<Pending>> = SpinLock::new(Vec::new());
 static NEXT_TIMEOUT_ID: AtomicU64 = AtomicU64::new(1);
 
-pub(crate) fn init() {}
+/// Wall-clock time at boot, in nanoseconds since the Unix epoch.
+static BOOT_WALL_NS: AtomicU64 = AtomicU64::new(0);
+
+pub(crate) fn init() {
+    let secs = crate::arch::x86::rtc::read_unix_time();
+    let since_boot = crate::arch::x86::tsc::nanos_since_boot();
+    BOOT_WALL_NS.store(
+        (secs * 1_000_000_000).saturating_sub(since_boot),
+        Ordering::Relaxed,
+    );
+}
+
+/// Wall-clock time (from the CMOS clock at boot plus the monotonic clock),
+/// as a duration since the Unix epoch.
+pub fn wall_clock() -> Duration {
+    Duration::from_nanos(BOOT_WALL_NS.load(Ordering::Relaxed)) + monotonic()
+}
 
 /// Time since boot, from the TSC.
 pub fn monotonic() -> Duration {
@@ -112,7 +128,11 @@ mod test {
         spin_for(Duration::from_millis(20));
         let b = monotonic();
         assert!(b - a >= Duration::from_millis(20));
-        assert!(b - a < Duration::from_secs(2), "clock runs too fast: {:?}", b - a);
+        assert!(
+            b - a < Duration::from_secs(2),
+            "clock runs too fast: {:?}",
+            b - a
+        );
     }
 
     #[ktest]
@@ -128,10 +148,14 @@ mod test {
         use core::sync::atomic::AtomicBool;
         let fired = Arc::new(AtomicBool::new(false));
         let f = fired.clone();
-        add_timeout(Duration::from_millis(10), move || f.store(true, Ordering::SeqCst));
+        add_timeout(Duration::from_millis(10), move || {
+            f.store(true, Ordering::SeqCst)
+        });
         let never = Arc::new(AtomicBool::new(false));
         let n = never.clone();
-        let h = add_timeout(Duration::from_millis(10), move || n.store(true, Ordering::SeqCst));
+        let h = add_timeout(Duration::from_millis(10), move || {
+            n.store(true, Ordering::SeqCst)
+        });
         assert!(h.cancel());
         spin_for(Duration::from_millis(60));
         assert!(fired.load(Ordering::SeqCst));

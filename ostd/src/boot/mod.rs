@@ -146,7 +146,11 @@ pub(crate) fn start(start_info: u64) -> ! {
     crate::user::init();
     crate::task::init_boot_task();
     crate::arch::x86::enable_interrupts();
-    log::debug!("ostd: TSC at {} MHz; up after {:?}", crate::arch::x86::tsc::mhz(), crate::timer::monotonic());
+    log::debug!(
+        "ostd: TSC at {} MHz; up after {:?}",
+        crate::arch::x86::tsc::mhz(),
+        crate::timer::monotonic()
+    );
 
     #[cfg(feature = "ktest")]
     crate::ktest::run_all_and_exit();

@@ -39,9 +39,8 @@ pub(super) fn init(
     // SAFETY: `FrameMeta` is a `repr(Rust)` struct with a single
     // `AtomicU32` field, so it has the same layout; the slice is exclusively
     // ours and lives forever.
-    let meta: &'static [FrameMeta] = unsafe {
-        core::slice::from_raw_parts(meta.as_ptr() as *const FrameMeta, meta.len())
-    };
+    let meta: &'static [FrameMeta] =
+        unsafe { core::slice::from_raw_parts(meta.as_ptr() as *const FrameMeta, meta.len()) };
     META.set(meta);
 }
 
@@ -121,7 +120,11 @@ impl Frame {
 
     /// Reads `buf.len()` bytes at `offset`. Panics if out of the page.
     pub fn read_bytes(&self, offset: usize, buf: &mut [u8]) {
-        assert!(offset.checked_add(buf.len()).is_some_and(|e| e <= PAGE_SIZE));
+        assert!(
+            offset
+                .checked_add(buf.len())
+                .is_some_and(|e| e <= PAGE_SIZE)
+        );
         // SAFETY: the range was checked to lie within this live frame.
         unsafe {
             core::ptr::copy_nonoverlapping(
@@ -134,7 +137,11 @@ impl Frame {
 
     /// Writes `buf` at `offset`. Panics if out of the page.
     pub fn write_bytes(&self, offset: usize, buf: &[u8]) {
-        assert!(offset.checked_add(buf.len()).is_some_and(|e| e <= PAGE_SIZE));
+        assert!(
+            offset
+                .checked_add(buf.len())
+                .is_some_and(|e| e <= PAGE_SIZE)
+        );
         // SAFETY: the range was checked to lie within this live frame, which
         // no Rust reference points into (frames are only accessed by copies).
         unsafe {
@@ -221,7 +228,8 @@ impl Segment {
         self.paddr
     }
 
-    /// Size in bytes.
+    /// Size in bytes (never zero).
+    #[allow(clippy::len_without_is_empty)]
     pub fn len(&self) -> usize {
         PAGE_SIZE << self.order
     }

@@ -5,8 +5,8 @@ use core::ptr::NonNull;
 
 use buddy_system_allocator::Heap;
 
-use super::frame::Segment;
 use super::PAGE_SIZE;
+use super::frame::Segment;
 use crate::sync::SpinLock;
 
 /// Initial heap size; the heap grows on demand.
@@ -54,7 +54,8 @@ unsafe impl GlobalAlloc for KernelHeap {
         if !add_memory(&mut heap, grow) {
             return core::ptr::null_mut();
         }
-        heap.alloc(layout).map_or(core::ptr::null_mut(), |p| p.as_ptr())
+        heap.alloc(layout)
+            .map_or(core::ptr::null_mut(), |p| p.as_ptr())
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {

@@ -66,7 +66,11 @@ pub(super) fn init(ram_end: u64) {
         set(pdpt, pdpt_index(vaddr), pd | pte::PRESENT | pte::WRITABLE);
         for i in 0..512 {
             let p = paddr + (i << 21);
-            set(pd, i as usize, p | pte::PRESENT | pte::WRITABLE | pte::HUGE | pte::GLOBAL | nx);
+            set(
+                pd,
+                i as usize,
+                p | pte::PRESENT | pte::WRITABLE | pte::HUGE | pte::GLOBAL | nx,
+            );
         }
         paddr += 1 << 30;
     }

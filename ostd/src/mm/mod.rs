@@ -17,9 +17,9 @@ mod vm_space;
 use core::sync::atomic::AtomicU32;
 
 pub use frame::{Frame, Segment, free_frames, total_frames};
-pub use user_copy::{UserFault, copy_from_user, copy_to_user, fill_user};
-pub(crate) use user_copy::fixup as user_copy_fixup;
 pub use heap::heap_stats;
+pub(crate) use user_copy::fixup as user_copy_fixup;
+pub use user_copy::{UserFault, copy_from_user, copy_to_user, fill_user};
 pub use vm_space::{PageFlags, VmSpace, VmSpaceError};
 
 pub use crate::arch::x86::mm::USER_SPACE_END;

@@ -6,8 +6,8 @@
 //! Intermediate tables of the user half are allocated here and freed by
 //! [`free_user_tables`]; leaf entries own one reference to their frame.
 
-use super::frame::{alloc_block, free_block, zero_page};
 use super::Vaddr;
+use super::frame::{alloc_block, free_block, zero_page};
 use crate::arch::x86::mm::{paddr_to_vaddr, pte};
 
 pub(super) const LEVELS: usize = 4;
@@ -107,7 +107,11 @@ unsafe fn walk(
     f: &mut dyn FnMut(Vaddr, u64, usize),
 ) {
     let span = entry_span(level);
-    let first = if start > base { ((start - base) / span) as usize } else { 0 };
+    let first = if start > base {
+        ((start - base) / span) as usize
+    } else {
+        0
+    };
     for idx in first..512 {
         let va = base + idx as u64 * span;
         if va >= end {

@@ -52,7 +52,7 @@ fn segment_alloc_free() {
     let before = free_frames();
     let s = Segment::alloc(16).unwrap();
     assert_eq!(s.len(), 16 * PAGE_SIZE);
-    assert_eq!(s.paddr() % (16 * PAGE_SIZE) as u64, 0);
+    assert!(s.paddr().is_multiple_of((16 * PAGE_SIZE) as u64));
     drop(s);
     assert_eq!(free_frames(), before);
 }
@@ -72,7 +72,7 @@ fn heap_stress_mixed_sizes() {
         };
         let v = alloc::vec![(i % 251) as u8; size];
         boxes.push(v);
-        if seed % 3 == 0 && !boxes.is_empty() {
+        if seed.is_multiple_of(3) && !boxes.is_empty() {
             let idx = seed as usize % boxes.len();
             let v = boxes.swap_remove(idx);
             assert!(v.iter().all(|&b| b == v[0]));
@@ -87,7 +87,10 @@ fn heap_stress_mixed_sizes() {
     assert_eq!(big[(40 << 20) - 1], 7);
     drop(big);
     let (used_after, _) = heap_stats();
-    assert!(used_after <= used_before + 4096, "heap leak: {used_before} -> {used_after}");
+    assert!(
+        used_after <= used_before + 4096,
+        "heap leak: {used_before} -> {used_after}"
+    );
 }
 
 const VA: Vaddr = 0x4000_0000;
@@ -97,8 +100,18 @@ fn vm_space_map_read_back_through_other_mapping() {
     let space = Arc::new(VmSpace::new().unwrap());
     space.activate();
     let frame = Frame::alloc_zeroed().unwrap();
-    assert!(space.map(VA, frame.clone(), PageFlags::WRITE).unwrap().is_none());
-    assert!(space.map(VA + 0x10_0000, frame.clone(), PageFlags::empty()).unwrap().is_none());
+    assert!(
+        space
+            .map(VA, frame.clone(), PageFlags::WRITE)
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        space
+            .map(VA + 0x10_0000, frame.clone(), PageFlags::empty())
+            .unwrap()
+            .is_none()
+    );
     assert_eq!(frame.ref_count(), 3);
 
     copy_to_user(VA + 100, b"written through one mapping").unwrap();
@@ -126,26 +139,40 @@ fn vm_space_protect_and_unmap() {
         }
         copy_to_user(VA, &[1u8; 8 * 4096]).unwrap();
 
-        space.protect(VA..VA + 8 * 4096, |f| f - PageFlags::WRITE).unwrap();
+        space
+            .protect(VA..VA + 8 * 4096, |f| f - PageFlags::WRITE)
+            .unwrap();
         let err = copy_to_user(VA + 4096 + 8, b"x").unwrap_err();
         assert_eq!(err.addr, VA + 4096 + 8);
         let mut b = [0u8; 1];
         copy_from_user(&mut b, VA + 4096).unwrap();
         assert_eq!(b[0], 1);
 
-        space.protect(VA..VA + 4096, |f| f | PageFlags::WRITE).unwrap();
+        space
+            .protect(VA..VA + 4096, |f| f | PageFlags::WRITE)
+            .unwrap();
         copy_to_user(VA, b"ok").unwrap();
 
         space.unmap(VA + 2 * 4096..VA + 8 * 4096).unwrap();
         assert!(space.query(VA + 3 * 4096).is_none());
         let err = copy_from_user(&mut [0u8; 16], VA + 2 * 4096 - 8).unwrap_err();
-        assert_eq!(err, UserFault { addr: VA + 2 * 4096, copied: 8 });
+        assert_eq!(
+            err,
+            UserFault {
+                addr: VA + 2 * 4096,
+                copied: 8
+            }
+        );
         // Switch back to a fresh space so the old one can be freed.
         Arc::new(VmSpace::new().unwrap()).activate();
     }
     // All frames and page tables of the dropped space are back (the fresh
     // active space holds one root table).
-    assert!(free_frames() + 1 >= before, "{} frames lost", before - free_frames());
+    assert!(
+        free_frames() + 1 >= before,
+        "{} frames lost",
+        before - free_frames()
+    );
 }
 
 #[ktest]
@@ -165,7 +192,9 @@ fn vm_space_share_into_copy_on_write() {
     let child = VmSpace::new().unwrap();
     let f = Frame::alloc_zeroed().unwrap();
     parent.map(VA, f.clone(), PageFlags::WRITE).unwrap();
-    parent.share_into(&child, VA..VA + 4096, true, PageFlags::SOFT0).unwrap();
+    parent
+        .share_into(&child, VA..VA + 4096, true, PageFlags::SOFT0)
+        .unwrap();
     assert_eq!(f.ref_count(), 3);
     let (_, pflags) = parent.query(VA).unwrap();
     let (_, cflags) = child.query(VA).unwrap();

@@ -87,9 +87,18 @@ static FAULT_ADDR: AtomicU64 = AtomicU64::new(0);
 /// address to resume at. Called by the page-fault handler.
 pub(crate) fn fixup(rip: u64, addr: u64) -> Option<u64> {
     let table = [
-        (&raw const __ostd_copy_user_q, &raw const __ostd_copy_user_q_fixup),
-        (&raw const __ostd_copy_user_b, &raw const __ostd_copy_user_b_fixup),
-        (&raw const __ostd_fill_user_b, &raw const __ostd_fill_user_b_fixup),
+        (
+            &raw const __ostd_copy_user_q,
+            &raw const __ostd_copy_user_q_fixup,
+        ),
+        (
+            &raw const __ostd_copy_user_b,
+            &raw const __ostd_copy_user_b_fixup,
+        ),
+        (
+            &raw const __ostd_fill_user_b,
+            &raw const __ostd_fill_user_b_fixup,
+        ),
     ];
     let (_, to) = table.iter().find(|(at, _)| *at as u64 == rip)?;
     FAULT_ADDR.store(addr, Ordering::Relaxed);

@@ -119,7 +119,8 @@ impl Flusher {
 }
 
 fn check_range(range: &Range<Vaddr>) -> Result<(), VmSpaceError> {
-    let aligned = range.start % PAGE_SIZE as u64 == 0 && range.end % PAGE_SIZE as u64 == 0;
+    let aligned =
+        range.start.is_multiple_of(PAGE_SIZE as u64) && range.end.is_multiple_of(PAGE_SIZE as u64);
     if !aligned || range.start > range.end || range.end > USER_SPACE_END {
         return Err(VmSpaceError::BadAddress);
     }
@@ -143,7 +144,12 @@ impl VmSpace {
 
     /// Maps `frame` at `va` with `flags`, replacing (and returning) any
     /// frame mapped there before.
-    pub fn map(&self, va: Vaddr, frame: Frame, flags: PageFlags) -> Result<Option<Frame>, VmSpaceError> {
+    pub fn map(
+        &self,
+        va: Vaddr,
+        frame: Frame,
+        flags: PageFlags,
+    ) -> Result<Option<Frame>, VmSpaceError> {
         check_range(&(va..va + PAGE_SIZE as u64))?;
         let root = self.root.lock();
         // SAFETY: the space's lock is held and `va` is a user address.
@@ -190,7 +196,11 @@ impl VmSpace {
     }
 
     /// Rewrites the flags of every mapped page in `range` with `f`.
-    pub fn protect(&self, range: Range<Vaddr>, mut f: impl FnMut(PageFlags) -> PageFlags) -> Result<(), VmSpaceError> {
+    pub fn protect(
+        &self,
+        range: Range<Vaddr>,
+        mut f: impl FnMut(PageFlags) -> PageFlags,
+    ) -> Result<(), VmSpaceError> {
         check_range(&range)?;
         let root = self.root.lock();
         let mut flusher = Flusher::new(*root);
@@ -262,7 +272,8 @@ impl VmSpace {
                 };
                 let mut e = pt::read(table, idx);
                 if write_protect && e & pte::WRITABLE != 0 {
-                    e = (e & !pte::WRITABLE) | PageFlags::to_pte(mark) & (pte::AVAIL0 | pte::AVAIL1);
+                    e = (e & !pte::WRITABLE)
+                        | PageFlags::to_pte(mark) & (pte::AVAIL0 | pte::AVAIL1);
                     pt::write(table, idx, e);
                     flusher.add(va);
                 }

@@ -13,5 +13,5 @@ mod wait_queue;
 
 pub use mutex::{Mutex, MutexGuard};
 pub use once::Once;
-pub use spin::{SpinLock, SpinLockGuard, disable_irqs, IrqGuard};
+pub use spin::{IrqGuard, SpinLock, SpinLockGuard, disable_irqs};
 pub use wait_queue::{WaitQueue, Waiter, Waker};

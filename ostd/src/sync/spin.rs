@@ -72,7 +72,10 @@ impl<T: ?Sized> SpinLock<T> {
             // One CPU with interrupts off: the holder can never release it.
             panic!("SpinLock: deadlock (lock taken twice)");
         }
-        SpinLockGuard { lock: self, _irq: irq }
+        SpinLockGuard {
+            lock: self,
+            _irq: irq,
+        }
     }
 
     /// Locks if free.
@@ -81,7 +84,10 @@ impl<T: ?Sized> SpinLock<T> {
         self.locked
             .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
             .ok()
-            .map(|_| SpinLockGuard { lock: self, _irq: irq })
+            .map(|_| SpinLockGuard {
+                lock: self,
+                _irq: irq,
+            })
     }
 
     /// Exclusive access without locking, through a unique reference.
@@ -90,10 +96,7 @@ impl<T: ?Sized> SpinLock<T> {
     }
 }
 
-impl<T: ?Sized + Default> Default for SpinLock<T>
-where
-    T: Sized,
-{
+impl<T: Default> Default for SpinLock<T> {
     fn default() -> Self {
         Self::new(T::default())
     }

@@ -16,7 +16,7 @@ use core::any::Any;
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 
-pub use scheduler::{yield_now, exit_current};
+pub use scheduler::{exit_current, yield_now};
 pub(crate) use scheduler::{init_boot_task, preempt_if_needed, set_current_vm_space, tick};
 
 use crate::mm::{Segment, VmSpace};

@@ -10,7 +10,7 @@ use alloc::collections::VecDeque;
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
-use super::{Task, TaskState, TIME_SLICE_TICKS, switch};
+use super::{TIME_SLICE_TICKS, Task, TaskState, switch};
 use crate::mm::VmSpace;
 use crate::sync::{SpinLock, disable_irqs};
 

@@ -49,7 +49,10 @@ const EXCEPTION_NAMES: [&str; 32] = [
 
 /// Name of an exception vector.
 pub fn exception_name(vector: u64) -> &'static str {
-    EXCEPTION_NAMES.get(vector as usize).copied().unwrap_or("interrupt")
+    EXCEPTION_NAMES
+        .get(vector as usize)
+        .copied()
+        .unwrap_or("interrupt")
 }
 
 /// Reads CR2, the faulting address of the last page fault.
@@ -106,16 +109,38 @@ fn kernel_exception(frame: &TrapFrame) -> ! {
         exception_name(frame.vector),
         frame.error_code,
         frame.rip,
-        if frame.vector == PAGE_FAULT { " (page fault)" } else { "" },
+        if frame.vector == PAGE_FAULT {
+            " (page fault)"
+        } else {
+            ""
+        },
     ));
     if frame.vector == PAGE_FAULT {
-        crate::console::emergency_print(format_args!("  CR2 (faulting address) {:#x}\n", read_cr2()));
+        crate::console::emergency_print(format_args!(
+            "  CR2 (faulting address) {:#x}\n",
+            read_cr2()
+        ));
     }
     crate::console::emergency_print(format_args!(
         "  rax {:#x} rbx {:#x} rcx {:#x} rdx {:#x}\n  rsi {:#x} rdi {:#x} rbp {:#x} rsp {:#x}\n  r8 {:#x} r9 {:#x} r10 {:#x} r11 {:#x}\n  r12 {:#x} r13 {:#x} r14 {:#x} r15 {:#x}\n  rflags {:#x} cs {:#x}\n",
-        frame.rax, frame.rbx, frame.rcx, frame.rdx, frame.rsi, frame.rdi, frame.rbp, frame.rsp,
-        frame.r8, frame.r9, frame.r10, frame.r11, frame.r12, frame.r13, frame.r14, frame.r15,
-        frame.rflags, frame.cs
+        frame.rax,
+        frame.rbx,
+        frame.rcx,
+        frame.rdx,
+        frame.rsi,
+        frame.rdi,
+        frame.rbp,
+        frame.rsp,
+        frame.r8,
+        frame.r9,
+        frame.r10,
+        frame.r11,
+        frame.r12,
+        frame.r13,
+        frame.r14,
+        frame.r15,
+        frame.rflags,
+        frame.cs
     ));
     panic!(
         "unhandled {} in kernel mode at RIP {:#x}",

@@ -56,7 +56,11 @@ impl FpuState {
         assert!(offset + bytes.len() <= fpu_area_size());
         // SAFETY: in bounds of our allocation, checked above.
         unsafe {
-            core::ptr::copy_nonoverlapping(bytes.as_ptr(), self.area.as_ptr().add(offset), bytes.len())
+            core::ptr::copy_nonoverlapping(
+                bytes.as_ptr(),
+                self.area.as_ptr().add(offset),
+                bytes.len(),
+            )
         };
     }
 
@@ -114,7 +118,9 @@ impl FpuState {
         self.write_bytes(0, &bytes[..n]);
         let mut mxcsr = [0u8; 4];
         // SAFETY: offset 24..28 is within the legacy area.
-        unsafe { core::ptr::copy_nonoverlapping(self.area.as_ptr().add(24), mxcsr.as_mut_ptr(), 4) };
+        unsafe {
+            core::ptr::copy_nonoverlapping(self.area.as_ptr().add(24), mxcsr.as_mut_ptr(), 4)
+        };
         let m = u32::from_le_bytes(mxcsr) & 0xffff;
         self.write_bytes(24, &m.to_le_bytes());
         if has_xsave() {
@@ -122,7 +128,9 @@ impl FpuState {
             // reserved header bytes must be zero for the standard format.
             let mut bv = [0u8; 8];
             // SAFETY: 512..520 is within the area (xsave areas are >= 576).
-            unsafe { core::ptr::copy_nonoverlapping(self.area.as_ptr().add(512), bv.as_mut_ptr(), 8) };
+            unsafe {
+                core::ptr::copy_nonoverlapping(self.area.as_ptr().add(512), bv.as_mut_ptr(), 8)
+            };
             let bv = u64::from_le_bytes(bv) & xsave_mask();
             self.write_bytes(512, &bv.to_le_bytes());
             self.write_bytes(520, &[0u8; 56]);
@@ -135,14 +143,21 @@ impl Clone for FpuState {
         self.sync();
         let new = Self::new();
         // SAFETY: both buffers have the area size; distinct allocations.
-        unsafe { core::ptr::copy_nonoverlapping(self.area.as_ptr(), new.area.as_ptr(), fpu_area_size()) };
+        unsafe {
+            core::ptr::copy_nonoverlapping(self.area.as_ptr(), new.area.as_ptr(), fpu_area_size())
+        };
         new
     }
 }
 
 impl Drop for FpuState {
     fn drop(&mut self) {
-        let _ = OWNER.compare_exchange(self.area.as_ptr(), core::ptr::null_mut(), Ordering::Relaxed, Ordering::Relaxed);
+        let _ = OWNER.compare_exchange(
+            self.area.as_ptr(),
+            core::ptr::null_mut(),
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        );
         // SAFETY: allocated in `new` with the same layout; no longer owner.
         unsafe { dealloc(self.area.as_ptr(), layout()) };
     }

@@ -14,7 +14,9 @@ use x86_64::registers::model_specific::Msr;
 pub use fpu::FpuState;
 
 use crate::arch::x86::gdt::{USER_CS, USER_DS, set_kernel_stack};
-use crate::arch::x86::idt::{SYSCALL_VECTOR, TrapFrame, __ostd_run_user, __ostd_syscall_entry, set_user_frame_end};
+use crate::arch::x86::idt::{
+    __ostd_run_user, __ostd_syscall_entry, SYSCALL_VECTOR, TrapFrame, set_user_frame_end,
+};
 use crate::arch::x86::mm::USER_SPACE_END;
 
 const IA32_STAR: u32 = 0xc000_0081;
@@ -24,7 +26,8 @@ const IA32_FS_BASE: u32 = 0xc000_0100;
 
 /// RFLAGS bits user code may control: CF PF AF ZF SF TF DF OF AC ID (and
 /// the always-one bit 1). IF is always set, IOPL always 0.
-const USER_RFLAGS_MASK: u64 = 0x1 | 0x4 | 0x10 | 0x40 | 0x80 | 0x100 | 0x400 | 0x800 | 0x4_0000 | 0x20_0000;
+const USER_RFLAGS_MASK: u64 =
+    0x1 | 0x4 | 0x10 | 0x40 | 0x80 | 0x100 | 0x400 | 0x800 | 0x4_0000 | 0x20_0000;
 const RFLAGS_IF: u64 = 1 << 9;
 
 pub(crate) fn init() {
@@ -33,7 +36,8 @@ pub(crate) fn init() {
     // interrupts, direction, trap and alignment-check flags cleared; EFER.SCE
     // was set by the boot code.
     unsafe {
-        let star = ((USER_DS as u64 - 8 - 3) << 48) | ((crate::arch::x86::gdt::KERNEL_CS as u64) << 32);
+        let star =
+            ((USER_DS as u64 - 8 - 3) << 48) | ((crate::arch::x86::gdt::KERNEL_CS as u64) << 32);
         Msr::new(IA32_STAR).write(star);
         Msr::new(IA32_LSTAR).write(__ostd_syscall_entry as *const () as u64);
         Msr::new(IA32_FMASK).write(0x4_7700);

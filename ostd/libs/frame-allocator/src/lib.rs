@@ -103,10 +103,7 @@ impl<'a> BuddyAllocator<'a> {
     /// come from [`alloc`](Self::alloc) with the same order (or be a range
     /// being added). Panics on a double free: that is a kernel bug.
     pub fn dealloc(&mut self, mut frame: usize, mut order: usize) {
-        assert!(
-            !self.links[frame].free,
-            "frame {frame:#x} freed twice"
-        );
+        assert!(!self.links[frame].free, "frame {frame:#x} freed twice");
         self.free_frames += 1 << order;
         while order + 1 < ORDERS {
             let buddy = frame ^ (1 << order);

@@ -47,7 +47,10 @@ static GDT: Once<GlobalDescriptorTable> = Once::new();
 pub(crate) fn init() {
     let stacks = IST_STACKS.0.get() as u64;
     let tss = TSS.0.get();
-    for (i, slot) in [IST_DOUBLE_FAULT, IST_NMI, IST_MACHINE_CHECK].iter().enumerate() {
+    for (i, slot) in [IST_DOUBLE_FAULT, IST_NMI, IST_MACHINE_CHECK]
+        .iter()
+        .enumerate()
+    {
         let top = stacks + ((i + 1) * IST_STACK_SIZE) as u64;
         // SAFETY: boot runs on one CPU with interrupts off: nothing else
         // accesses the TSS yet.

@@ -226,7 +226,7 @@ unsafe extern "C" {
 pub(crate) fn set_user_frame_end(end: u64) {
     // SAFETY: one CPU, interrupts disabled by the caller; the variable is
     // read only by `__ostd_syscall_entry`, which cannot run concurrently.
-    unsafe { *(&raw mut __ostd_user_frame_end) = end };
+    unsafe { (&raw mut __ostd_user_frame_end).write(end) };
 }
 
 #[repr(C)]
@@ -248,17 +248,15 @@ struct IdtCell(core::cell::UnsafeCell<Idt>);
 // SAFETY: written once during boot before `lidt`, then only read by the CPU.
 unsafe impl Sync for IdtCell {}
 
-static IDT: IdtCell = IdtCell(core::cell::UnsafeCell::new(Idt(
-    [GateDescriptor {
-        offset_low: 0,
-        selector: 0,
-        ist: 0,
-        type_attr: 0,
-        offset_mid: 0,
-        offset_high: 0,
-        reserved: 0,
-    }; 256],
-)));
+static IDT: IdtCell = IdtCell(core::cell::UnsafeCell::new(Idt([GateDescriptor {
+    offset_low: 0,
+    selector: 0,
+    ist: 0,
+    type_attr: 0,
+    offset_mid: 0,
+    offset_high: 0,
+    reserved: 0,
+}; 256])));
 
 pub(crate) fn init() {
     let base = &raw const __ostd_trap_stubs as u64;

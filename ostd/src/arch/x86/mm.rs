@@ -53,7 +53,9 @@ pub(crate) unsafe fn load_root(root: u64) {
 pub(crate) fn current_root() -> u64 {
     let root: u64;
     // SAFETY: reading CR3 has no side effects.
-    unsafe { core::arch::asm!("mov {}, cr3", out(reg) root, options(nomem, nostack, preserves_flags)) };
+    unsafe {
+        core::arch::asm!("mov {}, cr3", out(reg) root, options(nomem, nostack, preserves_flags))
+    };
     root & pte::ADDR_MASK
 }
 

@@ -9,6 +9,8 @@ pub(crate) mod idt;
 pub(crate) mod mm;
 pub(crate) mod pic;
 pub(crate) mod pit;
+pub(crate) mod random;
+pub(crate) mod rtc;
 pub(crate) mod serial;
 pub(crate) mod tsc;
 

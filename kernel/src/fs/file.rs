@@ -1,0 +1,203 @@
+//! Open files: the [`FileLike`] interface and the inode-backed [`OpenFile`].
+
+use alloc::string::String;
+use alloc::sync::Arc;
+use core::any::Any;
+use core::sync::atomic::{AtomicU32, Ordering};
+
+use ostd::sync::Mutex;
+
+use super::inode::{Inode, InodeType, Metadata};
+use crate::prelude::*;
+
+/// `O_*` status flags kept per open file description.
+pub mod flags {
+    pub use linux_raw_sys::general::{
+        O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL, O_LARGEFILE, O_NOCTTY,
+        O_NOFOLLOW, O_NONBLOCK, O_PATH, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY,
+    };
+}
+
+/// Something a file descriptor can refer to.
+pub trait FileLike: Send + Sync + Any {
+    /// Reads into `buf`; returns the bytes read.
+    fn read(&self, buf: &mut [u8]) -> Result<usize>;
+    /// Writes `buf`; returns the bytes written.
+    fn write(&self, buf: &[u8]) -> Result<usize>;
+    /// Reads at an offset without moving the file position.
+    fn read_at(&self, _offset: u64, _buf: &mut [u8]) -> Result<usize> {
+        return_errno!(ESPIPE)
+    }
+    /// Writes at an offset without moving the file position.
+    fn write_at(&self, _offset: u64, _buf: &[u8]) -> Result<usize> {
+        return_errno!(ESPIPE)
+    }
+    /// Moves the file position.
+    fn seek(&self, _pos: SeekFrom) -> Result<u64> {
+        return_errno!(ESPIPE)
+    }
+    /// `fstat`.
+    fn metadata(&self) -> Metadata;
+    /// Device-specific control.
+    fn ioctl(&self, _cmd: u32, _arg: u64) -> Result<i64> {
+        return_errno!(ENOTTY)
+    }
+    /// The `O_*` status flags.
+    fn status_flags(&self) -> u32;
+    /// Sets the changeable status flags (`O_APPEND`, `O_NONBLOCK`).
+    fn set_status_flags(&self, _flags: u32) -> Result<()> {
+        Ok(())
+    }
+    /// The inode, for inode-backed files.
+    fn inode(&self) -> Option<&Arc<dyn Inode>> {
+        None
+    }
+    /// The path the file was opened by, if known.
+    fn path(&self) -> Option<String> {
+        None
+    }
+    /// For downcasting.
+    fn as_any(&self) -> &dyn Any;
+}
+
+/// Where a seek is relative to.
+#[derive(Clone, Copy, Debug)]
+pub enum SeekFrom {
+    /// `SEEK_SET`.
+    Start(u64),
+    /// `SEEK_CUR`.
+    Current(i64),
+    /// `SEEK_END`.
+    End(i64),
+}
+
+/// An open inode-backed file: the inode, a position and status flags.
+pub struct OpenFile {
+    inode: Arc<dyn Inode>,
+    path: String,
+    offset: Mutex<u64>,
+    flags: AtomicU32,
+}
+
+impl OpenFile {
+    /// Opens `inode`.
+    pub fn new(inode: Arc<dyn Inode>, path: String, flags: u32) -> Arc<Self> {
+        Arc::new(Self {
+            inode,
+            path,
+            offset: Mutex::new(0),
+            flags: AtomicU32::new(flags & !flags::O_CLOEXEC),
+        })
+    }
+
+    fn readable(&self) -> bool {
+        let f = self.flags.load(Ordering::Relaxed);
+        f & flags::O_PATH == 0 && f & flags::O_ACCMODE != flags::O_WRONLY
+    }
+
+    fn writable(&self) -> bool {
+        let f = self.flags.load(Ordering::Relaxed);
+        f & flags::O_PATH == 0 && f & flags::O_ACCMODE != flags::O_RDONLY
+    }
+}
+
+impl FileLike for OpenFile {
+    fn read(&self, buf: &mut [u8]) -> Result<usize> {
+        if !self.readable() {
+            return_errno!(EBADF);
+        }
+        let mut off = self.offset.lock();
+        let n = self.inode.read_at(*off, buf)?;
+        *off += n as u64;
+        Ok(n)
+    }
+
+    fn write(&self, buf: &[u8]) -> Result<usize> {
+        if !self.writable() {
+            return_errno!(EBADF);
+        }
+        let mut off = self.offset.lock();
+        if self.flags.load(Ordering::Relaxed) & flags::O_APPEND != 0 {
+            *off = self.inode.metadata().size;
+        }
+        let n = self.inode.write_at(*off, buf)?;
+        *off += n as u64;
+        Ok(n)
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        if !self.readable() {
+            return_errno!(EBADF);
+        }
+        self.inode.read_at(offset, buf)
+    }
+
+    fn write_at(&self, offset: u64, buf: &[u8]) -> Result<usize> {
+        if !self.writable() {
+            return_errno!(EBADF);
+        }
+        self.inode.write_at(offset, buf)
+    }
+
+    fn seek(&self, pos: SeekFrom) -> Result<u64> {
+        if self.flags.load(Ordering::Relaxed) & flags::O_PATH != 0 {
+            return_errno!(EBADF);
+        }
+        let mut off = self.offset.lock();
+        let new = match pos {
+            SeekFrom::Start(p) => Some(p),
+            SeekFrom::Current(d) => off.checked_add_signed(d),
+            SeekFrom::End(d) => self.inode.metadata().size.checked_add_signed(d),
+        };
+        match new {
+            Some(n) if n <= i64::MAX as u64 => {
+                *off = n;
+                Ok(n)
+            }
+            _ => return_errno!(EINVAL),
+        }
+    }
+
+    fn metadata(&self) -> Metadata {
+        self.inode.metadata()
+    }
+
+    fn status_flags(&self) -> u32 {
+        self.flags.load(Ordering::Relaxed)
+    }
+
+    fn set_status_flags(&self, new: u32) -> Result<()> {
+        let changeable = flags::O_APPEND | flags::O_NONBLOCK;
+        let old = self.flags.load(Ordering::Relaxed);
+        self.flags
+            .store((old & !changeable) | (new & changeable), Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn inode(&self) -> Option<&Arc<dyn Inode>> {
+        Some(&self.inode)
+    }
+
+    fn path(&self) -> Option<String> {
+        Some(self.path.clone())
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// Whether an inode type can be opened for writing.
+pub fn check_open_type(kind: InodeType, flags: u32) -> Result<()> {
+    let acc = flags & flags::O_ACCMODE;
+    if kind == InodeType::Dir
+        && (acc != flags::O_RDONLY || flags & flags::O_TRUNC != 0)
+        && flags & flags::O_PATH == 0
+    {
+        return_errno!(EISDIR);
+    }
+    if kind != InodeType::Dir && flags & flags::O_DIRECTORY != 0 {
+        return_errno!(ENOTDIR);
+    }
+    Ok(())
+}

@@ -1,0 +1,114 @@
+//! The file descriptor table of a process.
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use super::file::FileLike;
+use crate::prelude::*;
+
+/// Maximum number of descriptors (the default `RLIMIT_NOFILE`).
+pub const MAX_FDS: usize = 1024;
+
+#[derive(Clone)]
+struct Entry {
+    file: Arc<dyn FileLike>,
+    cloexec: bool,
+}
+
+/// Descriptor number → open file, with the close-on-exec flag.
+#[derive(Clone, Default)]
+pub struct FileTable {
+    entries: Vec<Option<Entry>>,
+}
+
+impl FileTable {
+    /// An empty table.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Installs `file` at the lowest free descriptor `>= min`.
+    pub fn insert_from(
+        &mut self,
+        min: usize,
+        file: Arc<dyn FileLike>,
+        cloexec: bool,
+    ) -> Result<i32> {
+        let fd = (min..MAX_FDS)
+            .find(|&fd| self.entries.get(fd).is_none_or(|e| e.is_none()))
+            .ok_or(Error::new(EMFILE))?;
+        self.put(fd, file, cloexec);
+        Ok(fd as i32)
+    }
+
+    /// Installs `file` at the lowest free descriptor.
+    pub fn insert(&mut self, file: Arc<dyn FileLike>, cloexec: bool) -> Result<i32> {
+        self.insert_from(0, file, cloexec)
+    }
+
+    /// Installs `file` at `fd`, returning what was there.
+    pub fn put(
+        &mut self,
+        fd: usize,
+        file: Arc<dyn FileLike>,
+        cloexec: bool,
+    ) -> Option<Arc<dyn FileLike>> {
+        if self.entries.len() <= fd {
+            self.entries.resize(fd + 1, None);
+        }
+        self.entries[fd]
+            .replace(Entry { file, cloexec })
+            .map(|e| e.file)
+    }
+
+    /// The file at `fd`.
+    pub fn get(&self, fd: i32) -> Result<Arc<dyn FileLike>> {
+        self.entry(fd).map(|e| e.file.clone())
+    }
+
+    fn entry(&self, fd: i32) -> Result<&Entry> {
+        usize::try_from(fd)
+            .ok()
+            .and_then(|fd| self.entries.get(fd))
+            .and_then(|e| e.as_ref())
+            .ok_or(Error::new(EBADF))
+    }
+
+    /// Removes `fd`.
+    pub fn remove(&mut self, fd: i32) -> Result<Arc<dyn FileLike>> {
+        self.entry(fd)?;
+        let e = self.entries[fd as usize].take().ok_or(Error::new(EBADF))?;
+        Ok(e.file)
+    }
+
+    /// The close-on-exec flag of `fd`.
+    pub fn cloexec(&self, fd: i32) -> Result<bool> {
+        self.entry(fd).map(|e| e.cloexec)
+    }
+
+    /// Sets the close-on-exec flag of `fd`.
+    pub fn set_cloexec(&mut self, fd: i32, on: bool) -> Result<()> {
+        self.entry(fd)?;
+        if let Some(Some(e)) = self.entries.get_mut(fd as usize) {
+            e.cloexec = on;
+        }
+        Ok(())
+    }
+
+    /// Closes every close-on-exec descriptor (at `execve`).
+    pub fn close_on_exec(&mut self) {
+        for e in self.entries.iter_mut() {
+            if e.as_ref().is_some_and(|e| e.cloexec) {
+                *e = None;
+            }
+        }
+    }
+
+    /// Open descriptors and their files.
+    pub fn iter(&self) -> impl Iterator<Item = (i32, &Arc<dyn FileLike>)> {
+        self.entries
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| e.as_ref().map(|e| (i as i32, &e.file)))
+    }
+}

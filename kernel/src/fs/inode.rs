@@ -1,0 +1,177 @@
+//! The inode interface every file system implements.
+
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::any::Any;
+use core::time::Duration;
+
+use crate::fs::file::FileLike;
+use crate::prelude::*;
+use crate::vm::Vmo;
+
+/// Type of an inode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InodeType {
+    /// Regular file.
+    File,
+    /// Directory.
+    Dir,
+    /// Symbolic link.
+    Symlink,
+    /// Character device.
+    CharDevice,
+    /// Block device.
+    BlockDevice,
+    /// Named pipe.
+    Fifo,
+    /// Socket.
+    Socket,
+}
+
+impl InodeType {
+    /// The `S_IF*` bits.
+    pub fn mode_bits(self) -> u32 {
+        use linux_raw_sys::general::*;
+        match self {
+            Self::File => S_IFREG,
+            Self::Dir => S_IFDIR,
+            Self::Symlink => S_IFLNK,
+            Self::CharDevice => S_IFCHR,
+            Self::BlockDevice => S_IFBLK,
+            Self::Fifo => S_IFIFO,
+            Self::Socket => S_IFSOCK,
+        }
+    }
+
+    /// From `S_IF*` bits.
+    pub fn from_mode(mode: u32) -> Option<Self> {
+        use linux_raw_sys::general::*;
+        Some(match mode & S_IFMT {
+            S_IFREG => Self::File,
+            S_IFDIR => Self::Dir,
+            S_IFLNK => Self::Symlink,
+            S_IFCHR => Self::CharDevice,
+            S_IFBLK => Self::BlockDevice,
+            S_IFIFO => Self::Fifo,
+            S_IFSOCK => Self::Socket,
+            _ => return None,
+        })
+    }
+
+    /// The `DT_*` value for `getdents64`.
+    pub fn dirent_type(self) -> u8 {
+        match self {
+            Self::Fifo => 1,
+            Self::CharDevice => 2,
+            Self::Dir => 4,
+            Self::BlockDevice => 6,
+            Self::File => 8,
+            Self::Symlink => 10,
+            Self::Socket => 12,
+        }
+    }
+}
+
+/// What `stat` reports.
+#[derive(Clone, Debug)]
+pub struct Metadata {
+    /// Inode number.
+    pub ino: u64,
+    /// Device of the file system.
+    pub dev: u64,
+    /// Type.
+    pub kind: InodeType,
+    /// Permission bits (`0o7777`).
+    pub mode: u32,
+    /// Hard links.
+    pub nlink: u32,
+    /// Owner.
+    pub uid: u32,
+    /// Group.
+    pub gid: u32,
+    /// Size in bytes.
+    pub size: u64,
+    /// Device number, for device files.
+    pub rdev: u64,
+    /// Last access.
+    pub atime: Duration,
+    /// Last modification.
+    pub mtime: Duration,
+    /// Last status change.
+    pub ctime: Duration,
+    /// 512-byte blocks used.
+    pub blocks: u64,
+}
+
+/// An inode. Methods a file system does not support return the errno
+/// Linux gives for them.
+pub trait Inode: Send + Sync + Any {
+    /// Metadata.
+    fn metadata(&self) -> Metadata;
+
+    /// Reads at `offset`; returns the bytes read (0 at end of file).
+    fn read_at(&self, _offset: u64, _buf: &mut [u8]) -> Result<usize> {
+        match self.metadata().kind {
+            InodeType::Dir => return_errno!(EISDIR),
+            _ => return_errno!(EINVAL),
+        }
+    }
+
+    /// Writes at `offset`; returns the bytes written.
+    fn write_at(&self, _offset: u64, _buf: &[u8]) -> Result<usize> {
+        match self.metadata().kind {
+            InodeType::Dir => return_errno!(EISDIR),
+            _ => return_errno!(EINVAL),
+        }
+    }
+
+    /// Sets the size (`truncate`).
+    fn resize(&self, _size: u64) -> Result<()> {
+        return_errno!(EINVAL)
+    }
+
+    /// The memory object holding the contents, for `mmap`.
+    fn vmo(&self) -> Option<Arc<Vmo>> {
+        None
+    }
+
+    /// Finds a child of a directory.
+    fn lookup(&self, _name: &str) -> Result<Arc<dyn Inode>> {
+        return_errno!(ENOTDIR)
+    }
+
+    /// The parent directory (a directory's `..`); `None` for a root.
+    fn parent(&self) -> Option<Arc<dyn Inode>> {
+        None
+    }
+
+    /// Creates a child.
+    fn create(&self, _name: &str, _kind: InodeType, _mode: u32) -> Result<Arc<dyn Inode>> {
+        return_errno!(ENOTDIR)
+    }
+
+    /// Creates a symbolic link.
+    fn symlink(&self, _name: &str, _target: &str) -> Result<Arc<dyn Inode>> {
+        return_errno!(ENOTDIR)
+    }
+
+    /// Lists a directory: `(name, ino, type)` without `.` and `..`.
+    fn readdir(&self) -> Result<Vec<(String, u64, InodeType)>> {
+        return_errno!(ENOTDIR)
+    }
+
+    /// The target of a symbolic link.
+    fn read_link(&self) -> Result<String> {
+        return_errno!(EINVAL)
+    }
+
+    /// Opens a special file (a device) as something other than a plain
+    /// inode-backed file; `None` for ordinary files.
+    fn open_special(&self) -> Option<Result<Arc<dyn FileLike>>> {
+        None
+    }
+
+    /// For downcasting.
+    fn as_any(&self) -> &dyn Any;
+}

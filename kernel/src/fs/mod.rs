@@ -1,0 +1,175 @@
+//! File systems: the inode interface, the RAM file system at `/` (filled
+//! from the initramfs), open files and descriptor tables, the console TTY,
+//! and path resolution.
+
+pub mod file;
+pub mod file_table;
+pub mod initramfs;
+pub mod inode;
+pub mod ramfs;
+pub mod tty;
+
+use alloc::string::{String, ToString};
+use alloc::sync::Arc;
+
+use ostd::sync::Once;
+
+use self::inode::{Inode, InodeType};
+use crate::prelude::*;
+
+/// Symbolic links followed in one resolution before `ELOOP` (Linux: 40).
+pub const MAX_SYMLINKS: u32 = 40;
+
+static ROOT: Once<Arc<dyn Inode>> = Once::new();
+
+/// Creates the root file system and unpacks the initramfs into it.
+pub fn init(initramfs: Option<&[u8]>) {
+    let root: Arc<dyn Inode> = ramfs::RamInode::new_root();
+    ROOT.set(root.clone());
+    match initramfs {
+        Some(data) => initramfs::unpack(&root, data),
+        None => log::warn!("fs: no initramfs; the root file system is empty"),
+    }
+}
+
+/// The root directory.
+pub fn root() -> Arc<dyn Inode> {
+    ROOT.expect_init().clone()
+}
+
+/// Where relative paths start, and the process's view of the tree.
+#[derive(Clone)]
+pub struct FsContext {
+    /// The root directory (`chroot`).
+    pub root: Arc<dyn Inode>,
+    /// The working directory.
+    pub cwd: Arc<dyn Inode>,
+    /// Absolute path of the working directory.
+    pub cwd_path: String,
+    /// The file mode creation mask.
+    pub umask: u32,
+}
+
+impl FsContext {
+    /// Root and working directory at `/`.
+    pub fn new() -> Self {
+        Self {
+            root: root(),
+            cwd: root(),
+            cwd_path: "/".to_string(),
+            umask: 0o022,
+        }
+    }
+
+    /// Resolves `path` relative to `start` (or the working directory).
+    pub fn lookup(
+        &self,
+        start: Option<&Arc<dyn Inode>>,
+        path: &str,
+        follow: bool,
+    ) -> Result<Arc<dyn Inode>> {
+        kpath::check_path(path.as_bytes()).map_err(path_error)?;
+        if path.is_empty() {
+            return_errno!(ENOENT);
+        }
+        let mut links = 0;
+        let start = start.unwrap_or(&self.cwd).clone();
+        let node = self.walk(start, path, follow, &mut links)?;
+        if path.ends_with('/') && node.metadata().kind != InodeType::Dir {
+            return_errno!(ENOTDIR);
+        }
+        Ok(node)
+    }
+
+    /// Resolves all but the last component of `path`: returns the
+    /// directory and the last name (`"."` for a path like `/`).
+    pub fn lookup_parent<'p>(
+        &self,
+        start: Option<&Arc<dyn Inode>>,
+        path: &'p str,
+    ) -> Result<(Arc<dyn Inode>, &'p str)> {
+        kpath::check_path(path.as_bytes()).map_err(path_error)?;
+        if path.is_empty() {
+            return_errno!(ENOENT);
+        }
+        let trimmed = path.trim_end_matches('/');
+        let (dir, name) = match trimmed.rfind('/') {
+            Some(i) => (&trimmed[..i.max(1).min(trimmed.len())], &trimmed[i + 1..]),
+            None => ("", trimmed),
+        };
+        let dir = if trimmed.starts_with('/') && !dir.starts_with('/') {
+            "/"
+        } else {
+            dir
+        };
+        let start = start.unwrap_or(&self.cwd).clone();
+        let mut links = 0;
+        let parent = if dir.is_empty() {
+            start
+        } else {
+            self.walk(start, dir, true, &mut links)?
+        };
+        if parent.metadata().kind != InodeType::Dir {
+            return_errno!(ENOTDIR);
+        }
+        kpath::check_name(name.as_bytes()).map_err(path_error)?;
+        Ok((parent, if name.is_empty() { "." } else { name }))
+    }
+
+    fn walk(
+        &self,
+        start: Arc<dyn Inode>,
+        path: &str,
+        follow_last: bool,
+        links: &mut u32,
+    ) -> Result<Arc<dyn Inode>> {
+        let mut cur = if path.starts_with('/') {
+            self.root.clone()
+        } else {
+            start
+        };
+        let comps: alloc::vec::Vec<&str> = path
+            .split('/')
+            .filter(|c| !c.is_empty() && *c != ".")
+            .collect();
+        for (i, comp) in comps.iter().enumerate() {
+            let last = i + 1 == comps.len();
+            if cur.metadata().kind != InodeType::Dir {
+                return_errno!(ENOTDIR);
+            }
+            if *comp == ".." {
+                if !Arc::ptr_eq(&cur, &self.root)
+                    && let Some(p) = cur.parent()
+                {
+                    cur = p;
+                }
+                continue;
+            }
+            let child = cur.lookup(comp)?;
+            if child.metadata().kind == InodeType::Symlink && (!last || follow_last) {
+                *links += 1;
+                if *links > MAX_SYMLINKS {
+                    return_errno!(ELOOP);
+                }
+                let target = child.read_link()?;
+                if target.is_empty() {
+                    return_errno!(ENOENT);
+                }
+                cur = self.walk(cur, &target, true, links)?;
+            } else {
+                cur = child;
+            }
+        }
+        Ok(cur)
+    }
+}
+
+impl Default for FsContext {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn path_error(e: kpath::PathError) -> Error {
+    Error::new(Errno(e.errno() as u32))
+}

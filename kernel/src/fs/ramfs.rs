@@ -1,0 +1,246 @@
+//! The RAM file system: the root file system, filled from the initramfs.
+//!
+//! File contents live in a [`Vmo`], so mapping a file shares its pages.
+
+use alloc::collections::BTreeMap;
+use alloc::string::{String, ToString};
+use alloc::sync::{Arc, Weak};
+use alloc::vec::Vec;
+use core::any::Any;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use ostd::sync::Mutex;
+
+use super::inode::{Inode, InodeType, Metadata};
+use crate::prelude::*;
+use crate::vm::Vmo;
+
+static NEXT_INO: AtomicU64 = AtomicU64::new(2);
+/// Device number reported for the RAM file system.
+const RAMFS_DEV: u64 = 1;
+
+enum Content {
+    File(Arc<Vmo>),
+    Dir(BTreeMap<String, Arc<RamInode>>),
+    Symlink(String),
+    Special,
+}
+
+struct Meta {
+    mode: u32,
+    uid: u32,
+    gid: u32,
+    nlink: u32,
+    size: u64,
+    rdev: u64,
+    atime: core::time::Duration,
+    mtime: core::time::Duration,
+    ctime: core::time::Duration,
+}
+
+/// An inode of the RAM file system.
+pub struct RamInode {
+    ino: u64,
+    kind: InodeType,
+    meta: Mutex<Meta>,
+    content: Mutex<Content>,
+    parent: Mutex<Weak<RamInode>>,
+    this: Weak<RamInode>,
+}
+
+impl RamInode {
+    /// A new root directory.
+    pub fn new_root() -> Arc<Self> {
+        Self::new(InodeType::Dir, 0o755, Weak::new())
+    }
+
+    fn new(kind: InodeType, mode: u32, parent: Weak<RamInode>) -> Arc<Self> {
+        let now = ostd::timer::wall_clock();
+        let content = match kind {
+            InodeType::File => Content::File(Arc::new(Vmo::new())),
+            InodeType::Dir => Content::Dir(BTreeMap::new()),
+            InodeType::Symlink => Content::Symlink(String::new()),
+            _ => Content::Special,
+        };
+        Arc::new_cyclic(|this| Self {
+            ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
+            kind,
+            meta: Mutex::new(Meta {
+                mode: mode & 0o7777,
+                uid: 0,
+                gid: 0,
+                nlink: if kind == InodeType::Dir { 2 } else { 1 },
+                size: 0,
+                rdev: 0,
+                atime: now,
+                mtime: now,
+                ctime: now,
+            }),
+            content: Mutex::new(content),
+            parent: Mutex::new(parent),
+            this: this.clone(),
+        })
+    }
+
+    /// Sets the modification time (e.g. from the initramfs).
+    pub fn set_mtime(&self, secs: u64) {
+        let t = core::time::Duration::from_secs(secs);
+        let mut m = self.meta.lock();
+        m.mtime = t;
+        m.ctime = t;
+    }
+
+    fn child(&self, name: &str) -> Result<Arc<RamInode>> {
+        match &*self.content.lock() {
+            Content::Dir(children) => children.get(name).cloned().ok_or(Error::new(ENOENT)),
+            _ => return_errno!(ENOTDIR),
+        }
+    }
+
+    fn insert(&self, name: &str, node: Arc<RamInode>) -> Result<()> {
+        kpath::check_name(name.as_bytes()).map_err(|_| Error::new(ENAMETOOLONG))?;
+        match &mut *self.content.lock() {
+            Content::Dir(children) => {
+                if children.contains_key(name) {
+                    return_errno!(EEXIST);
+                }
+                if node.kind == InodeType::Dir {
+                    self.meta.lock().nlink += 1;
+                }
+                children.insert(name.to_string(), node);
+                Ok(())
+            }
+            _ => return_errno!(ENOTDIR),
+        }
+    }
+}
+
+impl Inode for RamInode {
+    fn metadata(&self) -> Metadata {
+        let m = self.meta.lock();
+        let size = match &*self.content.lock() {
+            Content::Symlink(t) => t.len() as u64,
+            Content::Dir(c) => (c.len() as u64 + 2) * 32,
+            _ => m.size,
+        };
+        Metadata {
+            ino: self.ino,
+            dev: RAMFS_DEV,
+            kind: self.kind,
+            mode: m.mode,
+            nlink: m.nlink,
+            uid: m.uid,
+            gid: m.gid,
+            size,
+            rdev: m.rdev,
+            atime: m.atime,
+            mtime: m.mtime,
+            ctime: m.ctime,
+            blocks: size.div_ceil(512),
+        }
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        let vmo = match &*self.content.lock() {
+            Content::File(v) => v.clone(),
+            Content::Dir(_) => return_errno!(EISDIR),
+            _ => return_errno!(EINVAL),
+        };
+        let size = self.meta.lock().size;
+        if offset >= size {
+            return Ok(0);
+        }
+        let n = (size - offset).min(buf.len() as u64) as usize;
+        vmo.read(offset, &mut buf[..n]);
+        Ok(n)
+    }
+
+    fn write_at(&self, offset: u64, buf: &[u8]) -> Result<usize> {
+        let vmo = match &*self.content.lock() {
+            Content::File(v) => v.clone(),
+            Content::Dir(_) => return_errno!(EISDIR),
+            _ => return_errno!(EINVAL),
+        };
+        let end = offset
+            .checked_add(buf.len() as u64)
+            .ok_or(Error::new(EFBIG))?;
+        vmo.write(offset, buf)?;
+        let mut m = self.meta.lock();
+        m.size = m.size.max(end);
+        m.mtime = ostd::timer::wall_clock();
+        Ok(buf.len())
+    }
+
+    fn resize(&self, size: u64) -> Result<()> {
+        let vmo = match &*self.content.lock() {
+            Content::File(v) => v.clone(),
+            Content::Dir(_) => return_errno!(EISDIR),
+            _ => return_errno!(EINVAL),
+        };
+        let mut m = self.meta.lock();
+        if size < m.size {
+            vmo.truncate(size);
+        }
+        m.size = size;
+        Ok(())
+    }
+
+    fn vmo(&self) -> Option<Arc<Vmo>> {
+        match &*self.content.lock() {
+            Content::File(v) => Some(v.clone()),
+            _ => None,
+        }
+    }
+
+    fn lookup(&self, name: &str) -> Result<Arc<dyn Inode>> {
+        Ok(self.child(name)?)
+    }
+
+    fn parent(&self) -> Option<Arc<dyn Inode>> {
+        let p = self.parent.lock().upgrade()?;
+        Some(p)
+    }
+
+    fn create(&self, name: &str, kind: InodeType, mode: u32) -> Result<Arc<dyn Inode>> {
+        let node = RamInode::new(kind, mode, self.this.clone());
+        self.insert(name, node.clone())?;
+        Ok(node)
+    }
+
+    fn symlink(&self, name: &str, target: &str) -> Result<Arc<dyn Inode>> {
+        let node = RamInode::new(InodeType::Symlink, 0o777, self.this.clone());
+        *node.content.lock() = Content::Symlink(target.to_string());
+        self.insert(name, node.clone())?;
+        Ok(node)
+    }
+
+    fn readdir(&self) -> Result<Vec<(String, u64, InodeType)>> {
+        match &*self.content.lock() {
+            Content::Dir(c) => Ok(c.iter().map(|(n, i)| (n.clone(), i.ino, i.kind)).collect()),
+            _ => return_errno!(ENOTDIR),
+        }
+    }
+
+    fn read_link(&self) -> Result<String> {
+        match &*self.content.lock() {
+            Content::Symlink(t) => Ok(t.clone()),
+            _ => return_errno!(EINVAL),
+        }
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// Sets owner and mode of a RAM inode (initramfs unpacking).
+pub fn set_owner_mode(inode: &Arc<dyn Inode>, uid: u32, gid: u32, mode: u32, mtime: u64) {
+    if let Some(r) = inode.as_any().downcast_ref::<RamInode>() {
+        let mut m = r.meta.lock();
+        m.uid = uid;
+        m.gid = gid;
+        m.mode = mode & 0o7777;
+        drop(m);
+        r.set_mtime(mtime);
+    }
+}

@@ -1,0 +1,267 @@
+//! The console terminal.
+//!
+//! Bytes typed on the serial console arrive in interrupt context and go
+//! through a line discipline: in canonical mode (the default) they are
+//! echoed and collected into lines, with erase and kill; in raw mode they
+//! are delivered as they come. Output translates `\n` to `\r\n` (`ONLCR`).
+
+use alloc::collections::VecDeque;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::any::Any;
+
+use linux_raw_sys::general::{termios, winsize};
+use linux_raw_sys::ioctl::{TCGETS, TCSETS, TCSETSF, TCSETSW, TIOCGWINSZ, TIOCSWINSZ};
+use ostd::sync::{SpinLock, WaitQueue};
+
+use super::file::FileLike;
+use super::inode::{InodeType, Metadata};
+use crate::prelude::*;
+
+const ICANON: u32 = linux_raw_sys::general::ICANON;
+const ECHO: u32 = linux_raw_sys::general::ECHO;
+const ONLCR: u32 = linux_raw_sys::general::ONLCR;
+const ICRNL: u32 = linux_raw_sys::general::ICRNL;
+const VERASE: usize = linux_raw_sys::general::VERASE as usize;
+const VKILL: usize = linux_raw_sys::general::VKILL as usize;
+const VEOF: usize = linux_raw_sys::general::VEOF as usize;
+
+struct State {
+    termios: termios,
+    winsize: winsize,
+    /// Bytes ready for `read`.
+    ready: VecDeque<u8>,
+    /// The line being edited (canonical mode).
+    line: Vec<u8>,
+    /// An end-of-file (`^D` on an empty line) is pending.
+    eof: bool,
+}
+
+/// The console TTY.
+pub struct Tty {
+    state: SpinLock<State>,
+    readers: WaitQueue,
+}
+
+fn default_termios() -> termios {
+    let mut cc = [0u8; 19];
+    cc[linux_raw_sys::general::VINTR as usize] = 3;
+    cc[linux_raw_sys::general::VQUIT as usize] = 0x1c;
+    cc[VERASE] = 0x7f;
+    cc[VKILL] = 0x15;
+    cc[VEOF] = 4;
+    cc[linux_raw_sys::general::VMIN as usize] = 1;
+    cc[linux_raw_sys::general::VSUSP as usize] = 0x1a;
+    cc[linux_raw_sys::general::VWERASE as usize] = 0x17;
+    termios {
+        c_iflag: ICRNL | linux_raw_sys::general::IXON,
+        c_oflag: linux_raw_sys::general::OPOST | ONLCR,
+        c_cflag: linux_raw_sys::general::B38400
+            | linux_raw_sys::general::CS8
+            | linux_raw_sys::general::CREAD,
+        c_lflag: ICANON
+            | ECHO
+            | linux_raw_sys::general::ECHOE
+            | linux_raw_sys::general::ECHOK
+            | linux_raw_sys::general::ISIG
+            | linux_raw_sys::general::IEXTEN
+            | linux_raw_sys::general::ECHOCTL
+            | linux_raw_sys::general::ECHOKE,
+        c_line: 0,
+        c_cc: cc,
+    }
+}
+
+static CONSOLE: SpinLock<Option<Arc<Tty>>> = SpinLock::new(None);
+
+/// The console TTY (created on first use, wired to the serial input).
+pub fn console() -> Arc<Tty> {
+    let mut c = CONSOLE.lock();
+    if let Some(t) = c.as_ref() {
+        return t.clone();
+    }
+    let tty = Arc::new(Tty {
+        state: SpinLock::new(State {
+            termios: default_termios(),
+            winsize: winsize {
+                ws_row: 24,
+                ws_col: 80,
+                ws_xpixel: 0,
+                ws_ypixel: 0,
+            },
+            ready: VecDeque::new(),
+            line: Vec::new(),
+            eof: false,
+        }),
+        readers: WaitQueue::new(),
+    });
+    *c = Some(tty.clone());
+    drop(c);
+    let t = tty.clone();
+    ostd::console::register_input_callback(move |b| t.receive(b));
+    tty
+}
+
+impl Tty {
+    /// A byte typed on the console (interrupt context).
+    fn receive(&self, mut b: u8) {
+        let mut echo: Vec<u8> = Vec::new();
+        {
+            let mut s = self.state.lock();
+            if s.termios.c_iflag & ICRNL != 0 && b == b'\r' {
+                b = b'\n';
+            }
+            let lflag = s.termios.c_lflag;
+            if lflag & ICANON == 0 {
+                s.ready.push_back(b);
+                if lflag & ECHO != 0 {
+                    echo.push(b);
+                }
+            } else if b == s.termios.c_cc[VERASE] || b == 0x08 {
+                if s.line.pop().is_some() && lflag & ECHO != 0 {
+                    echo.extend_from_slice(b"\x08 \x08");
+                }
+            } else if b == s.termios.c_cc[VKILL] {
+                let n = s.line.len();
+                s.line.clear();
+                if lflag & ECHO != 0 {
+                    for _ in 0..n {
+                        echo.extend_from_slice(b"\x08 \x08");
+                    }
+                }
+            } else if b == s.termios.c_cc[VEOF] {
+                let line = core::mem::take(&mut s.line);
+                if line.is_empty() {
+                    s.eof = true;
+                }
+                s.ready.extend(line);
+            } else {
+                s.line.push(b);
+                if lflag & ECHO != 0 {
+                    echo.push(b);
+                }
+                if b == b'\n' {
+                    let line = core::mem::take(&mut s.line);
+                    s.ready.extend(line);
+                }
+            }
+        }
+        if !echo.is_empty() {
+            self.output(&echo);
+        }
+        self.readers.wake_all();
+    }
+
+    fn output(&self, buf: &[u8]) {
+        let onlcr = {
+            let s = self.state.lock();
+            s.termios.c_oflag & ONLCR != 0
+        };
+        if !onlcr || !buf.contains(&b'\n') {
+            ostd::console::write_bytes(buf);
+            return;
+        }
+        let mut out = Vec::with_capacity(buf.len() + 16);
+        for &b in buf {
+            if b == b'\n' {
+                out.push(b'\r');
+            }
+            out.push(b);
+        }
+        ostd::console::write_bytes(&out);
+    }
+}
+
+impl FileLike for Tty {
+    fn read(&self, buf: &mut [u8]) -> Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        Ok(self.readers.wait_until(|| {
+            let mut s = self.state.lock();
+            if !s.ready.is_empty() {
+                let canonical = s.termios.c_lflag & ICANON != 0;
+                let mut n = 0;
+                while n < buf.len() {
+                    let Some(b) = s.ready.pop_front() else { break };
+                    buf[n] = b;
+                    n += 1;
+                    if canonical && b == b'\n' {
+                        break;
+                    }
+                }
+                return Some(n);
+            }
+            if s.eof {
+                s.eof = false;
+                return Some(0);
+            }
+            None
+        }))
+    }
+
+    fn write(&self, buf: &[u8]) -> Result<usize> {
+        self.output(buf);
+        Ok(buf.len())
+    }
+
+    fn metadata(&self) -> Metadata {
+        let now = ostd::timer::wall_clock();
+        Metadata {
+            ino: 5,
+            dev: 5,
+            kind: InodeType::CharDevice,
+            mode: 0o620,
+            nlink: 1,
+            uid: 0,
+            gid: 5,
+            size: 0,
+            rdev: (5 << 8) | 1,
+            atime: now,
+            mtime: now,
+            ctime: now,
+            blocks: 0,
+        }
+    }
+
+    fn ioctl(&self, cmd: u32, arg: u64) -> Result<i64> {
+        let vmar = crate::process::current_vmar();
+        match cmd {
+            TCGETS => {
+                let t = self.state.lock().termios;
+                vmar.write_val(arg, &t)?;
+            }
+            TCSETS | TCSETSW | TCSETSF => {
+                let t: termios = vmar.read_val(arg)?;
+                let mut s = self.state.lock();
+                s.termios = t;
+                if cmd == TCSETSF {
+                    s.ready.clear();
+                    s.line.clear();
+                }
+                if t.c_lflag & ICANON == 0 && !s.line.is_empty() {
+                    let line = core::mem::take(&mut s.line);
+                    s.ready.extend(line);
+                }
+            }
+            TIOCGWINSZ => {
+                let w = self.state.lock().winsize;
+                vmar.write_val(arg, &w)?;
+            }
+            TIOCSWINSZ => {
+                let w: winsize = vmar.read_val(arg)?;
+                self.state.lock().winsize = w;
+            }
+            _ => return_errno!(ENOTTY),
+        }
+        Ok(0)
+    }
+
+    fn status_flags(&self) -> u32 {
+        linux_raw_sys::general::O_RDWR
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}

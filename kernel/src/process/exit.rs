@@ -1,0 +1,164 @@
+//! Exit: threads leaving, processes becoming zombies, and the default
+//! actions of fatal signals.
+
+use alloc::sync::Arc;
+
+use ostd::user::{CpuException, UserContext};
+
+use super::signal::{DefaultAction, SIG_DFL, SIG_IGN, Signal, default_action, sig};
+use super::{ExitStatus, Process, Thread, table};
+
+/// Ends the whole process with `status` (`exit_group`, fatal signal):
+/// every thread leaves its loop; the last one out finishes the exit.
+pub fn exit_process(process: &Arc<Process>, status: ExitStatus) {
+    {
+        let mut s = process.exit_status_pending.lock();
+        if s.is_none() {
+            *s = Some(status);
+        }
+    }
+    for t in process.threads() {
+        t.request_exit();
+    }
+}
+
+/// Called on the thread's own task when it has left its user loop.
+pub fn thread_exited(thread: &Arc<Thread>) {
+    let process = thread.process().clone();
+    let last = {
+        let mut threads = process.threads.lock();
+        threads.retain(|t| !Arc::ptr_eq(t, thread));
+        threads.is_empty()
+    };
+    // CLONE_CHILD_CLEARTID: zero the tid word and wake a futex waiter.
+    let addr = thread.clear_child_tid();
+    if addr != 0 {
+        let vmar = process.vmar();
+        if vmar.write_val(addr, &0u32).is_ok() {
+            crate::syscall::futex::wake(&vmar, addr, 1);
+        }
+    }
+    if last {
+        let status = process
+            .exit_status_pending
+            .lock()
+            .unwrap_or(ExitStatus::Exited(0));
+        process_exited(&process, status);
+    }
+}
+
+/// Turns the process into a zombie and tells its parent.
+fn process_exited(process: &Arc<Process>, status: ExitStatus) {
+    // Release resources now; the zombie keeps only its status.
+    *process.files().lock() = crate::fs::file_table::FileTable::new();
+
+    if process.pid() == 1 {
+        log::info!("init exited: {status:?}");
+        ostd::power::exit_qemu(ostd::power::ExitStatus::Code(status.shell_status()));
+    }
+
+    // Re-parent the children to init.
+    let children: alloc::vec::Vec<_> = core::mem::take(&mut *process.children.lock())
+        .into_values()
+        .collect();
+    if let Some(init) = table::init_process() {
+        let mut any_zombie = false;
+        for c in children {
+            *c.parent.lock() = Arc::downgrade(&init);
+            any_zombie |= c.is_zombie();
+            init.children.lock().insert(c.pid(), c);
+        }
+        if any_zombie {
+            init.children_wait.wake_all();
+        }
+    }
+
+    *process.exit_status.lock() = Some(status);
+    if let Some(parent) = process.parent() {
+        let auto_reap = {
+            let actions = parent.sig_actions().lock();
+            let a = actions.get(sig::SIGCHLD);
+            a.handler == SIG_IGN || a.flags & super::signal::sa::SA_NOCLDWAIT != 0
+        };
+        if auto_reap {
+            parent.children.lock().remove(&process.pid());
+            table::remove(process.pid());
+        } else if let Some(s) = process.exit_signal() {
+            send_to_process(&parent, s);
+        }
+        parent.children_wait.wake_all();
+    }
+    process.vfork_release();
+}
+
+/// Queues `s` for the process: on a thread that does not block it, else
+/// the main thread.
+pub fn send_to_process(process: &Arc<Process>, s: Signal) {
+    let threads = process.threads();
+    let target = threads
+        .iter()
+        .find(|t| !t.sig_mask().contains(s))
+        .or_else(|| threads.first());
+    if let Some(t) = target {
+        t.send_signal(s);
+    }
+}
+
+/// A CPU exception in user mode: resolve page faults, else signal.
+pub fn handle_exception(thread: &Arc<Thread>, _ctx: &mut UserContext, e: CpuException) {
+    let s = match e.vector {
+        CpuException::PAGE_FAULT => {
+            let vmar = thread.process().vmar();
+            if vmar
+                .handle_page_fault(e.page_fault_addr, e.is_write(), e.is_fetch())
+                .is_ok()
+            {
+                return;
+            }
+            sig::SIGSEGV
+        }
+        0 | 16 | 19 => sig::SIGFPE,
+        6 => sig::SIGILL,
+        1 | 3 => sig::SIGTRAP,
+        17 => sig::SIGBUS,
+        _ => sig::SIGSEGV,
+    };
+    thread.send_signal(s);
+}
+
+/// Delivers pending signals: default actions here; user handlers through
+/// the signal frame code.
+pub fn handle_pending_signals(thread: &Arc<Thread>, ctx: &mut UserContext) {
+    while let Some(s) = thread.take_signal() {
+        let action = thread.process().sig_actions().lock().get(s);
+        if s == sig::SIGKILL || action.handler == SIG_DFL {
+            match default_action(s) {
+                DefaultAction::Ignore | DefaultAction::Continue | DefaultAction::Stop => {}
+                DefaultAction::Terminate => {
+                    exit_process(
+                        thread.process(),
+                        ExitStatus::Signaled {
+                            signal: s,
+                            core: false,
+                        },
+                    );
+                    return;
+                }
+                DefaultAction::Core => {
+                    exit_process(
+                        thread.process(),
+                        ExitStatus::Signaled {
+                            signal: s,
+                            core: true,
+                        },
+                    );
+                    return;
+                }
+            }
+        } else if action.handler == SIG_IGN {
+            continue;
+        } else {
+            crate::process::signal_frame::deliver(thread, ctx, s, action);
+        }
+    }
+}

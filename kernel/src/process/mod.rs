@@ -1,0 +1,53 @@
+//! Processes and threads.
+//!
+//! A [`Process`] owns the address space, the file table, the file-system
+//! context and the signal dispositions; a [`Thread`] (a POSIX thread) is the
+//! unit that runs, on an ostd task, with its own registers, signal mask and
+//! pending signals. The files map to Linux's: `clone.rs`, `execve.rs`,
+//! `exit.rs`, `wait.rs`, `program_loader/`.
+
+pub mod exit;
+#[allow(clippy::module_inception)]
+mod process;
+pub mod program_loader;
+pub mod signal;
+pub mod signal_frame;
+mod table;
+mod thread;
+
+pub use process::{ExitStatus, Pid, Process, ProcessBuilder};
+pub use table::{all_processes, find_process, init_process};
+pub use thread::{Thread, ThreadBuilder, Tid};
+
+use alloc::sync::Arc;
+
+use crate::vm::Vmar;
+
+/// The thread running on the current task.
+pub fn current_thread() -> Arc<Thread> {
+    ostd::task::Task::current()
+        .data()
+        .downcast_ref::<Arc<Thread>>()
+        .cloned()
+        .expect("current task is not a user thread")
+}
+
+/// The processes of a process group.
+pub fn processes_in_group(pgid: Pid) -> alloc::vec::Vec<Arc<Process>> {
+    all_processes()
+        .into_iter()
+        .filter(|p| p.pgid() == pgid)
+        .collect()
+}
+
+/// The thread with `tid`, in any process.
+pub fn find_thread(tid: Tid) -> Option<Arc<Thread>> {
+    all_processes()
+        .into_iter()
+        .find_map(|p| p.threads().into_iter().find(|t| t.tid() == tid))
+}
+
+/// The address space of the current process.
+pub fn current_vmar() -> Arc<Vmar> {
+    current_thread().process().vmar()
+}

@@ -1,0 +1,335 @@
+//! The `Process` type.
+
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::sync::{Arc, Weak};
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU32, Ordering};
+
+use ostd::sync::{Mutex, SpinLock, WaitQueue};
+
+use super::signal::{SigActions, Signal};
+use super::{Thread, table};
+use crate::fs::FsContext;
+use crate::fs::file_table::FileTable;
+use crate::prelude::*;
+use crate::util::Completion;
+use crate::vm::Vmar;
+
+/// A process id.
+pub type Pid = u32;
+
+/// How a process ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// `exit(code)`.
+    Exited(u8),
+    /// Killed by a signal (`core` if the default action dumps core).
+    Signaled {
+        /// The signal.
+        signal: Signal,
+        /// Whether it "dumped core".
+        core: bool,
+    },
+}
+
+impl ExitStatus {
+    /// The `wait` status word.
+    pub fn wait_status(self) -> u32 {
+        match self {
+            Self::Exited(c) => (c as u32) << 8,
+            Self::Signaled { signal, core } => signal as u32 | if core { 0x80 } else { 0 },
+        }
+    }
+
+    /// The shell's view: the code, or 128 + the signal.
+    pub fn shell_status(self) -> u8 {
+        match self {
+            Self::Exited(c) => c,
+            Self::Signaled { signal, .. } => 128u8.wrapping_add(signal),
+        }
+    }
+}
+
+/// A process.
+pub struct Process {
+    pid: Pid,
+    pub(super) parent: SpinLock<Weak<Process>>,
+    pub(super) children: SpinLock<BTreeMap<Pid, Arc<Process>>>,
+    pub(super) threads: SpinLock<Vec<Arc<Thread>>>,
+    vmar: SpinLock<Arc<Vmar>>,
+    files: Arc<Mutex<FileTable>>,
+    fs: Arc<Mutex<FsContext>>,
+    sig_actions: Arc<SpinLock<SigActions>>,
+    pub(super) exit_status: SpinLock<Option<ExitStatus>>,
+    /// The status chosen by the first `exit_group`/fatal signal, applied
+    /// when the last thread has left.
+    pub(super) exit_status_pending: SpinLock<Option<ExitStatus>>,
+    /// The vfork parent's completion, fired when this child execs or exits.
+    vfork_done: SpinLock<Option<Arc<Completion>>>,
+    /// Woken when a child changes state (for `wait4`).
+    pub(super) children_wait: WaitQueue,
+    pgid: AtomicU32,
+    sid: AtomicU32,
+    /// Signal sent to the parent on exit (`SIGCHLD` or the clone exit signal).
+    exit_signal: Option<Signal>,
+    exe_path: SpinLock<String>,
+    /// `PR_SET_PDEATHSIG`: signal to receive when the parent dies.
+    pdeath_signal: core::sync::atomic::AtomicU8,
+    cmdline: SpinLock<Vec<u8>>,
+}
+
+/// Builds a [`Process`].
+pub struct ProcessBuilder {
+    parent: Weak<Process>,
+    vmar: Option<Arc<Vmar>>,
+    files: Option<Arc<Mutex<FileTable>>>,
+    fs: Option<Arc<Mutex<FsContext>>>,
+    sig_actions: Option<Arc<SpinLock<SigActions>>>,
+    pgid: Option<Pid>,
+    sid: Option<Pid>,
+    exit_signal: Option<Signal>,
+    exe_path: String,
+    pid: Option<Pid>,
+}
+
+impl ProcessBuilder {
+    /// A builder with defaults (no parent, empty tables).
+    pub fn new() -> Self {
+        Self {
+            parent: Weak::new(),
+            vmar: None,
+            files: None,
+            fs: None,
+            sig_actions: None,
+            pgid: None,
+            sid: None,
+            exit_signal: Some(super::signal::sig::SIGCHLD),
+            exe_path: String::new(),
+            pid: None,
+        }
+    }
+    /// The parent.
+    pub fn parent(mut self, p: &Arc<Process>) -> Self {
+        self.parent = Arc::downgrade(p);
+        self
+    }
+    /// The address space.
+    pub fn vmar(mut self, v: Arc<Vmar>) -> Self {
+        self.vmar = Some(v);
+        self
+    }
+    /// The file table (shared with `CLONE_FILES`).
+    pub fn files(mut self, f: Arc<Mutex<FileTable>>) -> Self {
+        self.files = Some(f);
+        self
+    }
+    /// The file-system context (shared with `CLONE_FS`).
+    pub fn fs(mut self, f: Arc<Mutex<FsContext>>) -> Self {
+        self.fs = Some(f);
+        self
+    }
+    /// The signal dispositions (shared with `CLONE_SIGHAND`).
+    pub fn sig_actions(mut self, s: Arc<SpinLock<SigActions>>) -> Self {
+        self.sig_actions = Some(s);
+        self
+    }
+    /// Process group and session.
+    pub fn group(mut self, pgid: Pid, sid: Pid) -> Self {
+        self.pgid = Some(pgid);
+        self.sid = Some(sid);
+        self
+    }
+    /// The signal for the parent on exit (`None`: no signal).
+    pub fn exit_signal(mut self, s: Option<Signal>) -> Self {
+        self.exit_signal = s;
+        self
+    }
+    /// Path of the executable (for `/proc`).
+    pub fn exe_path(mut self, p: String) -> Self {
+        self.exe_path = p;
+        self
+    }
+    /// Uses a preallocated pid (the main thread's tid).
+    pub fn pid(mut self, pid: Pid) -> Self {
+        self.pid = Some(pid);
+        self
+    }
+
+    /// Creates the process and registers it (and with its parent).
+    pub fn build(self) -> Result<Arc<Process>> {
+        let pid = self.pid.unwrap_or_else(table::alloc_id);
+        let vmar = match self.vmar {
+            Some(v) => v,
+            None => Vmar::new()?,
+        };
+        let p = Arc::new(Process {
+            pid,
+            parent: SpinLock::new(self.parent.clone()),
+            children: SpinLock::new(BTreeMap::new()),
+            threads: SpinLock::new(Vec::new()),
+            vmar: SpinLock::new(vmar),
+            files: self.files.unwrap_or_default(),
+            fs: self
+                .fs
+                .unwrap_or_else(|| Arc::new(Mutex::new(FsContext::new()))),
+            sig_actions: self.sig_actions.unwrap_or_default(),
+            exit_status: SpinLock::new(None),
+            exit_status_pending: SpinLock::new(None),
+            vfork_done: SpinLock::new(None),
+            children_wait: WaitQueue::new(),
+            pgid: AtomicU32::new(self.pgid.unwrap_or(pid)),
+            sid: AtomicU32::new(self.sid.unwrap_or(pid)),
+            exit_signal: self.exit_signal,
+            exe_path: SpinLock::new(self.exe_path),
+            pdeath_signal: core::sync::atomic::AtomicU8::new(0),
+            cmdline: SpinLock::new(Vec::new()),
+        });
+        if let Some(parent) = self.parent.upgrade() {
+            parent.children.lock().insert(pid, p.clone());
+        }
+        table::insert(&p);
+        Ok(p)
+    }
+}
+
+impl Default for ProcessBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Process {
+    /// The pid.
+    pub fn pid(&self) -> Pid {
+        self.pid
+    }
+
+    /// The parent, if alive.
+    pub fn parent(&self) -> Option<Arc<Process>> {
+        self.parent.lock().upgrade()
+    }
+
+    /// The parent's pid (0 for PID 1).
+    pub fn ppid(&self) -> Pid {
+        self.parent().map_or(0, |p| p.pid())
+    }
+
+    /// The address space.
+    pub fn vmar(&self) -> Arc<Vmar> {
+        self.vmar.lock().clone()
+    }
+
+    /// Replaces the address space (at `execve`).
+    pub fn set_vmar(&self, v: Arc<Vmar>) -> Arc<Vmar> {
+        core::mem::replace(&mut *self.vmar.lock(), v)
+    }
+
+    /// The file table.
+    pub fn files(&self) -> &Arc<Mutex<FileTable>> {
+        &self.files
+    }
+
+    /// The file-system context.
+    pub fn fs(&self) -> &Arc<Mutex<FsContext>> {
+        &self.fs
+    }
+
+    /// The signal dispositions.
+    pub fn sig_actions(&self) -> &Arc<SpinLock<SigActions>> {
+        &self.sig_actions
+    }
+
+    /// The threads.
+    pub fn threads(&self) -> Vec<Arc<Thread>> {
+        self.threads.lock().clone()
+    }
+
+    /// The main thread (or any thread left).
+    pub fn main_thread(&self) -> Option<Arc<Thread>> {
+        self.threads.lock().first().cloned()
+    }
+
+    /// Process group id.
+    pub fn pgid(&self) -> Pid {
+        self.pgid.load(Ordering::Relaxed)
+    }
+
+    /// Sets the process group.
+    pub fn set_pgid(&self, pgid: Pid) {
+        self.pgid.store(pgid, Ordering::Relaxed);
+    }
+
+    /// Session id.
+    pub fn sid(&self) -> Pid {
+        self.sid.load(Ordering::Relaxed)
+    }
+
+    /// Starts a new session.
+    pub fn set_sid(&self, sid: Pid) {
+        self.sid.store(sid, Ordering::Relaxed);
+    }
+
+    /// The signal for the parent on exit.
+    pub fn exit_signal(&self) -> Option<Signal> {
+        self.exit_signal
+    }
+
+    /// How it ended, once it has (a zombie).
+    pub fn exit_status(&self) -> Option<ExitStatus> {
+        *self.exit_status.lock()
+    }
+
+    /// Whether the process has exited.
+    pub fn is_zombie(&self) -> bool {
+        self.exit_status.lock().is_some()
+    }
+
+    /// The executable's path.
+    pub fn exe_path(&self) -> String {
+        self.exe_path.lock().clone()
+    }
+
+    /// Sets the executable's path and command line (at `execve`).
+    pub fn set_exe(&self, path: String, cmdline: Vec<u8>) {
+        *self.exe_path.lock() = path;
+        *self.cmdline.lock() = cmdline;
+    }
+
+    /// The command line, NUL-separated.
+    pub fn cmdline(&self) -> Vec<u8> {
+        self.cmdline.lock().clone()
+    }
+
+    /// Records the completion a vfork parent waits on.
+    pub fn set_vfork_done(&self, c: Arc<Completion>) {
+        *self.vfork_done.lock() = Some(c);
+    }
+
+    /// Releases a vfork parent (at a successful `execve` or at exit).
+    pub fn vfork_release(&self) {
+        if let Some(c) = self.vfork_done.lock().take() {
+            c.complete();
+        }
+    }
+
+    /// The parent-death signal (0: none).
+    pub fn pdeath_signal(&self) -> Signal {
+        self.pdeath_signal.load(Ordering::Relaxed)
+    }
+
+    /// Sets the parent-death signal.
+    pub fn set_pdeath_signal(&self, s: Signal) {
+        self.pdeath_signal.store(s, Ordering::Relaxed);
+    }
+
+    /// The pending exit status (set by the first `exit_group`).
+    pub fn exit_status_pending_lock(&self) -> ostd::sync::SpinLockGuard<'_, Option<ExitStatus>> {
+        self.exit_status_pending.lock()
+    }
+
+    /// The children.
+    pub fn children(&self) -> Vec<Arc<Process>> {
+        self.children.lock().values().cloned().collect()
+    }
+}

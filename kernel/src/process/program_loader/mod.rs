@@ -1,0 +1,97 @@
+//! Loading a program into a new address space, as `execve` does.
+//!
+//! Binary formats are tried in order: `#!` scripts (which re-enter the
+//! loader with the interpreter, up to [`MAX_INTERP_DEPTH`] levels, then
+//! `ELOOP`) and ELF (static, static PIE, or dynamic with `PT_INTERP`).
+//! The new address space is built completely here; the caller commits it
+//! only if everything succeeded, so a failed `execve` leaves the caller
+//! intact.
+
+mod elf;
+mod shebang;
+
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use crate::fs::FsContext;
+use crate::fs::inode::{Inode, InodeType};
+use crate::prelude::*;
+use crate::vm::Vmar;
+
+/// Nested interpreters allowed (Linux's `BINPRM_MAX_RECURSION`).
+pub const MAX_INTERP_DEPTH: usize = 4;
+
+/// A loaded program, ready to run.
+pub struct LoadedProgram {
+    /// The new address space.
+    pub vmar: Arc<Vmar>,
+    /// Initial instruction pointer.
+    pub entry: u64,
+    /// Initial stack pointer.
+    pub sp: u64,
+    /// Path of the executable finally loaded.
+    pub exe_path: String,
+    /// The argument strings, NUL-separated (for `/proc/PID/cmdline`).
+    pub cmdline: Vec<u8>,
+}
+
+/// Loads the program at `path` with `argv` and `envp`.
+pub fn load_program(
+    fs: &FsContext,
+    path: &str,
+    argv: Vec<Vec<u8>>,
+    envp: Vec<Vec<u8>>,
+) -> Result<LoadedProgram> {
+    load_with_depth(fs, None, path, argv, envp, 0)
+}
+
+/// Like [`load_program`] with an already-opened file (`execveat` with
+/// `AT_EMPTY_PATH`).
+pub fn load_program_from(
+    fs: &FsContext,
+    inode: Arc<dyn Inode>,
+    path: &str,
+    argv: Vec<Vec<u8>>,
+    envp: Vec<Vec<u8>>,
+) -> Result<LoadedProgram> {
+    load_with_depth(fs, Some(inode), path, argv, envp, 0)
+}
+
+fn load_with_depth(
+    fs: &FsContext,
+    inode: Option<Arc<dyn Inode>>,
+    path: &str,
+    argv: Vec<Vec<u8>>,
+    envp: Vec<Vec<u8>>,
+    depth: usize,
+) -> Result<LoadedProgram> {
+    if depth > MAX_INTERP_DEPTH {
+        return_errno_with_message!(ELOOP, "too many nested interpreters");
+    }
+    let inode = match inode {
+        Some(i) => i,
+        None => fs.lookup(None, path, true)?,
+    };
+    let meta = inode.metadata();
+    if meta.kind != InodeType::File {
+        return_errno!(EACCES);
+    }
+    if meta.mode & 0o111 == 0 {
+        return_errno!(EACCES);
+    }
+    let mut head = [0u8; 256];
+    let n = inode.read_at(0, &mut head)?;
+    let head = &head[..n];
+
+    if let Some(script) = shebang::parse(head)? {
+        let argv = script.new_argv(path, argv);
+        let interp =
+            String::from_utf8(script.interpreter.clone()).map_err(|_| Error::new(ENOEXEC))?;
+        return load_with_depth(fs, None, &interp, argv, envp, depth + 1);
+    }
+    if head.starts_with(b"\x7fELF") {
+        return elf::load(fs, &inode, path, argv, envp);
+    }
+    return_errno!(ENOEXEC)
+}

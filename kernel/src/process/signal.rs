@@ -1,0 +1,187 @@
+//! Signals: numbers, sets, dispositions and default actions.
+//!
+//! Delivery to user handlers builds on these types (see `signal_frame`);
+//! default actions follow `signal(7)`.
+
+use crate::prelude::*;
+
+/// A signal number (1..=64).
+pub type Signal = u8;
+
+#[allow(missing_docs)]
+pub mod sig {
+    use super::Signal;
+    pub const SIGHUP: Signal = 1;
+    pub const SIGINT: Signal = 2;
+    pub const SIGQUIT: Signal = 3;
+    pub const SIGILL: Signal = 4;
+    pub const SIGTRAP: Signal = 5;
+    pub const SIGABRT: Signal = 6;
+    pub const SIGBUS: Signal = 7;
+    pub const SIGFPE: Signal = 8;
+    pub const SIGKILL: Signal = 9;
+    pub const SIGUSR1: Signal = 10;
+    pub const SIGSEGV: Signal = 11;
+    pub const SIGUSR2: Signal = 12;
+    pub const SIGPIPE: Signal = 13;
+    pub const SIGALRM: Signal = 14;
+    pub const SIGTERM: Signal = 15;
+    pub const SIGSTKFLT: Signal = 16;
+    pub const SIGCHLD: Signal = 17;
+    pub const SIGCONT: Signal = 18;
+    pub const SIGSTOP: Signal = 19;
+    pub const SIGTSTP: Signal = 20;
+    pub const SIGTTIN: Signal = 21;
+    pub const SIGTTOU: Signal = 22;
+    pub const SIGURG: Signal = 23;
+    pub const SIGXCPU: Signal = 24;
+    pub const SIGXFSZ: Signal = 25;
+    pub const SIGVTALRM: Signal = 26;
+    pub const SIGPROF: Signal = 27;
+    pub const SIGWINCH: Signal = 28;
+    pub const SIGIO: Signal = 29;
+    pub const SIGPWR: Signal = 30;
+    pub const SIGSYS: Signal = 31;
+    pub const SIGRTMIN: Signal = 32;
+    pub const SIGRTMAX: Signal = 64;
+}
+
+/// Whether `n` is a valid signal number.
+pub fn is_valid(n: u64) -> bool {
+    (1..=64).contains(&n)
+}
+
+/// A set of signals (bit `n-1` for signal `n`), as in `sigset_t`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SigSet(pub u64);
+
+impl SigSet {
+    /// The empty set.
+    pub const EMPTY: SigSet = SigSet(0);
+
+    /// Whether `s` is in the set.
+    pub fn contains(self, s: Signal) -> bool {
+        self.0 & (1 << (s - 1)) != 0
+    }
+    /// Adds `s`.
+    pub fn add(&mut self, s: Signal) {
+        self.0 |= 1 << (s - 1);
+    }
+    /// Removes `s`.
+    pub fn remove(&mut self, s: Signal) {
+        self.0 &= !(1 << (s - 1));
+    }
+    /// Removes the signals that cannot be blocked (`SIGKILL`, `SIGSTOP`).
+    pub fn without_unblockable(self) -> SigSet {
+        SigSet(self.0 & !((1 << (sig::SIGKILL - 1)) | (1 << (sig::SIGSTOP - 1))))
+    }
+    /// Lowest signal in the set.
+    pub fn first(self) -> Option<Signal> {
+        (self.0 != 0).then(|| self.0.trailing_zeros() as Signal + 1)
+    }
+}
+
+/// `SIG_DFL`.
+pub const SIG_DFL: u64 = 0;
+/// `SIG_IGN`.
+pub const SIG_IGN: u64 = 1;
+
+/// `sa_flags` bits.
+#[allow(missing_docs)]
+pub mod sa {
+    pub const SA_NOCLDSTOP: u64 = 1;
+    pub const SA_NOCLDWAIT: u64 = 2;
+    pub const SA_SIGINFO: u64 = 4;
+    pub const SA_RESTORER: u64 = 0x0400_0000;
+    pub const SA_ONSTACK: u64 = 0x0800_0000;
+    pub const SA_RESTART: u64 = 0x1000_0000;
+    pub const SA_NODEFER: u64 = 0x4000_0000;
+    pub const SA_RESETHAND: u64 = 0x8000_0000;
+}
+
+/// A signal disposition (`struct sigaction` as the kernel sees it).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SigAction {
+    /// Handler address, `SIG_DFL` or `SIG_IGN`.
+    pub handler: u64,
+    /// `SA_*` flags.
+    pub flags: u64,
+    /// `sa_restorer`.
+    pub restorer: u64,
+    /// Signals blocked while the handler runs.
+    pub mask: SigSet,
+}
+
+/// What a signal does by default.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DefaultAction {
+    /// Terminate the process.
+    Terminate,
+    /// Terminate and dump core (reported with the core bit).
+    Core,
+    /// Ignore.
+    Ignore,
+    /// Stop the process.
+    Stop,
+    /// Continue a stopped process.
+    Continue,
+}
+
+/// The default action of `s` (`signal(7)`).
+pub fn default_action(s: Signal) -> DefaultAction {
+    use sig::*;
+    match s {
+        SIGCHLD | SIGURG | SIGWINCH => DefaultAction::Ignore,
+        SIGCONT => DefaultAction::Continue,
+        SIGSTOP | SIGTSTP | SIGTTIN | SIGTTOU => DefaultAction::Stop,
+        SIGQUIT | SIGILL | SIGTRAP | SIGABRT | SIGBUS | SIGFPE | SIGSEGV | SIGXCPU | SIGXFSZ
+        | SIGSYS => DefaultAction::Core,
+        _ => DefaultAction::Terminate,
+    }
+}
+
+/// The dispositions of all signals of a process.
+#[derive(Clone)]
+pub struct SigActions {
+    actions: [SigAction; 64],
+}
+
+impl Default for SigActions {
+    fn default() -> Self {
+        Self {
+            actions: [SigAction::default(); 64],
+        }
+    }
+}
+
+impl SigActions {
+    /// The disposition of `s`.
+    pub fn get(&self, s: Signal) -> SigAction {
+        self.actions[s as usize - 1]
+    }
+
+    /// Sets the disposition of `s`; `EINVAL` for `SIGKILL`/`SIGSTOP`.
+    pub fn set(&mut self, s: Signal, a: SigAction) -> Result<()> {
+        if s == sig::SIGKILL || s == sig::SIGSTOP {
+            return_errno!(EINVAL);
+        }
+        self.actions[s as usize - 1] = a;
+        Ok(())
+    }
+
+    /// At `execve`: caught signals revert to the default; ignored ones stay
+    /// ignored.
+    pub fn reset_for_exec(&mut self) {
+        for a in self.actions.iter_mut() {
+            if a.handler != SIG_IGN {
+                *a = SigAction::default();
+            }
+        }
+    }
+
+    /// Whether `s` would be ignored (explicitly or by default).
+    pub fn is_ignored(&self, s: Signal) -> bool {
+        let a = self.get(s);
+        a.handler == SIG_IGN || (a.handler == SIG_DFL && default_action(s) == DefaultAction::Ignore)
+    }
+}

@@ -1,0 +1,219 @@
+//! `Thread`: a POSIX thread, running user code on an ostd task.
+
+use alloc::sync::Arc;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use ostd::sync::{Once, SpinLock};
+use ostd::task::{Task, TaskOptions};
+use ostd::user::{ReturnReason, UserContext};
+
+use super::signal::{SigSet, Signal};
+use super::{Process, table};
+use crate::prelude::*;
+
+/// A thread id.
+pub type Tid = u32;
+
+/// A POSIX thread.
+pub struct Thread {
+    tid: Tid,
+    process: Arc<Process>,
+    task: Once<Arc<Task>>,
+    /// Blocked signals.
+    sig_mask: AtomicU64,
+    /// Signals pending for this thread.
+    sig_pending: SpinLock<SigSet>,
+    /// `set_tid_address`/`CLONE_CHILD_CLEARTID`: cleared and futex-woken
+    /// at exit.
+    clear_child_tid: AtomicU64,
+    /// `set_robust_list` head (recorded).
+    robust_list: AtomicU64,
+    /// `sigaltstack`: `(base, size)`, size 0 when disabled.
+    alt_stack: SpinLock<(u64, u64)>,
+    /// The thread must leave its user loop (exit, exit_group, exec by
+    /// another thread, fatal signal).
+    exiting: AtomicBool,
+}
+
+/// Builds a [`Thread`].
+pub struct ThreadBuilder {
+    process: Arc<Process>,
+    tid: Option<Tid>,
+    sig_mask: SigSet,
+    clear_child_tid: u64,
+}
+
+impl ThreadBuilder {
+    /// A thread of `process`.
+    pub fn new(process: Arc<Process>) -> Self {
+        Self {
+            process,
+            tid: None,
+            sig_mask: SigSet::EMPTY,
+            clear_child_tid: 0,
+        }
+    }
+    /// Uses `tid` (the main thread's tid is the pid).
+    pub fn tid(mut self, tid: Tid) -> Self {
+        self.tid = Some(tid);
+        self
+    }
+    /// Initial signal mask (inherited from the creator).
+    pub fn sig_mask(mut self, m: SigSet) -> Self {
+        self.sig_mask = m;
+        self
+    }
+    /// `CLONE_CHILD_CLEARTID` address.
+    pub fn clear_child_tid(mut self, addr: u64) -> Self {
+        self.clear_child_tid = addr;
+        self
+    }
+
+    /// Creates the thread and starts it with `ctx`.
+    pub fn spawn(self, ctx: UserContext) -> Result<Arc<Thread>> {
+        let thread = Arc::new(Thread {
+            tid: self.tid.unwrap_or_else(table::alloc_id),
+            process: self.process.clone(),
+            task: Once::new(),
+            sig_mask: AtomicU64::new(self.sig_mask.0),
+            sig_pending: SpinLock::new(SigSet::EMPTY),
+            clear_child_tid: AtomicU64::new(self.clear_child_tid),
+            robust_list: AtomicU64::new(0),
+            alt_stack: SpinLock::new((0, 0)),
+            exiting: AtomicBool::new(false),
+        });
+        let t = thread.clone();
+        let task = TaskOptions::new(move || user_loop(t, ctx))
+            .data(thread.clone())
+            .build()
+            .ok_or(Error::new(ENOMEM))?;
+        thread.task.set(task.clone());
+        self.process.threads.lock().push(thread.clone());
+        ostd::task::spawn_built(task);
+        Ok(thread)
+    }
+}
+
+impl Thread {
+    /// The thread id.
+    pub fn tid(&self) -> Tid {
+        self.tid
+    }
+
+    /// The process.
+    pub fn process(&self) -> &Arc<Process> {
+        &self.process
+    }
+
+    /// The task it runs on.
+    pub fn task(&self) -> &Arc<Task> {
+        self.task.expect_init()
+    }
+
+    /// Blocked signals.
+    pub fn sig_mask(&self) -> SigSet {
+        SigSet(self.sig_mask.load(Ordering::Relaxed))
+    }
+
+    /// Sets the blocked signals (`SIGKILL`/`SIGSTOP` can't be blocked).
+    pub fn set_sig_mask(&self, m: SigSet) {
+        self.sig_mask
+            .store(m.without_unblockable().0, Ordering::Relaxed);
+    }
+
+    /// Pending signals.
+    pub fn sig_pending(&self) -> SigSet {
+        *self.sig_pending.lock()
+    }
+
+    /// Queues `s` for this thread and wakes it.
+    pub fn send_signal(&self, s: Signal) {
+        self.sig_pending.lock().add(s);
+        if let Some(t) = self.task.get() {
+            t.wake_up();
+        }
+    }
+
+    /// Takes the lowest pending unblocked signal.
+    pub fn take_signal(&self) -> Option<Signal> {
+        let mut p = self.sig_pending.lock();
+        let deliverable = SigSet(p.0 & !self.sig_mask().0);
+        let s = deliverable.first()?;
+        p.remove(s);
+        Some(s)
+    }
+
+    /// Whether a signal can be delivered or the thread must exit: checked
+    /// by the user loop and by interruptible sleeps.
+    pub fn has_pending_work(&self) -> bool {
+        self.is_exiting() || self.sig_pending.lock().0 & !self.sig_mask.load(Ordering::Relaxed) != 0
+    }
+
+    /// `set_tid_address`.
+    pub fn set_clear_child_tid(&self, addr: u64) {
+        self.clear_child_tid.store(addr, Ordering::Relaxed);
+    }
+
+    /// The `clear_child_tid` address.
+    pub fn clear_child_tid(&self) -> u64 {
+        self.clear_child_tid.load(Ordering::Relaxed)
+    }
+
+    /// `set_robust_list`.
+    pub fn set_robust_list(&self, head: u64) {
+        self.robust_list.store(head, Ordering::Relaxed);
+    }
+
+    /// Top of the alternate signal stack if one is set and `sp` is not
+    /// already on it.
+    pub fn alt_stack_top(&self, sp: u64) -> Option<u64> {
+        let (base, size) = *self.alt_stack.lock();
+        if size == 0 || (base..base + size).contains(&sp) {
+            return None;
+        }
+        Some(base + size)
+    }
+
+    /// The alternate signal stack `(base, size)`; size 0 if disabled.
+    pub fn alt_stack(&self) -> (u64, u64) {
+        *self.alt_stack.lock()
+    }
+
+    /// Sets the alternate signal stack.
+    pub fn set_alt_stack(&self, base: u64, size: u64) {
+        *self.alt_stack.lock() = (base, size);
+    }
+
+    /// Asks the thread to leave its user loop.
+    pub fn request_exit(&self) {
+        self.exiting.store(true, Ordering::Release);
+        if let Some(t) = self.task.get() {
+            t.wake_up();
+        }
+    }
+
+    /// Whether the thread is leaving.
+    pub fn is_exiting(&self) -> bool {
+        self.exiting.load(Ordering::Acquire)
+    }
+}
+
+/// Runs a thread: user mode, syscalls, faults and signals, until it exits.
+fn user_loop(thread: Arc<Thread>, mut ctx: UserContext) {
+    thread.process.vmar().activate();
+    loop {
+        let reason = ctx.execute(|| thread.has_pending_work());
+        match reason {
+            ReturnReason::Syscall => crate::syscall::handle(&thread, &mut ctx),
+            ReturnReason::Exception(e) => super::exit::handle_exception(&thread, &mut ctx, e),
+            ReturnReason::KernelEvent => {}
+        }
+        if !thread.is_exiting() {
+            super::exit::handle_pending_signals(&thread, &mut ctx);
+        }
+        if thread.is_exiting() {
+            break;
+        }
+    }
+    super::exit::thread_exited(&thread);
+}

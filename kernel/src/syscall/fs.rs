@@ -1,0 +1,582 @@
+//! File syscalls: read/write, open/close, stat, ioctl, descriptors.
+
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec;
+use alloc::vec::Vec;
+
+use linux_raw_sys::general as g;
+
+use super::{SyscallContext, SyscallReturn, ret};
+use crate::fs::file::{FileLike, OpenFile, SeekFrom, check_open_type, flags};
+use crate::fs::inode::{Inode, InodeType, Metadata};
+use crate::prelude::*;
+
+type R = Result<SyscallReturn>;
+
+/// Largest single transfer done through one kernel buffer.
+const IO_CHUNK: usize = 64 * 1024;
+/// `AT_FDCWD`.
+pub const AT_FDCWD: i32 = -100;
+
+fn fd_arg(v: u64) -> i32 {
+    v as i32
+}
+
+/// The file at `fd`.
+pub fn get_file(ctx: &SyscallContext, fd: i32) -> Result<Arc<dyn FileLike>> {
+    ctx.process.files().lock().get(fd)
+}
+
+/// Reads a path argument.
+pub fn read_path(ctx: &SyscallContext, addr: u64) -> Result<String> {
+    let bytes = ctx.vmar().read_cstring(addr, g::PATH_MAX as usize - 1)?;
+    String::from_utf8(bytes).map_err(|_| Error::new(ENOENT))
+}
+
+/// The directory a `*at` call starts from: `None` for the working
+/// directory.
+pub fn dirfd_inode(ctx: &SyscallContext, dirfd: i32, path: &str) -> Result<Option<Arc<dyn Inode>>> {
+    if dirfd == AT_FDCWD || path.starts_with('/') {
+        return Ok(None);
+    }
+    let f = get_file(ctx, dirfd)?;
+    let inode = f.inode().cloned().ok_or(Error::new(ENOTDIR))?;
+    if inode.metadata().kind != InodeType::Dir {
+        return_errno!(ENOTDIR);
+    }
+    Ok(Some(inode))
+}
+
+pub fn sys_read(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let file = get_file(ctx, fd_arg(a[0]))?;
+    let (addr, len) = (a[1], a[2] as usize);
+    let mut buf = vec![0u8; len.min(IO_CHUNK)];
+    let n = file.read(&mut buf)?;
+    ctx.vmar().write_bytes(addr, &buf[..n])?;
+    ret(n)
+}
+
+pub fn sys_write(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let file = get_file(ctx, fd_arg(a[0]))?;
+    let (addr, len) = (a[1], a[2] as usize);
+    let vmar = ctx.vmar();
+    let mut done = 0;
+    while done < len {
+        let n = (len - done).min(IO_CHUNK);
+        let mut buf = vec![0u8; n];
+        vmar.read_bytes(addr + done as u64, &mut buf)?;
+        let w = match file.write(&buf) {
+            Ok(w) => w,
+            Err(e) if done > 0 => {
+                let _ = e;
+                break;
+            }
+            Err(e) => return Err(e),
+        };
+        done += w;
+        if w < n {
+            break;
+        }
+    }
+    ret(done)
+}
+
+fn read_iovecs(ctx: &SyscallContext, addr: u64, count: u64) -> Result<Vec<(u64, usize)>> {
+    if count > g::UIO_MAXIOV as u64 {
+        return_errno!(EINVAL);
+    }
+    let vmar = ctx.vmar();
+    let mut v = Vec::with_capacity(count as usize);
+    let mut total: usize = 0;
+    for i in 0..count {
+        let iov: g::iovec = vmar.read_val(addr + i * 16)?;
+        let len = iov.iov_len as usize;
+        total = total
+            .checked_add(len)
+            .filter(|&t| t <= isize::MAX as usize)
+            .ok_or(Error::new(EINVAL))?;
+        v.push((iov.iov_base as u64, len));
+    }
+    Ok(v)
+}
+
+pub fn sys_readv(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let file = get_file(ctx, fd_arg(a[0]))?;
+    let iovs = read_iovecs(ctx, a[1], a[2])?;
+    let vmar = ctx.vmar();
+    let mut total = 0;
+    for (base, len) in iovs {
+        if len == 0 {
+            continue;
+        }
+        let mut buf = vec![0u8; len.min(IO_CHUNK)];
+        let n = file.read(&mut buf)?;
+        vmar.write_bytes(base, &buf[..n])?;
+        total += n;
+        if n < len {
+            break;
+        }
+    }
+    ret(total)
+}
+
+pub fn sys_writev(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let file = get_file(ctx, fd_arg(a[0]))?;
+    let iovs = read_iovecs(ctx, a[1], a[2])?;
+    let vmar = ctx.vmar();
+    // Gather into one buffer so a terminal or pipe sees one write.
+    let total: usize = iovs.iter().map(|&(_, l)| l).sum();
+    let mut buf = Vec::with_capacity(total.min(1 << 20));
+    for (base, len) in iovs {
+        let start = buf.len();
+        buf.resize(start + len, 0);
+        vmar.read_bytes(base, &mut buf[start..])?;
+    }
+    ret(file.write(&buf)?)
+}
+
+pub fn sys_pread64(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let file = get_file(ctx, fd_arg(a[0]))?;
+    if (a[3] as i64) < 0 {
+        return_errno!(EINVAL);
+    }
+    let mut buf = vec![0u8; (a[2] as usize).min(IO_CHUNK)];
+    let n = file.read_at(a[3], &mut buf)?;
+    ctx.vmar().write_bytes(a[1], &buf[..n])?;
+    ret(n)
+}
+
+pub fn sys_pwrite64(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let file = get_file(ctx, fd_arg(a[0]))?;
+    if (a[3] as i64) < 0 {
+        return_errno!(EINVAL);
+    }
+    let mut buf = vec![0u8; (a[2] as usize).min(1 << 24)];
+    ctx.vmar().read_bytes(a[1], &mut buf)?;
+    ret(file.write_at(a[3], &buf)?)
+}
+
+pub fn sys_open(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    do_openat(ctx, AT_FDCWD, a[0], a[1] as u32, a[2] as u32)
+}
+
+pub fn sys_openat(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    do_openat(ctx, fd_arg(a[0]), a[1], a[2] as u32, a[3] as u32)
+}
+
+fn do_openat(ctx: &mut SyscallContext, dirfd: i32, path_addr: u64, oflags: u32, mode: u32) -> R {
+    let path = read_path(ctx, path_addr)?;
+    let start = dirfd_inode(ctx, dirfd, &path)?;
+    let fs = ctx.process.fs().lock().clone();
+    let follow = oflags & flags::O_NOFOLLOW == 0;
+    let inode = match fs.lookup(start.as_ref(), &path, follow) {
+        Ok(i) => {
+            if oflags & flags::O_CREAT != 0 && oflags & flags::O_EXCL != 0 {
+                return_errno!(EEXIST);
+            }
+            i
+        }
+        Err(e) if e.errno() == ENOENT && oflags & flags::O_CREAT != 0 => {
+            let (dir, name) = fs.lookup_parent(start.as_ref(), &path)?;
+            if path.ends_with('/') {
+                return_errno!(EISDIR);
+            }
+            dir.create(name, InodeType::File, mode & !fs.umask & 0o7777)?
+        }
+        Err(e) => return Err(e),
+    };
+    let meta = inode.metadata();
+    if meta.kind == InodeType::Symlink && oflags & flags::O_PATH == 0 {
+        return_errno!(ELOOP);
+    }
+    check_open_type(meta.kind, oflags)?;
+    let file: Arc<dyn FileLike> = match inode.open_special() {
+        Some(f) if oflags & flags::O_PATH == 0 => f?,
+        _ => {
+            if meta.kind == InodeType::File
+                && oflags & flags::O_TRUNC != 0
+                && oflags & flags::O_ACCMODE != flags::O_RDONLY
+            {
+                inode.resize(0)?;
+            }
+            OpenFile::new(inode, path, oflags)
+        }
+    };
+    let fd = ctx
+        .process
+        .files()
+        .lock()
+        .insert(file, oflags & flags::O_CLOEXEC != 0)?;
+    ret(fd)
+}
+
+pub fn sys_close(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    ctx.process.files().lock().remove(fd_arg(a[0]))?;
+    ret(0)
+}
+
+pub fn sys_lseek(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let file = get_file(ctx, fd_arg(a[0]))?;
+    let off = a[1] as i64;
+    let pos = match a[2] as u32 {
+        g::SEEK_SET => {
+            if off < 0 {
+                return_errno!(EINVAL);
+            }
+            SeekFrom::Start(off as u64)
+        }
+        g::SEEK_CUR => SeekFrom::Current(off),
+        g::SEEK_END => SeekFrom::End(off),
+        _ => return_errno!(EINVAL),
+    };
+    ret(file.seek(pos)?)
+}
+
+/// Converts metadata to `struct stat`.
+pub fn to_stat(m: &Metadata) -> g::stat {
+    g::stat {
+        st_dev: m.dev,
+        st_ino: m.ino,
+        st_nlink: m.nlink as u64,
+        st_mode: m.kind.mode_bits() | m.mode,
+        st_uid: m.uid,
+        st_gid: m.gid,
+        __pad0: 0,
+        st_rdev: m.rdev,
+        st_size: m.size as i64,
+        st_blksize: 4096,
+        st_blocks: m.blocks as i64,
+        st_atime: m.atime.as_secs(),
+        st_atime_nsec: m.atime.subsec_nanos() as u64,
+        st_mtime: m.mtime.as_secs(),
+        st_mtime_nsec: m.mtime.subsec_nanos() as u64,
+        st_ctime: m.ctime.as_secs(),
+        st_ctime_nsec: m.ctime.subsec_nanos() as u64,
+        __unused: [0; 3],
+    }
+}
+
+pub fn sys_fstat(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let m = get_file(ctx, fd_arg(a[0]))?.metadata();
+    ctx.vmar().write_val(a[1], &to_stat(&m))?;
+    ret(0)
+}
+
+/// Resolves the target of a stat-like call.
+fn stat_target(
+    ctx: &SyscallContext,
+    dirfd: i32,
+    path_addr: u64,
+    at_flags: u32,
+) -> Result<Metadata> {
+    let known = g::AT_SYMLINK_NOFOLLOW | g::AT_EMPTY_PATH | g::AT_NO_AUTOMOUNT | 0x6000; // AT_STATX_SYNC_TYPE
+    if at_flags & !known != 0 {
+        return_errno!(EINVAL);
+    }
+    let path = read_path(ctx, path_addr)?;
+    if path.is_empty() && at_flags & g::AT_EMPTY_PATH != 0 {
+        if dirfd == AT_FDCWD {
+            return Ok(ctx.process.fs().lock().cwd.metadata());
+        }
+        return Ok(get_file(ctx, dirfd)?.metadata());
+    }
+    let start = dirfd_inode(ctx, dirfd, &path)?;
+    let fs = ctx.process.fs().lock().clone();
+    Ok(fs
+        .lookup(
+            start.as_ref(),
+            &path,
+            at_flags & g::AT_SYMLINK_NOFOLLOW == 0,
+        )?
+        .metadata())
+}
+
+pub fn sys_stat(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let m = stat_target(ctx, AT_FDCWD, a[0], 0)?;
+    ctx.vmar().write_val(a[1], &to_stat(&m))?;
+    ret(0)
+}
+
+pub fn sys_lstat(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let m = stat_target(ctx, AT_FDCWD, a[0], g::AT_SYMLINK_NOFOLLOW)?;
+    ctx.vmar().write_val(a[1], &to_stat(&m))?;
+    ret(0)
+}
+
+pub fn sys_newfstatat(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let m = stat_target(ctx, fd_arg(a[0]), a[1], a[3] as u32)?;
+    ctx.vmar().write_val(a[2], &to_stat(&m))?;
+    ret(0)
+}
+
+pub fn sys_statx(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let m = stat_target(ctx, fd_arg(a[0]), a[1], a[2] as u32)?;
+    if a[3] as u32 & g::STATX__RESERVED != 0 {
+        return_errno!(EINVAL);
+    }
+    let ts = |d: core::time::Duration| g::statx_timestamp {
+        tv_sec: d.as_secs() as i64,
+        tv_nsec: d.subsec_nanos(),
+        __reserved: 0,
+    };
+    let s = g::statx {
+        stx_mask: g::STATX_BASIC_STATS,
+        stx_blksize: 4096,
+        stx_attributes: 0,
+        stx_nlink: m.nlink,
+        stx_uid: m.uid,
+        stx_gid: m.gid,
+        stx_mode: (m.kind.mode_bits() | m.mode) as u16,
+        __spare0: [0],
+        stx_ino: m.ino,
+        stx_size: m.size,
+        stx_blocks: m.blocks,
+        stx_attributes_mask: 0,
+        stx_atime: ts(m.atime),
+        stx_btime: ts(m.ctime),
+        stx_ctime: ts(m.ctime),
+        stx_mtime: ts(m.mtime),
+        stx_rdev_major: (m.rdev >> 8) as u32,
+        stx_rdev_minor: (m.rdev & 0xff) as u32,
+        stx_dev_major: 0,
+        stx_dev_minor: m.dev as u32,
+        stx_mnt_id: 0,
+        stx_dio_mem_align: 0,
+        stx_dio_offset_align: 0,
+        stx_subvol: 0,
+        stx_atomic_write_unit_min: 0,
+        stx_atomic_write_unit_max: 0,
+        stx_atomic_write_segments_max: 0,
+        stx_dio_read_offset_align: 0,
+        stx_atomic_write_unit_max_opt: 0,
+        __spare2: [0],
+        __spare3: [0; 8],
+    };
+    ctx.vmar().write_val(a[4], &s)?;
+    ret(0)
+}
+
+pub fn sys_ioctl(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let file = get_file(ctx, fd_arg(a[0]))?;
+    let cmd = a[1] as u32;
+    match cmd {
+        linux_raw_sys::ioctl::FIOCLEX | linux_raw_sys::ioctl::FIONCLEX => {
+            ctx.process
+                .files()
+                .lock()
+                .set_cloexec(fd_arg(a[0]), cmd == linux_raw_sys::ioctl::FIOCLEX)?;
+            ret(0)
+        }
+        _ => ret(file.ioctl(cmd, a[2])?),
+    }
+}
+
+pub fn sys_readlink(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    do_readlinkat(ctx, AT_FDCWD, a[0], a[1], a[2])
+}
+
+pub fn sys_readlinkat(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    do_readlinkat(ctx, fd_arg(a[0]), a[1], a[2], a[3])
+}
+
+fn do_readlinkat(ctx: &mut SyscallContext, dirfd: i32, path_addr: u64, buf: u64, len: u64) -> R {
+    if (len as i64) <= 0 {
+        return_errno!(EINVAL);
+    }
+    let path = read_path(ctx, path_addr)?;
+    let target = if path == "/proc/self/exe" {
+        ctx.process.exe_path()
+    } else {
+        let start = dirfd_inode(ctx, dirfd, &path)?;
+        let fs = ctx.process.fs().lock().clone();
+        fs.lookup(start.as_ref(), &path, false)?.read_link()?
+    };
+    let n = target.len().min(len as usize);
+    ctx.vmar().write_bytes(buf, &target.as_bytes()[..n])?;
+    ret(n)
+}
+
+pub fn sys_access(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    do_faccessat(ctx, AT_FDCWD, a[0], a[1] as u32, 0)
+}
+
+pub fn sys_faccessat(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    do_faccessat(ctx, fd_arg(a[0]), a[1], a[2] as u32, 0)
+}
+
+pub fn sys_faccessat2(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    do_faccessat(ctx, fd_arg(a[0]), a[1], a[2] as u32, a[3] as u32)
+}
+
+fn do_faccessat(
+    ctx: &mut SyscallContext,
+    dirfd: i32,
+    path_addr: u64,
+    mode: u32,
+    at_flags: u32,
+) -> R {
+    if mode & !7 != 0 {
+        return_errno!(EINVAL);
+    }
+    let m = stat_target(
+        ctx,
+        dirfd,
+        path_addr,
+        at_flags & (g::AT_SYMLINK_NOFOLLOW | g::AT_EMPTY_PATH),
+    )?;
+    // Root may read and write anything; execute needs some x bit.
+    if mode & 1 != 0 && m.kind != InodeType::Dir && m.mode & 0o111 == 0 {
+        return_errno!(EACCES);
+    }
+    ret(0)
+}
+
+pub fn sys_getcwd(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let cwd = ctx.process.fs().lock().cwd_path.clone();
+    let len = cwd.len() + 1;
+    if (a[1] as usize) < len {
+        return_errno!(ERANGE);
+    }
+    let mut bytes = cwd.into_bytes();
+    bytes.push(0);
+    ctx.vmar().write_bytes(a[0], &bytes)?;
+    ret(len)
+}
+
+pub fn sys_chdir(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let path = read_path(ctx, a[0])?;
+    let mut fs = ctx.process.fs().lock();
+    let inode = fs.lookup(None, &path, true)?;
+    if inode.metadata().kind != InodeType::Dir {
+        return_errno!(ENOTDIR);
+    }
+    let new_path = normalize(&fs.cwd_path, &path);
+    fs.cwd = inode;
+    fs.cwd_path = new_path;
+    ret(0)
+}
+
+/// Joins and normalises a path lexically (for the working directory's
+/// name; resolution itself is done on inodes).
+fn normalize(cwd: &str, path: &str) -> String {
+    let mut parts: Vec<&str> = if path.starts_with('/') {
+        Vec::new()
+    } else {
+        cwd.split('/').filter(|c| !c.is_empty()).collect()
+    };
+    for c in path.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    let mut s = String::from("/");
+    s.push_str(&parts.join("/"));
+    s
+}
+
+pub fn sys_dup(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let mut files = ctx.process.files().lock();
+    let f = files.get(fd_arg(a[0]))?;
+    ret(files.insert(f, false)?)
+}
+
+pub fn sys_dup2(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let (old, new) = (fd_arg(a[0]), fd_arg(a[1]));
+    let mut files = ctx.process.files().lock();
+    let f = files.get(old)?;
+    if old == new {
+        return ret(new);
+    }
+    if new < 0 || new as usize >= crate::fs::file_table::MAX_FDS {
+        return_errno!(EBADF);
+    }
+    let old_file = files.put(new as usize, f, false);
+    drop(files);
+    drop(old_file);
+    ret(new)
+}
+
+pub fn sys_dup3(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let (old, new, fl) = (fd_arg(a[0]), fd_arg(a[1]), a[2] as u32);
+    if old == new || fl & !flags::O_CLOEXEC != 0 {
+        return_errno!(EINVAL);
+    }
+    let mut files = ctx.process.files().lock();
+    let f = files.get(old)?;
+    if new < 0 || new as usize >= crate::fs::file_table::MAX_FDS {
+        return_errno!(EBADF);
+    }
+    let old_file = files.put(new as usize, f, fl & flags::O_CLOEXEC != 0);
+    drop(files);
+    drop(old_file);
+    ret(new)
+}
+
+pub fn sys_fcntl(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let fd = fd_arg(a[0]);
+    let mut files = ctx.process.files().lock();
+    let file = files.get(fd)?;
+    match a[1] as u32 {
+        g::F_DUPFD | g::F_DUPFD_CLOEXEC => {
+            let min = a[2] as usize;
+            if min >= crate::fs::file_table::MAX_FDS {
+                return_errno!(EINVAL);
+            }
+            ret(files.insert_from(min, file, a[1] as u32 == g::F_DUPFD_CLOEXEC)?)
+        }
+        g::F_GETFD => ret(files.cloexec(fd)? as i64),
+        g::F_SETFD => {
+            files.set_cloexec(fd, a[2] & 1 != 0)?;
+            ret(0)
+        }
+        g::F_GETFL => ret(file.status_flags()),
+        g::F_SETFL => {
+            file.set_status_flags(a[2] as u32)?;
+            ret(0)
+        }
+        _ => return_errno!(EINVAL),
+    }
+}
+
+pub fn sys_getdents64(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let file = get_file(ctx, fd_arg(a[0]))?;
+    let dir = file.inode().cloned().ok_or(Error::new(ENOTDIR))?;
+    let meta = dir.metadata();
+    if meta.kind != InodeType::Dir {
+        return_errno!(ENOTDIR);
+    }
+    let mut entries = vec![(String::from("."), meta.ino, InodeType::Dir)];
+    let parent_ino = dir.parent().map_or(meta.ino, |p| p.metadata().ino);
+    entries.push((String::from(".."), parent_ino, InodeType::Dir));
+    entries.extend(dir.readdir()?);
+    // The file position counts entries already returned.
+    let start = file.seek(SeekFrom::Current(0))? as usize;
+    let cap = a[2] as usize;
+    let mut out = Vec::new();
+    let mut next = start;
+    for (name, ino, kind) in entries.iter().skip(start) {
+        let reclen = (19 + name.len() + 1).next_multiple_of(8);
+        if out.len() + reclen > cap {
+            break;
+        }
+        let base = out.len();
+        out.resize(base + reclen, 0);
+        out[base..base + 8].copy_from_slice(&ino.to_le_bytes());
+        out[base + 8..base + 16].copy_from_slice(&((next + 1) as i64).to_le_bytes());
+        out[base + 16..base + 18].copy_from_slice(&(reclen as u16).to_le_bytes());
+        out[base + 18] = kind.dirent_type();
+        out[base + 19..base + 19 + name.len()].copy_from_slice(name.as_bytes());
+        next += 1;
+    }
+    if out.is_empty() && next < entries.len() {
+        return_errno!(EINVAL);
+    }
+    ctx.vmar().write_bytes(a[1], &out)?;
+    file.seek(SeekFrom::Start(next as u64))?;
+    ret(out.len())
+}

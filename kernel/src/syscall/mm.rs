@@ -1,0 +1,110 @@
+//! Memory syscalls: `brk`, `mmap`, `munmap`, `mprotect`, `mremap`.
+
+use linux_raw_sys::general as g;
+
+use super::{SyscallContext, SyscallReturn, ret};
+use crate::prelude::*;
+use crate::vm::{MapOptions, VmPerms, layout};
+
+type R = Result<SyscallReturn>;
+
+pub fn sys_brk(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    ret(ctx.vmar().set_brk(a[0]) as i64)
+}
+
+pub fn sys_mmap(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let (addr, len, prot, flags, fd, off) =
+        (a[0], a[1], a[2] as u32, a[3] as u32, a[4] as i32, a[5]);
+    let map_type = flags & 0xf;
+    let shared = match map_type {
+        g::MAP_SHARED | g::MAP_SHARED_VALIDATE => true,
+        g::MAP_PRIVATE => false,
+        _ => return_errno!(EINVAL),
+    };
+    if len == 0 || off % 4096 != 0 {
+        return_errno!(EINVAL);
+    }
+    if prot & !(g::PROT_READ | g::PROT_WRITE | g::PROT_EXEC | g::PROT_SEM) != 0 {
+        return_errno!(EINVAL);
+    }
+    let fixed = flags & (g::MAP_FIXED | g::MAP_FIXED_NOREPLACE) != 0;
+    if fixed && addr % 4096 != 0 {
+        return_errno!(EINVAL);
+    }
+    let vmar = ctx.vmar();
+    if flags & g::MAP_FIXED_NOREPLACE != 0 && flags & g::MAP_FIXED == 0 && vmar.overlaps(addr, len)
+    {
+        return_errno!(EEXIST);
+    }
+    let backing = if flags & g::MAP_ANONYMOUS != 0 {
+        shared.then(|| (alloc::sync::Arc::new(crate::vm::Vmo::new()), 0))
+    } else {
+        let file = super::fs::get_file(ctx, fd)?;
+        let acc = file.status_flags() & g::O_ACCMODE;
+        if acc == g::O_WRONLY || (shared && prot & g::PROT_WRITE != 0 && acc != g::O_RDWR) {
+            return_errno!(EACCES);
+        }
+        let vmo = file
+            .inode()
+            .and_then(|i| i.vmo())
+            .ok_or(Error::new(ENODEV))?;
+        Some((vmo, off))
+    };
+    let start = vmar.map(MapOptions {
+        len,
+        perms: VmPerms::from_prot(prot as u64),
+        shared,
+        backing,
+        addr: Some((addr, fixed)),
+    })?;
+    ret(start as i64)
+}
+
+pub fn sys_munmap(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    ctx.vmar().unmap(a[0], a[1])?;
+    ret(0)
+}
+
+pub fn sys_mprotect(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let prot = a[2] as u32;
+    if prot
+        & !(g::PROT_READ
+            | g::PROT_WRITE
+            | g::PROT_EXEC
+            | g::PROT_SEM
+            | g::PROT_GROWSDOWN
+            | g::PROT_GROWSUP)
+        != 0
+    {
+        return_errno!(EINVAL);
+    }
+    if a[0] >= layout::USER_END {
+        return_errno!(ENOMEM);
+    }
+    ctx.vmar()
+        .protect(a[0], a[1], VmPerms::from_prot(prot as u64 & 7))?;
+    ret(0)
+}
+
+pub fn sys_mremap(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let flags = a[3] as u32;
+    if flags & !(g::MREMAP_MAYMOVE | g::MREMAP_FIXED | g::MREMAP_DONTUNMAP) != 0
+        || flags & g::MREMAP_FIXED != 0
+    {
+        return_errno!(EINVAL);
+    }
+    ret(ctx
+        .vmar()
+        .remap(a[0], a[1], a[2], flags & g::MREMAP_MAYMOVE != 0)? as i64)
+}
+
+pub fn sys_madvise(_ctx: &mut SyscallContext, _a: [u64; 6]) -> R {
+    ret(0)
+}
+
+pub fn sys_mincore(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let vmar = ctx.vmar();
+    let v = vmar.residency(a[0], a[1])?;
+    vmar.write_bytes(a[2], &v)?;
+    ret(0)
+}

@@ -1,0 +1,197 @@
+//! System calls: the dispatch table and one module per family.
+//!
+//! A handler is `fn(&mut SyscallContext, [u64; 6]) -> Result<SyscallReturn>`:
+//! it validates its arguments, calls into `process/`, `vm/` or `fs/`, and
+//! its `Err` becomes `-errno` in `rax`. To add a syscall, write the handler
+//! in the family's file and add one line to [`TABLE`].
+
+pub mod fs;
+pub mod futex;
+mod mm;
+mod names;
+mod process;
+mod signal;
+mod system;
+mod time;
+
+use alloc::sync::Arc;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use linux_raw_sys::general as nr;
+use ostd::user::UserContext;
+
+use crate::prelude::*;
+use crate::process::{Process, Thread};
+use crate::vm::Vmar;
+
+/// What a syscall handler sees.
+pub struct SyscallContext<'a> {
+    /// The calling thread.
+    pub thread: &'a Arc<Thread>,
+    /// Its process.
+    pub process: &'a Arc<Process>,
+    /// The caller's registers (a handler may change them, e.g. `execve`).
+    pub user: &'a mut UserContext,
+}
+
+impl SyscallContext<'_> {
+    /// The caller's address space.
+    pub fn vmar(&self) -> Arc<Vmar> {
+        self.process.vmar()
+    }
+}
+
+/// How a syscall returns.
+pub enum SyscallReturn {
+    /// Put this value in `rax`.
+    Return(i64),
+    /// The handler has set up the registers itself (`execve`,
+    /// `rt_sigreturn`).
+    NoReturn,
+}
+
+type Handler = fn(&mut SyscallContext, [u64; 6]) -> Result<SyscallReturn>;
+
+const MAX_NR: usize = 512;
+
+macro_rules! table {
+    ($( $nr:ident => $handler:path ),* $(,)?) => {{
+        let mut t: [Option<Handler>; MAX_NR] = [None; MAX_NR];
+        $( t[nr::$nr as usize] = Some($handler); )*
+        t
+    }};
+}
+
+/// Syscall number → handler.
+static TABLE: [Option<Handler>; MAX_NR] = table! {
+    // Files.
+    __NR_read => fs::sys_read,
+    __NR_write => fs::sys_write,
+    __NR_readv => fs::sys_readv,
+    __NR_writev => fs::sys_writev,
+    __NR_pread64 => fs::sys_pread64,
+    __NR_pwrite64 => fs::sys_pwrite64,
+    __NR_open => fs::sys_open,
+    __NR_openat => fs::sys_openat,
+    __NR_close => fs::sys_close,
+    __NR_lseek => fs::sys_lseek,
+    __NR_fstat => fs::sys_fstat,
+    __NR_stat => fs::sys_stat,
+    __NR_lstat => fs::sys_lstat,
+    __NR_newfstatat => fs::sys_newfstatat,
+    __NR_statx => fs::sys_statx,
+    __NR_ioctl => fs::sys_ioctl,
+    __NR_readlink => fs::sys_readlink,
+    __NR_readlinkat => fs::sys_readlinkat,
+    __NR_access => fs::sys_access,
+    __NR_faccessat => fs::sys_faccessat,
+    __NR_faccessat2 => fs::sys_faccessat2,
+    __NR_getcwd => fs::sys_getcwd,
+    __NR_dup => fs::sys_dup,
+    __NR_dup2 => fs::sys_dup2,
+    __NR_dup3 => fs::sys_dup3,
+    __NR_fcntl => fs::sys_fcntl,
+    __NR_getdents64 => fs::sys_getdents64,
+    __NR_chdir => fs::sys_chdir,
+    // Memory.
+    __NR_brk => mm::sys_brk,
+    __NR_mmap => mm::sys_mmap,
+    __NR_munmap => mm::sys_munmap,
+    __NR_mprotect => mm::sys_mprotect,
+    __NR_mremap => mm::sys_mremap,
+    __NR_madvise => mm::sys_madvise,
+    __NR_mincore => mm::sys_mincore,
+    // Processes and threads.
+    __NR_exit => process::sys_exit,
+    __NR_exit_group => process::sys_exit_group,
+    __NR_getpid => process::sys_getpid,
+    __NR_gettid => process::sys_gettid,
+    __NR_getppid => process::sys_getppid,
+    __NR_getuid => process::sys_getuid,
+    __NR_geteuid => process::sys_geteuid,
+    __NR_getgid => process::sys_getgid,
+    __NR_getegid => process::sys_getegid,
+    __NR_getpgid => process::sys_getpgid,
+    __NR_getpgrp => process::sys_getpgrp,
+    __NR_getsid => process::sys_getsid,
+    __NR_set_tid_address => process::sys_set_tid_address,
+    __NR_set_robust_list => process::sys_set_robust_list,
+    __NR_arch_prctl => process::sys_arch_prctl,
+    __NR_prctl => process::sys_prctl,
+    __NR_futex => futex::sys_futex,
+    // Signals.
+    __NR_rt_sigaction => signal::sys_rt_sigaction,
+    __NR_rt_sigprocmask => signal::sys_rt_sigprocmask,
+    __NR_rt_sigreturn => signal::sys_rt_sigreturn,
+    __NR_kill => signal::sys_kill,
+    __NR_tgkill => signal::sys_tgkill,
+    __NR_tkill => signal::sys_tkill,
+    // Time.
+    __NR_clock_gettime => time::sys_clock_gettime,
+    __NR_clock_getres => time::sys_clock_getres,
+    __NR_gettimeofday => time::sys_gettimeofday,
+    __NR_time => time::sys_time,
+    __NR_nanosleep => time::sys_nanosleep,
+    __NR_clock_nanosleep => time::sys_clock_nanosleep,
+    // System.
+    __NR_uname => system::sys_uname,
+    __NR_getrandom => system::sys_getrandom,
+    __NR_prlimit64 => system::sys_prlimit64,
+    __NR_getrlimit => system::sys_getrlimit,
+    __NR_setrlimit => system::sys_setrlimit,
+    __NR_sched_getaffinity => system::sys_sched_getaffinity,
+    __NR_sched_yield => system::sys_sched_yield,
+    __NR_umask => system::sys_umask,
+};
+
+/// Syscalls already reported as unimplemented (one bit each).
+static REPORTED: [AtomicU64; MAX_NR / 64] = [const { AtomicU64::new(0) }; MAX_NR / 64];
+
+/// Handles the syscall the thread just made.
+pub fn handle(thread: &Arc<Thread>, user: &mut UserContext) {
+    let (nr, args) = user.syscall_args();
+    let handler = TABLE.get(nr as usize).copied().flatten();
+    let Some(handler) = handler else {
+        report_unimplemented(nr);
+        user.set_syscall_ret(-(ENOSYS.0 as i64) as u64);
+        return;
+    };
+    let process = thread.process().clone();
+    let mut ctx = SyscallContext {
+        thread,
+        process: &process,
+        user,
+    };
+    match handler(&mut ctx, args) {
+        Ok(SyscallReturn::Return(v)) => ctx.user.set_syscall_ret(v as u64),
+        Ok(SyscallReturn::NoReturn) => {}
+        Err(e) => {
+            if let Some(m) = e.message() {
+                log::debug!(
+                    "syscall {}: {:?}: {m}",
+                    names::name(nr).unwrap_or("?"),
+                    e.errno()
+                );
+            }
+            ctx.user.set_syscall_ret(-(e.errno().0 as i64) as u64);
+        }
+    }
+}
+
+fn report_unimplemented(nr: u64) {
+    if (nr as usize) < MAX_NR {
+        let bit = 1 << (nr % 64);
+        if REPORTED[nr as usize / 64].fetch_or(bit, Ordering::Relaxed) & bit != 0 {
+            return;
+        }
+    }
+    log::warn!(
+        "unimplemented syscall {nr} ({}): ENOSYS",
+        names::name(nr).unwrap_or("unknown")
+    );
+}
+
+/// Shorthand for a successful return value.
+pub fn ret(v: impl TryInto<i64>) -> Result<SyscallReturn> {
+    Ok(SyscallReturn::Return(v.try_into().unwrap_or(i64::MAX)))
+}

@@ -1,0 +1,159 @@
+//! Signal syscalls.
+
+use super::{SyscallContext, SyscallReturn, ret};
+use crate::prelude::*;
+use crate::process::signal::{SigAction, SigSet, is_valid, sa, sig};
+use crate::process::{Process, exit::send_to_process, find_process};
+
+type R = Result<SyscallReturn>;
+
+pub fn sys_rt_sigaction(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let (signum, act, oldact, size) = (a[0], a[1], a[2], a[3]);
+    if size != 8 || !is_valid(signum) {
+        return_errno!(EINVAL);
+    }
+    let s = signum as u8;
+    let vmar = ctx.vmar();
+    let new = if act != 0 {
+        // struct sigaction (kernel): handler, flags, restorer, mask.
+        let handler: u64 = vmar.read_val(act)?;
+        let flags: u64 = vmar.read_val(act + 8)?;
+        let restorer: u64 = vmar.read_val(act + 16)?;
+        let mask: u64 = vmar.read_val(act + 24)?;
+        if s == sig::SIGKILL || s == sig::SIGSTOP {
+            return_errno!(EINVAL);
+        }
+        Some(SigAction {
+            handler,
+            flags,
+            restorer,
+            mask: SigSet(mask).without_unblockable(),
+        })
+    } else {
+        None
+    };
+    let old = {
+        let mut actions = ctx.process.sig_actions().lock();
+        let old = actions.get(s);
+        if let Some(n) = new {
+            actions.set(s, n)?;
+        }
+        old
+    };
+    if oldact != 0 {
+        vmar.write_val(oldact, &old.handler)?;
+        vmar.write_val(oldact + 8, &old.flags)?;
+        vmar.write_val(oldact + 16, &old.restorer)?;
+        vmar.write_val(oldact + 24, &old.mask.0)?;
+    }
+    let _ = sa::SA_RESTORER;
+    ret(0)
+}
+
+const SIG_BLOCK: u64 = 0;
+const SIG_UNBLOCK: u64 = 1;
+const SIG_SETMASK: u64 = 2;
+
+pub fn sys_rt_sigprocmask(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let (how, set, oldset, size) = (a[0], a[1], a[2], a[3]);
+    if size != 8 {
+        return_errno!(EINVAL);
+    }
+    let vmar = ctx.vmar();
+    let old = ctx.thread.sig_mask();
+    if set != 0 {
+        let s = SigSet(vmar.read_val::<u64>(set)?);
+        let new = match how {
+            SIG_BLOCK => SigSet(old.0 | s.0),
+            SIG_UNBLOCK => SigSet(old.0 & !s.0),
+            SIG_SETMASK => s,
+            _ => return_errno!(EINVAL),
+        };
+        ctx.thread.set_sig_mask(new);
+    }
+    if oldset != 0 {
+        vmar.write_val(oldset, &old.0)?;
+    }
+    ret(0)
+}
+
+pub fn sys_rt_sigreturn(ctx: &mut SyscallContext, _a: [u64; 6]) -> R {
+    if crate::process::signal_frame::sigreturn(ctx.thread, ctx.user).is_err() {
+        ctx.thread.send_signal(sig::SIGSEGV);
+    }
+    Ok(SyscallReturn::NoReturn)
+}
+
+fn check_sig(s: u64) -> Result<Option<u8>> {
+    if s == 0 {
+        return Ok(None);
+    }
+    if !is_valid(s) {
+        return_errno!(EINVAL);
+    }
+    Ok(Some(s as u8))
+}
+
+fn signal_process(p: &alloc::sync::Arc<Process>, s: Option<u8>) {
+    if let Some(s) = s
+        && !p.is_zombie()
+    {
+        send_to_process(p, s);
+    }
+}
+
+pub fn sys_kill(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let pid = a[0] as i32;
+    let s = check_sig(a[1])?;
+    let targets: alloc::vec::Vec<_> = match pid {
+        p if p > 0 => alloc::vec![find_process(p as u32).ok_or(Error::new(ESRCH))?],
+        0 => crate::process::processes_in_group(ctx.process.pgid()),
+        -1 => crate::process::all_processes()
+            .into_iter()
+            .filter(|p| p.pid() != 1 && p.pid() != ctx.process.pid())
+            .collect(),
+        p => crate::process::processes_in_group(p.unsigned_abs()),
+    };
+    let targets: alloc::vec::Vec<_> = targets
+        .into_iter()
+        .filter(|p| !p.is_zombie() || pid > 0)
+        .collect();
+    if targets.is_empty() {
+        return_errno!(ESRCH);
+    }
+    for p in &targets {
+        signal_process(p, s);
+    }
+    ret(0)
+}
+
+pub fn sys_tgkill(_ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let (tgid, tid) = (a[0] as i32, a[1] as i32);
+    if tgid <= 0 || tid <= 0 {
+        return_errno!(EINVAL);
+    }
+    let s = check_sig(a[2])?;
+    let p = find_process(tgid as u32).ok_or(Error::new(ESRCH))?;
+    let t = p
+        .threads()
+        .into_iter()
+        .find(|t| t.tid() == tid as u32)
+        .ok_or(Error::new(ESRCH))?;
+    if let Some(s) = s {
+        t.send_signal(s);
+    }
+    ret(0)
+}
+
+pub fn sys_tkill(_ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let tid = a[0] as i32;
+    if tid <= 0 {
+        return_errno!(EINVAL);
+    }
+    let s = check_sig(a[1])?;
+    let t = crate::process::find_thread(tid as u32).ok_or(Error::new(ESRCH))?;
+    if let Some(s) = s {
+        t.send_signal(s);
+    }
+    ret(0)
+}

@@ -1,0 +1,127 @@
+//! System information and resource syscalls.
+
+use linux_raw_sys::general as g;
+use linux_raw_sys::system::new_utsname;
+
+use super::{SyscallContext, SyscallReturn, ret};
+use crate::prelude::*;
+
+type R = Result<SyscallReturn>;
+
+fn field(s: &str) -> [core::ffi::c_char; 65] {
+    let mut f = [0 as core::ffi::c_char; 65];
+    for (d, b) in f.iter_mut().zip(s.bytes().take(64)) {
+        *d = b as core::ffi::c_char;
+    }
+    f
+}
+
+pub fn sys_uname(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let u = new_utsname {
+        sysname: field("Linux"),
+        nodename: field("framekernel"),
+        // Recent enough for every libc feature check.
+        release: field("6.1.0-framekernel"),
+        version: field("#1 SMP"),
+        machine: field("x86_64"),
+        domainname: field("(none)"),
+    };
+    ctx.vmar().write_val(a[0], &u)?;
+    ret(0)
+}
+
+pub fn sys_getrandom(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let flags = a[2] as u32;
+    if flags & !(g::GRND_NONBLOCK | g::GRND_RANDOM | g::GRND_INSECURE) != 0 {
+        return_errno!(EINVAL);
+    }
+    let len = (a[1] as usize).min(1 << 20);
+    let mut buf = alloc::vec![0u8; len];
+    ostd::random::fill(&mut buf);
+    ctx.vmar().write_bytes(a[0], &buf)?;
+    ret(len)
+}
+
+/// Default limits: `(cur, max)` per resource, as Linux sets them for init.
+fn default_rlimit(resource: u32) -> Option<(u64, u64)> {
+    const INF: u64 = u64::MAX;
+    Some(match resource {
+        g::RLIMIT_STACK => (8 << 20, INF),
+        g::RLIMIT_NOFILE => (1024, 4096),
+        g::RLIMIT_NPROC => (63_000, 63_000),
+        g::RLIMIT_CORE => (0, INF),
+        g::RLIMIT_MEMLOCK => (8 << 20, 8 << 20),
+        g::RLIMIT_MSGQUEUE => (819_200, 819_200),
+        g::RLIMIT_SIGPENDING => (63_000, 63_000),
+        g::RLIMIT_NICE | g::RLIMIT_RTPRIO => (0, 0),
+        r if r < g::RLIM_NLIMITS => (INF, INF),
+        _ => return None,
+    })
+}
+
+pub fn sys_prlimit64(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let pid = a[0] as i32;
+    if pid < 0 || (pid != 0 && crate::process::find_process(pid as u32).is_none()) {
+        return_errno!(ESRCH);
+    }
+    let (cur, max) = default_rlimit(a[1] as u32).ok_or(Error::new(EINVAL))?;
+    if a[2] != 0 {
+        let new: g::rlimit64 = ctx.vmar().read_val(a[2])?;
+        if new.rlim_cur > new.rlim_max {
+            return_errno!(EINVAL);
+        }
+    }
+    if a[3] != 0 {
+        ctx.vmar().write_val(
+            a[3],
+            &g::rlimit64 {
+                rlim_cur: cur,
+                rlim_max: max,
+            },
+        )?;
+    }
+    ret(0)
+}
+
+pub fn sys_getrlimit(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let (cur, max) = default_rlimit(a[0] as u32).ok_or(Error::new(EINVAL))?;
+    ctx.vmar().write_val(
+        a[1],
+        &g::rlimit {
+            rlim_cur: cur,
+            rlim_max: max,
+        },
+    )?;
+    ret(0)
+}
+
+pub fn sys_setrlimit(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    default_rlimit(a[0] as u32).ok_or(Error::new(EINVAL))?;
+    let new: g::rlimit = ctx.vmar().read_val(a[1])?;
+    if new.rlim_cur > new.rlim_max {
+        return_errno!(EINVAL);
+    }
+    ret(0)
+}
+
+pub fn sys_sched_getaffinity(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let len = a[1] as usize;
+    // The kernel's mask is 8 bytes; smaller or misaligned buffers fail.
+    if len < 8 || !len.is_multiple_of(8) {
+        return_errno!(EINVAL);
+    }
+    ctx.vmar().write_val(a[2], &1u64)?;
+    ret(8)
+}
+
+pub fn sys_sched_yield(_ctx: &mut SyscallContext, _a: [u64; 6]) -> R {
+    ostd::task::yield_now();
+    ret(0)
+}
+
+pub fn sys_umask(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let mut fs = ctx.process.fs().lock();
+    let old = fs.umask;
+    fs.umask = a[0] as u32 & 0o777;
+    ret(old)
+}

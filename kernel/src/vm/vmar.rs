@@ -1,0 +1,649 @@
+//! `Vmar`: the regions of a process's address space.
+//!
+//! A `Vmar` keeps the list of mapped regions (VMAs) and the page table
+//! (`VmSpace`) that caches their pages. Pages are created lazily by the
+//! page-fault handler:
+//!
+//! * private anonymous memory gets a zeroed frame;
+//! * shared memory (anonymous or file) maps the `Vmo`'s frame itself;
+//! * private file memory maps the file's frame read-only and copies it on
+//!   the first write.
+//!
+//! `fork` shares every page of private writable regions read-only between
+//! parent and child ([`VmSpace::share_into`]), marking them with `SOFT0`
+//! ("copy on write"). A write fault then copies the page, or, when the
+//! frame's reference count shows it is no longer shared, only restores
+//! write access. No page data is copied at fork time.
+
+use alloc::collections::BTreeMap;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::ops::Range;
+
+use ostd::mm::{Frame, PageFlags, VmSpace};
+use ostd::sync::Mutex;
+
+use super::{PAGE_SIZE, VmPerms, Vmo, page_down, page_up};
+use crate::prelude::*;
+use crate::util::plain::Plain;
+
+/// Address-space layout constants (no randomisation).
+pub mod layout {
+    /// Lowest address a mapping may have (Linux's default `mmap_min_addr`).
+    pub const MMAP_MIN_ADDR: u64 = 0x1_0000;
+    /// End of user space usable for mappings.
+    pub const USER_END: u64 = 0x0000_7fff_ffff_f000;
+    /// Top of the initial stack.
+    pub const STACK_TOP: u64 = 0x0000_7fff_ffff_f000;
+    /// Maximum stack size (the default `RLIMIT_STACK`).
+    pub const STACK_SIZE: u64 = 8 << 20;
+    /// Mappings without an address hint are placed below this, top-down.
+    pub const MMAP_TOP: u64 = STACK_TOP - STACK_SIZE - (1 << 30);
+    /// Load address of position-independent executables.
+    pub const PIE_BASE: u64 = 0x5555_5555_4000;
+}
+
+/// "Copy on write": set on pages of private writable regions that are
+/// mapped read-only until the first write.
+const COW: PageFlags = PageFlags::SOFT0;
+
+#[derive(Clone)]
+struct Vma {
+    start: u64,
+    end: u64,
+    perms: VmPerms,
+    shared: bool,
+    /// The object behind the region and the offset of `start` in it.
+    backing: Option<(Arc<Vmo>, u64)>,
+}
+
+impl Vma {
+    fn page_flags(&self) -> PageFlags {
+        let mut f = PageFlags::empty();
+        if self.perms.contains(VmPerms::WRITE) {
+            f |= PageFlags::WRITE;
+        }
+        if self.perms.contains(VmPerms::EXEC) {
+            f |= PageFlags::EXEC;
+        }
+        f
+    }
+
+    /// The part of this VMA within `[start, end)`, with the backing offset
+    /// adjusted.
+    fn slice(&self, start: u64, end: u64) -> Vma {
+        let mut v = self.clone();
+        v.start = start.max(self.start);
+        v.end = end.min(self.end);
+        if let Some((vmo, off)) = &self.backing {
+            v.backing = Some((vmo.clone(), off + (v.start - self.start)));
+        }
+        v
+    }
+}
+
+struct Inner {
+    vmas: BTreeMap<u64, Vma>,
+    brk_start: u64,
+    brk: u64,
+}
+
+/// What to map.
+pub struct MapOptions {
+    /// Length in bytes (rounded up to pages).
+    pub len: u64,
+    /// Permissions.
+    pub perms: VmPerms,
+    /// `MAP_SHARED` (else private).
+    pub shared: bool,
+    /// A file's memory object and the offset to map from (else anonymous).
+    pub backing: Option<(Arc<Vmo>, u64)>,
+    /// Where: `Some((addr, fixed))`; `fixed` replaces what is there.
+    pub addr: Option<(u64, bool)>,
+}
+
+/// The address space of a process.
+pub struct Vmar {
+    inner: Mutex<Inner>,
+    space: Arc<VmSpace>,
+}
+
+impl Vmar {
+    /// An empty address space.
+    pub fn new() -> Result<Arc<Self>> {
+        let space = VmSpace::new().map_err(|_| Error::new(ENOMEM))?;
+        Ok(Arc::new(Self {
+            inner: Mutex::new(Inner {
+                vmas: BTreeMap::new(),
+                brk_start: 0,
+                brk: 0,
+            }),
+            space: Arc::new(space),
+        }))
+    }
+
+    /// The page table.
+    pub fn vm_space(&self) -> &Arc<VmSpace> {
+        &self.space
+    }
+
+    /// Makes this the current task's address space.
+    pub fn activate(&self) {
+        self.space.activate();
+    }
+
+    /// Maps a region; returns its address.
+    pub fn map(&self, opts: MapOptions) -> Result<u64> {
+        let len = page_up(opts.len);
+        if len == 0 || len > layout::USER_END {
+            return_errno!(ENOMEM);
+        }
+        let mut inner = self.inner.lock();
+        let start = match opts.addr {
+            Some((addr, true)) => {
+                if addr % PAGE_SIZE != 0 {
+                    return_errno!(EINVAL);
+                }
+                if addr.checked_add(len).is_none_or(|e| e > layout::USER_END)
+                    || addr < layout::MMAP_MIN_ADDR
+                {
+                    return_errno!(ENOMEM);
+                }
+                self.remove_range(&mut inner, addr, addr + len);
+                addr
+            }
+            Some((hint, false)) if hint != 0 => {
+                let hint = page_down(hint).max(layout::MMAP_MIN_ADDR);
+                if is_free(&inner, hint, len) {
+                    hint
+                } else {
+                    find_free(&inner, len)?
+                }
+            }
+            _ => find_free(&inner, len)?,
+        };
+        inner.vmas.insert(
+            start,
+            Vma {
+                start,
+                end: start + len,
+                perms: opts.perms,
+                shared: opts.shared,
+                backing: opts.backing,
+            },
+        );
+        Ok(start)
+    }
+
+    /// Unmaps `[start, start+len)`.
+    pub fn unmap(&self, start: u64, len: u64) -> Result<()> {
+        if !start.is_multiple_of(PAGE_SIZE) || len == 0 {
+            return_errno!(EINVAL);
+        }
+        let end = start.checked_add(page_up(len)).ok_or(Error::new(EINVAL))?;
+        if end > layout::USER_END + PAGE_SIZE {
+            return_errno!(EINVAL);
+        }
+        let mut inner = self.inner.lock();
+        self.remove_range(&mut inner, start, end.min(layout::USER_END));
+        Ok(())
+    }
+
+    /// Removes VMAs and pages in `[start, end)`, splitting partial VMAs.
+    fn remove_range(&self, inner: &mut Inner, start: u64, end: u64) {
+        let overlapping: Vec<u64> = inner
+            .vmas
+            .range(..end)
+            .filter(|(_, v)| v.end > start)
+            .map(|(&k, _)| k)
+            .collect();
+        for k in overlapping {
+            let Some(v) = inner.vmas.remove(&k) else {
+                continue;
+            };
+            if v.start < start {
+                inner.vmas.insert(v.start, v.slice(v.start, start));
+            }
+            if v.end > end {
+                inner.vmas.insert(end, v.slice(end, v.end));
+            }
+        }
+        let _ = self.space.unmap(start..end);
+    }
+
+    /// Changes permissions of `[start, start+len)` (`mprotect`).
+    pub fn protect(&self, start: u64, len: u64, perms: VmPerms) -> Result<()> {
+        if !start.is_multiple_of(PAGE_SIZE) {
+            return_errno!(EINVAL);
+        }
+        let end = start.checked_add(page_up(len)).ok_or(Error::new(ENOMEM))?;
+        if len == 0 {
+            return Ok(());
+        }
+        let mut inner = self.inner.lock();
+        // Linux: ENOMEM if any part of the range is unmapped.
+        if !is_covered(&inner, start, end) {
+            return_errno!(ENOMEM);
+        }
+        let keys: Vec<u64> = inner
+            .vmas
+            .range(..end)
+            .filter(|(_, v)| v.end > start)
+            .map(|(&k, _)| k)
+            .collect();
+        for k in keys {
+            let Some(v) = inner.vmas.remove(&k) else {
+                continue;
+            };
+            if v.start < start {
+                inner.vmas.insert(v.start, v.slice(v.start, start));
+            }
+            if v.end > end {
+                inner.vmas.insert(end, v.slice(end, v.end));
+            }
+            let mut mid = v.slice(start, end);
+            mid.perms = perms;
+            let shared = mid.shared;
+            let (s, e) = (mid.start, mid.end);
+            inner.vmas.insert(s, mid);
+            let _ = self.space.protect(s..e, |old| {
+                let mut f = old & (PageFlags::SOFT0 | PageFlags::SOFT1);
+                f.set(PageFlags::EXEC, perms.contains(VmPerms::EXEC));
+                if shared {
+                    f.set(PageFlags::WRITE, perms.contains(VmPerms::WRITE));
+                } else if perms.contains(VmPerms::WRITE) {
+                    // Private pages get write access through a write fault,
+                    // which copies them if they are shared.
+                    if old.contains(PageFlags::WRITE) {
+                        f |= PageFlags::WRITE;
+                    } else {
+                        f |= COW;
+                    }
+                }
+                f
+            });
+        }
+        Ok(())
+    }
+
+    /// Handles a page fault at `addr`. `Err(EFAULT)` means the access is
+    /// not allowed (the caller raises `SIGSEGV` or returns `EFAULT`).
+    pub fn handle_page_fault(&self, addr: u64, write: bool, exec: bool) -> Result<()> {
+        let inner = self.inner.lock();
+        let vma = match inner.vmas.range(..=addr).next_back() {
+            Some((_, v)) if v.end > addr => v,
+            _ => return_errno_with_message!(EFAULT, "no mapping"),
+        };
+        if (write && !vma.perms.contains(VmPerms::WRITE))
+            || (exec && !vma.perms.contains(VmPerms::EXEC))
+            || (!write && !exec && vma.perms.is_empty())
+        {
+            return_errno_with_message!(EFAULT, "access not permitted");
+        }
+        self.fault_in(vma, page_down(addr), write)
+    }
+
+    /// Makes the page at `page` present; with `write`, also private to this
+    /// address space (copied if shared) and, if the region allows it,
+    /// writable. Permissions are not checked here.
+    fn fault_in(&self, vma: &Vma, page: u64, write: bool) -> Result<()> {
+        let flags = vma.page_flags();
+        if let Some((frame, pflags)) = self.space.query(page) {
+            if !write || pflags.contains(PageFlags::WRITE) {
+                return Ok(()); // Already resolved (e.g. by another thread).
+            }
+            // Copy on write. Our `frame` handle plus the mapping make two
+            // references; more means someone else shares the page (another
+            // address space after fork, or the file's own page cache), and
+            // then the writer gets its own copy.
+            let new_flags = flags - COW;
+            if vma.shared || frame.ref_count() <= 2 {
+                self.space
+                    .protect(page..page + PAGE_SIZE, |_| new_flags)
+                    .map_err(|_| Error::new(EFAULT))?;
+            } else {
+                let copy = Frame::alloc().ok_or(Error::new(ENOMEM))?;
+                copy.copy_from(&frame);
+                drop(frame);
+                self.space
+                    .map(page, copy, new_flags)
+                    .map_err(|_| Error::new(ENOMEM))?;
+            }
+            return Ok(());
+        }
+
+        let frame = match &vma.backing {
+            None => Frame::alloc_zeroed().ok_or(Error::new(ENOMEM))?,
+            Some((vmo, off)) => {
+                let idx = ((off + (page - vma.start)) / PAGE_SIZE) as usize;
+                let f = vmo.page(idx)?;
+                if vma.shared {
+                    f
+                } else if write {
+                    let copy = Frame::alloc().ok_or(Error::new(ENOMEM))?;
+                    copy.copy_from(&f);
+                    copy
+                } else {
+                    // Share the file's page until the first write.
+                    let mut ro = flags - PageFlags::WRITE;
+                    if flags.contains(PageFlags::WRITE) {
+                        ro |= COW;
+                    }
+                    self.space
+                        .map(page, f, ro)
+                        .map_err(|_| Error::new(ENOMEM))?;
+                    return Ok(());
+                }
+            }
+        };
+        self.space
+            .map(page, frame, flags)
+            .map_err(|_| Error::new(ENOMEM))?;
+        Ok(())
+    }
+
+    /// A copy-on-write duplicate for `fork`.
+    pub fn fork(&self) -> Result<Arc<Vmar>> {
+        let child = Vmar::new()?;
+        let inner = self.inner.lock();
+        {
+            let mut ci = child.inner.lock();
+            ci.vmas = inner.vmas.clone();
+            ci.brk_start = inner.brk_start;
+            ci.brk = inner.brk;
+        }
+        for v in inner.vmas.values() {
+            let private_writable = !v.shared && v.perms.contains(VmPerms::WRITE);
+            self.space
+                .share_into(&child.space, v.start..v.end, private_writable, COW)
+                .map_err(|_| Error::new(ENOMEM))?;
+        }
+        Ok(child)
+    }
+
+    /// Sets up the heap right after the program's last segment.
+    pub fn init_brk(&self, start: u64) {
+        let mut inner = self.inner.lock();
+        inner.brk_start = page_up(start);
+        inner.brk = inner.brk_start;
+    }
+
+    /// `brk(2)`: moves the program break; returns the new (or unchanged)
+    /// break.
+    pub fn set_brk(&self, new: u64) -> u64 {
+        let mut inner = self.inner.lock();
+        let (start, old) = (inner.brk_start, inner.brk);
+        if new < start || new > layout::MMAP_TOP {
+            return old;
+        }
+        let (old_end, new_end) = (page_up(old), page_up(new));
+        if new_end > old_end {
+            if !is_free(&inner, old_end, new_end - old_end) {
+                return old;
+            }
+            // Extend (or create) the heap VMA.
+            let heap = inner
+                .vmas
+                .range(..old_end)
+                .next_back()
+                .map(|(&k, v)| (k, v.end))
+                .filter(|&(k, e)| e == old_end && k >= start);
+            match heap {
+                Some((k, _)) => {
+                    if let Some(v) = inner.vmas.get_mut(&k) {
+                        v.end = new_end;
+                    }
+                }
+                None => {
+                    inner.vmas.insert(
+                        old_end,
+                        Vma {
+                            start: old_end,
+                            end: new_end,
+                            perms: VmPerms::READ | VmPerms::WRITE,
+                            shared: false,
+                            backing: None,
+                        },
+                    );
+                }
+            }
+        } else if new_end < old_end {
+            self.remove_range(&mut inner, new_end, old_end);
+        }
+        inner.brk = new;
+        new
+    }
+
+    /// `mremap(2)` for the common cases: shrink in place, grow in place if
+    /// free, else move (with `MREMAP_MAYMOVE`).
+    pub fn remap(&self, old: u64, old_len: u64, new_len: u64, may_move: bool) -> Result<u64> {
+        if !old.is_multiple_of(PAGE_SIZE) || new_len == 0 {
+            return_errno!(EINVAL);
+        }
+        let (old_len, new_len) = (page_up(old_len), page_up(new_len));
+        let mut inner = self.inner.lock();
+        let vma = match inner.vmas.range(..=old).next_back() {
+            Some((_, v)) if v.end >= old + old_len && v.start <= old => v.clone(),
+            _ => return_errno!(EFAULT),
+        };
+        if new_len <= old_len {
+            self.remove_range(&mut inner, old + new_len, old + old_len);
+            return Ok(old);
+        }
+        let old_end = old + old_len;
+        if vma.end == old_end && is_free(&inner, old_end, new_len - old_len) {
+            if let Some(v) = inner.vmas.get_mut(&vma.start) {
+                v.end = old + new_len;
+            }
+            return Ok(old);
+        }
+        if !may_move {
+            return_errno!(ENOMEM);
+        }
+        let new = find_free(&inner, new_len)?;
+        let mut moved = vma.slice(old, old_end);
+        moved.start = new;
+        moved.end = new + new_len;
+        // Move the pages: map the same frames at the new place.
+        let mut page = old;
+        while page < old_end {
+            if let Some((f, flags)) = self.space.query(page) {
+                self.space
+                    .map(new + (page - old), f, flags)
+                    .map_err(|_| Error::new(ENOMEM))?;
+            }
+            page += PAGE_SIZE;
+        }
+        self.remove_range(&mut inner, old, old_end);
+        inner.vmas.insert(new, moved);
+        Ok(new)
+    }
+
+    /// `mincore(2)`: one byte per page of `[addr, addr+len)`, 1 if the page
+    /// is resident. `ENOMEM` if part of the range is unmapped.
+    pub fn residency(&self, addr: u64, len: u64) -> Result<Vec<u8>> {
+        if !addr.is_multiple_of(PAGE_SIZE) {
+            return_errno!(EINVAL);
+        }
+        let end = addr.checked_add(page_up(len)).ok_or(Error::new(ENOMEM))?;
+        if !is_covered(&self.inner.lock(), addr, end) {
+            return_errno!(ENOMEM);
+        }
+        Ok((addr..end)
+            .step_by(PAGE_SIZE as usize)
+            .map(|p| self.space.query(p).is_some() as u8)
+            .collect())
+    }
+
+    /// Whether any mapping overlaps `[addr, addr+len)`.
+    pub fn overlaps(&self, addr: u64, len: u64) -> bool {
+        !is_free_range(&self.inner.lock(), addr, addr.saturating_add(page_up(len)))
+    }
+
+    /// Whether `[addr, addr+len)` is entirely mapped (for `mincore`-like
+    /// checks and `msync`).
+    pub fn is_mapped(&self, addr: u64, len: u64) -> bool {
+        is_covered(&self.inner.lock(), addr, addr.saturating_add(len))
+    }
+
+    /// Regions as `(range, perms, shared, has_backing)`, for `/proc/self/maps`.
+    pub fn regions(&self) -> Vec<(Range<u64>, VmPerms, bool, bool)> {
+        self.inner
+            .lock()
+            .vmas
+            .values()
+            .map(|v| (v.start..v.end, v.perms, v.shared, v.backing.is_some()))
+            .collect()
+    }
+
+    // ---- Access to user memory of this address space ----
+
+    /// Copies from user memory. The space must be the active one.
+    pub fn read_bytes(&self, addr: u64, buf: &mut [u8]) -> Result<()> {
+        let mut done = 0;
+        loop {
+            match ostd::mm::copy_from_user(&mut buf[done..], addr + done as u64) {
+                Ok(()) => return Ok(()),
+                Err(f) => {
+                    done += f.copied;
+                    self.handle_page_fault(f.addr, false, false)
+                        .map_err(|_| Error::new(EFAULT))?;
+                }
+            }
+        }
+    }
+
+    /// Copies to user memory. The space must be the active one.
+    pub fn write_bytes(&self, addr: u64, buf: &[u8]) -> Result<()> {
+        let mut done = 0;
+        loop {
+            match ostd::mm::copy_to_user(addr + done as u64, &buf[done..]) {
+                Ok(()) => return Ok(()),
+                Err(f) => {
+                    done += f.copied;
+                    self.handle_page_fault(f.addr, true, false)
+                        .map_err(|_| Error::new(EFAULT))?;
+                }
+            }
+        }
+    }
+
+    /// Reads a plain value from user memory.
+    pub fn read_val<T: Plain>(&self, addr: u64) -> Result<T> {
+        let mut buf = [0u8; 512];
+        let b = buf.get_mut(..T::SIZE).ok_or(Error::new(EINVAL))?;
+        self.read_bytes(addr, b)?;
+        Ok(T::read_bytes(b))
+    }
+
+    /// Writes a plain value to user memory.
+    pub fn write_val<T: Plain>(&self, addr: u64, val: &T) -> Result<()> {
+        let mut buf = [0u8; 512];
+        let b = buf.get_mut(..T::SIZE).ok_or(Error::new(EINVAL))?;
+        val.write_bytes(b);
+        self.write_bytes(addr, b)
+    }
+
+    /// Reads a NUL-terminated string of at most `max` bytes (without the
+    /// NUL); `ENAMETOOLONG` if longer.
+    pub fn read_cstring(&self, addr: u64, max: usize) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        let mut pos = addr;
+        loop {
+            // Read up to the end of the page so we never touch the next
+            // page needlessly.
+            let chunk = (PAGE_SIZE - pos % PAGE_SIZE).min(256) as usize;
+            let mut buf = [0u8; 256];
+            self.read_bytes(pos, &mut buf[..chunk])?;
+            if let Some(n) = buf[..chunk].iter().position(|&b| b == 0) {
+                out.extend_from_slice(&buf[..n]);
+                if out.len() > max {
+                    return_errno!(ENAMETOOLONG);
+                }
+                return Ok(out);
+            }
+            out.extend_from_slice(&buf[..chunk]);
+            if out.len() > max {
+                return_errno!(ENAMETOOLONG);
+            }
+            pos += chunk as u64;
+        }
+    }
+
+    /// Writes into this address space through its frames, whatever the
+    /// pages' permissions and whether or not the space is active: used to
+    /// load a new program (stack, `.bss` fix-ups) before `execve` commits.
+    pub fn write_bytes_force(&self, addr: u64, buf: &[u8]) -> Result<()> {
+        let mut done = 0;
+        while done < buf.len() {
+            let pos = addr + done as u64;
+            let page = page_down(pos);
+            let off = (pos - page) as usize;
+            let n = (PAGE_SIZE as usize - off).min(buf.len() - done);
+            {
+                let inner = self.inner.lock();
+                let vma = match inner.vmas.range(..=page).next_back() {
+                    Some((_, v)) if v.end > page => v,
+                    _ => return_errno!(EFAULT),
+                };
+                self.fault_in(vma, page, true)?;
+            }
+            let (frame, _) = self.space.query(page).ok_or(Error::new(EFAULT))?;
+            frame.write_bytes(off, &buf[done..done + n]);
+            done += n;
+        }
+        Ok(())
+    }
+}
+
+fn is_free(inner: &Inner, start: u64, len: u64) -> bool {
+    let Some(end) = start.checked_add(len) else {
+        return false;
+    };
+    if start < layout::MMAP_MIN_ADDR || end > layout::USER_END {
+        return false;
+    }
+    match inner.vmas.range(..end).next_back() {
+        Some((_, v)) => v.end <= start,
+        None => true,
+    }
+}
+
+fn is_free_range(inner: &Inner, start: u64, end: u64) -> bool {
+    inner
+        .vmas
+        .range(..end)
+        .next_back()
+        .is_none_or(|(_, v)| v.end <= start)
+}
+
+fn is_covered(inner: &Inner, start: u64, end: u64) -> bool {
+    let mut pos = start;
+    for v in inner
+        .vmas
+        .range(..end)
+        .map(|(_, v)| v)
+        .filter(|v| v.end > start)
+    {
+        if v.start > pos {
+            return false;
+        }
+        pos = pos.max(v.end);
+    }
+    pos >= end
+}
+
+/// Finds a free range of `len` bytes, top-down from `MMAP_TOP`.
+fn find_free(inner: &Inner, len: u64) -> Result<u64> {
+    let mut top = layout::MMAP_TOP;
+    for v in inner.vmas.range(..layout::MMAP_TOP).rev().map(|(_, v)| v) {
+        if v.end <= top && top - v.end >= len {
+            return Ok(top - len);
+        }
+        top = top.min(v.start);
+    }
+    if top >= len && top - len >= layout::MMAP_MIN_ADDR.max(inner.brk_start + (64 << 20)) {
+        return Ok(top - len);
+    }
+    return_errno!(ENOMEM)
+}
