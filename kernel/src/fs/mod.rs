@@ -6,6 +6,7 @@ pub mod file;
 pub mod file_table;
 pub mod initramfs;
 pub mod inode;
+pub mod pipe;
 pub mod ramfs;
 pub mod tty;
 

@@ -50,7 +50,9 @@ pub fn thread_exited(thread: &Arc<Thread>) {
 /// Turns the process into a zombie and tells its parent.
 fn process_exited(process: &Arc<Process>, status: ExitStatus) {
     // Release resources now; the zombie keeps only its status.
-    *process.files().lock() = crate::fs::file_table::FileTable::new();
+    let files = core::mem::take(&mut *process.files().lock());
+    drop(files);
+    process.set_vmar(dead_vmar());
 
     if process.pid() == 1 {
         log::info!("init exited: {status:?}");
@@ -89,6 +91,17 @@ fn process_exited(process: &Arc<Process>, status: ExitStatus) {
         parent.children_wait.wake_all();
     }
     process.vfork_release();
+}
+
+/// The address space of dead processes: empty, shared by all zombies.
+fn dead_vmar() -> Arc<crate::vm::Vmar> {
+    static DEAD: ostd::sync::Once<Arc<crate::vm::Vmar>> = ostd::sync::Once::new();
+    if DEAD.get().is_none() {
+        if let Ok(v) = crate::vm::Vmar::new() {
+            DEAD.set(v);
+        }
+    }
+    DEAD.expect_init().clone()
 }
 
 /// Queues `s` for the process: on a thread that does not block it, else

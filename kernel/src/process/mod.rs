@@ -6,6 +6,8 @@
 //! pending signals. The files map to Linux's: `clone.rs`, `execve.rs`,
 //! `exit.rs`, `wait.rs`, `program_loader/`.
 
+pub mod clone;
+pub mod execve;
 pub mod exit;
 #[allow(clippy::module_inception)]
 mod process;
@@ -14,6 +16,7 @@ pub mod signal;
 pub mod signal_frame;
 mod table;
 mod thread;
+pub mod wait;
 
 pub use process::{ExitStatus, Pid, Process, ProcessBuilder};
 pub use table::{all_processes, find_process, init_process};
@@ -45,6 +48,14 @@ pub fn find_thread(tid: Tid) -> Option<Arc<Thread>> {
     all_processes()
         .into_iter()
         .find_map(|p| p.threads().into_iter().find(|t| t.tid() == tid))
+}
+
+/// The current user thread, if the current task runs one.
+pub fn try_current_thread() -> Option<Arc<Thread>> {
+    ostd::task::try_current()?
+        .data()
+        .downcast_ref::<Arc<Thread>>()
+        .cloned()
 }
 
 /// The address space of the current process.

@@ -1,6 +1,6 @@
 //! `Thread`: a POSIX thread, running user code on an ostd task.
 
-use alloc::sync::Arc;
+use alloc::sync::{Arc, Weak};
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use ostd::sync::{Once, SpinLock};
@@ -18,7 +18,8 @@ pub type Tid = u32;
 pub struct Thread {
     tid: Tid,
     process: Arc<Process>,
-    task: Once<Arc<Task>>,
+    /// Weak: the task owns the thread (as its data), not the reverse.
+    task: Once<Weak<Task>>,
     /// Blocked signals.
     sig_mask: AtomicU64,
     /// Signals pending for this thread.
@@ -41,6 +42,7 @@ pub struct ThreadBuilder {
     tid: Option<Tid>,
     sig_mask: SigSet,
     clear_child_tid: u64,
+    set_child_tid: u64,
 }
 
 impl ThreadBuilder {
@@ -51,6 +53,7 @@ impl ThreadBuilder {
             tid: None,
             sig_mask: SigSet::EMPTY,
             clear_child_tid: 0,
+            set_child_tid: 0,
         }
     }
     /// Uses `tid` (the main thread's tid is the pid).
@@ -69,6 +72,13 @@ impl ThreadBuilder {
         self
     }
 
+    /// `CLONE_CHILD_SETTID` address: the thread writes its tid there in
+    /// its own address space before it first runs user code.
+    pub fn set_child_tid(mut self, addr: u64) -> Self {
+        self.set_child_tid = addr;
+        self
+    }
+
     /// Creates the thread and starts it with `ctx`.
     pub fn spawn(self, ctx: UserContext) -> Result<Arc<Thread>> {
         let thread = Arc::new(Thread {
@@ -83,11 +93,12 @@ impl ThreadBuilder {
             exiting: AtomicBool::new(false),
         });
         let t = thread.clone();
-        let task = TaskOptions::new(move || user_loop(t, ctx))
+        let set_child_tid = self.set_child_tid;
+        let task = TaskOptions::new(move || user_loop(t, ctx, set_child_tid))
             .data(thread.clone())
             .build()
             .ok_or(Error::new(ENOMEM))?;
-        thread.task.set(task.clone());
+        thread.task.set(Arc::downgrade(&task));
         self.process.threads.lock().push(thread.clone());
         ostd::task::spawn_built(task);
         Ok(thread)
@@ -105,9 +116,9 @@ impl Thread {
         &self.process
     }
 
-    /// The task it runs on.
-    pub fn task(&self) -> &Arc<Task> {
-        self.task.expect_init()
+    /// The task it runs on (gone once the thread has exited).
+    pub fn task(&self) -> Option<Arc<Task>> {
+        self.task.get()?.upgrade()
     }
 
     /// Blocked signals.
@@ -129,7 +140,7 @@ impl Thread {
     /// Queues `s` for this thread and wakes it.
     pub fn send_signal(&self, s: Signal) {
         self.sig_pending.lock().add(s);
-        if let Some(t) = self.task.get() {
+        if let Some(t) = self.task() {
             t.wake_up();
         }
     }
@@ -187,7 +198,7 @@ impl Thread {
     /// Asks the thread to leave its user loop.
     pub fn request_exit(&self) {
         self.exiting.store(true, Ordering::Release);
-        if let Some(t) = self.task.get() {
+        if let Some(t) = self.task() {
             t.wake_up();
         }
     }
@@ -199,8 +210,13 @@ impl Thread {
 }
 
 /// Runs a thread: user mode, syscalls, faults and signals, until it exits.
-fn user_loop(thread: Arc<Thread>, mut ctx: UserContext) {
-    thread.process.vmar().activate();
+fn user_loop(thread: Arc<Thread>, mut ctx: UserContext, set_child_tid: u64) {
+    let vmar = thread.process.vmar();
+    vmar.activate();
+    if set_child_tid != 0 {
+        let _ = vmar.write_val(set_child_tid, &thread.tid);
+    }
+    drop(vmar);
     loop {
         let reason = ctx.execute(|| thread.has_pending_work());
         match reason {

@@ -580,3 +580,40 @@ pub fn sys_getdents64(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     file.seek(SeekFrom::Start(next as u64))?;
     ret(out.len())
 }
+
+pub fn sys_pipe(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    do_pipe2(ctx, a[0], 0)
+}
+
+pub fn sys_pipe2(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    do_pipe2(ctx, a[0], a[1] as u32)
+}
+
+fn do_pipe2(ctx: &mut SyscallContext, addr: u64, fl: u32) -> R {
+    if fl & !(flags::O_CLOEXEC | flags::O_NONBLOCK | g::O_DIRECT) != 0 {
+        return_errno!(EINVAL);
+    }
+    let (r, w) = crate::fs::pipe::new_pipe(fl);
+    let cloexec = fl & flags::O_CLOEXEC != 0;
+    let (rfd, wfd) = {
+        let mut files = ctx.process.files().lock();
+        let rfd = files.insert(r, cloexec)?;
+        match files.insert(w, cloexec) {
+            Ok(wfd) => (rfd, wfd),
+            Err(e) => {
+                let _ = files.remove(rfd);
+                return Err(e);
+            }
+        }
+    };
+    let mut buf = [0u8; 8];
+    buf[..4].copy_from_slice(&rfd.to_le_bytes());
+    buf[4..].copy_from_slice(&wfd.to_le_bytes());
+    if let Err(e) = ctx.vmar().write_bytes(addr, &buf) {
+        let mut files = ctx.process.files().lock();
+        let _ = files.remove(rfd);
+        let _ = files.remove(wfd);
+        return Err(e);
+    }
+    ret(0)
+}

@@ -152,3 +152,309 @@ pub fn sys_prctl(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         _ => return_errno!(EINVAL),
     }
 }
+
+// ---- clone, execve, wait ----
+
+use crate::process::clone::{CloneArgs, clone_current, flags as cf};
+use crate::process::wait::{WaitFor, WaitOptions, wait_child};
+
+pub fn sys_clone(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    // x86-64 argument order: flags, stack, parent_tid, child_tid, tls.
+    let args = CloneArgs {
+        flags: a[0] & !cf::CSIGNAL,
+        exit_signal: a[0] & cf::CSIGNAL,
+        stack: a[1],
+        parent_tid: a[2],
+        child_tid: a[3],
+        tls: a[4],
+    };
+    if args.flags & cf::CLONE_PIDFD != 0 {
+        return_errno_with_message!(EINVAL, "CLONE_PIDFD is not supported");
+    }
+    ret(clone_current(ctx.thread, ctx.user, args)?)
+}
+
+/// `struct clone_args` size of the first version.
+const CLONE_ARGS_SIZE_VER0: u64 = 64;
+/// The size this kernel knows (up to `cgroup`).
+const CLONE_ARGS_SIZE_KNOWN: u64 = 88;
+
+pub fn sys_clone3(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let (addr, size) = (a[0], a[1]);
+    if size < CLONE_ARGS_SIZE_VER0 || size > 4096 {
+        return_errno!(EINVAL);
+    }
+    let vmar = ctx.vmar();
+    let mut raw = [0u64; 11];
+    let n = (size.min(CLONE_ARGS_SIZE_KNOWN) / 8) as usize;
+    for (i, v) in raw.iter_mut().enumerate().take(n) {
+        *v = vmar.read_val(addr + i as u64 * 8)?;
+    }
+    // Fields this kernel does not know must be zero (Linux: E2BIG).
+    let mut off = CLONE_ARGS_SIZE_KNOWN;
+    while off + 8 <= size {
+        if vmar.read_val::<u64>(addr + off)? != 0 {
+            return_errno!(E2BIG);
+        }
+        off += 8;
+    }
+    let [
+        flags,
+        pidfd,
+        child_tid,
+        parent_tid,
+        exit_signal,
+        stack,
+        stack_size,
+        tls,
+        set_tid,
+        set_tid_size,
+        _cgroup,
+    ] = raw;
+    let _ = pidfd;
+    if flags & cf::CSIGNAL != 0 || exit_signal > 64 {
+        return_errno!(EINVAL);
+    }
+    if flags & (cf::CLONE_THREAD | cf::CLONE_PARENT) != 0 && exit_signal != 0 {
+        return_errno!(EINVAL);
+    }
+    if set_tid != 0 || set_tid_size != 0 || flags & cf::CLONE_PIDFD != 0 || flags >> 32 != 0 {
+        return_errno_with_message!(EINVAL, "clone3 feature not supported");
+    }
+    if (stack == 0) != (stack_size == 0) {
+        return_errno!(EINVAL);
+    }
+    let args = CloneArgs {
+        flags,
+        exit_signal,
+        stack: if stack != 0 { stack + stack_size } else { 0 },
+        parent_tid,
+        child_tid,
+        tls,
+    };
+    ret(clone_current(ctx.thread, ctx.user, args)?)
+}
+
+pub fn sys_fork(ctx: &mut SyscallContext, _a: [u64; 6]) -> R {
+    let args = CloneArgs {
+        exit_signal: crate::process::signal::sig::SIGCHLD as u64,
+        ..Default::default()
+    };
+    ret(clone_current(ctx.thread, ctx.user, args)?)
+}
+
+pub fn sys_vfork(ctx: &mut SyscallContext, _a: [u64; 6]) -> R {
+    let args = CloneArgs {
+        flags: cf::CLONE_VM | cf::CLONE_VFORK,
+        exit_signal: crate::process::signal::sig::SIGCHLD as u64,
+        ..Default::default()
+    };
+    ret(clone_current(ctx.thread, ctx.user, args)?)
+}
+
+/// Reads a NULL-terminated array of string pointers (argv, envp).
+fn read_string_array(
+    ctx: &SyscallContext,
+    addr: u64,
+) -> Result<alloc::vec::Vec<alloc::vec::Vec<u8>>> {
+    let mut v = alloc::vec::Vec::new();
+    if addr == 0 {
+        return Ok(v);
+    }
+    let vmar = ctx.vmar();
+    let mut total = 0usize;
+    for i in 0.. {
+        let p: u64 = vmar.read_val(addr + i * 8)?;
+        if p == 0 {
+            break;
+        }
+        // Linux: MAX_ARG_STRINGS and MAX_ARG_STRLEN give E2BIG.
+        if i >= 0x7fff_ffff {
+            return_errno!(E2BIG);
+        }
+        let s = vmar
+            .read_cstring(p, user_stack::MAX_ARG_STRLEN)
+            .map_err(|e| {
+                if e.errno() == ENAMETOOLONG {
+                    Error::new(E2BIG)
+                } else {
+                    e
+                }
+            })?;
+        total += s.len() + 1 + 8;
+        if total as u64 > user_stack::arg_limit(crate::vm::layout::STACK_SIZE) {
+            return_errno!(E2BIG);
+        }
+        v.push(s);
+    }
+    Ok(v)
+}
+
+pub fn sys_execve(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let path = super::fs::read_path(ctx, a[0])?;
+    let argv = read_string_array(ctx, a[1])?;
+    let envp = read_string_array(ctx, a[2])?;
+    crate::process::execve::execve(ctx.thread, ctx.user, &path, None, argv, envp)?;
+    Ok(SyscallReturn::NoReturn)
+}
+
+pub fn sys_execveat(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    use linux_raw_sys::general as g;
+    let (dirfd, flags) = (a[0] as i32, a[4] as u32);
+    if flags & !(g::AT_EMPTY_PATH | g::AT_SYMLINK_NOFOLLOW) != 0 {
+        return_errno!(EINVAL);
+    }
+    let path = super::fs::read_path(ctx, a[1])?;
+    let argv = read_string_array(ctx, a[2])?;
+    let envp = read_string_array(ctx, a[3])?;
+    let (inode, shown) = if path.is_empty() && flags & g::AT_EMPTY_PATH != 0 {
+        let f = super::fs::get_file(ctx, dirfd)?;
+        let inode = f.inode().cloned().ok_or(Error::new(EACCES))?;
+        (Some(inode), f.path().unwrap_or_default())
+    } else {
+        let start = super::fs::dirfd_inode(ctx, dirfd, &path)?;
+        let fs = ctx.process.fs().lock().clone();
+        let inode = fs.lookup(start.as_ref(), &path, flags & g::AT_SYMLINK_NOFOLLOW == 0)?;
+        (Some(inode), path)
+    };
+    crate::process::execve::execve(ctx.thread, ctx.user, &shown, inode, argv, envp)?;
+    Ok(SyscallReturn::NoReturn)
+}
+
+const WNOHANG: u64 = 1;
+const WUNTRACED: u64 = 2;
+const WEXITED: u64 = 4;
+const WCONTINUED: u64 = 8;
+const WNOWAIT: u64 = 0x0100_0000;
+const WNOTHREAD: u64 = 0x2000_0000;
+const WALL: u64 = 0x4000_0000;
+const WCLONE: u64 = 0x8000_0000;
+
+fn wait_for(ctx: &SyscallContext, pid: i32) -> WaitFor {
+    match pid {
+        -1 => WaitFor::Any,
+        0 => WaitFor::Group(ctx.process.pgid()),
+        p if p > 0 => WaitFor::Pid(p as u32),
+        p => WaitFor::Group(p.unsigned_abs()),
+    }
+}
+
+pub fn sys_wait4(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let (pid, status_addr, options, rusage) = (a[0] as i32, a[1], a[2], a[3]);
+    if options & !(WNOHANG | WUNTRACED | WCONTINUED | WNOTHREAD | WALL | WCLONE) != 0 {
+        return_errno!(EINVAL);
+    }
+    if pid == i32::MIN {
+        return_errno!(ESRCH);
+    }
+    let opts = WaitOptions {
+        no_hang: options & WNOHANG != 0,
+        no_wait: false,
+    };
+    match wait_child(ctx.thread, wait_for(ctx, pid), opts)? {
+        None => ret(0),
+        Some((pid, status)) => {
+            let vmar = ctx.vmar();
+            if status_addr != 0 {
+                vmar.write_val(status_addr, &status.wait_status())?;
+            }
+            if rusage != 0 {
+                vmar.write_bytes(rusage, &[0u8; 144])?;
+            }
+            ret(pid)
+        }
+    }
+}
+
+const P_ALL: u64 = 0;
+const P_PID: u64 = 1;
+const P_PGID: u64 = 2;
+
+pub fn sys_waitid(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let (idtype, id, infop, options) = (a[0], a[1] as i32, a[2], a[3]);
+    if options & !(WNOHANG | WUNTRACED | WEXITED | WCONTINUED | WNOWAIT | WNOTHREAD | WALL | WCLONE)
+        != 0
+    {
+        return_errno!(EINVAL);
+    }
+    if options & (WEXITED | WUNTRACED | WCONTINUED) == 0 {
+        return_errno!(EINVAL);
+    }
+    let w = match idtype {
+        P_ALL => WaitFor::Any,
+        P_PID if id > 0 => WaitFor::Pid(id as u32),
+        P_PGID if id > 0 => WaitFor::Group(id as u32),
+        P_PGID if id == 0 => WaitFor::Group(ctx.process.pgid()),
+        _ => return_errno!(EINVAL),
+    };
+    let opts = WaitOptions {
+        no_hang: options & WNOHANG != 0,
+        no_wait: options & WNOWAIT != 0,
+    };
+    let r = if options & WEXITED != 0 {
+        wait_child(ctx.thread, w, opts)?
+    } else {
+        None
+    };
+    let vmar = ctx.vmar();
+    // siginfo_t: si_signo, si_errno, si_code, pad, si_pid, si_uid, si_status.
+    let mut info = [0u8; 128];
+    if let Some((pid, status)) = r {
+        use crate::process::ExitStatus;
+        let (code, st) = match status {
+            ExitStatus::Exited(c) => (1i32, c as i32), // CLD_EXITED
+            ExitStatus::Signaled { signal, core } => (if core { 3 } else { 2 }, signal as i32), // CLD_DUMPED / CLD_KILLED
+        };
+        info[0..4].copy_from_slice(&(crate::process::signal::sig::SIGCHLD as i32).to_le_bytes());
+        info[8..12].copy_from_slice(&code.to_le_bytes());
+        info[16..20].copy_from_slice(&pid.to_le_bytes());
+        info[24..28].copy_from_slice(&st.to_le_bytes());
+    }
+    if infop != 0 {
+        vmar.write_bytes(infop, &info)?;
+    }
+    ret(0)
+}
+
+pub fn sys_setpgid(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let (pid, pgid) = (a[0] as i32, a[1] as i32);
+    if pgid < 0 {
+        return_errno!(EINVAL);
+    }
+    let target = if pid == 0 || pid as u32 == ctx.process.pid() {
+        ctx.process.clone()
+    } else {
+        let t = find_process(pid as u32).ok_or(Error::new(ESRCH))?;
+        if t.parent().is_none_or(|p| p.pid() != ctx.process.pid()) {
+            return_errno!(ESRCH);
+        }
+        if t.sid() != ctx.process.sid() {
+            return_errno!(EPERM);
+        }
+        t
+    };
+    let pgid = if pgid == 0 { target.pid() } else { pgid as u32 };
+    if target.pid() == target.sid() {
+        return_errno!(EPERM); // a session leader cannot change group
+    }
+    if pgid != target.pid() {
+        let exists = crate::process::processes_in_group(pgid)
+            .iter()
+            .any(|p| p.sid() == target.sid());
+        if !exists {
+            return_errno!(EPERM);
+        }
+    }
+    target.set_pgid(pgid);
+    ret(0)
+}
+
+pub fn sys_setsid(ctx: &mut SyscallContext, _a: [u64; 6]) -> R {
+    let p = ctx.process;
+    if !crate::process::processes_in_group(p.pid()).is_empty() && p.pgid() == p.pid() {
+        return_errno!(EPERM);
+    }
+    p.set_sid(p.pid());
+    p.set_pgid(p.pid());
+    ret(p.pid())
+}

@@ -1,0 +1,216 @@
+//! `clone`: the one way to create processes and threads. `fork`, `vfork`,
+//! `clone3` and `pthread_create` are flag sets on top of it.
+
+use alloc::sync::Arc;
+
+use ostd::sync::Mutex;
+use ostd::user::UserContext;
+
+use super::signal::{SigActions, sig};
+use super::{ProcessBuilder, Thread, ThreadBuilder, Tid};
+use crate::prelude::*;
+use crate::util::Completion;
+
+/// `CLONE_*` flags (from `linux/sched.h`).
+#[allow(missing_docs)]
+pub mod flags {
+    pub const CSIGNAL: u64 = 0xff;
+    pub const CLONE_VM: u64 = 0x100;
+    pub const CLONE_FS: u64 = 0x200;
+    pub const CLONE_FILES: u64 = 0x400;
+    pub const CLONE_SIGHAND: u64 = 0x800;
+    pub const CLONE_PIDFD: u64 = 0x1000;
+    pub const CLONE_PTRACE: u64 = 0x2000;
+    pub const CLONE_VFORK: u64 = 0x4000;
+    pub const CLONE_PARENT: u64 = 0x8000;
+    pub const CLONE_THREAD: u64 = 0x10000;
+    pub const CLONE_NEWNS: u64 = 0x20000;
+    pub const CLONE_SYSVSEM: u64 = 0x40000;
+    pub const CLONE_SETTLS: u64 = 0x80000;
+    pub const CLONE_PARENT_SETTID: u64 = 0x100000;
+    pub const CLONE_CHILD_CLEARTID: u64 = 0x200000;
+    pub const CLONE_DETACHED: u64 = 0x400000;
+    pub const CLONE_UNTRACED: u64 = 0x800000;
+    pub const CLONE_CHILD_SETTID: u64 = 0x1000000;
+    pub const CLONE_NEWCGROUP: u64 = 0x2000000;
+    pub const CLONE_NEWUTS: u64 = 0x4000000;
+    pub const CLONE_NEWIPC: u64 = 0x8000000;
+    pub const CLONE_NEWUSER: u64 = 0x10000000;
+    pub const CLONE_NEWPID: u64 = 0x20000000;
+    pub const CLONE_NEWNET: u64 = 0x40000000;
+    pub const CLONE_IO: u64 = 0x80000000;
+}
+use flags::*;
+
+/// Flags this kernel implements (the rest give `EINVAL`).
+const SUPPORTED: u64 = CSIGNAL
+    | CLONE_VM
+    | CLONE_FS
+    | CLONE_FILES
+    | CLONE_SIGHAND
+    | CLONE_VFORK
+    | CLONE_PARENT
+    | CLONE_THREAD
+    | CLONE_SYSVSEM
+    | CLONE_SETTLS
+    | CLONE_PARENT_SETTID
+    | CLONE_CHILD_CLEARTID
+    | CLONE_DETACHED
+    | CLONE_CHILD_SETTID
+    | CLONE_IO;
+
+/// The arguments of `clone`/`clone3`, normalised.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CloneArgs {
+    /// `CLONE_*` flags (without the exit signal).
+    pub flags: u64,
+    /// Signal to the parent when the child exits (0: none).
+    pub exit_signal: u64,
+    /// New stack pointer for the child (0: same as the caller).
+    pub stack: u64,
+    /// `CLONE_PARENT_SETTID` address.
+    pub parent_tid: u64,
+    /// `CLONE_CHILD_SETTID`/`CLONE_CHILD_CLEARTID` address.
+    pub child_tid: u64,
+    /// `CLONE_SETTLS` value (the new FS base).
+    pub tls: u64,
+}
+
+/// Checks flag combinations exactly as Linux's `copy_process` does.
+fn validate(a: &CloneArgs) -> Result<()> {
+    let f = a.flags;
+    if f & (CLONE_NEWNS | CLONE_FS) == (CLONE_NEWNS | CLONE_FS) {
+        return_errno_with_message!(EINVAL, "CLONE_NEWNS with CLONE_FS");
+    }
+    if f & (CLONE_NEWUSER | CLONE_FS) == (CLONE_NEWUSER | CLONE_FS) {
+        return_errno_with_message!(EINVAL, "CLONE_NEWUSER with CLONE_FS");
+    }
+    if f & CLONE_THREAD != 0 && f & CLONE_SIGHAND == 0 {
+        return_errno_with_message!(EINVAL, "CLONE_THREAD requires CLONE_SIGHAND");
+    }
+    if f & CLONE_SIGHAND != 0 && f & CLONE_VM == 0 {
+        return_errno_with_message!(EINVAL, "CLONE_SIGHAND requires CLONE_VM");
+    }
+    if f & CLONE_THREAD != 0 && f & (CLONE_NEWUSER | CLONE_NEWPID) != 0 {
+        return_errno_with_message!(EINVAL, "CLONE_THREAD with a new namespace");
+    }
+    if a.exit_signal > 64 {
+        return_errno!(EINVAL);
+    }
+    if f & !SUPPORTED != 0 {
+        log::debug!("clone: unsupported flags {:#x}", f & !SUPPORTED);
+        return_errno_with_message!(EINVAL, "unsupported clone flags");
+    }
+    Ok(())
+}
+
+/// Creates a thread or process as `clone` does; returns the child's tid.
+/// The caller's registers are `user`; with `CLONE_VFORK`, returns only once
+/// the child has released the address space.
+pub fn clone_current(thread: &Arc<Thread>, user: &UserContext, a: CloneArgs) -> Result<Tid> {
+    validate(&a)?;
+    let process = thread.process();
+    let f = a.flags;
+
+    let mut child_ctx = user.clone();
+    child_ctx.set_syscall_ret(0);
+    if a.stack != 0 {
+        child_ctx.set_rsp(a.stack);
+    }
+    if f & CLONE_SETTLS != 0 {
+        if a.tls >= ostd::mm::USER_SPACE_END {
+            return_errno!(EPERM);
+        }
+        child_ctx.set_fs_base(a.tls);
+    }
+    let clear_tid = if f & CLONE_CHILD_CLEARTID != 0 {
+        a.child_tid
+    } else {
+        0
+    };
+    let set_tid = if f & CLONE_CHILD_SETTID != 0 {
+        a.child_tid
+    } else {
+        0
+    };
+
+    if f & CLONE_THREAD != 0 {
+        let t = ThreadBuilder::new(process.clone())
+            .sig_mask(thread.sig_mask())
+            .clear_child_tid(clear_tid)
+            .set_child_tid(set_tid);
+        // The tid must be written to the parent before the child can run.
+        let tid = super::table::alloc_id();
+        if f & CLONE_PARENT_SETTID != 0 {
+            process.vmar().write_val(a.parent_tid, &tid)?;
+        }
+        t.tid(tid).spawn(child_ctx)?;
+        return Ok(tid);
+    }
+
+    let vmar = if f & CLONE_VM != 0 {
+        process.vmar()
+    } else {
+        process.vmar().fork()?
+    };
+    let files = if f & CLONE_FILES != 0 {
+        process.files().clone()
+    } else {
+        Arc::new(Mutex::new(process.files().lock().clone()))
+    };
+    let fs = if f & CLONE_FS != 0 {
+        process.fs().clone()
+    } else {
+        Arc::new(Mutex::new(process.fs().lock().clone()))
+    };
+    let sig_actions = if f & CLONE_SIGHAND != 0 {
+        process.sig_actions().clone()
+    } else {
+        Arc::new(ostd::sync::SpinLock::new(SigActions::clone(
+            &process.sig_actions().lock(),
+        )))
+    };
+    let parent = if f & CLONE_PARENT != 0 {
+        process.parent().ok_or(Error::new(EINVAL))?
+    } else {
+        process.clone()
+    };
+    let exit_signal = (a.exit_signal != 0).then_some(a.exit_signal as u8);
+    let pid = super::table::alloc_id();
+    let child = ProcessBuilder::new()
+        .pid(pid)
+        .parent(&parent)
+        .vmar(vmar.clone())
+        .files(files)
+        .fs(fs)
+        .sig_actions(sig_actions)
+        .group(process.pgid(), process.sid())
+        .exit_signal(exit_signal)
+        .exe_path(process.exe_path())
+        .build()?;
+    child.set_exe(process.exe_path(), process.cmdline());
+
+    if f & CLONE_PARENT_SETTID != 0 {
+        process.vmar().write_val(a.parent_tid, &pid)?;
+    }
+    let vfork_done = (f & CLONE_VFORK != 0).then(|| {
+        let c = Arc::new(Completion::new());
+        child.set_vfork_done(c.clone());
+        c
+    });
+    ThreadBuilder::new(child.clone())
+        .tid(pid)
+        .sig_mask(thread.sig_mask())
+        .clear_child_tid(clear_tid)
+        .set_child_tid(set_tid)
+        .spawn(child_ctx)?;
+
+    if let Some(done) = vfork_done {
+        // Only this thread sleeps; the others keep running. A fatal signal
+        // ends the wait early (Linux: a killable wait).
+        done.wait_interruptible(|| {
+            thread.is_exiting() || thread.sig_pending().contains(sig::SIGKILL)
+        });
+    }
+    Ok(pid)
+}

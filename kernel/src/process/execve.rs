@@ -1,0 +1,62 @@
+//! `execve`: replace the process image.
+//!
+//! The new image is built completely first (`program_loader`); only then,
+//! past the point of no return, is the old one replaced. At that point the
+//! other threads exit, close-on-exec descriptors close, caught signals
+//! revert to their defaults (ignored ones stay ignored, the mask is kept)
+//! and a vfork parent is released.
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use ostd::user::UserContext;
+
+use super::Thread;
+use super::program_loader::{LoadedProgram, load_program, load_program_from};
+use crate::fs::inode::Inode;
+use crate::prelude::*;
+
+/// Replaces the image of `thread`'s process with the program at `path`
+/// (or `inode`, for `execveat` with `AT_EMPTY_PATH`).
+pub fn execve(
+    thread: &Arc<Thread>,
+    user: &mut UserContext,
+    path: &str,
+    inode: Option<Arc<dyn Inode>>,
+    argv: Vec<Vec<u8>>,
+    envp: Vec<Vec<u8>>,
+) -> Result<()> {
+    let process = thread.process();
+    let fs = process.fs().lock().clone();
+    let program: LoadedProgram = match inode {
+        Some(i) => load_program_from(&fs, i, path, argv, envp)?,
+        None => load_program(&fs, path, argv, envp)?,
+    };
+
+    // Point of no return.
+    for t in process.threads() {
+        if !Arc::ptr_eq(&t, thread) {
+            t.request_exit();
+        }
+    }
+    // Wait for the other threads to leave (Linux's de_thread).
+    while process.threads().len() > 1 {
+        ostd::task::yield_now();
+    }
+
+    process.set_vmar(program.vmar.clone());
+    program.vmar.activate();
+    process.files().lock().close_on_exec();
+    process.sig_actions().lock().reset_for_exec();
+    thread.set_alt_stack(0, 0);
+    thread.set_clear_child_tid(0);
+    process.set_exe(program.exe_path, program.cmdline);
+
+    let mut ctx = UserContext::new();
+    ctx.set_rip(program.entry);
+    ctx.set_rsp(program.sp);
+    *user = ctx;
+
+    process.vfork_release();
+    Ok(())
+}
