@@ -42,6 +42,11 @@ pub trait FileLike: Send + Sync + Any {
     fn ioctl(&self, _cmd: u32, _arg: u64) -> Result<i64> {
         return_errno!(ENOTTY)
     }
+    /// Current readiness (`POLLIN`, `POLLOUT`, ...). Regular files are
+    /// always ready.
+    fn poll(&self) -> super::poll::IoEvents {
+        super::poll::IoEvents::IN | super::poll::IoEvents::OUT
+    }
     /// The `O_*` status flags.
     fn status_flags(&self) -> u32;
     /// Sets the changeable status flags (`O_APPEND`, `O_NONBLOCK`).

@@ -166,10 +166,53 @@ pub trait Inode: Send + Sync + Any {
         return_errno!(EINVAL)
     }
 
-    /// Opens a special file (a device) as something other than a plain
-    /// inode-backed file; `None` for ordinary files.
-    fn open_special(&self) -> Option<Result<Arc<dyn FileLike>>> {
+    /// Removes a non-directory entry.
+    fn unlink(&self, _name: &str) -> Result<()> {
+        return_errno!(ENOTDIR)
+    }
+
+    /// Removes an empty directory.
+    fn rmdir(&self, _name: &str) -> Result<()> {
+        return_errno!(ENOTDIR)
+    }
+
+    /// Adds a hard link `name` to `target` (same file system).
+    fn link(&self, _name: &str, _target: &Arc<dyn Inode>) -> Result<()> {
+        return_errno!(ENOTDIR)
+    }
+
+    /// Moves entry `old` of this directory to `new` in `new_dir` (same file
+    /// system), replacing a compatible existing entry.
+    fn rename(&self, _old: &str, _new_dir: &Arc<dyn Inode>, _new: &str) -> Result<()> {
+        return_errno!(ENOTDIR)
+    }
+
+    /// Changes the permission bits.
+    fn set_mode(&self, _mode: u32) -> Result<()> {
+        return_errno!(EPERM)
+    }
+
+    /// Changes the owner (`None` keeps a field).
+    fn set_owner(&self, _uid: Option<u32>, _gid: Option<u32>) -> Result<()> {
+        return_errno!(EPERM)
+    }
+
+    /// Changes the access and modification times (`None` keeps a field).
+    fn set_times(&self, _atime: Option<Duration>, _mtime: Option<Duration>) -> Result<()> {
+        return_errno!(EPERM)
+    }
+
+    /// Opens a special file (a device, a FIFO, a procfs file generated on
+    /// open) as something other than a plain inode-backed file; `None` for
+    /// ordinary files. `flags` are the `open` flags.
+    fn open_special(&self, _flags: u32) -> Option<Result<Arc<dyn FileLike>>> {
         None
+    }
+
+    /// File-system statistics (`statfs`): `(f_type magic, total blocks,
+    /// free blocks)`.
+    fn fs_stats(&self) -> (u64, u64, u64) {
+        (0x858458f6, 0, 0) // RAMFS_MAGIC
     }
 
     /// For downcasting.

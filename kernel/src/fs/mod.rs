@@ -2,11 +2,16 @@
 //! from the initramfs), open files and descriptor tables, the console TTY,
 //! and path resolution.
 
+pub mod devfs;
+pub mod epoll;
 pub mod file;
 pub mod file_table;
 pub mod initramfs;
 pub mod inode;
+pub mod mount;
 pub mod pipe;
+pub mod poll;
+pub mod procfs;
 pub mod ramfs;
 pub mod tty;
 
@@ -124,6 +129,7 @@ impl FsContext {
         follow_last: bool,
         links: &mut u32,
     ) -> Result<Arc<dyn Inode>> {
+        let cred = crate::process::credentials::current();
         let mut cur = if path.starts_with('/') {
             self.root.clone()
         } else {
@@ -135,19 +141,30 @@ impl FsContext {
             .collect();
         for (i, comp) in comps.iter().enumerate() {
             let last = i + 1 == comps.len();
-            if cur.metadata().kind != InodeType::Dir {
+            let meta = cur.metadata();
+            if meta.kind != InodeType::Dir {
                 return_errno!(ENOTDIR);
             }
+            if !cred.may_access(&meta, crate::process::credentials::access::X) {
+                return_errno!(EACCES);
+            }
+            kpath::check_name(comp.as_bytes()).map_err(path_error)?;
             if *comp == ".." {
-                if !Arc::ptr_eq(&cur, &self.root)
-                    && let Some(p) = cur.parent()
-                {
+                if Arc::ptr_eq(&cur, &self.root) {
+                    continue;
+                }
+                // At the root of a mounted file system, `..` is the parent
+                // of the directory it is mounted on.
+                while let Some(mp) = mount::mountpoint_of(&cur) {
+                    cur = mp;
+                }
+                if let Some(p) = cur.parent() {
                     cur = p;
                 }
                 continue;
             }
             let child = cur.lookup(comp)?;
-            if child.metadata().kind == InodeType::Symlink && (!last || follow_last) {
+            let child = if child.metadata().kind == InodeType::Symlink && (!last || follow_last) {
                 *links += 1;
                 if *links > MAX_SYMLINKS {
                     return_errno!(ELOOP);
@@ -156,13 +173,25 @@ impl FsContext {
                 if target.is_empty() {
                     return_errno!(ENOENT);
                 }
-                cur = self.walk(cur, &target, true, links)?;
+                self.walk(cur, &target, true, links)?
             } else {
-                cur = child;
-            }
+                child
+            };
+            cur = enter_mounts(child);
         }
         Ok(cur)
     }
+}
+
+/// The root of whatever is mounted on `dir` (repeatedly), or `dir`.
+fn enter_mounts(mut dir: Arc<dyn Inode>) -> Arc<dyn Inode> {
+    while let Some(root) = mount::mounted_on(&dir) {
+        if Arc::ptr_eq(&root, &dir) {
+            break;
+        }
+        dir = root;
+    }
+    dir
 }
 
 impl Default for FsContext {

@@ -48,30 +48,129 @@ pub struct PipeEnd {
 
 static NEXT_INO: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(1 << 32);
 
+impl Pipe {
+    /// A pipe with no ends open (a FIFO before anyone opens it).
+    pub fn new() -> Arc<Pipe> {
+        Arc::new(Pipe {
+            state: SpinLock::new(State {
+                buf: VecDeque::new(),
+                readers: 0,
+                writers: 0,
+            }),
+            readable: WaitQueue::new(),
+            writable: WaitQueue::new(),
+            ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
+        })
+    }
+
+    fn open_end(self: &Arc<Self>, write: bool, status_flags: u32) -> Arc<PipeEnd> {
+        {
+            let mut s = self.state.lock();
+            if write {
+                s.writers += 1;
+            } else {
+                s.readers += 1;
+            }
+        }
+        self.readable.wake_all();
+        self.writable.wake_all();
+        crate::fs::poll::notify();
+        let acc = if write {
+            flags::O_WRONLY
+        } else {
+            flags::O_RDONLY
+        };
+        Arc::new(PipeEnd {
+            pipe: self.clone(),
+            write,
+            flags: AtomicU32::new(acc | (status_flags & flags::O_NONBLOCK)),
+        })
+    }
+}
+
 /// Creates a pipe; returns (read end, write end).
 pub fn new_pipe(status_flags: u32) -> (Arc<PipeEnd>, Arc<PipeEnd>) {
-    let pipe = Arc::new(Pipe {
-        state: SpinLock::new(State {
-            buf: VecDeque::new(),
-            readers: 1,
-            writers: 1,
-        }),
-        readable: WaitQueue::new(),
-        writable: WaitQueue::new(),
-        ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
-    });
-    let fl = status_flags & flags::O_NONBLOCK;
-    let r = Arc::new(PipeEnd {
-        pipe: pipe.clone(),
-        write: false,
-        flags: AtomicU32::new(flags::O_RDONLY | fl),
-    });
-    let w = Arc::new(PipeEnd {
-        pipe,
-        write: true,
-        flags: AtomicU32::new(flags::O_WRONLY | fl),
-    });
-    (r, w)
+    let pipe = Pipe::new();
+    (
+        pipe.open_end(false, status_flags),
+        pipe.open_end(true, status_flags),
+    )
+}
+
+/// Opens a FIFO (`fifo(7)`): a reader waits for a writer and vice versa,
+/// unless `O_NONBLOCK` (a non-blocking writer with no reader gets `ENXIO`).
+pub fn open_fifo(pipe: Arc<Pipe>, oflags: u32) -> Result<Arc<dyn FileLike>> {
+    let nonblock = oflags & flags::O_NONBLOCK != 0;
+    match oflags & flags::O_ACCMODE {
+        flags::O_RDONLY => {
+            let end = pipe.open_end(false, oflags);
+            if !nonblock {
+                pipe.readable.wait_until(|| {
+                    let s = pipe.state.lock();
+                    (s.writers > 0 || interrupted()).then_some(())
+                });
+                if pipe.state.lock().writers == 0 {
+                    return_errno!(EINTR);
+                }
+            }
+            Ok(end)
+        }
+        flags::O_WRONLY => {
+            if nonblock && pipe.state.lock().readers == 0 {
+                return_errno!(ENXIO);
+            }
+            let end = pipe.open_end(true, oflags);
+            if !nonblock {
+                pipe.writable.wait_until(|| {
+                    let s = pipe.state.lock();
+                    (s.readers > 0 || interrupted()).then_some(())
+                });
+                if pipe.state.lock().readers == 0 {
+                    return_errno!(EINTR);
+                }
+            }
+            Ok(end)
+        }
+        // O_RDWR: Linux allows it and never blocks.
+        _ => {
+            let r = pipe.open_end(false, oflags);
+            Ok(Arc::new(DuplexEnd {
+                r,
+                w: pipe.open_end(true, oflags),
+            }))
+        }
+    }
+}
+
+/// A FIFO opened for reading and writing.
+struct DuplexEnd {
+    r: Arc<PipeEnd>,
+    w: Arc<PipeEnd>,
+}
+
+impl FileLike for DuplexEnd {
+    fn read(&self, buf: &mut [u8]) -> Result<usize> {
+        self.r.read(buf)
+    }
+    fn write(&self, buf: &[u8]) -> Result<usize> {
+        self.w.write(buf)
+    }
+    fn metadata(&self) -> Metadata {
+        self.r.metadata()
+    }
+    fn status_flags(&self) -> u32 {
+        (self.r.status_flags() & !flags::O_ACCMODE) | flags::O_RDWR
+    }
+    fn set_status_flags(&self, f: u32) -> Result<()> {
+        self.r.set_status_flags(f)?;
+        self.w.set_status_flags(f)
+    }
+    fn poll(&self) -> crate::fs::poll::IoEvents {
+        self.r.poll() | self.w.poll()
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
 }
 
 fn interrupted() -> bool {
@@ -114,6 +213,7 @@ impl FileLike for PipeEnd {
             None
         })?;
         p.writable.wake_all();
+        crate::fs::poll::notify();
         Ok(n)
     }
 
@@ -150,6 +250,7 @@ impl FileLike for PipeEnd {
                 Ok(n) => {
                     done += n;
                     p.readable.wake_all();
+                    crate::fs::poll::notify();
                     if data.is_empty() {
                         break;
                     }
@@ -204,6 +305,27 @@ impl FileLike for PipeEnd {
         Ok(())
     }
 
+    fn poll(&self) -> crate::fs::poll::IoEvents {
+        use crate::fs::poll::IoEvents;
+        let s = self.pipe.state.lock();
+        let mut ev = IoEvents::empty();
+        if self.write {
+            if s.readers == 0 {
+                ev |= IoEvents::ERR | IoEvents::OUT;
+            } else if PIPE_CAPACITY - s.buf.len() >= PIPE_BUF {
+                ev |= IoEvents::OUT;
+            }
+        } else {
+            if !s.buf.is_empty() {
+                ev |= IoEvents::IN;
+            }
+            if s.writers == 0 {
+                ev |= IoEvents::HUP;
+            }
+        }
+        ev
+    }
+
     fn ioctl(&self, cmd: u32, arg: u64) -> Result<i64> {
         if cmd == linux_raw_sys::ioctl::FIONREAD {
             let n = self.pipe.state.lock().buf.len() as i32;
@@ -230,5 +352,6 @@ impl Drop for PipeEnd {
         }
         self.pipe.readable.wake_all();
         self.pipe.writable.wake_all();
+        crate::fs::poll::notify();
     }
 }

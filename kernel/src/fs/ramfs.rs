@@ -46,6 +46,8 @@ pub struct RamInode {
     content: Mutex<Content>,
     parent: Mutex<Weak<RamInode>>,
     this: Weak<RamInode>,
+    /// For a FIFO: the pipe shared by everyone who opens it.
+    fifo: Mutex<Option<Arc<super::pipe::Pipe>>>,
 }
 
 impl RamInode {
@@ -79,6 +81,7 @@ impl RamInode {
             content: Mutex::new(content),
             parent: Mutex::new(parent),
             this: this.clone(),
+            fifo: Mutex::new(None),
         })
     }
 
@@ -98,7 +101,10 @@ impl RamInode {
     }
 
     fn insert(&self, name: &str, node: Arc<RamInode>) -> Result<()> {
-        kpath::check_name(name.as_bytes()).map_err(|_| Error::new(ENAMETOOLONG))?;
+        kpath::check_name(name.as_bytes()).map_err(|e| Error::new(Errno(e.errno() as u32)))?;
+        if self.meta.lock().nlink == 0 {
+            return_errno!(ENOENT); // the directory was removed
+        }
         match &mut *self.content.lock() {
             Content::Dir(children) => {
                 if children.contains_key(name) {
@@ -219,6 +225,158 @@ impl Inode for RamInode {
             Content::Dir(c) => Ok(c.iter().map(|(n, i)| (n.clone(), i.ino, i.kind)).collect()),
             _ => return_errno!(ENOTDIR),
         }
+    }
+
+    fn unlink(&self, name: &str) -> Result<()> {
+        let mut content = self.content.lock();
+        let Content::Dir(children) = &mut *content else {
+            return_errno!(ENOTDIR)
+        };
+        let child = children.get(name).ok_or(Error::new(ENOENT))?;
+        if child.kind == InodeType::Dir {
+            return_errno!(EISDIR);
+        }
+        let child = children.remove(name).ok_or(Error::new(ENOENT))?;
+        drop(content);
+        let mut m = child.meta.lock();
+        m.nlink = m.nlink.saturating_sub(1);
+        m.ctime = ostd::timer::wall_clock();
+        Ok(())
+    }
+
+    fn rmdir(&self, name: &str) -> Result<()> {
+        if name == "." {
+            return_errno!(EINVAL);
+        }
+        if name == ".." {
+            return_errno!(ENOTEMPTY);
+        }
+        let mut content = self.content.lock();
+        let Content::Dir(children) = &mut *content else {
+            return_errno!(ENOTDIR)
+        };
+        let child = children.get(name).ok_or(Error::new(ENOENT))?;
+        if child.kind != InodeType::Dir {
+            return_errno!(ENOTDIR);
+        }
+        if matches!(&*child.content.lock(), Content::Dir(c) if !c.is_empty()) {
+            return_errno!(ENOTEMPTY);
+        }
+        if super::mount::mounted_on(&(child.clone() as Arc<dyn Inode>)).is_some() {
+            return_errno!(EBUSY);
+        }
+        let child = children.remove(name).ok_or(Error::new(ENOENT))?;
+        drop(content);
+        child.meta.lock().nlink = 0;
+        let mut m = self.meta.lock();
+        m.nlink = m.nlink.saturating_sub(1);
+        Ok(())
+    }
+
+    fn link(&self, name: &str, target: &Arc<dyn Inode>) -> Result<()> {
+        let target = target
+            .as_any()
+            .downcast_ref::<RamInode>()
+            .ok_or(Error::new(EXDEV))?;
+        if target.kind == InodeType::Dir {
+            return_errno!(EPERM);
+        }
+        let node = target.this.upgrade().ok_or(Error::new(ENOENT))?;
+        self.insert(name, node)?;
+        target.meta.lock().nlink += 1;
+        Ok(())
+    }
+
+    fn rename(&self, old: &str, new_dir: &Arc<dyn Inode>, new: &str) -> Result<()> {
+        let new_dir_ram = new_dir
+            .as_any()
+            .downcast_ref::<RamInode>()
+            .ok_or(Error::new(EXDEV))?;
+        if old == "." || old == ".." || new == "." || new == ".." {
+            return_errno!(EBUSY);
+        }
+        let node = self.child(old)?;
+        // Moving a directory into its own subtree is invalid.
+        if node.kind == InodeType::Dir {
+            let mut cur = new_dir_ram.this.upgrade();
+            while let Some(c) = cur {
+                if Arc::ptr_eq(&c, &node) {
+                    return_errno!(EINVAL);
+                }
+                cur = c.parent.lock().upgrade();
+            }
+        }
+        if let Ok(existing) = new_dir_ram.child(new) {
+            if Arc::ptr_eq(&existing, &node) {
+                return Ok(());
+            }
+            match (node.kind == InodeType::Dir, existing.kind == InodeType::Dir) {
+                (true, false) => return_errno!(ENOTDIR),
+                (false, true) => return_errno!(EISDIR),
+                (true, true) => new_dir_ram.rmdir(new)?,
+                (false, false) => new_dir_ram.unlink(new)?,
+            }
+        }
+        // Take it out of the old directory, then add it to the new one.
+        {
+            let mut content = self.content.lock();
+            let Content::Dir(children) = &mut *content else {
+                return_errno!(ENOTDIR)
+            };
+            children.remove(old);
+        }
+        if node.kind == InodeType::Dir {
+            let mut m = self.meta.lock();
+            m.nlink = m.nlink.saturating_sub(1);
+        }
+        *node.parent.lock() = new_dir_ram.this.clone();
+        new_dir_ram.insert(new, node.clone())?;
+        node.meta.lock().ctime = ostd::timer::wall_clock();
+        Ok(())
+    }
+
+    fn set_mode(&self, mode: u32) -> Result<()> {
+        let mut m = self.meta.lock();
+        m.mode = mode & 0o7777;
+        m.ctime = ostd::timer::wall_clock();
+        Ok(())
+    }
+
+    fn set_owner(&self, uid: Option<u32>, gid: Option<u32>) -> Result<()> {
+        let mut m = self.meta.lock();
+        if let Some(u) = uid {
+            m.uid = u;
+        }
+        if let Some(g) = gid {
+            m.gid = g;
+        }
+        m.ctime = ostd::timer::wall_clock();
+        Ok(())
+    }
+
+    fn set_times(
+        &self,
+        atime: Option<core::time::Duration>,
+        mtime: Option<core::time::Duration>,
+    ) -> Result<()> {
+        let mut m = self.meta.lock();
+        if let Some(a) = atime {
+            m.atime = a;
+        }
+        if let Some(t) = mtime {
+            m.mtime = t;
+        }
+        m.ctime = ostd::timer::wall_clock();
+        Ok(())
+    }
+
+    fn open_special(&self, flags: u32) -> Option<Result<Arc<dyn super::file::FileLike>>> {
+        if self.kind != InodeType::Fifo {
+            return None;
+        }
+        let mut fifo = self.fifo.lock();
+        let pipe = fifo.get_or_insert_with(super::pipe::Pipe::new).clone();
+        Some(super::pipe::open_fifo(pipe, flags))
     }
 
     fn read_link(&self) -> Result<String> {

@@ -150,6 +150,7 @@ impl Tty {
             self.output(&echo);
         }
         self.readers.wake_all();
+        super::poll::notify();
     }
 
     fn output(&self, buf: &[u8]) {

@@ -187,6 +187,7 @@ pub fn clone_current(thread: &Arc<Thread>, user: &UserContext, a: CloneArgs) -> 
         .group(process.pgid(), process.sid())
         .exit_signal(exit_signal)
         .exe_path(process.exe_path())
+        .credentials(process.credentials())
         .build()?;
     child.set_exe(process.exe_path(), process.cmdline());
 

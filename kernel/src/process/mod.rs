@@ -7,6 +7,7 @@
 //! `exit.rs`, `wait.rs`, `program_loader/`.
 
 pub mod clone;
+pub mod credentials;
 pub mod execve;
 pub mod exit;
 #[allow(clippy::module_inception)]

@@ -77,6 +77,7 @@ pub struct Process {
     /// `PR_SET_PDEATHSIG`: signal to receive when the parent dies.
     pdeath_signal: core::sync::atomic::AtomicU8,
     cmdline: SpinLock<Vec<u8>>,
+    credentials: SpinLock<super::credentials::Credentials>,
 }
 
 /// Builds a [`Process`].
@@ -91,6 +92,7 @@ pub struct ProcessBuilder {
     exit_signal: Option<Signal>,
     exe_path: String,
     pid: Option<Pid>,
+    credentials: super::credentials::Credentials,
 }
 
 impl ProcessBuilder {
@@ -107,6 +109,7 @@ impl ProcessBuilder {
             exit_signal: Some(super::signal::sig::SIGCHLD),
             exe_path: String::new(),
             pid: None,
+            credentials: Default::default(),
         }
     }
     /// The parent.
@@ -150,6 +153,11 @@ impl ProcessBuilder {
         self.exe_path = p;
         self
     }
+    /// The credentials (inherited from the creator).
+    pub fn credentials(mut self, c: super::credentials::Credentials) -> Self {
+        self.credentials = c;
+        self
+    }
     /// Uses a preallocated pid (the main thread's tid).
     pub fn pid(mut self, pid: Pid) -> Self {
         self.pid = Some(pid);
@@ -184,6 +192,7 @@ impl ProcessBuilder {
             exe_path: SpinLock::new(self.exe_path),
             pdeath_signal: core::sync::atomic::AtomicU8::new(0),
             cmdline: SpinLock::new(Vec::new()),
+            credentials: SpinLock::new(self.credentials),
         });
         if let Some(parent) = self.parent.upgrade() {
             parent.children.lock().insert(pid, p.clone());
@@ -326,6 +335,16 @@ impl Process {
     /// The pending exit status (set by the first `exit_group`).
     pub fn exit_status_pending_lock(&self) -> ostd::sync::SpinLockGuard<'_, Option<ExitStatus>> {
         self.exit_status_pending.lock()
+    }
+
+    /// The credentials.
+    pub fn credentials(&self) -> super::credentials::Credentials {
+        self.credentials.lock().clone()
+    }
+
+    /// Changes the credentials.
+    pub fn set_credentials(&self, c: super::credentials::Credentials) {
+        *self.credentials.lock() = c;
     }
 
     /// The children.

@@ -11,6 +11,7 @@ use super::{SyscallContext, SyscallReturn, ret};
 use crate::fs::file::{FileLike, OpenFile, SeekFrom, check_open_type, flags};
 use crate::fs::inode::{Inode, InodeType, Metadata};
 use crate::prelude::*;
+use crate::process::credentials::access;
 
 type R = Result<SyscallReturn>;
 
@@ -170,10 +171,24 @@ fn do_openat(ctx: &mut SyscallContext, dirfd: i32, path_addr: u64, oflags: u32, 
     let start = dirfd_inode(ctx, dirfd, &path)?;
     let fs = ctx.process.fs().lock().clone();
     let follow = oflags & flags::O_NOFOLLOW == 0;
+    let cred = ctx.process.credentials();
     let inode = match fs.lookup(start.as_ref(), &path, follow) {
         Ok(i) => {
             if oflags & flags::O_CREAT != 0 && oflags & flags::O_EXCL != 0 {
                 return_errno!(EEXIST);
+            }
+            if oflags & flags::O_PATH == 0 {
+                let mut want = 0;
+                let acc = oflags & flags::O_ACCMODE;
+                if acc != flags::O_WRONLY {
+                    want |= access::R;
+                }
+                if acc != flags::O_RDONLY || oflags & flags::O_TRUNC != 0 {
+                    want |= access::W;
+                }
+                if !cred.may_access(&i.metadata(), want) {
+                    return_errno!(EACCES);
+                }
             }
             i
         }
@@ -182,7 +197,12 @@ fn do_openat(ctx: &mut SyscallContext, dirfd: i32, path_addr: u64, oflags: u32, 
             if path.ends_with('/') {
                 return_errno!(EISDIR);
             }
-            dir.create(name, InodeType::File, mode & !fs.umask & 0o7777)?
+            if !cred.may_access(&dir.metadata(), access::W | access::X) {
+                return_errno!(EACCES);
+            }
+            let node = dir.create(name, InodeType::File, mode & !fs.umask & 0o7777)?;
+            let _ = node.set_owner(Some(cred.euid), Some(cred.egid));
+            node
         }
         Err(e) => return Err(e),
     };
@@ -191,7 +211,7 @@ fn do_openat(ctx: &mut SyscallContext, dirfd: i32, path_addr: u64, oflags: u32, 
         return_errno!(ELOOP);
     }
     check_open_type(meta.kind, oflags)?;
-    let file: Arc<dyn FileLike> = match inode.open_special() {
+    let file: Arc<dyn FileLike> = match inode.open_special(oflags) {
         Some(f) if oflags & flags::O_PATH == 0 => f?,
         _ => {
             if meta.kind == InodeType::File
@@ -228,6 +248,19 @@ pub fn sys_lseek(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         }
         g::SEEK_CUR => SeekFrom::Current(off),
         g::SEEK_END => SeekFrom::End(off),
+        g::SEEK_DATA | g::SEEK_HOLE => {
+            // A RAM file is all data, with the one hole at its end.
+            let size = file.metadata().size as i64;
+            if off < 0 || off >= size {
+                return_errno!(ENXIO);
+            }
+            let to = if a[2] as u32 == g::SEEK_DATA {
+                off
+            } else {
+                size
+            };
+            SeekFrom::Start(to as u64)
+        }
         _ => return_errno!(EINVAL),
     };
     ret(file.seek(pos)?)
@@ -459,7 +492,7 @@ pub fn sys_chdir(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
 
 /// Joins and normalises a path lexically (for the working directory's
 /// name; resolution itself is done on inodes).
-fn normalize(cwd: &str, path: &str) -> String {
+pub fn normalize(cwd: &str, path: &str) -> String {
     let mut parts: Vec<&str> = if path.starts_with('/') {
         Vec::new()
     } else {
@@ -616,4 +649,52 @@ fn do_pipe2(ctx: &mut SyscallContext, addr: u64, fl: u32) -> R {
         return Err(e);
     }
     ret(0)
+}
+
+pub fn sys_sendfile(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let (out_fd, in_fd, off_addr, count) = (fd_arg(a[0]), fd_arg(a[1]), a[2], a[3] as usize);
+    let out = get_file(ctx, out_fd)?;
+    let input = get_file(ctx, in_fd)?;
+    if input.status_flags() & flags::O_ACCMODE == flags::O_WRONLY
+        || out.status_flags() & flags::O_ACCMODE == flags::O_RDONLY
+    {
+        return_errno!(EBADF);
+    }
+    let vmar = ctx.vmar();
+    let mut offset: Option<u64> = if off_addr != 0 {
+        Some(vmar.read_val(off_addr)?)
+    } else {
+        None
+    };
+    let mut done = 0;
+    let mut buf = vec![0u8; count.min(IO_CHUNK)];
+    while done < count {
+        let want = (count - done).min(buf.len());
+        let n = match offset {
+            Some(o) => input.read_at(o, &mut buf[..want])?,
+            None => input.read(&mut buf[..want])?,
+        };
+        if n == 0 {
+            break;
+        }
+        let w = match out.write(&buf[..n]) {
+            Ok(w) => w,
+            Err(e) if done > 0 => {
+                let _ = e;
+                break;
+            }
+            Err(e) => return Err(e),
+        };
+        done += w;
+        if let Some(o) = offset.as_mut() {
+            *o += w as u64;
+        }
+        if w < n {
+            break;
+        }
+    }
+    if let Some(o) = offset {
+        vmar.write_val(off_addr, &o)?;
+    }
+    ret(done)
 }

@@ -6,9 +6,11 @@
 //! in the family's file and add one line to [`TABLE`].
 
 pub mod fs;
+mod fs_tree;
 pub mod futex;
 mod mm;
 mod names;
+mod poll;
 mod process;
 mod signal;
 mod system;
@@ -94,7 +96,52 @@ static TABLE: [Option<Handler>; MAX_NR] = table! {
     __NR_getdents64 => fs::sys_getdents64,
     __NR_chdir => fs::sys_chdir,
     __NR_pipe => fs::sys_pipe,
+    __NR_sendfile => fs::sys_sendfile,
+    __NR_mkdir => fs_tree::sys_mkdir,
+    __NR_mkdirat => fs_tree::sys_mkdirat,
+    __NR_mknod => fs_tree::sys_mknod,
+    __NR_mknodat => fs_tree::sys_mknodat,
+    __NR_unlink => fs_tree::sys_unlink,
+    __NR_unlinkat => fs_tree::sys_unlinkat,
+    __NR_rmdir => fs_tree::sys_rmdir,
+    __NR_rename => fs_tree::sys_rename,
+    __NR_renameat => fs_tree::sys_renameat,
+    __NR_renameat2 => fs_tree::sys_renameat2,
+    __NR_link => fs_tree::sys_link,
+    __NR_linkat => fs_tree::sys_linkat,
+    __NR_symlink => fs_tree::sys_symlink,
+    __NR_symlinkat => fs_tree::sys_symlinkat,
+    __NR_chmod => fs_tree::sys_chmod,
+    __NR_fchmod => fs_tree::sys_fchmod,
+    __NR_fchmodat => fs_tree::sys_fchmodat,
+    __NR_chown => fs_tree::sys_chown,
+    __NR_lchown => fs_tree::sys_lchown,
+    __NR_fchown => fs_tree::sys_fchown,
+    __NR_fchownat => fs_tree::sys_fchownat,
+    __NR_utimensat => fs_tree::sys_utimensat,
+    __NR_truncate => fs_tree::sys_truncate,
+    __NR_ftruncate => fs_tree::sys_ftruncate,
+    __NR_fsync => fs_tree::sys_fsync,
+    __NR_fdatasync => fs_tree::sys_fsync,
+    __NR_sync => fs_tree::sys_sync,
+    __NR_fchdir => fs_tree::sys_fchdir,
+    __NR_chroot => fs_tree::sys_chroot,
+    __NR_statfs => fs_tree::sys_statfs,
+    __NR_fstatfs => fs_tree::sys_fstatfs,
+    __NR_mount => fs_tree::sys_mount,
+    __NR_umount2 => fs_tree::sys_umount2,
     __NR_pipe2 => fs::sys_pipe2,
+    __NR_poll => poll::sys_poll,
+    __NR_ppoll => poll::sys_ppoll,
+    __NR_select => poll::sys_select,
+    __NR_pselect6 => poll::sys_pselect6,
+    __NR_epoll_create => poll::sys_epoll_create,
+    __NR_epoll_create1 => poll::sys_epoll_create1,
+    __NR_epoll_ctl => poll::sys_epoll_ctl,
+    __NR_epoll_wait => poll::sys_epoll_wait,
+    __NR_epoll_pwait => poll::sys_epoll_pwait,
+    __NR_eventfd => poll::sys_eventfd,
+    __NR_eventfd2 => poll::sys_eventfd2,
     // Memory.
     __NR_brk => mm::sys_brk,
     __NR_mmap => mm::sys_mmap,

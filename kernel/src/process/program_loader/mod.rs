@@ -77,7 +77,9 @@ fn load_with_depth(
     if meta.kind != InodeType::File {
         return_errno!(EACCES);
     }
-    if meta.mode & 0o111 == 0 {
+    if !crate::process::credentials::current()
+        .may_access(&meta, crate::process::credentials::access::X)
+    {
         return_errno!(EACCES);
     }
     let mut head = [0u8; 256];

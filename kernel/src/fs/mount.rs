@@ -1,0 +1,83 @@
+//! The mount table: which file system's root hides which directory.
+//!
+//! Path resolution (`FsContext::walk`) crosses into a mounted file system
+//! when it reaches a mount point, and `..` at a mounted root leads back to
+//! the mount point's parent.
+
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use ostd::sync::SpinLock;
+
+use super::inode::Inode;
+use crate::prelude::*;
+
+/// A mounted file system.
+#[derive(Clone)]
+pub struct Mount {
+    /// The directory it is mounted on.
+    pub mountpoint: Arc<dyn Inode>,
+    /// Its root directory.
+    pub root: Arc<dyn Inode>,
+    /// The source as given to `mount` (e.g. `proc`).
+    pub source: String,
+    /// Absolute path of the mount point.
+    pub target: String,
+    /// File system type (e.g. `proc`, `tmpfs`).
+    pub fstype: String,
+}
+
+static MOUNTS: SpinLock<Vec<Mount>> = SpinLock::new(Vec::new());
+
+fn same(a: &Arc<dyn Inode>, b: &Arc<dyn Inode>) -> bool {
+    core::ptr::addr_eq(Arc::as_ptr(a), Arc::as_ptr(b))
+}
+
+/// The root of the file system mounted on `dir`, if any (the latest mount).
+pub fn mounted_on(dir: &Arc<dyn Inode>) -> Option<Arc<dyn Inode>> {
+    let mounts = MOUNTS.lock();
+    if mounts.is_empty() {
+        return None;
+    }
+    mounts
+        .iter()
+        .rev()
+        .find(|m| same(&m.mountpoint, dir))
+        .map(|m| m.root.clone())
+}
+
+/// The mount point that `root` (a mounted root) hides, if it is one.
+pub fn mountpoint_of(root: &Arc<dyn Inode>) -> Option<Arc<dyn Inode>> {
+    let mounts = MOUNTS.lock();
+    if mounts.is_empty() {
+        return None;
+    }
+    mounts
+        .iter()
+        .rev()
+        .find(|m| same(&m.root, root))
+        .map(|m| m.mountpoint.clone())
+}
+
+/// Mounts `root` on `mountpoint`.
+pub fn mount(m: Mount) {
+    MOUNTS.lock().push(m);
+}
+
+/// Unmounts the file system whose root is `root` (or which is mounted on
+/// `root`'s mount point).
+pub fn umount(root: &Arc<dyn Inode>) -> Result<()> {
+    let mut mounts = MOUNTS.lock();
+    let idx = mounts
+        .iter()
+        .rposition(|m| same(&m.root, root))
+        .ok_or(Error::new(EINVAL))?;
+    mounts.remove(idx);
+    Ok(())
+}
+
+/// All mounts, oldest first (for `/proc/mounts`).
+pub fn mounts() -> Vec<Mount> {
+    MOUNTS.lock().clone()
+}
