@@ -75,6 +75,9 @@ errnos!(
 /// Kernel-internal: the syscall was interrupted by a signal and is restarted
 /// if the handler has `SA_RESTART` (never seen by user space otherwise).
 pub const ERESTARTSYS: Errno = Errno(512);
+/// Kernel-internal: interrupted; restarted only if no handler runs
+/// (`poll`, `nanosleep`, `sigsuspend`...).
+pub const ERESTARTNOHAND: Errno = Errno(514);
 
 impl fmt::Debug for Errno {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

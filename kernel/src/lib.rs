@@ -118,6 +118,9 @@ fn start_init(path: &str, args: &[String]) -> error::Result<()> {
         .files(Arc::new(Mutex::new(files)))
         .fs(Arc::new(Mutex::new(fs_ctx)))
         .exe_path(program.exe_path.clone())
+        // Like Linux's init: in session 0 and process group 0, so that it
+        // can start a session of its own (`setsid`).
+        .group(0, 0)
         .build()?;
     process.set_exe(program.exe_path, program.cmdline);
     let mut ctx = ostd::user::UserContext::new();

@@ -138,7 +138,7 @@ impl EpollFile {
         );
         match r {
             Some(Some(v)) => Ok(v),
-            Some(None) => return_errno!(EINTR),
+            Some(None) => return_errno!(ERESTARTNOHAND),
             None => Ok(Vec::new()),
         }
     }
@@ -210,7 +210,7 @@ impl FileLike for EventFd {
             None if self.nonblocking() => return_errno!(EAGAIN),
             None => match wait_ready(take, None) {
                 Some(Some(v)) => v,
-                _ => return_errno!(EINTR),
+                _ => return_errno!(ERESTARTSYS),
             },
         };
         buf[..8].copy_from_slice(&v.to_le_bytes());
@@ -237,7 +237,7 @@ impl FileLike for EventFd {
             None if self.nonblocking() => return_errno!(EAGAIN),
             None => {
                 if !matches!(wait_ready(add, None), Some(Some(()))) {
-                    return_errno!(EINTR);
+                    return_errno!(ERESTARTSYS);
                 }
             }
         }

@@ -208,7 +208,7 @@ impl FileLike for PipeEnd {
                 return Some(Err(Error::new(EAGAIN)));
             }
             if interrupted() {
-                return Some(Err(Error::new(EINTR)));
+                return Some(Err(Error::new(ERESTARTSYS)));
             }
             None
         })?;
@@ -242,7 +242,7 @@ impl FileLike for PipeEnd {
                     return Some(Err(Error::new(EAGAIN)));
                 }
                 if interrupted() {
-                    return Some(Err(Error::new(EINTR)));
+                    return Some(Err(Error::new(ERESTARTSYS)));
                 }
                 None
             });
@@ -264,7 +264,7 @@ impl FileLike for PipeEnd {
                     }
                     return Err(e);
                 }
-                Err(e) if done > 0 && (e.errno() == EAGAIN || e.errno() == EINTR) => {
+                Err(e) if done > 0 && (e.errno() == EAGAIN || e.errno() == ERESTARTSYS) => {
                     return Ok(done);
                 }
                 Err(e) => return Err(e),

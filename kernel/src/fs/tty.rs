@@ -11,12 +11,16 @@ use alloc::vec::Vec;
 use core::any::Any;
 
 use linux_raw_sys::general::{termios, winsize};
-use linux_raw_sys::ioctl::{TCGETS, TCSETS, TCSETSF, TCSETSW, TIOCGWINSZ, TIOCSWINSZ};
+use linux_raw_sys::ioctl::{
+    TCGETS, TCSETS, TCSETSF, TCSETSW, TIOCGPGRP, TIOCGSID, TIOCGWINSZ, TIOCNOTTY, TIOCSCTTY,
+    TIOCSPGRP, TIOCSWINSZ,
+};
 use ostd::sync::{SpinLock, WaitQueue};
 
 use super::file::FileLike;
 use super::inode::{InodeType, Metadata};
 use crate::prelude::*;
+use crate::process::signal::sig;
 
 const ICANON: u32 = linux_raw_sys::general::ICANON;
 const ECHO: u32 = linux_raw_sys::general::ECHO;
@@ -25,6 +29,10 @@ const ICRNL: u32 = linux_raw_sys::general::ICRNL;
 const VERASE: usize = linux_raw_sys::general::VERASE as usize;
 const VKILL: usize = linux_raw_sys::general::VKILL as usize;
 const VEOF: usize = linux_raw_sys::general::VEOF as usize;
+const VINTR: usize = linux_raw_sys::general::VINTR as usize;
+const VQUIT: usize = linux_raw_sys::general::VQUIT as usize;
+const VSUSP: usize = linux_raw_sys::general::VSUSP as usize;
+const VMIN: usize = linux_raw_sys::general::VMIN as usize;
 
 struct State {
     termios: termios,
@@ -35,6 +43,10 @@ struct State {
     line: Vec<u8>,
     /// An end-of-file (`^D` on an empty line) is pending.
     eof: bool,
+    /// The session this is the controlling terminal of.
+    session: Option<u32>,
+    /// The foreground process group.
+    fg_pgid: Option<u32>,
 }
 
 /// The console TTY.
@@ -92,6 +104,8 @@ pub fn console() -> Arc<Tty> {
             ready: VecDeque::new(),
             line: Vec::new(),
             eof: false,
+            session: None,
+            fg_pgid: None,
         }),
         readers: WaitQueue::new(),
     });
@@ -106,13 +120,30 @@ impl Tty {
     /// A byte typed on the console (interrupt context).
     fn receive(&self, mut b: u8) {
         let mut echo: Vec<u8> = Vec::new();
+        let mut signal = None;
         {
             let mut s = self.state.lock();
             if s.termios.c_iflag & ICRNL != 0 && b == b'\r' {
                 b = b'\n';
             }
             let lflag = s.termios.c_lflag;
-            if lflag & ICANON == 0 {
+            let cc = s.termios.c_cc;
+            let isig = lflag & linux_raw_sys::general::ISIG != 0;
+            if isig && b != 0 && (b == cc[VINTR] || b == cc[VQUIT] || b == cc[VSUSP]) {
+                signal = Some(if b == cc[VINTR] {
+                    sig::SIGINT
+                } else if b == cc[VQUIT] {
+                    sig::SIGQUIT
+                } else {
+                    sig::SIGTSTP
+                });
+                // Like n_tty: flush pending input and echo the character.
+                s.line.clear();
+                s.ready.clear();
+                if lflag & ECHO != 0 {
+                    echo.extend_from_slice(&[b'^', b + 0x40]);
+                }
+            } else if lflag & ICANON == 0 {
                 s.ready.push_back(b);
                 if lflag & ECHO != 0 {
                     echo.push(b);
@@ -149,8 +180,62 @@ impl Tty {
         if !echo.is_empty() {
             self.output(&echo);
         }
+        if let Some(sig) = signal {
+            let fg = self.state.lock().fg_pgid;
+            if let Some(pgid) = fg {
+                for p in crate::process::processes_in_group(pgid) {
+                    crate::process::exit::send_to_process(&p, sig);
+                }
+            }
+        }
         self.readers.wake_all();
         super::poll::notify();
+    }
+
+    /// Makes this the controlling terminal of `process`'s session if the
+    /// process leads a session that has none (opening a terminal without
+    /// `O_NOCTTY`, or `TIOCSCTTY`).
+    pub fn maybe_acquire(&self, process: &crate::process::Process, force: bool) -> bool {
+        let mut s = self.state.lock();
+        if process.sid() != process.pid() {
+            return false;
+        }
+        if s.session.is_some() && !force {
+            return s.session == Some(process.sid());
+        }
+        s.session = Some(process.sid());
+        s.fg_pgid = Some(process.pgid());
+        true
+    }
+
+    /// Job control for the current process: `Ok(())` if it may proceed;
+    /// for a background process, sends `sig` to its group and asks for a
+    /// restart, or fails with `EIO` if `sig` is ignored or blocked (an
+    /// orphaned group in Linux's terms).
+    fn check_job_control(&self, sig: crate::process::signal::Signal) -> Result<()> {
+        let Some(thread) = crate::process::try_current_thread() else {
+            return Ok(());
+        };
+        let process = thread.process();
+        let (session, fg) = {
+            let s = self.state.lock();
+            (s.session, s.fg_pgid)
+        };
+        if session != Some(process.sid()) || fg.is_none_or(|fg| fg == process.pgid()) {
+            return Ok(());
+        }
+        let ignored =
+            process.sig_actions().lock().get(sig).handler == crate::process::signal::SIG_IGN;
+        if ignored || thread.sig_mask().contains(sig) {
+            if sig == sig::SIGTTOU {
+                return Ok(()); // writing is allowed then
+            }
+            return_errno!(EIO);
+        }
+        for p in crate::process::processes_in_group(process.pgid()) {
+            crate::process::exit::send_to_process(&p, sig);
+        }
+        return_errno!(ERESTARTSYS)
     }
 
     fn output(&self, buf: &[u8]) {
@@ -178,8 +263,14 @@ impl FileLike for Tty {
         if buf.is_empty() {
             return Ok(0);
         }
-        Ok(self.readers.wait_until(|| {
+        self.check_job_control(sig::SIGTTIN)?;
+        let thread = crate::process::try_current_thread();
+        self.readers.wait_until(|| {
             let mut s = self.state.lock();
+            let raw = s.termios.c_lflag & ICANON == 0;
+            if raw && s.ready.is_empty() && s.termios.c_cc[VMIN] == 0 {
+                return Some(Ok(0)); // VMIN = 0: poll, don't wait
+            }
             if !s.ready.is_empty() {
                 let canonical = s.termios.c_lflag & ICANON != 0;
                 let mut n = 0;
@@ -191,19 +282,34 @@ impl FileLike for Tty {
                         break;
                     }
                 }
-                return Some(n);
+                return Some(Ok(n));
             }
             if s.eof {
                 s.eof = false;
-                return Some(0);
+                return Some(Ok(0));
+            }
+            if thread.as_ref().is_some_and(|t| t.has_pending_work()) {
+                return Some(Err(Error::new(ERESTARTSYS)));
             }
             None
-        }))
+        })
     }
 
     fn write(&self, buf: &[u8]) -> Result<usize> {
+        if self.state.lock().termios.c_lflag & linux_raw_sys::general::TOSTOP != 0 {
+            self.check_job_control(sig::SIGTTOU)?;
+        }
         self.output(buf);
         Ok(buf.len())
+    }
+
+    fn poll(&self) -> super::poll::IoEvents {
+        let s = self.state.lock();
+        let mut ev = super::poll::IoEvents::OUT;
+        if !s.ready.is_empty() || s.eof {
+            ev |= super::poll::IoEvents::IN;
+        }
+        ev
     }
 
     fn metadata(&self) -> Metadata {
@@ -233,6 +339,7 @@ impl FileLike for Tty {
                 vmar.write_val(arg, &t)?;
             }
             TCSETS | TCSETSW | TCSETSF => {
+                self.check_job_control(sig::SIGTTOU)?;
                 let t: termios = vmar.read_val(arg)?;
                 let mut s = self.state.lock();
                 s.termios = t;
@@ -252,6 +359,65 @@ impl FileLike for Tty {
             TIOCSWINSZ => {
                 let w: winsize = vmar.read_val(arg)?;
                 self.state.lock().winsize = w;
+            }
+            TIOCSCTTY => {
+                let t = crate::process::current_thread();
+                if !self.maybe_acquire(t.process(), arg == 1 && t.process().credentials().euid == 0)
+                {
+                    return_errno!(EPERM);
+                }
+            }
+            TIOCNOTTY => {
+                let t = crate::process::current_thread();
+                let mut s = self.state.lock();
+                if s.session != Some(t.process().sid()) {
+                    return_errno!(ENOTTY);
+                }
+                if t.process().sid() == t.process().pid() {
+                    s.session = None;
+                    s.fg_pgid = None;
+                }
+            }
+            TIOCGPGRP => {
+                let t = crate::process::current_thread();
+                let (session, fg) = {
+                    let s = self.state.lock();
+                    (s.session, s.fg_pgid)
+                };
+                if session != Some(t.process().sid()) {
+                    return_errno!(ENOTTY);
+                }
+                vmar.write_val(arg, &(fg.unwrap_or(0) as i32))?;
+            }
+            TIOCSPGRP => {
+                let t = crate::process::current_thread();
+                let pgid: i32 = vmar.read_val(arg)?;
+                if pgid < 0 {
+                    return_errno!(EINVAL);
+                }
+                if self.state.lock().session != Some(t.process().sid()) {
+                    return_errno!(ENOTTY);
+                }
+                self.check_job_control(sig::SIGTTOU)?;
+                let in_session = crate::process::processes_in_group(pgid as u32)
+                    .iter()
+                    .any(|p| p.sid() == t.process().sid());
+                if !in_session {
+                    return_errno!(EPERM);
+                }
+                self.state.lock().fg_pgid = Some(pgid as u32);
+            }
+            TIOCGSID => {
+                let t = crate::process::current_thread();
+                let session = self.state.lock().session;
+                match session {
+                    Some(sid) if sid == t.process().sid() => vmar.write_val(arg, &(sid as i32))?,
+                    _ => return_errno!(ENOTTY),
+                }
+            }
+            linux_raw_sys::ioctl::FIONREAD => {
+                let n = self.state.lock().ready.len() as i32;
+                vmar.write_val(arg, &n)?;
             }
             _ => return_errno!(ENOTTY),
         }

@@ -5,7 +5,7 @@ use alloc::sync::Arc;
 
 use ostd::user::{CpuException, UserContext};
 
-use super::signal::{DefaultAction, SIG_DFL, SIG_IGN, Signal, default_action, sig};
+use super::signal::{SIG_IGN, Signal, sig};
 use super::{ExitStatus, Process, Thread, table};
 
 /// Ends the whole process with `status` (`exit_group`, fatal signal):
@@ -105,9 +105,23 @@ fn dead_vmar() -> Arc<crate::vm::Vmar> {
 }
 
 /// Queues `s` for the process: on a thread that does not block it, else
-/// the main thread.
+/// the main thread. `SIGCONT` and `SIGKILL` also resume a stopped process
+/// at once, and a stop signal cancels a pending `SIGCONT` (and vice versa),
+/// as Linux does when the signal is sent.
 pub fn send_to_process(process: &Arc<Process>, s: Signal) {
     let threads = process.threads();
+    if s == sig::SIGCONT || s == sig::SIGKILL {
+        for t in &threads {
+            for stop in [sig::SIGSTOP, sig::SIGTSTP, sig::SIGTTIN, sig::SIGTTOU] {
+                t.clear_pending(stop);
+            }
+        }
+        super::signal_delivery::continue_process(process);
+    } else if super::signal::is_stop_signal(s) {
+        for t in &threads {
+            t.clear_pending(sig::SIGCONT);
+        }
+    }
     let target = threads
         .iter()
         .find(|t| !t.sig_mask().contains(s))
@@ -137,41 +151,4 @@ pub fn handle_exception(thread: &Arc<Thread>, _ctx: &mut UserContext, e: CpuExce
         _ => sig::SIGSEGV,
     };
     thread.send_signal(s);
-}
-
-/// Delivers pending signals: default actions here; user handlers through
-/// the signal frame code.
-pub fn handle_pending_signals(thread: &Arc<Thread>, ctx: &mut UserContext) {
-    while let Some(s) = thread.take_signal() {
-        let action = thread.process().sig_actions().lock().get(s);
-        if s == sig::SIGKILL || action.handler == SIG_DFL {
-            match default_action(s) {
-                DefaultAction::Ignore | DefaultAction::Continue | DefaultAction::Stop => {}
-                DefaultAction::Terminate => {
-                    exit_process(
-                        thread.process(),
-                        ExitStatus::Signaled {
-                            signal: s,
-                            core: false,
-                        },
-                    );
-                    return;
-                }
-                DefaultAction::Core => {
-                    exit_process(
-                        thread.process(),
-                        ExitStatus::Signaled {
-                            signal: s,
-                            core: true,
-                        },
-                    );
-                    return;
-                }
-            }
-        } else if action.handler == SIG_IGN {
-            continue;
-        } else {
-            crate::process::signal_frame::deliver(thread, ctx, s, action);
-        }
-    }
 }

@@ -10,10 +10,12 @@ pub mod clone;
 pub mod credentials;
 pub mod execve;
 pub mod exit;
+pub mod itimer;
 #[allow(clippy::module_inception)]
 mod process;
 pub mod program_loader;
 pub mod signal;
+pub mod signal_delivery;
 pub mod signal_frame;
 mod table;
 mod thread;

@@ -51,6 +51,15 @@ impl ExitStatus {
     }
 }
 
+/// A change of state a parent may `wait` for besides exit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WaitEvent {
+    /// Stopped by this signal (`WUNTRACED`).
+    Stopped(Signal),
+    /// Continued by `SIGCONT` (`WCONTINUED`).
+    Continued,
+}
+
 /// A process.
 pub struct Process {
     pid: Pid,
@@ -78,6 +87,15 @@ pub struct Process {
     pdeath_signal: core::sync::atomic::AtomicU8,
     cmdline: SpinLock<Vec<u8>>,
     credentials: SpinLock<super::credentials::Credentials>,
+    stopped: core::sync::atomic::AtomicBool,
+    /// A stop or continue not yet reported to the parent's `wait`.
+    wait_event: SpinLock<Option<WaitEvent>>,
+    /// Threads of a stopped process sleep here.
+    pub(super) stop_queue: WaitQueue,
+    real_timer: super::itimer::RealTimer,
+    /// CPU time used by exited, reaped children (for `times`).
+    pub(super) children_time: SpinLock<core::time::Duration>,
+    start_time: core::time::Duration,
 }
 
 /// Builds a [`Process`].
@@ -193,6 +211,12 @@ impl ProcessBuilder {
             pdeath_signal: core::sync::atomic::AtomicU8::new(0),
             cmdline: SpinLock::new(Vec::new()),
             credentials: SpinLock::new(self.credentials),
+            stopped: core::sync::atomic::AtomicBool::new(false),
+            wait_event: SpinLock::new(None),
+            stop_queue: WaitQueue::new(),
+            real_timer: Default::default(),
+            children_time: SpinLock::new(core::time::Duration::ZERO),
+            start_time: ostd::timer::monotonic(),
         });
         if let Some(parent) = self.parent.upgrade() {
             parent.children.lock().insert(pid, p.clone());
@@ -345,6 +369,41 @@ impl Process {
     /// Changes the credentials.
     pub fn set_credentials(&self, c: super::credentials::Credentials) {
         *self.credentials.lock() = c;
+    }
+
+    /// CPU time of reaped children.
+    pub fn children_time_lock(&self) -> ostd::sync::SpinLockGuard<'_, core::time::Duration> {
+        self.children_time.lock()
+    }
+
+    /// The `ITIMER_REAL` timer.
+    pub fn real_timer(&self) -> &super::itimer::RealTimer {
+        &self.real_timer
+    }
+
+    /// When the process started (monotonic clock).
+    pub fn start_time(&self) -> core::time::Duration {
+        self.start_time
+    }
+
+    /// Whether the process is stopped.
+    pub fn is_stopped(&self) -> bool {
+        self.stopped.load(Ordering::Acquire)
+    }
+
+    /// Sets the stopped state; returns whether it changed.
+    pub fn set_stopped(&self, on: bool) -> bool {
+        self.stopped.swap(on, Ordering::AcqRel) != on
+    }
+
+    /// Records a stop/continue event for the parent's `wait`.
+    pub fn set_wait_event(&self, e: Option<WaitEvent>) {
+        *self.wait_event.lock() = e;
+    }
+
+    /// The pending stop/continue event.
+    pub fn wait_event(&self) -> Option<WaitEvent> {
+        *self.wait_event.lock()
     }
 
     /// The children.

@@ -127,6 +127,11 @@ pub enum DefaultAction {
     Continue,
 }
 
+/// Whether `s` is one of the stop signals.
+pub fn is_stop_signal(s: Signal) -> bool {
+    matches!(s, sig::SIGSTOP | sig::SIGTSTP | sig::SIGTTIN | sig::SIGTTOU)
+}
+
 /// The default action of `s` (`signal(7)`).
 pub fn default_action(s: Signal) -> DefaultAction {
     use sig::*;

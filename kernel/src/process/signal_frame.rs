@@ -127,7 +127,9 @@ fn setup_frame(
     put(uc, SIGCONTEXT_OFFSET + 168, thread.sig_mask().0); // oldmask
     put(uc, SIGCONTEXT_OFFSET + 176, info.addr); // cr2
     put(uc, SIGCONTEXT_OFFSET + 184, fpstate);
-    put(uc, SIGMASK_OFFSET, thread.sig_mask().0);
+    // The mask to restore at sigreturn: the one sigsuspend replaced, if any.
+    let restore_mask = thread.take_saved_mask().unwrap_or(thread.sig_mask());
+    put(uc, SIGMASK_OFFSET, restore_mask.0);
     let si = &mut buf[SIGINFO_OFFSET as usize..];
     si[0..4].copy_from_slice(&(sig as i32).to_le_bytes());
     si[8..12].copy_from_slice(&info.code.to_le_bytes());

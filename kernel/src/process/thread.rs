@@ -29,6 +29,12 @@ pub struct Thread {
     clear_child_tid: AtomicU64,
     /// `set_robust_list` head (recorded).
     robust_list: AtomicU64,
+    /// The syscall number to restart if the last syscall was interrupted
+    /// (`ERESTARTSYS`: `(nr, restart_even_with_handler_if_SA_RESTART)`).
+    restart: SpinLock<Option<(u64, bool)>>,
+    /// The mask to restore after a handler (or at once if none runs) when
+    /// `sigsuspend`/`ppoll` replaced it temporarily.
+    saved_mask: SpinLock<Option<SigSet>>,
     /// `sigaltstack`: `(base, size)`, size 0 when disabled.
     alt_stack: SpinLock<(u64, u64)>,
     /// The thread must leave its user loop (exit, exit_group, exec by
@@ -90,6 +96,8 @@ impl ThreadBuilder {
             clear_child_tid: AtomicU64::new(self.clear_child_tid),
             robust_list: AtomicU64::new(0),
             alt_stack: SpinLock::new((0, 0)),
+            restart: SpinLock::new(None),
+            saved_mask: SpinLock::new(None),
             exiting: AtomicBool::new(false),
         });
         let t = thread.clone();
@@ -195,6 +203,40 @@ impl Thread {
         *self.alt_stack.lock() = (base, size);
     }
 
+    /// Records that the last syscall `nr` was interrupted and may be
+    /// restarted (`with_sa_restart`: also when a `SA_RESTART` handler runs).
+    pub fn set_restart(&self, r: Option<(u64, bool)>) {
+        *self.restart.lock() = r;
+    }
+
+    /// Takes the restart record.
+    pub fn take_restart(&self) -> Option<(u64, bool)> {
+        self.restart.lock().take()
+    }
+
+    /// Sets the mask to restore after the next handler (`sigsuspend`).
+    pub fn set_saved_mask(&self, m: Option<SigSet>) {
+        *self.saved_mask.lock() = m;
+    }
+
+    /// Takes the saved mask.
+    pub fn take_saved_mask(&self) -> Option<SigSet> {
+        self.saved_mask.lock().take()
+    }
+
+    /// Removes `s` from the pending set.
+    pub fn clear_pending(&self, s: Signal) {
+        self.sig_pending.lock().remove(s);
+    }
+
+    /// Takes the lowest pending signal that is in `set` (blocked or not).
+    pub fn take_signal_in(&self, set: SigSet) -> Option<Signal> {
+        let mut p = self.sig_pending.lock();
+        let s = SigSet(p.0 & set.0).first()?;
+        p.remove(s);
+        Some(s)
+    }
+
     /// Asks the thread to leave its user loop.
     pub fn request_exit(&self) {
         self.exiting.store(true, Ordering::Release);
@@ -225,7 +267,7 @@ fn user_loop(thread: Arc<Thread>, mut ctx: UserContext, set_child_tid: u64) {
             ReturnReason::KernelEvent => {}
         }
         if !thread.is_exiting() {
-            super::exit::handle_pending_signals(&thread, &mut ctx);
+            super::signal_delivery::handle_pending_signals(&thread, &mut ctx);
         }
         if thread.is_exiting() {
             break;

@@ -23,6 +23,34 @@ pub struct WaitOptions {
     pub no_hang: bool,
     /// `WNOWAIT`: leave the child waitable.
     pub no_wait: bool,
+    /// `WEXITED` (implied by `wait4`).
+    pub exited: bool,
+    /// `WUNTRACED`/`WSTOPPED`: report stopped children.
+    pub stopped: bool,
+    /// `WCONTINUED`: report continued children.
+    pub continued: bool,
+}
+
+/// What a wait found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WaitResult {
+    /// The child exited (and was reaped unless `WNOWAIT`).
+    Exited(ExitStatus),
+    /// The child stopped with this signal.
+    Stopped(super::signal::Signal),
+    /// The child continued.
+    Continued,
+}
+
+impl WaitResult {
+    /// The `wait` status word.
+    pub fn wait_status(self) -> u32 {
+        match self {
+            Self::Exited(s) => s.wait_status(),
+            Self::Stopped(sig) => ((sig as u32) << 8) | 0x7f,
+            Self::Continued => 0xffff,
+        }
+    }
 }
 
 fn matches(c: &Process, w: WaitFor) -> bool {
@@ -38,20 +66,35 @@ pub fn wait_child(
     thread: &Arc<Thread>,
     w: WaitFor,
     opts: WaitOptions,
-) -> Result<Option<(Pid, ExitStatus)>> {
+) -> Result<Option<(Pid, WaitResult)>> {
     let process = thread.process();
     process.children_wait.wait_until(|| {
         let children = process.children.lock();
         let mut any = false;
         for c in children.values().filter(|c| matches(c, w)) {
             any = true;
-            if let Some(status) = c.exit_status() {
+            if let (true, Some(status)) = (opts.exited, c.exit_status()) {
                 let pid = c.pid();
                 drop(children);
                 if !opts.no_wait {
                     reap(process, pid);
                 }
-                return Some(Ok(Some((pid, status))));
+                return Some(Ok(Some((pid, WaitResult::Exited(status)))));
+            }
+            let event = match c.wait_event() {
+                Some(super::process::WaitEvent::Stopped(s)) if opts.stopped => {
+                    Some(WaitResult::Stopped(s))
+                }
+                Some(super::process::WaitEvent::Continued) if opts.continued => {
+                    Some(WaitResult::Continued)
+                }
+                _ => None,
+            };
+            if let Some(r) = event {
+                if !opts.no_wait {
+                    c.set_wait_event(None);
+                }
+                return Some(Ok(Some((c.pid(), r))));
             }
         }
         drop(children);
@@ -62,7 +105,7 @@ pub fn wait_child(
             return Some(Ok(None));
         }
         if thread.has_pending_work() {
-            return Some(Err(Error::new(EINTR)));
+            return Some(Err(Error::new(ERESTARTSYS)));
         }
         None
     })

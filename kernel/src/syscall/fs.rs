@@ -223,6 +223,11 @@ fn do_openat(ctx: &mut SyscallContext, dirfd: i32, path_addr: u64, oflags: u32, 
             OpenFile::new(inode, path, oflags)
         }
     };
+    if oflags & flags::O_NOCTTY == 0 {
+        if let Some(tty) = file.as_any().downcast_ref::<crate::fs::tty::Tty>() {
+            tty.maybe_acquire(ctx.process, false);
+        }
+    }
     let fd = ctx
         .process
         .files()

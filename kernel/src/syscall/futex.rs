@@ -105,7 +105,11 @@ fn wait(
             break Ok(());
         }
         if ctx.thread.has_pending_work() {
-            break Err(Error::new(EINTR));
+            break Err(Error::new(if timeout.is_some() {
+                EINTR
+            } else {
+                ERESTARTSYS
+            }));
         }
         if deadline.is_some_and(|d| ostd::timer::monotonic() >= d) {
             break Err(Error::new(ETIMEDOUT));

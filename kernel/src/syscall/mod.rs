@@ -178,6 +178,18 @@ static TABLE: [Option<Handler>; MAX_NR] = table! {
     __NR_waitid => process::sys_waitid,
     __NR_setpgid => process::sys_setpgid,
     __NR_setsid => process::sys_setsid,
+    __NR_setuid => process::sys_setuid,
+    __NR_setgid => process::sys_setgid,
+    __NR_setreuid => process::sys_setreuid,
+    __NR_setregid => process::sys_setregid,
+    __NR_setresuid => process::sys_setresuid,
+    __NR_setresgid => process::sys_setresgid,
+    __NR_getresuid => process::sys_getresuid,
+    __NR_getresgid => process::sys_getresgid,
+    __NR_getgroups => process::sys_getgroups,
+    __NR_setgroups => process::sys_setgroups,
+    __NR_setfsuid => process::sys_setfsuid,
+    __NR_setfsgid => process::sys_setfsgid,
     // Signals.
     __NR_rt_sigaction => signal::sys_rt_sigaction,
     __NR_rt_sigprocmask => signal::sys_rt_sigprocmask,
@@ -185,6 +197,12 @@ static TABLE: [Option<Handler>; MAX_NR] = table! {
     __NR_kill => signal::sys_kill,
     __NR_tgkill => signal::sys_tgkill,
     __NR_tkill => signal::sys_tkill,
+    __NR_rt_sigpending => signal::sys_rt_sigpending,
+    __NR_rt_sigsuspend => signal::sys_rt_sigsuspend,
+    __NR_rt_sigtimedwait => signal::sys_rt_sigtimedwait,
+    __NR_rt_sigqueueinfo => signal::sys_rt_sigqueueinfo,
+    __NR_sigaltstack => signal::sys_sigaltstack,
+    __NR_pause => signal::sys_pause,
     // Time.
     __NR_clock_gettime => time::sys_clock_gettime,
     __NR_clock_getres => time::sys_clock_getres,
@@ -192,6 +210,11 @@ static TABLE: [Option<Handler>; MAX_NR] = table! {
     __NR_time => time::sys_time,
     __NR_nanosleep => time::sys_nanosleep,
     __NR_clock_nanosleep => time::sys_clock_nanosleep,
+    __NR_alarm => time::sys_alarm,
+    __NR_setitimer => time::sys_setitimer,
+    __NR_getitimer => time::sys_getitimer,
+    __NR_times => time::sys_times,
+    __NR_getrusage => time::sys_getrusage,
     // System.
     __NR_uname => system::sys_uname,
     __NR_getrandom => system::sys_getrandom,
@@ -201,6 +224,9 @@ static TABLE: [Option<Handler>; MAX_NR] = table! {
     __NR_sched_getaffinity => system::sys_sched_getaffinity,
     __NR_sched_yield => system::sys_sched_yield,
     __NR_umask => system::sys_umask,
+    __NR_sysinfo => system::sys_sysinfo,
+    __NR_reboot => system::sys_reboot,
+    __NR_sethostname => system::sys_sethostname,
 };
 
 /// Syscalls already reported as unimplemented (one bit each).
@@ -224,6 +250,11 @@ pub fn handle(thread: &Arc<Thread>, user: &mut UserContext) {
     match handler(&mut ctx, args) {
         Ok(SyscallReturn::Return(v)) => ctx.user.set_syscall_ret(v as u64),
         Ok(SyscallReturn::NoReturn) => {}
+        Err(e) if e.errno() == ERESTARTSYS || e.errno() == ERESTARTNOHAND => {
+            // Reported as EINTR unless signal handling restarts it.
+            ctx.thread.set_restart(Some((nr, e.errno() == ERESTARTSYS)));
+            ctx.user.set_syscall_ret(-(EINTR.0 as i64) as u64);
+        }
         Err(e) => {
             if let Some(m) = e.message() {
                 log::debug!(

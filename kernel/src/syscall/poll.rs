@@ -96,7 +96,9 @@ fn do_poll(
             None => Some(0),
         }
     })?;
-    let Some(n) = n else { return_errno!(EINTR) };
+    let Some(n) = n else {
+        return_errno!(ERESTARTNOHAND)
+    };
     for (i, r) in revents.iter().enumerate() {
         vmar.write_val(fds_addr + i as u64 * 8 + 6, &(*r as u16))?;
     }
@@ -186,7 +188,9 @@ fn do_select(
             None => Some(0),
         }
     })?;
-    let Some(n) = n else { return_errno!(EINTR) };
+    let Some(n) = n else {
+        return_errno!(ERESTARTNOHAND)
+    };
     for (k, &addr) in sets.iter().enumerate() {
         if addr != 0 {
             for w in 0..words {

@@ -36,20 +36,20 @@ pub fn sys_getppid(ctx: &mut SyscallContext, _a: [u64; 6]) -> R {
     ret(ctx.process.ppid())
 }
 
-pub fn sys_getuid(_ctx: &mut SyscallContext, _a: [u64; 6]) -> R {
-    ret(0)
+pub fn sys_getuid(ctx: &mut SyscallContext, _a: [u64; 6]) -> R {
+    ret(ctx.process.credentials().ruid)
 }
 
-pub fn sys_geteuid(_ctx: &mut SyscallContext, _a: [u64; 6]) -> R {
-    ret(0)
+pub fn sys_geteuid(ctx: &mut SyscallContext, _a: [u64; 6]) -> R {
+    ret(ctx.process.credentials().euid)
 }
 
-pub fn sys_getgid(_ctx: &mut SyscallContext, _a: [u64; 6]) -> R {
-    ret(0)
+pub fn sys_getgid(ctx: &mut SyscallContext, _a: [u64; 6]) -> R {
+    ret(ctx.process.credentials().rgid)
 }
 
-pub fn sys_getegid(_ctx: &mut SyscallContext, _a: [u64; 6]) -> R {
-    ret(0)
+pub fn sys_getegid(ctx: &mut SyscallContext, _a: [u64; 6]) -> R {
+    ret(ctx.process.credentials().egid)
 }
 
 pub fn sys_getpgid(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
@@ -350,6 +350,9 @@ pub fn sys_wait4(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     let opts = WaitOptions {
         no_hang: options & WNOHANG != 0,
         no_wait: false,
+        exited: true,
+        stopped: options & WUNTRACED != 0,
+        continued: options & WCONTINUED != 0,
     };
     match wait_child(ctx.thread, wait_for(ctx, pid), opts)? {
         None => ret(0),
@@ -390,20 +393,26 @@ pub fn sys_waitid(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     let opts = WaitOptions {
         no_hang: options & WNOHANG != 0,
         no_wait: options & WNOWAIT != 0,
+        exited: options & WEXITED != 0,
+        stopped: options & WUNTRACED != 0,
+        continued: options & WCONTINUED != 0,
     };
-    let r = if options & WEXITED != 0 {
-        wait_child(ctx.thread, w, opts)?
-    } else {
-        None
-    };
+    let r = wait_child(ctx.thread, w, opts)?;
     let vmar = ctx.vmar();
     // siginfo_t: si_signo, si_errno, si_code, pad, si_pid, si_uid, si_status.
     let mut info = [0u8; 128];
-    if let Some((pid, status)) = r {
+    if let Some((pid, result)) = r {
         use crate::process::ExitStatus;
-        let (code, st) = match status {
-            ExitStatus::Exited(c) => (1i32, c as i32), // CLD_EXITED
-            ExitStatus::Signaled { signal, core } => (if core { 3 } else { 2 }, signal as i32), // CLD_DUMPED / CLD_KILLED
+        use crate::process::wait::WaitResult;
+        // si_code: CLD_EXITED 1, CLD_KILLED 2, CLD_DUMPED 3, CLD_STOPPED 5,
+        // CLD_CONTINUED 6.
+        let (code, st) = match result {
+            WaitResult::Exited(ExitStatus::Exited(c)) => (1i32, c as i32),
+            WaitResult::Exited(ExitStatus::Signaled { signal, core }) => {
+                (if core { 3 } else { 2 }, signal as i32)
+            }
+            WaitResult::Stopped(s) => (5, s as i32),
+            WaitResult::Continued => (6, crate::process::signal::sig::SIGCONT as i32),
         };
         info[0..4].copy_from_slice(&(crate::process::signal::sig::SIGCHLD as i32).to_le_bytes());
         info[8..12].copy_from_slice(&code.to_le_bytes());
@@ -457,4 +466,157 @@ pub fn sys_setsid(ctx: &mut SyscallContext, _a: [u64; 6]) -> R {
     p.set_sid(p.pid());
     p.set_pgid(p.pid());
     ret(p.pid())
+}
+
+// ---- credentials (`credentials(7)`, `setresuid(2)`) ----
+
+use crate::process::credentials::Credentials;
+
+/// `-1` (as `uid_t`) means "unchanged".
+fn id_arg(v: u64) -> Option<u32> {
+    let v = v as u32;
+    (v != u32::MAX).then_some(v)
+}
+
+/// Applies a `setres*id`-style change: an unprivileged caller may set each
+/// id only to one of its current real, effective or saved ids.
+fn set_ids(ctx: &SyscallContext, r: Option<u32>, e: Option<u32>, s: Option<u32>, group: bool) -> R {
+    let mut c: Credentials = ctx.process.credentials();
+    let (cr, ce, cs) = if group {
+        (c.rgid, c.egid, c.sgid)
+    } else {
+        (c.ruid, c.euid, c.suid)
+    };
+    if c.euid != 0 {
+        let allowed = |v: u32| v == cr || v == ce || v == cs;
+        if ![r, e, s].iter().flatten().all(|&v| allowed(v)) {
+            return_errno!(EPERM);
+        }
+    }
+    let (rr, ee, ss) = if group {
+        (&mut c.rgid, &mut c.egid, &mut c.sgid)
+    } else {
+        (&mut c.ruid, &mut c.euid, &mut c.suid)
+    };
+    if let Some(v) = r {
+        *rr = v;
+    }
+    if let Some(v) = e {
+        *ee = v;
+    }
+    if let Some(v) = s {
+        *ss = v;
+    }
+    ctx.process.set_credentials(c);
+    ret(0)
+}
+
+pub fn sys_setresuid(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    set_ids(ctx, id_arg(a[0]), id_arg(a[1]), id_arg(a[2]), false)
+}
+
+pub fn sys_setresgid(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    set_ids(ctx, id_arg(a[0]), id_arg(a[1]), id_arg(a[2]), true)
+}
+
+pub fn sys_setreuid(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let c = ctx.process.credentials();
+    let (r, e) = (id_arg(a[0]), id_arg(a[1]));
+    // An unprivileged caller may set the real id only to its real or
+    // effective id; the saved id follows the new effective id when the real
+    // id is set or the effective id changes away from the real id.
+    if c.euid != 0 && r.is_some_and(|r| r != c.ruid && r != c.euid) {
+        return_errno!(EPERM);
+    }
+    let new_e = e.unwrap_or(c.euid);
+    let s = (r.is_some() || e.is_some_and(|e| e != c.ruid)).then_some(new_e);
+    set_ids(ctx, r, e, s, false)
+}
+
+pub fn sys_setregid(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    set_ids(ctx, id_arg(a[0]), id_arg(a[1]), None, true)
+}
+
+pub fn sys_setuid(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let uid = a[0] as u32;
+    if ctx.process.credentials().euid == 0 {
+        set_ids(ctx, Some(uid), Some(uid), Some(uid), false)
+    } else {
+        set_ids(ctx, None, Some(uid), None, false)
+    }
+}
+
+pub fn sys_setgid(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let gid = a[0] as u32;
+    if ctx.process.credentials().euid == 0 {
+        set_ids(ctx, Some(gid), Some(gid), Some(gid), true)
+    } else {
+        set_ids(ctx, None, Some(gid), None, true)
+    }
+}
+
+fn get_res(ctx: &SyscallContext, a: [u64; 6], group: bool) -> R {
+    let c = ctx.process.credentials();
+    let v = if group {
+        [c.rgid, c.egid, c.sgid]
+    } else {
+        [c.ruid, c.euid, c.suid]
+    };
+    let vmar = ctx.vmar();
+    for (i, x) in v.iter().enumerate() {
+        vmar.write_val(a[i], x)?;
+    }
+    ret(0)
+}
+
+pub fn sys_getresuid(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    get_res(ctx, a, false)
+}
+
+pub fn sys_getresgid(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    get_res(ctx, a, true)
+}
+
+pub fn sys_getgroups(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let groups = ctx.process.credentials().groups;
+    let size = a[0] as i32;
+    if size < 0 {
+        return_errno!(EINVAL);
+    }
+    if size == 0 {
+        return ret(groups.len());
+    }
+    if (size as usize) < groups.len() {
+        return_errno!(EINVAL);
+    }
+    let vmar = ctx.vmar();
+    for (i, g) in groups.iter().enumerate() {
+        vmar.write_val(a[1] + i as u64 * 4, g)?;
+    }
+    ret(groups.len())
+}
+
+pub fn sys_setgroups(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let n = a[0] as usize;
+    if n > 65536 {
+        return_errno!(EINVAL);
+    }
+    let mut c = ctx.process.credentials();
+    if c.euid != 0 {
+        return_errno!(EPERM);
+    }
+    let vmar = ctx.vmar();
+    c.groups = (0..n)
+        .map(|i| vmar.read_val::<u32>(a[1] + i as u64 * 4))
+        .collect::<Result<_>>()?;
+    ctx.process.set_credentials(c);
+    ret(0)
+}
+
+pub fn sys_setfsuid(ctx: &mut SyscallContext, _a: [u64; 6]) -> R {
+    ret(ctx.process.credentials().euid)
+}
+
+pub fn sys_setfsgid(ctx: &mut SyscallContext, _a: [u64; 6]) -> R {
+    ret(ctx.process.credentials().egid)
 }

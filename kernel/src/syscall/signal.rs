@@ -157,3 +157,130 @@ pub fn sys_tkill(_ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     }
     ret(0)
 }
+
+pub fn sys_rt_sigpending(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    if a[1] != 8 {
+        return_errno!(EINVAL);
+    }
+    let pending = ctx.thread.sig_pending().0 & ctx.thread.sig_mask().0;
+    ctx.vmar().write_val(a[0], &pending)?;
+    ret(0)
+}
+
+/// Sleeps until a signal is deliverable; always ends with `EINTR` (through
+/// `ERESTARTNOHAND`, which becomes `EINTR` once the handler runs).
+fn suspend_until_signal(ctx: &SyscallContext) -> R {
+    let wq = ostd::sync::WaitQueue::new();
+    let t = ctx.thread.clone();
+    wq.wait_until(|| t.has_pending_work().then_some(()));
+    return_errno!(ERESTARTNOHAND)
+}
+
+pub fn sys_rt_sigsuspend(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    if a[1] != 8 {
+        return_errno!(EINVAL);
+    }
+    let mask = SigSet(ctx.vmar().read_val::<u64>(a[0])?);
+    let old = ctx.thread.sig_mask();
+    ctx.thread.set_saved_mask(Some(old));
+    ctx.thread.set_sig_mask(mask);
+    suspend_until_signal(ctx)
+}
+
+pub fn sys_pause(ctx: &mut SyscallContext, _a: [u64; 6]) -> R {
+    suspend_until_signal(ctx)
+}
+
+pub fn sys_rt_sigtimedwait(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let (set_addr, info_addr, ts_addr, size) = (a[0], a[1], a[2], a[3]);
+    if size != 8 {
+        return_errno!(EINVAL);
+    }
+    let vmar = ctx.vmar();
+    let set = SigSet(vmar.read_val::<u64>(set_addr)?).without_unblockable();
+    let timeout = if ts_addr != 0 {
+        Some(super::time::read_timespec(ctx, ts_addr)?)
+    } else {
+        None
+    };
+    let t = ctx.thread.clone();
+    let wq = ostd::sync::WaitQueue::new();
+    let got = wq.wait_until_or_timeout(
+        || {
+            if let Some(s) = t.take_signal_in(set) {
+                return Some(Ok(s));
+            }
+            t.has_pending_work().then(|| Err(Error::new(EINTR)))
+        },
+        timeout,
+    );
+    let s = match got {
+        Some(r) => r?,
+        None => return_errno!(EAGAIN),
+    };
+    if info_addr != 0 {
+        let mut info = [0u8; 128];
+        info[0..4].copy_from_slice(&(s as i32).to_le_bytes());
+        vmar.write_bytes(info_addr, &info)?;
+    }
+    ret(s)
+}
+
+pub fn sys_rt_sigqueueinfo(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let pid = a[0] as i32;
+    let s = check_sig(a[1])?;
+    // Only kernel-reserved si_code values are refused (as Linux does for
+    // other processes); the payload itself is not queued.
+    let code: i32 = ctx.vmar().read_val(a[2] + 8)?;
+    if (code >= 0 || code == -6) && pid as u32 != ctx.process.pid() {
+        return_errno!(EPERM);
+    }
+    let p = find_process(pid as u32).ok_or(Error::new(ESRCH))?;
+    signal_process(&p, s);
+    ret(0)
+}
+
+const SS_ONSTACK: u32 = 1;
+const SS_DISABLE: u32 = 2;
+const MINSIGSTKSZ: u64 = 2048;
+
+pub fn sys_sigaltstack(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let (ss, old) = (a[0], a[1]);
+    let vmar = ctx.vmar();
+    let (base, size) = ctx.thread.alt_stack();
+    let sp = ctx.user.rsp();
+    let on_stack = size != 0 && (base..base + size).contains(&sp);
+    if old != 0 {
+        // stack_t: ss_sp, ss_flags (int + padding), ss_size.
+        let flags = if size == 0 {
+            SS_DISABLE
+        } else if on_stack {
+            SS_ONSTACK
+        } else {
+            0
+        };
+        vmar.write_val(old, &base)?;
+        vmar.write_val(old + 8, &(flags as u64))?;
+        vmar.write_val(old + 16, &size)?;
+    }
+    if ss != 0 {
+        let new_sp: u64 = vmar.read_val(ss)?;
+        let flags: u32 = vmar.read_val(ss + 8)?;
+        let new_size: u64 = vmar.read_val(ss + 16)?;
+        if on_stack {
+            return_errno!(EPERM);
+        }
+        // SS_AUTODISARM (1 << 31) is accepted and ignored.
+        match flags & !(1 << 31) {
+            SS_DISABLE => ctx.thread.set_alt_stack(0, 0),
+            0 | SS_ONSTACK => {
+                if new_size < MINSIGSTKSZ {
+                    return_errno!(ENOMEM);
+                }
+                ctx.thread.set_alt_stack(new_sp, new_size);
+            }
+            _ => return_errno!(EINVAL),
+        }
+    }
+    ret(0)
+}

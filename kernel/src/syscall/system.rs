@@ -125,3 +125,62 @@ pub fn sys_umask(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     fs.umask = a[0] as u32 & 0o777;
     ret(old)
 }
+
+pub fn sys_sysinfo(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    // struct sysinfo: uptime, loads[3], totalram, freeram, sharedram,
+    // bufferram, totalswap, freeswap (longs), procs (u16), pad, totalhigh,
+    // freehigh, mem_unit (u32).
+    let page = ostd::mm::PAGE_SIZE as u64;
+    let mut buf = [0u8; 112];
+    let longs = [
+        ostd::timer::monotonic().as_secs(),
+        0,
+        0,
+        0,
+        ostd::mm::total_frames() as u64 * page,
+        ostd::mm::free_frames() as u64 * page,
+        0,
+        0,
+        0,
+        0,
+    ];
+    for (i, v) in longs.iter().enumerate() {
+        buf[i * 8..i * 8 + 8].copy_from_slice(&v.to_le_bytes());
+    }
+    let procs = crate::process::all_processes().len() as u16;
+    buf[80..82].copy_from_slice(&procs.to_le_bytes());
+    buf[104..108].copy_from_slice(&1u32.to_le_bytes());
+    ctx.vmar().write_bytes(a[0], &buf)?;
+    ret(0)
+}
+
+pub fn sys_reboot(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    const MAGIC1: u64 = 0xfee1_dead;
+    const MAGIC2: [u64; 4] = [672274793, 85072278, 369367448, 537993216];
+    const CMD_RESTART: u32 = 0x0123_4567;
+    const CMD_HALT: u32 = 0xcdef_0123;
+    const CMD_POWER_OFF: u32 = 0x4321_fedc;
+    const CMD_CAD_ON: u32 = 0x89ab_cdef;
+    const CMD_CAD_OFF: u32 = 0;
+    if a[0] != MAGIC1 || !MAGIC2.contains(&a[1]) {
+        return_errno!(EINVAL);
+    }
+    if ctx.process.credentials().euid != 0 {
+        return_errno!(EPERM);
+    }
+    match a[2] as u32 {
+        CMD_RESTART | CMD_HALT | CMD_POWER_OFF => {
+            log::info!("reboot: powering off");
+            ostd::power::exit_qemu(ostd::power::ExitStatus::Code(0));
+        }
+        CMD_CAD_ON | CMD_CAD_OFF => ret(0),
+        _ => return_errno!(EINVAL),
+    }
+}
+
+pub fn sys_sethostname(ctx: &mut SyscallContext, _a: [u64; 6]) -> R {
+    if ctx.process.credentials().euid != 0 {
+        return_errno!(EPERM);
+    }
+    ret(0)
+}

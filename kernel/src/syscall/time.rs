@@ -91,7 +91,7 @@ pub fn sys_nanosleep(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         if a[1] != 0 {
             ctx.vmar().write_val(a[1], &timespec(left))?;
         }
-        return_errno!(EINTR);
+        return_errno!(ERESTARTNOHAND);
     }
     ret(0)
 }
@@ -109,7 +109,112 @@ pub fn sys_clock_nanosleep(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         if a[3] != 0 && a[1] as u32 & g::TIMER_ABSTIME == 0 {
             ctx.vmar().write_val(a[3], &timespec(left))?;
         }
-        return_errno!(EINTR);
+        return_errno!(ERESTARTNOHAND);
     }
+    ret(0)
+}
+
+pub fn sys_alarm(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let (left, _) = ctx.process.real_timer().set(
+        ctx.process,
+        Duration::from_secs(a[0] as u32 as u64),
+        Duration::ZERO,
+    );
+    // Linux rounds a partial second up (and reports at least 1).
+    let secs = left.as_secs() + u64::from(left.subsec_nanos() >= 500_000_000);
+    ret(if left.is_zero() { 0 } else { secs.max(1) })
+}
+
+const ITIMER_REAL: u64 = 0;
+
+fn read_itimerval(ctx: &SyscallContext, addr: u64) -> Result<(Duration, Duration)> {
+    let vmar = ctx.vmar();
+    let conv = |tv: g::timeval| -> Result<Duration> {
+        if tv.tv_sec < 0 || !(0..1_000_000).contains(&tv.tv_usec) {
+            return_errno!(EINVAL);
+        }
+        Ok(Duration::new(tv.tv_sec as u64, tv.tv_usec as u32 * 1000))
+    };
+    let interval = conv(vmar.read_val(addr)?)?;
+    let value = conv(vmar.read_val(addr + 16)?)?;
+    Ok((value, interval))
+}
+
+fn write_itimerval(
+    ctx: &SyscallContext,
+    addr: u64,
+    value: Duration,
+    interval: Duration,
+) -> Result<()> {
+    let tv = |d: Duration| g::timeval {
+        tv_sec: d.as_secs() as i64,
+        tv_usec: d.subsec_micros() as i64,
+    };
+    let vmar = ctx.vmar();
+    vmar.write_val(addr, &tv(interval))?;
+    vmar.write_val(addr + 16, &tv(value))
+}
+
+pub fn sys_setitimer(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    if a[0] != ITIMER_REAL {
+        return_errno_with_message!(EINVAL, "only ITIMER_REAL is supported");
+    }
+    let (value, interval) = if a[1] != 0 {
+        read_itimerval(ctx, a[1])?
+    } else {
+        (Duration::ZERO, Duration::ZERO)
+    };
+    let (old_v, old_i) = ctx.process.real_timer().set(ctx.process, value, interval);
+    if a[2] != 0 {
+        write_itimerval(ctx, a[2], old_v, old_i)?;
+    }
+    ret(0)
+}
+
+pub fn sys_getitimer(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    if a[0] > 2 {
+        return_errno!(EINVAL);
+    }
+    let (v, i) = if a[0] == ITIMER_REAL {
+        ctx.process.real_timer().get()
+    } else {
+        (Duration::ZERO, Duration::ZERO)
+    };
+    write_itimerval(ctx, a[1], v, i)?;
+    ret(0)
+}
+
+/// Clock ticks per second reported by `times` (`sysconf(_SC_CLK_TCK)`).
+const USER_HZ: u64 = 100;
+
+pub fn sys_times(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let now = ostd::timer::monotonic();
+    let ticks = |d: Duration| (d.as_millis() as u64) * USER_HZ / 1000;
+    if a[0] != 0 {
+        // No per-thread accounting yet: the process's lifetime is charged
+        // as user time, an upper bound.
+        let own = ticks(now.saturating_sub(ctx.process.start_time()));
+        let children = ticks(*ctx.process.children_time_lock());
+        let v = [own, 0u64, children, 0u64];
+        let vmar = ctx.vmar();
+        for (i, x) in v.iter().enumerate() {
+            vmar.write_val(a[0] + i as u64 * 8, x)?;
+        }
+    }
+    ret(ticks(now) as i64)
+}
+
+pub fn sys_getrusage(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let who = a[0] as i32;
+    if !(-1..=1).contains(&who) {
+        return_errno!(EINVAL);
+    }
+    let mut buf = [0u8; 144];
+    if who == 0 || who == 1 {
+        let d = ostd::timer::monotonic().saturating_sub(ctx.process.start_time());
+        buf[0..8].copy_from_slice(&d.as_secs().to_le_bytes());
+        buf[8..16].copy_from_slice(&(d.subsec_micros() as u64).to_le_bytes());
+    }
+    ctx.vmar().write_bytes(a[1], &buf)?;
     ret(0)
 }
