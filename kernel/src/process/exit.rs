@@ -132,7 +132,7 @@ pub fn send_to_process(process: &Arc<Process>, s: Signal) {
 }
 
 /// A CPU exception in user mode: resolve page faults, else signal.
-pub fn handle_exception(thread: &Arc<Thread>, _ctx: &mut UserContext, e: CpuException) {
+pub fn handle_exception(thread: &Arc<Thread>, ctx: &mut UserContext, e: CpuException) {
     let s = match e.vector {
         CpuException::PAGE_FAULT => {
             let vmar = thread.process().vmar();
@@ -142,13 +142,33 @@ pub fn handle_exception(thread: &Arc<Thread>, _ctx: &mut UserContext, e: CpuExce
             {
                 return;
             }
+            // Like Linux's "segfault at" line, to help debugging programs.
+            log::info!(
+                "{} (pid {}): segfault at {:#x} ip {:#x} sp {:#x} error {:#x}",
+                thread.process().exe_path(),
+                thread.process().pid(),
+                e.page_fault_addr,
+                ctx.rip(),
+                ctx.rsp(),
+                e.error_code
+            );
             sig::SIGSEGV
         }
         0 | 16 | 19 => sig::SIGFPE,
         6 => sig::SIGILL,
         1 | 3 => sig::SIGTRAP,
         17 => sig::SIGBUS,
-        _ => sig::SIGSEGV,
+        _ => {
+            log::info!(
+                "{} (pid {}): {} (error {:#x}) at ip {:#x}",
+                thread.process().exe_path(),
+                thread.process().pid(),
+                ostd::trap::exception_name(e.vector),
+                e.error_code,
+                ctx.rip()
+            );
+            sig::SIGSEGV
+        }
     };
     thread.send_signal(s);
 }

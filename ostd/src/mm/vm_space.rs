@@ -310,7 +310,7 @@ impl VmSpace {
 impl Drop for VmSpace {
     fn drop(&mut self) {
         let root = *self.root.get_mut();
-        debug_assert_ne!(current_root(), root, "dropping the active VmSpace");
+        assert_ne!(current_root(), root, "dropping the active VmSpace");
         // SAFETY: we are the last owner (drop) and the space is not loaded:
         // the active space is always kept alive by the scheduler.
         unsafe {

@@ -30,6 +30,10 @@ static SCHED: SpinLock<Scheduler> = SpinLock::new(Scheduler {
     exited: None,
 });
 static NEED_RESCHED: AtomicBool = AtomicBool::new(false);
+/// Set while `schedule` runs. Its idle loop enables interrupts, and an
+/// interrupt there must not schedule again: that would nest `schedule` on
+/// every timer tick until the stack overflows.
+static IN_SCHEDULER: AtomicBool = AtomicBool::new(false);
 static SLICE_LEFT: AtomicU32 = AtomicU32::new(TIME_SLICE_TICKS);
 
 /// Turns the boot context into the first task.
@@ -122,7 +126,7 @@ pub(crate) fn tick() {
 /// where preemption is safe: on the way out of an interrupt that hit code
 /// running with interrupts enabled, and before returning to user mode.
 pub(crate) fn preempt_if_needed() {
-    if NEED_RESCHED.load(Ordering::Relaxed) {
+    if NEED_RESCHED.load(Ordering::Relaxed) && !IN_SCHEDULER.load(Ordering::Relaxed) {
         let _irq = disable_irqs();
         schedule();
     }
@@ -131,6 +135,12 @@ pub(crate) fn preempt_if_needed() {
 /// Picks the next task and switches to it. Interrupts must be disabled.
 fn schedule() {
     debug_assert!(!x86_64::instructions::interrupts::are_enabled());
+    IN_SCHEDULER.store(true, Ordering::Relaxed);
+    pick_and_switch();
+    IN_SCHEDULER.store(false, Ordering::Relaxed);
+}
+
+fn pick_and_switch() {
     NEED_RESCHED.store(false, Ordering::Relaxed);
     loop {
         let mut s = SCHED.lock();
@@ -187,6 +197,7 @@ fn schedule() {
 
 /// Work to do right after a switch, on the new task's stack.
 pub(super) fn finish_switch() {
+    IN_SCHEDULER.store(false, Ordering::Relaxed);
     let exited = SCHED.lock().exited.take();
     drop(exited);
 }

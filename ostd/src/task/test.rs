@@ -116,3 +116,13 @@ fn exited_tasks_free_their_stacks() {
     yield_now();
     assert!(crate::mm::free_frames() + 32 >= before);
 }
+
+#[ktest]
+fn long_idle_sleep_does_not_nest_the_scheduler() {
+    // With nothing else to run, the scheduler idles with interrupts on for
+    // hundreds of ticks; each must not start another schedule() on top of
+    // the idle loop (which would overflow the stack).
+    let wq = WaitQueue::new();
+    let r: Option<()> = wq.wait_until_or_timeout(|| None, Some(Duration::from_secs(3)));
+    assert!(r.is_none());
+}

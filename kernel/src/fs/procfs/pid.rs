@@ -1,0 +1,597 @@
+//! The per-process files: `/proc/<pid>/...` and `/proc/<pid>/task/<tid>/...`.
+
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::fmt::Write;
+use core::ops::Range;
+
+use crate::fs::FsContext;
+use crate::fs::file::FileLike;
+use crate::fs::inode::InodeType;
+use crate::prelude::*;
+use crate::process::signal::{SIG_DFL, SIG_IGN};
+use crate::process::{Process, Thread};
+use crate::vm::{PAGE_SIZE, VmPerms, layout};
+
+/// An entry of a process or thread directory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum PidEntry {
+    Cmdline,
+    Comm,
+    Cwd,
+    Environ,
+    Exe,
+    Fd,
+    Maps,
+    Mounts,
+    Root,
+    Stat,
+    Statm,
+    Status,
+    Task,
+}
+
+impl PidEntry {
+    /// Entries of `/proc/<pid>`, in listing order.
+    const PROCESS: [PidEntry; 13] = [
+        PidEntry::Cmdline,
+        PidEntry::Comm,
+        PidEntry::Cwd,
+        PidEntry::Environ,
+        PidEntry::Exe,
+        PidEntry::Fd,
+        PidEntry::Maps,
+        PidEntry::Mounts,
+        PidEntry::Root,
+        PidEntry::Stat,
+        PidEntry::Statm,
+        PidEntry::Status,
+        PidEntry::Task,
+    ];
+
+    pub(super) fn name(self) -> &'static str {
+        match self {
+            PidEntry::Cmdline => "cmdline",
+            PidEntry::Comm => "comm",
+            PidEntry::Cwd => "cwd",
+            PidEntry::Environ => "environ",
+            PidEntry::Exe => "exe",
+            PidEntry::Fd => "fd",
+            PidEntry::Maps => "maps",
+            PidEntry::Mounts => "mounts",
+            PidEntry::Root => "root",
+            PidEntry::Stat => "stat",
+            PidEntry::Statm => "statm",
+            PidEntry::Status => "status",
+            PidEntry::Task => "task",
+        }
+    }
+
+    pub(super) fn kind(self) -> InodeType {
+        match self {
+            PidEntry::Cwd | PidEntry::Exe | PidEntry::Root => InodeType::Symlink,
+            PidEntry::Fd | PidEntry::Task => InodeType::Dir,
+            _ => InodeType::File,
+        }
+    }
+
+    /// The entries of a process directory, or of a thread directory
+    /// (`task/<tid>`, which has no `task` of its own).
+    pub(super) fn list(thread: bool) -> impl Iterator<Item = PidEntry> {
+        Self::PROCESS
+            .into_iter()
+            .filter(move |e| !(thread && *e == PidEntry::Task))
+    }
+
+    pub(super) fn find(name: &str, thread: bool) -> Option<PidEntry> {
+        Self::list(thread).find(|e| e.name() == name)
+    }
+}
+
+/// Generates a per-process file. `thread` is set for the files under
+/// `task/<tid>`.
+pub(super) fn generate(
+    p: &Arc<Process>,
+    thread: Option<&Arc<Thread>>,
+    entry: PidEntry,
+) -> Result<Vec<u8>> {
+    Ok(match entry {
+        PidEntry::Cmdline => {
+            // A zombie has no memory left to read its arguments from.
+            if p.is_zombie() {
+                Vec::new()
+            } else {
+                p.cmdline()
+            }
+        }
+        PidEntry::Comm => format!("{}\n", comm(p)).into_bytes(),
+        // The environment lives only in the process's memory; not kept.
+        PidEntry::Environ => Vec::new(),
+        PidEntry::Maps => maps(p).into_bytes(),
+        PidEntry::Mounts => super::system::mounts().into_bytes(),
+        PidEntry::Stat => stat(&Info::gather(p, thread)).into_bytes(),
+        PidEntry::Statm => statm(&Info::gather(p, thread)).into_bytes(),
+        PidEntry::Status => status(&Info::gather(p, thread)).into_bytes(),
+        PidEntry::Cwd | PidEntry::Exe | PidEntry::Root => return_errno!(EINVAL),
+        PidEntry::Fd | PidEntry::Task => return_errno!(EISDIR),
+    })
+}
+
+/// The target of a per-process symbolic link.
+pub(super) fn read_link(p: &Arc<Process>, entry: PidEntry) -> Result<String> {
+    // Like Linux: a zombie has given up its files and address space.
+    if p.is_zombie() {
+        return_errno!(ENOENT);
+    }
+    match entry {
+        PidEntry::Exe => {
+            let exe = p.exe_path();
+            if exe.is_empty() {
+                return_errno!(ENOENT);
+            }
+            let fs = super::lock_bounded(p.fs())?.clone();
+            let abs = absolute(&exe, &fs.cwd_path);
+            // Linux shows the executable itself, not the link it was run by.
+            Ok(realpath(&fs, &abs).unwrap_or(abs))
+        }
+        PidEntry::Cwd => Ok(super::lock_bounded(p.fs())?.cwd_path.clone()),
+        PidEntry::Root => Ok("/".to_string()),
+        _ => return_errno!(EINVAL),
+    }
+}
+
+/// What `/proc/<pid>/fd/<n>` points to, for `file` open in `p`.
+pub(super) fn describe_file(p: &Process, file: &Arc<dyn FileLike>) -> Result<String> {
+    if let Some(path) = file.path() {
+        if path.starts_with('/') {
+            return Ok(absolute(&path, "/"));
+        }
+        // Opened by a relative name: the best guess is the current
+        // working directory.
+        let cwd = super::lock_bounded(p.fs())?.cwd_path.clone();
+        return Ok(absolute(&path, &cwd));
+    }
+    if file.as_any().is::<crate::fs::tty::Tty>() {
+        return Ok("/dev/console".to_string());
+    }
+    let m = file.metadata();
+    Ok(match m.kind {
+        InodeType::Fifo => format!("pipe:[{}]", m.ino),
+        InodeType::Socket => format!("socket:[{}]", m.ino),
+        _ => format!("anon_inode:[{}]", m.ino),
+    })
+}
+
+/// `path` made absolute against `cwd`, with `.`, `..` and repeated slashes
+/// removed (lexically).
+pub(super) fn absolute(path: &str, cwd: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    let full = if path.starts_with('/') {
+        path.to_string()
+    } else {
+        format!("{cwd}/{path}")
+    };
+    for comp in full.split('/') {
+        match comp {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+/// Resolves every symbolic link in the absolute, normalised `path`
+/// (`realpath(3)`), or `None` if some component does not resolve.
+fn realpath(fs: &FsContext, path: &str) -> Option<String> {
+    let mut resolved = String::new();
+    let mut rest: Vec<String> = path
+        .split('/')
+        .filter(|c| !c.is_empty())
+        .rev()
+        .map(String::from)
+        .collect();
+    let mut links = 0;
+    while let Some(comp) = rest.pop() {
+        match comp.as_str() {
+            "." => continue,
+            ".." => {
+                let cut = resolved.rfind('/').unwrap_or(0);
+                resolved.truncate(cut);
+                continue;
+            }
+            _ => {}
+        }
+        let candidate = format!("{resolved}/{comp}");
+        let node = fs.lookup(None, &candidate, false).ok()?;
+        if node.metadata().kind != InodeType::Symlink {
+            resolved = candidate;
+            continue;
+        }
+        if node.as_any().is::<super::ProcInode>() {
+            // A procfs link (`/proc/self/exe`, as busybox runs its applets
+            // by) means something else to each reader, and reading it would
+            // come back here: give up on resolving.
+            return None;
+        }
+        links += 1;
+        if links > crate::fs::MAX_SYMLINKS {
+            return None;
+        }
+        let target = node.read_link().ok()?;
+        if target.starts_with('/') {
+            resolved.clear();
+        }
+        rest.extend(
+            target
+                .split('/')
+                .filter(|c| !c.is_empty())
+                .rev()
+                .map(String::from),
+        );
+    }
+    Some(if resolved.is_empty() {
+        "/".to_string()
+    } else {
+        resolved
+    })
+}
+
+/// The command name: the executable's file name, at most 15 bytes (Linux's
+/// `TASK_COMM_LEN` less the NUL).
+pub(super) fn comm(p: &Process) -> String {
+    let exe = p.exe_path();
+    let base = exe.rsplit('/').next().unwrap_or("");
+    let mut end = base.len().min(15);
+    while !base.is_char_boundary(end) {
+        end -= 1;
+    }
+    base[..end].to_string()
+}
+
+/// Everything the `stat`, `statm` and `status` files show, gathered once.
+struct Info {
+    /// The pid, or the tid for a thread's files.
+    id: u32,
+    tgid: u32,
+    comm: String,
+    state: char,
+    ppid: u32,
+    pgid: u32,
+    sid: u32,
+    tty_nr: u32,
+    tpgid: i64,
+    threads: usize,
+    uid: u32,
+    gid: u32,
+    umask: u32,
+    fd_size: usize,
+    start_ticks: u64,
+    children_ticks: u64,
+    pending: u64,
+    blocked: u64,
+    ignored: u64,
+    caught: u64,
+    exit_signal: u32,
+    exit_code: u32,
+    zombie: bool,
+    mem: MemUsage,
+}
+
+/// Address-space sizes in bytes.
+#[derive(Default)]
+struct MemUsage {
+    size: u64,
+    rss: u64,
+    exe: u64,
+    data: u64,
+    stack: u64,
+    start_code: u64,
+    end_code: u64,
+}
+
+/// Clock ticks per second as user space sees them (`USER_HZ`).
+const USER_HZ: u64 = 100;
+
+fn ticks(d: core::time::Duration) -> u64 {
+    d.as_millis() as u64 / (1000 / USER_HZ)
+}
+
+/// The `(major, minor)` of the serial console, as Linux names the terminal
+/// of processes started on it (`ttyS0`).
+const CONSOLE_TTY_NR: u32 = (4 << 8) | 64;
+
+impl Info {
+    fn gather(p: &Arc<Process>, thread: Option<&Arc<Thread>>) -> Self {
+        let threads = p.threads();
+        let main = thread.cloned().or_else(|| threads.first().cloned());
+        let zombie = p.is_zombie();
+        let current = crate::process::try_current_thread();
+        let is_current = current.as_ref().is_some_and(|c| match thread {
+            Some(t) => c.tid() == t.tid(),
+            None => Arc::ptr_eq(c.process(), p),
+        });
+        let state = if zombie {
+            'Z'
+        } else if p.is_stopped() {
+            'T'
+        } else if is_current {
+            'R'
+        } else {
+            'S'
+        };
+
+        // A table that stays locked is shown as empty rather than failing
+        // the whole file.
+        let (tty, fd_size) = super::lock_bounded(p.files()).map_or((false, 64), |files| {
+            let tty = files
+                .iter()
+                .any(|(fd, f)| fd <= 2 && f.as_any().is::<crate::fs::tty::Tty>());
+            let highest = files
+                .iter()
+                .map(|(fd, _)| fd as usize + 1)
+                .max()
+                .unwrap_or(0);
+            (tty, highest.max(64).next_power_of_two())
+        });
+
+        let (mut ignored, mut caught) = (0u64, 0u64);
+        {
+            let actions = p.sig_actions().lock();
+            for s in 1..=64u8 {
+                let h = actions.get(s).handler;
+                if h == SIG_IGN {
+                    ignored |= 1 << (s - 1);
+                } else if h != SIG_DFL {
+                    caught |= 1 << (s - 1);
+                }
+            }
+        }
+        let creds = p.credentials();
+        let children_ticks = ticks(*p.children_time_lock());
+        let mem = if zombie {
+            MemUsage::default()
+        } else {
+            mem_usage(&p.vmar().regions(), &p.vmar())
+        };
+        Self {
+            id: thread.map_or(p.pid(), |t| t.tid()),
+            tgid: p.pid(),
+            comm: comm(p),
+            state,
+            ppid: p.ppid(),
+            pgid: p.pgid(),
+            sid: p.sid(),
+            tty_nr: if tty { CONSOLE_TTY_NR } else { 0 },
+            // No foreground process group is tracked; a process on the
+            // console is shown as its own group's.
+            tpgid: if tty { p.pgid() as i64 } else { -1 },
+            threads: threads.len().max(1),
+            uid: creds.euid,
+            gid: creds.egid,
+            umask: super::lock_bounded(p.fs()).map_or(0o022, |fs| fs.umask),
+            fd_size,
+            start_ticks: ticks(p.start_time()),
+            children_ticks,
+            pending: main.as_ref().map_or(0, |t| t.sig_pending().0),
+            blocked: main.as_ref().map_or(0, |t| t.sig_mask().0),
+            ignored,
+            caught,
+            exit_signal: p.exit_signal().map_or(0, |s| s as u32),
+            exit_code: p.exit_status().map_or(0, |s| s.wait_status()),
+            zombie,
+            mem,
+        }
+    }
+
+    fn state_name(&self) -> &'static str {
+        match self.state {
+            'R' => "R (running)",
+            'T' => "T (stopped)",
+            'Z' => "Z (zombie)",
+            _ => "S (sleeping)",
+        }
+    }
+}
+
+/// At most this many pages are checked for residency per snapshot, so that
+/// huge sparse mappings do not make reading `stat` slow; beyond it, pages
+/// are not counted.
+const RSS_SCAN_LIMIT: u64 = 1 << 18;
+/// Pages checked per residency query (bounds the temporary buffer).
+const RSS_CHUNK: u64 = 1 << 12;
+
+fn mem_usage(regions: &[(Range<u64>, VmPerms, bool, bool)], vmar: &crate::vm::Vmar) -> MemUsage {
+    let mut m = MemUsage::default();
+    let mut budget = RSS_SCAN_LIMIT;
+    for (range, perms, _shared, _backed) in regions {
+        let len = range.end - range.start;
+        m.size += len;
+        if range.end == layout::STACK_TOP {
+            m.stack += len;
+        } else if perms.contains(VmPerms::EXEC) {
+            m.exe += len;
+            if m.start_code == 0 {
+                m.start_code = range.start;
+                m.end_code = range.end;
+            }
+        } else if perms.contains(VmPerms::WRITE) {
+            m.data += len;
+        }
+        if perms.is_empty() {
+            // Inaccessible (guard or reserved) memory is never resident.
+            continue;
+        }
+        let mut addr = range.start;
+        while addr < range.end && budget > 0 {
+            let pages = ((range.end - addr) / PAGE_SIZE).min(RSS_CHUNK).min(budget);
+            let Ok(res) = vmar.residency(addr, pages * PAGE_SIZE) else {
+                break;
+            };
+            m.rss += res.iter().filter(|&&r| r != 0).count() as u64 * PAGE_SIZE;
+            budget -= pages;
+            addr += pages * PAGE_SIZE;
+        }
+    }
+    m
+}
+
+/// `/proc/<pid>/stat`: one line of 52 fields (`proc_pid_stat(5)`).
+fn stat(i: &Info) -> String {
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        "{} ({}) {} {} {} {} {} {} {} ",
+        i.id, i.comm, i.state, i.ppid, i.pgid, i.sid, i.tty_nr, i.tpgid, 0x0040_0000u32
+    );
+    // minflt cminflt majflt cmajflt utime stime cutime cstime
+    let _ = write!(s, "0 0 0 0 0 0 {} 0 ", i.children_ticks);
+    // priority nice num_threads itrealvalue starttime vsize rss rsslim
+    let _ = write!(
+        s,
+        "20 0 {} 0 {} {} {} {} ",
+        i.threads,
+        i.start_ticks,
+        i.mem.size,
+        i.mem.rss / PAGE_SIZE,
+        u64::MAX
+    );
+    // startcode endcode startstack kstkesp kstkeip
+    let start_stack = if i.zombie { 0 } else { layout::STACK_TOP };
+    let _ = write!(
+        s,
+        "{} {} {} 0 0 ",
+        i.mem.start_code, i.mem.end_code, start_stack
+    );
+    // signal blocked sigignore sigcatch wchan nswap cnswap exit_signal
+    // processor rt_priority policy delayacct_blkio_ticks guest_time
+    // cguest_time
+    let _ = write!(
+        s,
+        "{} {} {} {} 0 0 0 {} 0 0 0 0 0 0 ",
+        i.pending & 0xffff_ffff,
+        i.blocked & 0xffff_ffff,
+        i.ignored & 0xffff_ffff,
+        i.caught & 0xffff_ffff,
+        i.exit_signal
+    );
+    // start_data end_data start_brk arg_start arg_end env_start env_end
+    // exit_code
+    let _ = writeln!(s, "0 0 0 0 0 0 0 {}", i.exit_code);
+    s
+}
+
+/// `/proc/<pid>/statm`: sizes in pages.
+fn statm(i: &Info) -> String {
+    let m = &i.mem;
+    format!(
+        "{} {} 0 {} 0 {} 0\n",
+        m.size / PAGE_SIZE,
+        m.rss / PAGE_SIZE,
+        m.exe / PAGE_SIZE,
+        (m.data + m.stack) / PAGE_SIZE
+    )
+}
+
+/// `/proc/<pid>/status`: the human-readable summary.
+fn status(i: &Info) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "Name:\t{}", i.comm);
+    let _ = writeln!(s, "Umask:\t{:04o}", i.umask);
+    let _ = writeln!(s, "State:\t{}", i.state_name());
+    let _ = writeln!(s, "Tgid:\t{}", i.tgid);
+    let _ = writeln!(s, "Ngid:\t0");
+    let _ = writeln!(s, "Pid:\t{}", i.id);
+    let _ = writeln!(s, "PPid:\t{}", i.ppid);
+    let _ = writeln!(s, "TracerPid:\t0");
+    let _ = writeln!(s, "Uid:\t{0}\t{0}\t{0}\t{0}", i.uid);
+    let _ = writeln!(s, "Gid:\t{0}\t{0}\t{0}\t{0}", i.gid);
+    let _ = writeln!(s, "FDSize:\t{}", i.fd_size);
+    let _ = writeln!(s, "Groups:\t");
+    let _ = writeln!(s, "NStgid:\t{}", i.tgid);
+    let _ = writeln!(s, "NSpid:\t{}", i.id);
+    let _ = writeln!(s, "NSpgid:\t{}", i.pgid);
+    let _ = writeln!(s, "NSsid:\t{}", i.sid);
+    if !i.zombie {
+        // Like Linux, a zombie has no memory lines.
+        let m = &i.mem;
+        let kb = |v: u64| v / 1024;
+        for (name, v) in [
+            ("VmPeak", m.size),
+            ("VmSize", m.size),
+            ("VmLck", 0),
+            ("VmPin", 0),
+            ("VmHWM", m.rss),
+            ("VmRSS", m.rss),
+            ("RssAnon", m.rss),
+            ("RssFile", 0),
+            ("RssShmem", 0),
+            ("VmData", m.data),
+            ("VmStk", m.stack),
+            ("VmExe", m.exe),
+            ("VmLib", 0),
+            ("VmPTE", 0),
+            ("VmSwap", 0),
+        ] {
+            let _ = writeln!(s, "{name}:\t{:>8} kB", kb(v));
+        }
+    }
+    let _ = writeln!(s, "Threads:\t{}", i.threads);
+    let _ = writeln!(s, "SigQ:\t0/{}", super::system::SIGQUEUE_MAX);
+    let _ = writeln!(s, "SigPnd:\t{:016x}", i.pending);
+    let _ = writeln!(s, "ShdPnd:\t{:016x}", 0);
+    let _ = writeln!(s, "SigBlk:\t{:016x}", i.blocked);
+    let _ = writeln!(s, "SigIgn:\t{:016x}", i.ignored);
+    let _ = writeln!(s, "SigCgt:\t{:016x}", i.caught);
+    // Root has every capability (the 41 Linux 6.1 knows).
+    let caps: u64 = if i.uid == 0 { (1 << 41) - 1 } else { 0 };
+    let _ = writeln!(s, "CapInh:\t{:016x}", 0);
+    let _ = writeln!(s, "CapPrm:\t{caps:016x}");
+    let _ = writeln!(s, "CapEff:\t{caps:016x}");
+    let _ = writeln!(s, "CapBnd:\t{:016x}", (1u64 << 41) - 1);
+    let _ = writeln!(s, "CapAmb:\t{:016x}", 0);
+    let _ = writeln!(s, "NoNewPrivs:\t0");
+    let _ = writeln!(s, "Seccomp:\t0");
+    let _ = writeln!(s, "Cpus_allowed:\t1");
+    let _ = writeln!(s, "Cpus_allowed_list:\t0");
+    let _ = writeln!(s, "voluntary_ctxt_switches:\t0");
+    let _ = writeln!(s, "nonvoluntary_ctxt_switches:\t0");
+    s
+}
+
+/// `/proc/<pid>/maps`: one line per region. File-backed regions do not
+/// record which file they map, so only the stack is named.
+fn maps(p: &Process) -> String {
+    if p.is_zombie() {
+        return String::new();
+    }
+    let mut s = String::new();
+    for (range, perms, shared, _backed) in p.vmar().regions() {
+        let flag = |bit: VmPerms, c: char| if perms.contains(bit) { c } else { '-' };
+        let start = s.len();
+        let _ = write!(
+            s,
+            "{:08x}-{:08x} {}{}{}{} {:08x} 00:00 0 ",
+            range.start,
+            range.end,
+            flag(VmPerms::READ, 'r'),
+            flag(VmPerms::WRITE, 'w'),
+            flag(VmPerms::EXEC, 'x'),
+            if shared { 's' } else { 'p' },
+            0
+        );
+        if range.end == layout::STACK_TOP {
+            // Linux pads the name to column 73.
+            while s.len() - start < 73 {
+                s.push(' ');
+            }
+            s.push_str("[stack]");
+        }
+        s.push('\n');
+    }
+    s
+}
