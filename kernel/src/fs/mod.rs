@@ -80,11 +80,66 @@ impl FsContext {
         }
         let mut links = 0;
         let start = start.unwrap_or(&self.cwd).clone();
+        // A trailing slash makes the last component a directory, so a
+        // symlink there is always followed.
+        let follow = follow || path.ends_with('/');
         let node = self.walk(start, path, follow, &mut links)?;
         if path.ends_with('/') && node.metadata().kind != InodeType::Dir {
             return_errno!(ENOTDIR);
         }
         Ok(node)
+    }
+
+    /// The absolute path of `path` with `.`, `..` and symbolic links
+    /// resolved, as `realpath(3)` gives (for `/proc/PID/exe`).
+    pub fn canonical_path(&self, path: &str) -> Result<String> {
+        let mut parts: alloc::vec::Vec<String> = if path.starts_with('/') {
+            alloc::vec::Vec::new()
+        } else {
+            self.cwd_path
+                .split('/')
+                .filter(|c| !c.is_empty())
+                .map(|c| c.to_string())
+                .collect()
+        };
+        let mut pending: alloc::collections::VecDeque<String> = path
+            .split('/')
+            .filter(|c| !c.is_empty())
+            .map(|c| c.to_string())
+            .collect();
+        let mut links = 0;
+        while let Some(comp) = pending.pop_front() {
+            match comp.as_str() {
+                "." => continue,
+                ".." => {
+                    parts.pop();
+                    continue;
+                }
+                _ => {}
+            }
+            let mut here = String::from("/");
+            here.push_str(&parts.join("/"));
+            let dir = self.lookup(None, &here, true)?;
+            let node = dir.lookup(&comp)?;
+            if node.metadata().kind == InodeType::Symlink {
+                links += 1;
+                if links > MAX_SYMLINKS {
+                    return_errno!(ELOOP);
+                }
+                let target = node.read_link()?;
+                if target.starts_with('/') {
+                    parts.clear();
+                }
+                for (i, c) in target.split('/').filter(|c| !c.is_empty()).enumerate() {
+                    pending.insert(i, c.to_string());
+                }
+            } else {
+                parts.push(comp);
+            }
+        }
+        let mut s = String::from("/");
+        s.push_str(&parts.join("/"));
+        Ok(s)
     }
 
     /// Resolves all but the last component of `path`: returns the

@@ -96,10 +96,10 @@ fn process_exited(process: &Arc<Process>, status: ExitStatus) {
 /// The address space of dead processes: empty, shared by all zombies.
 fn dead_vmar() -> Arc<crate::vm::Vmar> {
     static DEAD: ostd::sync::Once<Arc<crate::vm::Vmar>> = ostd::sync::Once::new();
-    if DEAD.get().is_none() {
-        if let Ok(v) = crate::vm::Vmar::new() {
-            DEAD.set(v);
-        }
+    if DEAD.get().is_none()
+        && let Ok(v) = crate::vm::Vmar::new()
+    {
+        DEAD.set(v);
     }
     DEAD.expect_init().clone()
 }

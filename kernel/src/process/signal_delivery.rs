@@ -46,13 +46,13 @@ pub fn handle_pending_signals(thread: &Arc<Thread>, ctx: &mut UserContext) {
         } else {
             // An interrupted syscall either restarts (SA_RESTART) or fails
             // with EINTR once a handler runs.
-            if let Some((nr, restartable)) = restart {
-                if !handler_ran {
-                    if restartable && action.flags & sa::SA_RESTART != 0 {
-                        rewind(ctx, nr);
-                    } else {
-                        ctx.set_syscall_ret(-(crate::error::EINTR.0 as i64) as u64);
-                    }
+            if let Some((nr, restartable)) = restart
+                && !handler_ran
+            {
+                if restartable && action.flags & sa::SA_RESTART != 0 {
+                    rewind(ctx, nr);
+                } else {
+                    ctx.set_syscall_ret(-(crate::error::EINTR.0 as i64) as u64);
                 }
             }
             handler_ran = true;

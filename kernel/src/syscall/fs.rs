@@ -223,10 +223,10 @@ fn do_openat(ctx: &mut SyscallContext, dirfd: i32, path_addr: u64, oflags: u32, 
             OpenFile::new(inode, path, oflags)
         }
     };
-    if oflags & flags::O_NOCTTY == 0 {
-        if let Some(tty) = file.as_any().downcast_ref::<crate::fs::tty::Tty>() {
-            tty.maybe_acquire(ctx.process, false);
-        }
+    if oflags & flags::O_NOCTTY == 0
+        && let Some(tty) = file.as_any().downcast_ref::<crate::fs::tty::Tty>()
+    {
+        tty.maybe_acquire(ctx.process, false);
     }
     let fd = ctx
         .process
@@ -423,13 +423,9 @@ fn do_readlinkat(ctx: &mut SyscallContext, dirfd: i32, path_addr: u64, buf: u64,
         return_errno!(EINVAL);
     }
     let path = read_path(ctx, path_addr)?;
-    let target = if path == "/proc/self/exe" {
-        ctx.process.exe_path()
-    } else {
-        let start = dirfd_inode(ctx, dirfd, &path)?;
-        let fs = ctx.process.fs().lock().clone();
-        fs.lookup(start.as_ref(), &path, false)?.read_link()?
-    };
+    let start = dirfd_inode(ctx, dirfd, &path)?;
+    let fs = ctx.process.fs().lock().clone();
+    let target = fs.lookup(start.as_ref(), &path, false)?.read_link()?;
     let n = target.len().min(len as usize);
     ctx.vmar().write_bytes(buf, &target.as_bytes()[..n])?;
     ret(n)
@@ -484,14 +480,23 @@ pub fn sys_getcwd(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
 
 pub fn sys_chdir(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     let path = read_path(ctx, a[0])?;
-    let mut fs = ctx.process.fs().lock();
-    let inode = fs.lookup(None, &path, true)?;
+    // Resolve on a copy: resolution may read this process's own state
+    // (e.g. `/proc/self/cwd`).
+    let snapshot = ctx.process.fs().lock().clone();
+    let inode = snapshot.lookup(None, &path, true)?;
     if inode.metadata().kind != InodeType::Dir {
         return_errno!(ENOTDIR);
     }
-    let new_path = normalize(&fs.cwd_path, &path);
+    if !ctx
+        .process
+        .credentials()
+        .may_access(&inode.metadata(), access::X)
+    {
+        return_errno!(EACCES);
+    }
+    let mut fs = ctx.process.fs().lock();
+    fs.cwd_path = normalize(&fs.cwd_path, &path);
     fs.cwd = inode;
-    fs.cwd_path = new_path;
     ret(0)
 }
 

@@ -32,6 +32,9 @@ fn with_mask<T>(ctx: &SyscallContext, mask_addr: u64, f: impl FnOnce() -> T) -> 
     Ok(r)
 }
 
+/// A `pollfd`: the descriptor, the requested events and its file.
+type PollEntry = (i32, i16, Option<Arc<dyn FileLike>>);
+
 fn do_poll(
     ctx: &SyscallContext,
     fds_addr: u64,
@@ -43,7 +46,7 @@ fn do_poll(
         return_errno!(EINVAL);
     }
     let vmar = ctx.vmar();
-    let mut entries: Vec<(i32, i16, Option<Arc<dyn FileLike>>)> = Vec::with_capacity(nfds as usize);
+    let mut entries: Vec<PollEntry> = Vec::with_capacity(nfds as usize);
     for i in 0..nfds {
         let fd: i32 = vmar.read_val(fds_addr + i * 8)?;
         let events: u16 = vmar.read_val(fds_addr + i * 8 + 4)?;
@@ -133,8 +136,8 @@ fn do_select(
     let mut input = [[0u64; 16]; 3];
     for (k, &addr) in sets.iter().enumerate() {
         if addr != 0 {
-            for w in 0..words {
-                input[k][w] = vmar.read_val(addr + w as u64 * 8)?;
+            for (w, word) in input[k].iter_mut().enumerate().take(words) {
+                *word = vmar.read_val(addr + w as u64 * 8)?;
             }
         }
     }
@@ -193,8 +196,8 @@ fn do_select(
     };
     for (k, &addr) in sets.iter().enumerate() {
         if addr != 0 {
-            for w in 0..words {
-                vmar.write_val(addr + w as u64 * 8, &result[k][w])?;
+            for (w, word) in result[k].iter().enumerate().take(words) {
+                vmar.write_val(addr + w as u64 * 8, word)?;
             }
         }
     }

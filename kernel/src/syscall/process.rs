@@ -181,7 +181,7 @@ const CLONE_ARGS_SIZE_KNOWN: u64 = 88;
 
 pub fn sys_clone3(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     let (addr, size) = (a[0], a[1]);
-    if size < CLONE_ARGS_SIZE_VER0 || size > 4096 {
+    if !(CLONE_ARGS_SIZE_VER0..=4096).contains(&size) {
         return_errno!(EINVAL);
     }
     let vmar = ctx.vmar();

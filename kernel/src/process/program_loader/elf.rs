@@ -204,7 +204,9 @@ pub fn load(
         vmar,
         entry,
         sp: image.initial_sp,
-        exe_path: String::from(path),
+        exe_path: fs
+            .canonical_path(path)
+            .unwrap_or_else(|_| String::from(path)),
         cmdline,
     })
 }
