@@ -73,7 +73,7 @@ test: osdk rootfs
 
 bench: osdk
 	@$(MAKE) --no-print-directory -C test/apps/benchmark OUT=$(abspath $(BUILD)/bench)
-	@sh tools/bench.sh
+	@bash tools/bench.sh
 
 clean:
 	cargo clean

@@ -126,15 +126,40 @@ pub fn sys_writev(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     let file = get_file(ctx, fd_arg(a[0]))?;
     let iovs = read_iovecs(ctx, a[1], a[2])?;
     let vmar = ctx.vmar();
-    // Gather into one buffer so a terminal or pipe sees one write.
     let total: usize = iovs.iter().map(|&(_, l)| l).sum();
-    let mut buf = Vec::with_capacity(total.min(1 << 20));
-    for (base, len) in iovs {
-        let start = buf.len();
-        buf.resize(start + len, 0);
-        vmar.read_bytes(base, &mut buf[start..])?;
+    // Small vectors are gathered so that a terminal or pipe sees one write
+    // (atomic up to PIPE_BUF); large ones go out chunk by chunk.
+    if total <= IO_CHUNK {
+        let mut buf = vec![0u8; total];
+        let mut pos = 0;
+        for (base, len) in iovs {
+            vmar.read_bytes(base, &mut buf[pos..pos + len])?;
+            pos += len;
+        }
+        return ret(file.write(&buf)?);
     }
-    ret(file.write(&buf)?)
+    let mut done = 0;
+    for (base, len) in iovs {
+        let mut off = 0;
+        while off < len {
+            let n = (len - off).min(IO_CHUNK);
+            let mut buf = vec![0u8; n];
+            if let Err(e) = vmar.read_bytes(base + off as u64, &mut buf) {
+                return if done > 0 { ret(done) } else { Err(e) };
+            }
+            let w = match file.write(&buf) {
+                Ok(w) => w,
+                Err(_) if done > 0 => return ret(done),
+                Err(e) => return Err(e),
+            };
+            done += w;
+            off += w;
+            if w < n {
+                return ret(done);
+            }
+        }
+    }
+    ret(done)
 }
 
 pub fn sys_pread64(ctx: &mut SyscallContext, a: [u64; 6]) -> R {

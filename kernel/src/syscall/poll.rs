@@ -42,7 +42,8 @@ fn do_poll(
     timeout: Option<Duration>,
     mask: u64,
 ) -> R {
-    if nfds > 1024 * 1024 {
+    // Linux: EINVAL beyond RLIMIT_NOFILE.
+    if nfds > crate::fs::file_table::MAX_FDS as u64 {
         return_errno!(EINVAL);
     }
     let vmar = ctx.vmar();

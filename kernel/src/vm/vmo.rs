@@ -5,16 +5,17 @@
 //! to the file see the same memory, as with Linux's page cache. Missing
 //! pages read as zeros and are allocated on first use.
 
-use alloc::vec::Vec;
+use alloc::collections::BTreeMap;
 
 use ostd::mm::{Frame, PAGE_SIZE};
 use ostd::sync::Mutex;
 
 use crate::prelude::*;
 
-/// Pages of memory, indexed from 0.
+/// Pages of memory, indexed from 0. Sparse: a huge file with few pages
+/// costs only those pages.
 pub struct Vmo {
-    pages: Mutex<Vec<Option<Frame>>>,
+    pages: Mutex<BTreeMap<usize, Frame>>,
 }
 
 impl Default for Vmo {
@@ -27,21 +28,18 @@ impl Vmo {
     /// An empty object.
     pub fn new() -> Self {
         Self {
-            pages: Mutex::new(Vec::new()),
+            pages: Mutex::new(BTreeMap::new()),
         }
     }
 
     /// The frame of page `idx`, allocating a zeroed one if missing.
     pub fn page(&self, idx: usize) -> Result<Frame> {
         let mut pages = self.pages.lock();
-        if idx >= pages.len() {
-            pages.resize(idx + 1, None);
-        }
-        if let Some(f) = &pages[idx] {
+        if let Some(f) = pages.get(&idx) {
             return Ok(f.clone());
         }
         let f = Frame::alloc_zeroed().ok_or(Error::new(ENOMEM))?;
-        pages[idx] = Some(f.clone());
+        pages.insert(idx, f.clone());
         Ok(f)
     }
 
@@ -54,7 +52,7 @@ impl Vmo {
             let idx = (pos / PAGE_SIZE as u64) as usize;
             let in_page = (pos % PAGE_SIZE as u64) as usize;
             let n = (PAGE_SIZE - in_page).min(buf.len() - done);
-            match pages.get(idx).and_then(|p| p.as_ref()) {
+            match pages.get(&idx) {
                 Some(f) => f.read_bytes(in_page, &mut buf[done..done + n]),
                 None => buf[done..done + n].fill(0),
             }
@@ -81,12 +79,10 @@ impl Vmo {
     pub fn truncate(&self, size: u64) {
         let mut pages = self.pages.lock();
         let keep = (size as usize).div_ceil(PAGE_SIZE);
-        if pages.len() > keep {
-            pages.truncate(keep);
-        }
+        drop(pages.split_off(&keep));
         let tail = (size % PAGE_SIZE as u64) as usize;
         if tail != 0
-            && let Some(Some(f)) = pages.get(keep - 1)
+            && let Some(f) = pages.get(&(keep - 1))
         {
             f.write_bytes(tail, &[0u8; PAGE_SIZE][..PAGE_SIZE - tail]);
         }
@@ -94,6 +90,6 @@ impl Vmo {
 
     /// Number of pages with memory behind them.
     pub fn resident_pages(&self) -> usize {
-        self.pages.lock().iter().filter(|p| p.is_some()).count()
+        self.pages.lock().len()
     }
 }

@@ -15,7 +15,7 @@ use crate::prelude::*;
 use crate::vm::{MapOptions, VmPerms, Vmar, layout, page_up};
 
 /// Most memory a program's segments may span.
-const MAX_IMAGE: u64 = 1 << 36;
+const MAX_IMAGE: u64 = 1 << 30;
 
 const AT_PHDR: u64 = 3;
 const AT_PHENT: u64 = 4;
@@ -39,7 +39,10 @@ fn read_all(inode: &Arc<dyn Inode>) -> Result<Vec<u8>> {
     if size > MAX_IMAGE {
         return_errno!(ENOEXEC);
     }
-    let mut buf = vec![0u8; size as usize];
+    let mut buf = Vec::new();
+    buf.try_reserve_exact(size as usize)
+        .map_err(|_| Error::new(ENOMEM))?;
+    buf.resize(size as usize, 0);
     let n = inode.read_at(0, &mut buf)?;
     buf.truncate(n);
     Ok(buf)
