@@ -106,6 +106,48 @@ pub(super) fn init(ram_end: u64) {
     unsafe { load_root(root) };
 }
 
+/// Maps one 4 KiB kernel page at `va` (in a region only this module's
+/// callers use, such as kernel stacks) to frame `paddr`. Because every
+/// kernel-half PDPT is shared by all address spaces, the mapping is visible
+/// everywhere at once. Returns false if a page table could not be allocated.
+pub(crate) fn map_kernel_page(va: u64, paddr: u64, flags: u64) -> bool {
+    let _irq = crate::sync::disable_irqs();
+    let root = kernel_root();
+    let Some(pt) = try_walk_create(root, va) else {
+        return false;
+    };
+    set(pt, pt_index(va), paddr | pte::PRESENT | pte::GLOBAL | flags);
+    true
+}
+
+/// Unmaps a page mapped by [`map_kernel_page`] and flushes it from the TLB.
+pub(crate) fn unmap_kernel_page(va: u64) {
+    let _irq = crate::sync::disable_irqs();
+    let root = kernel_root();
+    if let Some(pt) = try_walk_create(root, va) {
+        set(pt, pt_index(va), 0);
+    }
+    // A global entry survives CR3 reloads; invlpg removes it.
+    crate::arch::x86::mm::flush_page(va);
+}
+
+fn try_walk_create(root: u64, va: u64) -> Option<u64> {
+    let mut table = get(root, pml4_index(va)) & pte::ADDR_MASK;
+    for index in [pdpt_index(va), pd_index(va)] {
+        let e = get(table, index);
+        table = if e & pte::PRESENT != 0 {
+            e & pte::ADDR_MASK
+        } else {
+            let t = alloc_block(0)?;
+            // SAFETY: a fresh frame that no one else references.
+            unsafe { super::frame::zero_page(paddr_to_vaddr(t)) };
+            set(table, index, t | pte::PRESENT | pte::WRITABLE);
+            t
+        };
+    }
+    Some(table)
+}
+
 /// Returns the page table (level 1) covering `va`, creating levels as needed.
 fn walk_create(root: u64, va: u64) -> u64 {
     let mut table = get(root, pml4_index(va)) & pte::ADDR_MASK;

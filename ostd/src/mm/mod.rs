@@ -10,6 +10,7 @@
 mod frame;
 mod heap;
 mod kernel_space;
+mod kernel_stack;
 mod page_table;
 mod user_copy;
 mod vm_space;
@@ -18,6 +19,8 @@ use core::sync::atomic::AtomicU32;
 
 pub use frame::{Frame, Segment, free_frames, total_frames};
 pub use heap::heap_stats;
+pub use kernel_stack::KernelStack;
+pub(crate) use kernel_stack::is_guard_page;
 pub(crate) use user_copy::fixup as user_copy_fixup;
 pub use user_copy::{UserFault, copy_from_user, copy_to_user, fill_user};
 pub use vm_space::{PageFlags, VmSpace, VmSpaceError};

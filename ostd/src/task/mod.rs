@@ -19,7 +19,7 @@ use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 pub use scheduler::{exit_current, yield_now};
 pub(crate) use scheduler::{init_boot_task, preempt_if_needed, set_current_vm_space, tick};
 
-use crate::mm::{Segment, VmSpace};
+use crate::mm::{KernelStack, VmSpace};
 use crate::sync::SpinLock;
 
 /// Timer ticks a task may run before it is preempted.
@@ -42,7 +42,7 @@ pub struct Task {
     /// Saved stack pointer while switched out; touched only by the switch.
     saved_rsp: UnsafeCell<u64>,
     /// Owned so that it is freed with the task (the boot task has none).
-    _stack: Option<Segment>,
+    _stack: Option<KernelStack>,
     state: AtomicU8,
     wakeup_pending: AtomicBool,
     entry: SpinLock<Option<Box<dyn FnOnce() + Send>>>,
@@ -130,8 +130,8 @@ impl TaskOptions {
 
     /// Creates the task without running it.
     pub fn build(self) -> Option<Arc<Task>> {
-        let stack = Segment::alloc(KERNEL_STACK_SIZE / crate::mm::PAGE_SIZE)?;
-        let top = stack.vaddr() + stack.len() as u64;
+        let stack = KernelStack::new(KERNEL_STACK_SIZE)?;
+        let top = stack.top();
         let rsp = switch::prepare_stack(top);
         Some(Arc::new(Task {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),

@@ -126,3 +126,17 @@ fn long_idle_sleep_does_not_nest_the_scheduler() {
     let r: Option<()> = wq.wait_until_or_timeout(|| None, Some(Duration::from_secs(3)));
     assert!(r.is_none());
 }
+
+#[ktest]
+fn task_stacks_have_guard_pages() {
+    let s = crate::mm::KernelStack::new(KERNEL_STACK_SIZE).unwrap();
+    assert_eq!(s.top() - s.bottom(), KERNEL_STACK_SIZE as u64);
+    // The page below the stack is not mapped in any address space.
+    assert!(crate::mm::is_guard_page(s.bottom() - 8));
+    let before = crate::mm::free_frames();
+    drop(s);
+    assert_eq!(
+        crate::mm::free_frames(),
+        before + KERNEL_STACK_SIZE / crate::mm::PAGE_SIZE
+    );
+}

@@ -115,11 +115,14 @@ fn kernel_exception(frame: &TrapFrame) -> ! {
             ""
         },
     ));
-    if frame.vector == PAGE_FAULT {
-        crate::console::emergency_print(format_args!(
-            "  CR2 (faulting address) {:#x}\n",
-            read_cr2()
-        ));
+    if frame.vector == PAGE_FAULT || frame.vector == 8 {
+        let cr2 = read_cr2();
+        crate::console::emergency_print(format_args!("  CR2 (faulting address) {cr2:#x}\n"));
+        if crate::mm::is_guard_page(cr2) {
+            crate::console::emergency_print(format_args!(
+                "  kernel stack overflow (guard page hit)\n"
+            ));
+        }
     }
     crate::console::emergency_print(format_args!(
         "  rax {:#x} rbx {:#x} rcx {:#x} rdx {:#x}\n  rsi {:#x} rdi {:#x} rbp {:#x} rsp {:#x}\n  r8 {:#x} r9 {:#x} r10 {:#x} r11 {:#x}\n  r12 {:#x} r13 {:#x} r14 {:#x} r15 {:#x}\n  rflags {:#x} cs {:#x}\n",
