@@ -23,7 +23,8 @@ pub struct Thread {
     /// Blocked signals.
     sig_mask: AtomicU64,
     /// Signals pending for this thread.
-    sig_pending: SpinLock<SigSet>,
+    /// Atomic so that the check on every return to user mode takes no lock.
+    sig_pending: AtomicU64,
     /// `set_tid_address`/`CLONE_CHILD_CLEARTID`: cleared and futex-woken
     /// at exit.
     clear_child_tid: AtomicU64,
@@ -31,7 +32,8 @@ pub struct Thread {
     robust_list: AtomicU64,
     /// The syscall number to restart if the last syscall was interrupted
     /// (`ERESTARTSYS`: `(nr, restart_even_with_handler_if_SA_RESTART)`).
-    restart: SpinLock<Option<(u64, bool)>>,
+    /// Packed: 0 = none, else `(nr + 1) << 1 | with_sa_restart`.
+    restart: AtomicU64,
     /// The mask to restore after a handler (or at once if none runs) when
     /// `sigsuspend`/`ppoll` replaced it temporarily.
     saved_mask: SpinLock<Option<SigSet>>,
@@ -92,11 +94,11 @@ impl ThreadBuilder {
             process: self.process.clone(),
             task: Once::new(),
             sig_mask: AtomicU64::new(self.sig_mask.0),
-            sig_pending: SpinLock::new(SigSet::EMPTY),
+            sig_pending: AtomicU64::new(0),
             clear_child_tid: AtomicU64::new(self.clear_child_tid),
             robust_list: AtomicU64::new(0),
             alt_stack: SpinLock::new((0, 0)),
-            restart: SpinLock::new(None),
+            restart: AtomicU64::new(0),
             saved_mask: SpinLock::new(None),
             exiting: AtomicBool::new(false),
         });
@@ -142,12 +144,14 @@ impl Thread {
 
     /// Pending signals.
     pub fn sig_pending(&self) -> SigSet {
-        *self.sig_pending.lock()
+        SigSet(self.sig_pending.load(Ordering::Acquire))
     }
 
     /// Queues `s` for this thread and wakes it.
     pub fn send_signal(&self, s: Signal) {
-        self.sig_pending.lock().add(s);
+        let mut set = SigSet::EMPTY;
+        set.add(s);
+        self.sig_pending.fetch_or(set.0, Ordering::AcqRel);
         if let Some(t) = self.task() {
             t.wake_up();
         }
@@ -155,17 +159,15 @@ impl Thread {
 
     /// Takes the lowest pending unblocked signal.
     pub fn take_signal(&self) -> Option<Signal> {
-        let mut p = self.sig_pending.lock();
-        let deliverable = SigSet(p.0 & !self.sig_mask().0);
-        let s = deliverable.first()?;
-        p.remove(s);
-        Some(s)
+        self.take_signal_in(SigSet(!self.sig_mask().0))
     }
 
     /// Whether a signal can be delivered or the thread must exit: checked
     /// by the user loop and by interruptible sleeps.
     pub fn has_pending_work(&self) -> bool {
-        self.is_exiting() || self.sig_pending.lock().0 & !self.sig_mask.load(Ordering::Relaxed) != 0
+        self.is_exiting()
+            || self.sig_pending.load(Ordering::Acquire) & !self.sig_mask.load(Ordering::Relaxed)
+                != 0
     }
 
     /// `set_tid_address`.
@@ -206,12 +208,26 @@ impl Thread {
     /// Records that the last syscall `nr` was interrupted and may be
     /// restarted (`with_sa_restart`: also when a `SA_RESTART` handler runs).
     pub fn set_restart(&self, r: Option<(u64, bool)>) {
-        *self.restart.lock() = r;
+        let v = r.map_or(0, |(nr, sa)| ((nr + 1) << 1) | sa as u64);
+        self.restart.store(v, Ordering::Relaxed);
     }
 
     /// Takes the restart record.
     pub fn take_restart(&self) -> Option<(u64, bool)> {
-        self.restart.lock().take()
+        match self.restart.swap(0, Ordering::Relaxed) {
+            0 => None,
+            v => Some(((v >> 1) - 1, v & 1 != 0)),
+        }
+    }
+
+    /// Whether signal handling has anything to do (the common case on the
+    /// way back to user mode is no).
+    pub fn needs_signal_work(&self) -> bool {
+        self.restart.load(Ordering::Relaxed) != 0
+            || self.sig_pending.load(Ordering::Acquire) & !self.sig_mask.load(Ordering::Relaxed)
+                != 0
+            || self.process.is_stopped()
+            || self.saved_mask.lock().is_some()
     }
 
     /// Sets the mask to restore after the next handler (`sigsuspend`).
@@ -226,15 +242,28 @@ impl Thread {
 
     /// Removes `s` from the pending set.
     pub fn clear_pending(&self, s: Signal) {
-        self.sig_pending.lock().remove(s);
+        let mut set = SigSet::EMPTY;
+        set.add(s);
+        self.sig_pending.fetch_and(!set.0, Ordering::AcqRel);
     }
 
     /// Takes the lowest pending signal that is in `set` (blocked or not).
     pub fn take_signal_in(&self, set: SigSet) -> Option<Signal> {
-        let mut p = self.sig_pending.lock();
-        let s = SigSet(p.0 & set.0).first()?;
-        p.remove(s);
-        Some(s)
+        let mut cur = self.sig_pending.load(Ordering::Acquire);
+        loop {
+            let s = SigSet(cur & set.0).first()?;
+            let mut bit = SigSet::EMPTY;
+            bit.add(s);
+            match self.sig_pending.compare_exchange_weak(
+                cur,
+                cur & !bit.0,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return Some(s),
+                Err(now) => cur = now,
+            }
+        }
     }
 
     /// Asks the thread to leave its user loop.
@@ -266,7 +295,7 @@ fn user_loop(thread: Arc<Thread>, mut ctx: UserContext, set_child_tid: u64) {
             ReturnReason::Exception(e) => super::exit::handle_exception(&thread, &mut ctx, e),
             ReturnReason::KernelEvent => {}
         }
-        if !thread.is_exiting() {
+        if !thread.is_exiting() && thread.needs_signal_work() {
             super::signal_delivery::handle_pending_signals(&thread, &mut ctx);
         }
         if thread.is_exiting() {

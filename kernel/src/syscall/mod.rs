@@ -241,10 +241,9 @@ pub fn handle(thread: &Arc<Thread>, user: &mut UserContext) {
         user.set_syscall_ret(-(ENOSYS.0 as i64) as u64);
         return;
     };
-    let process = thread.process().clone();
     let mut ctx = SyscallContext {
         thread,
-        process: &process,
+        process: thread.process(),
         user,
     };
     match handler(&mut ctx, args) {
