@@ -165,6 +165,7 @@ static TABLE: [Option<Handler>; MAX_NR] = table! {
     __NR_getsid => process::sys_getsid,
     __NR_set_tid_address => process::sys_set_tid_address,
     __NR_set_robust_list => process::sys_set_robust_list,
+    __NR_rseq => process::sys_rseq,
     __NR_arch_prctl => process::sys_arch_prctl,
     __NR_prctl => process::sys_prctl,
     __NR_futex => futex::sys_futex,

@@ -92,6 +92,13 @@ pub fn sys_set_robust_list(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     ret(0)
 }
 
+/// Restartable sequences are not supported; glibc and musl carry on
+/// without them when registration fails with `ENOSYS` (no log line: every
+/// glibc program tries).
+pub fn sys_rseq(_ctx: &mut SyscallContext, _a: [u64; 6]) -> R {
+    return_errno!(ENOSYS)
+}
+
 const ARCH_SET_GS: u64 = 0x1001;
 const ARCH_SET_FS: u64 = 0x1002;
 const ARCH_GET_FS: u64 = 0x1003;
