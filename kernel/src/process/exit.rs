@@ -59,10 +59,17 @@ fn process_exited(process: &Arc<Process>, status: ExitStatus) {
         ostd::power::exit_qemu(ostd::power::ExitStatus::Code(status.shell_status()));
     }
 
-    // Re-parent the children to init.
+    // Send the parent-death signals (`PR_SET_PDEATHSIG`), then re-parent
+    // the children to init.
     let children: alloc::vec::Vec<_> = core::mem::take(&mut *process.children.lock())
         .into_values()
         .collect();
+    for c in &children {
+        let s = c.pdeath_signal();
+        if s != 0 && !c.is_zombie() {
+            send_to_process(c, s);
+        }
+    }
     if let Some(init) = table::init_process() {
         let mut any_zombie = false;
         for c in children {

@@ -188,7 +188,10 @@ const CLONE_ARGS_SIZE_KNOWN: u64 = 88;
 
 pub fn sys_clone3(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     let (addr, size) = (a[0], a[1]);
-    if !(CLONE_ARGS_SIZE_VER0..=4096).contains(&size) {
+    if size > 4096 {
+        return_errno!(E2BIG); // larger than a page, as Linux checks
+    }
+    if size < CLONE_ARGS_SIZE_VER0 {
         return_errno!(EINVAL);
     }
     let vmar = ctx.vmar();

@@ -19,8 +19,9 @@ use crate::fs::inode::{Inode, InodeType};
 use crate::prelude::*;
 use crate::vm::Vmar;
 
-/// Nested interpreters allowed (Linux's `BINPRM_MAX_RECURSION`).
-pub const MAX_INTERP_DEPTH: usize = 4;
+/// Deepest nesting of `#!` interpreters: Linux's `exec_binprm` gives up
+/// past depth 5, so a chain of five scripts still runs and six give `ELOOP`.
+pub const MAX_INTERP_DEPTH: usize = 5;
 
 /// A loaded program, ready to run.
 pub struct LoadedProgram {
