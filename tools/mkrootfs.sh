@@ -29,7 +29,11 @@ for overlay in "$@"; do
 done
 
 rm -rf "$out"
-mkdir -p "$out"
+mkdir -p "$out/sbin"
+
+# PID 1's helper for the interactive console (see rootfs/shell-init.c).
+here=$(cd "$(dirname "$0")/.." && pwd)
+musl-gcc -static -O2 -Wall -o "$out/sbin/shell-init" "$here/rootfs/shell-init.c"
 
 # Build the base tree inside a subshell so that relative OUT_DIR and
 # OVERLAY_DIR paths both keep meaning what they meant to the caller.
@@ -89,7 +93,9 @@ mount -t tmpfs tmpfs /tmp 2>/dev/null
 
 echo "framekernel: $(uname -sm 2>/dev/null) -- starting a shell"
 cd /root 2>/dev/null || cd /
-exec setsid cttyhack sh -l
+# PID 1 duties (job control on the console, reaping, poweroff) are done by
+# shell-init, which exits with the shell's status when it exits.
+exec /sbin/shell-init /bin/sh -l
 INIT
 chmod 755 init
 )

@@ -58,12 +58,22 @@ grep -E 'FAILED|panicked|KERNEL PANIC' "$LOG/ktest.log"
 count_summary "$LOG/ktest.log"
 tail -n 1 "$LOG/ktest.log"
 
-phase "test apps"
+phase "test apps (one boot, in-guest runner)"
 $OSDK build >"$LOG/build.log" 2>&1 || { cat "$LOG/build.log"; failed=$((failed + 1)); }
-$OSDK test-apps --no-build --kernel target/osdk/kernel --manifest build/rootfs/test/manifest.txt \
-    --initramfs build/rootfs --cmdline "log_level=warn" >"$LOG/apps.log" 2>&1
-cat "$LOG/apps.log" | grep -E '^(PASS|FAIL)'
+$OSDK run --no-build --kernel target/osdk/kernel --initramfs build/rootfs --summary --timeout 1500 \
+    --cmdline "log_level=warn init=/test/runner" >"$LOG/apps.log" 2>&1
+grep -aE '^(PASS|FAIL)|^    \|' "$LOG/apps.log"
+grep -aE 'KERNEL PANIC|osdk: (timeout|guest)' "$LOG/apps.log"
 count_summary "$LOG/apps.log"
+
+for script in test/session/*.session; do
+    [ -f "$script" ] || continue
+    phase "scripted console session: $script"
+    if $OSDK session --no-build --kernel target/osdk/kernel --initramfs build/rootfs \
+        --script "$script" --timeout 600 --cmdline "log_level=warn" >"$LOG/session.log" 2>&1; then :; fi
+    tail -n 3 "$LOG/session.log"
+    count_summary "$LOG/session.log"
+done
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
