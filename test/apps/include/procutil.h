@@ -39,7 +39,7 @@ static void sleep_ms(long ms)
 		;
 }
 
-__attribute__((unused))
+__attribute__((unused, noinline))
 static void *shared_alloc(size_t size)
 {
 	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);

@@ -20,6 +20,8 @@ struct shared {
 
 static struct shared *sh;
 
+__attribute__((noreturn)) static void level(int depth);
+
 static void level(int depth)
 {
 	int status = 0;

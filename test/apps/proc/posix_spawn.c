@@ -6,8 +6,9 @@
  * 1. helper_exit 5 with adddup2(pipe -> 1), addclose(pipe read end) and
  *    POSIX_SPAWN_SETSIGMASK {SIGUSR1}: the output arrives on the pipe, shows
  *    the spawned pid and the mask, and the status is 5.
- * 2. fdcheck with addclose(a) and adddup2(b, 10): a is closed, 10 and b are
- *    open in the new program, and both stay open in the parent.
+ * 2. fdcheck with addclose(a) and adddup2(b, t), t a free fd (10 or the
+ *    next free one): a is closed, t and b are open in the new program, and
+ *    both stay open in the parent, where t stays closed.
  * 3. a missing program: posix_spawn() returns ENOENT (not -1/errno).
  */
 #define _GNU_SOURCE
@@ -72,22 +73,26 @@ int main(int argc, char **argv)
 	/* 2 */
 	int a = open(fdcheck, O_RDONLY);
 	int b = open(fdcheck, O_RDONLY);
-	CHECK(a >= 3 && b >= 3 && a != 10 && b != 10, "opened fds %d and %d", a, b);
+	int target = 10;
+	while (fcntl(target, F_GETFD) != -1 || target == a || target == b)
+		target++;
+	CHECK(a >= 3 && b >= 3, "opened fds %d and %d; target fd %d", a, b, target);
 	CHECK(posix_spawn_file_actions_init(&fa) == 0, "file_actions_init");
 	CHECK(posix_spawn_file_actions_addclose(&fa, a) == 0, "addclose(%d)", a);
-	CHECK(posix_spawn_file_actions_adddup2(&fa, b, 10) == 0, "adddup2(%d, 10)", b);
-	char sa[16], sb[16];
+	CHECK(posix_spawn_file_actions_adddup2(&fa, b, target) == 0, "adddup2(%d, %d)", b, target);
+	char sa[16], sb[16], st[16];
 	snprintf(sa, sizeof(sa), "%d", a);
 	snprintf(sb, sizeof(sb), "%d", b);
-	char *const fargv[] = { (char *)fdcheck, sa, "10", sb, NULL };
+	snprintf(st, sizeof(st), "%d", target);
+	char *const fargv[] = { (char *)fdcheck, sa, st, sb, NULL };
 	rc = posix_spawn(&pid, fdcheck, &fa, NULL, fargv, environ);
 	CHECK(rc == 0, "posix_spawn(fdcheck) = %d", rc);
 	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status),
 	      "waitpid(fdcheck) (status word %#x)", status);
-	CHECK(WEXITSTATUS(status) == 6, "in the child: fd %d closed, 10 and %d open (mask %d, want 6)",
-	      a, b, WEXITSTATUS(status));
+	CHECK(WEXITSTATUS(status) == 6, "in the child: fd %d closed, %d and %d open (mask %d, want 6)",
+	      a, target, b, WEXITSTATUS(status));
 	CHECK(fcntl(a, F_GETFD) != -1 && fcntl(b, F_GETFD) != -1, "both still open in the parent");
-	CHECK(fcntl(10, F_GETFD) == -1, "fd 10 not open in the parent");
+	CHECK(fcntl(target, F_GETFD) == -1, "fd %d not open in the parent", target);
 	posix_spawn_file_actions_destroy(&fa);
 	close(a);
 	close(b);

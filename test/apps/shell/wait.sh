@@ -1,0 +1,29 @@
+# Background jobs: $!, wait for one job, for all, statuses of killed jobs.
+(exit 3) &
+p1=$!
+(exit 4) &
+p2=$!
+[ "$p1" != "$p2" ] && echo "distinct pids"
+wait $p2; echo "second $?"
+wait $p1; echo "first $?"
+for i in 1 2 3; do (echo "job $i" > "$TMPDIR/job$i") & done
+wait; echo "wait all $?"
+cat "$TMPDIR/job1" "$TMPDIR/job2" "$TMPDIR/job3"
+sleep 100 &
+p=$!
+kill $p; wait $p; echo "terminated $?"
+sleep 100 &
+kill -KILL $!; wait $!; echo "killed $?"
+sh -c 'exit 9' & wait $!; echo "child $?"
+(echo "from the background") > "$TMPDIR/bg" & wait $!
+cat "$TMPDIR/bg"
+# $! of a pipeline is its last process.
+echo piped | cat > "$TMPDIR/pipe" & wait $!; echo "pipeline $?"
+cat "$TMPDIR/pipe"
+# A job that blocks until the shell writes to a FIFO.
+mkfifo "$TMPDIR/fifo"
+{ read line < "$TMPDIR/fifo"; echo "reader got $line"; } &
+r=$!
+echo "through the fifo" > "$TMPDIR/fifo"
+wait $r; echo "reader $?"
+wait; echo "nothing left $?"
