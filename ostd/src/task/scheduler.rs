@@ -164,10 +164,13 @@ fn pick_and_switch() {
             return;
         }
         match cur.state() {
-            TaskState::Running | TaskState::Runnable => {
+            TaskState::Running => {
                 cur.set_state(TaskState::Runnable);
                 s.run_queue.push_back(cur.clone());
             }
+            // Woken while it was about to sleep: `wake` already queued it,
+            // and queueing it twice would let it run again after exiting.
+            TaskState::Runnable => {}
             TaskState::Exited => s.exited = Some(cur.clone()),
             TaskState::Sleeping => {}
         }

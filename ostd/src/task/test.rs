@@ -140,3 +140,29 @@ fn task_stacks_have_guard_pages() {
         before + KERNEL_STACK_SIZE / crate::mm::PAGE_SIZE
     );
 }
+
+#[ktest]
+fn woken_while_idle_is_queued_once() {
+    // A task that is woken by an interrupt while the scheduler idles on
+    // its behalf, and then finds another task to run first, must not end
+    // up in the run queue twice (it would run again after exiting).
+    let done = Arc::new(AtomicUsize::new(0));
+    for _ in 0..20 {
+        let d = done.clone();
+        let t = TaskOptions::new(move || {
+            let wq = WaitQueue::new();
+            let _: Option<()> = wq.wait_until_or_timeout(|| None, Some(Duration::from_millis(15)));
+            d.fetch_add(1, Ordering::SeqCst);
+        })
+        .spawn()
+        .unwrap();
+        // Also make a second runnable task appear while we wait.
+        let other = TaskOptions::new(|| yield_now()).spawn().unwrap();
+        let wq = WaitQueue::new();
+        let _: Option<()> = wq.wait_until_or_timeout(|| None, Some(Duration::from_millis(20)));
+        while !t.has_exited() || !other.has_exited() {
+            yield_now();
+        }
+    }
+    assert_eq!(done.load(Ordering::SeqCst), 20);
+}
