@@ -72,7 +72,7 @@ test: osdk rootfs
 	@sh tools/test-all.sh
 
 bench: osdk
-	@$(MAKE) --no-print-directory -C test/apps/benchmark OUT=$(abspath $(BUILD)/bench)
+	@$(MAKE) --no-print-directory -C test/apps/benchmark OUT=$(abspath $(BUILD)/bench-root)
 	@bash tools/bench.sh
 
 clean:

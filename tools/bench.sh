@@ -40,10 +40,10 @@ run() {
     [ "$2" = yes ] && icount="--icount"
     if [ "$1" = framekernel ]; then
         $OSDK run --no-build --kernel target/osdk/kernel --initramfs "$ROOT" --cpu "$CPU" $icount \
-            --timeout 900 --cmdline "log_level=error init=/bench/init" >"$log" 2>&1 || true
+            --timeout 900 --cmdline "log_level=error init=/bench/run_all" >"$log" 2>&1 || true
     else
         $OSDK run --kernel "$linux" --initramfs "$ROOT" --cpu "$CPU" $icount --timeout 900 \
-            --cmdline "console=ttyS0 quiet panic=-1 rdinit=/bench/init" >"$log" 2>&1 || true
+            --cmdline "console=ttyS0 quiet panic=-1 rdinit=/bench/run_all" >"$log" 2>&1 || true
     fi
     grep -a '^BENCH ' "$log" | sed 's/\r//' >"$LOGS/$1-$2-$3.txt" || true
     if ! grep -q 'BENCH done' "$LOGS/$1-$2-$3.txt"; then
