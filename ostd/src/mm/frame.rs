@@ -153,6 +153,16 @@ impl Frame {
         };
     }
 
+    /// Adds a reference to the frame at `paddr` without creating a handle
+    /// (the reference is owned by a page table entry).
+    ///
+    /// # Safety
+    ///
+    /// As for [`clone_raw`](Self::clone_raw).
+    pub(crate) unsafe fn inc_ref_raw(paddr: Paddr) {
+        meta(paddr).refcount.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Gives up this handle without decrementing the count; the reference
     /// is now owned by whoever keeps the address (a page table entry).
     pub(crate) fn into_raw(self) -> Paddr {

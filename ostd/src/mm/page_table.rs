@@ -95,6 +95,32 @@ pub(super) unsafe fn for_each_leaf(
     f: &mut dyn FnMut(Vaddr, u64, usize),
 ) {
     // SAFETY: forwarded from the caller.
+    unsafe {
+        for_each_leaf_table(root, start, end, &mut |base, table, first, last| {
+            for idx in first..last {
+                if read(table, idx) & pte::PRESENT != 0 {
+                    f(base + (idx as u64) * entry_span(1), table, idx);
+                }
+            }
+        })
+    }
+}
+
+/// Calls `f(table_va, table, first, last)` for every leaf table covering
+/// part of `[start, end)`: entries `first..last` of `table` are in range.
+/// Loops over the entries of one table are tight; this is what makes
+/// `fork` of a large address space cheap.
+///
+/// # Safety
+///
+/// As for [`leaf_table`].
+pub(super) unsafe fn for_each_leaf_table(
+    root: u64,
+    start: Vaddr,
+    end: Vaddr,
+    f: &mut dyn FnMut(Vaddr, u64, usize, usize),
+) {
+    // SAFETY: forwarded from the caller.
     unsafe { walk(root, LEVELS, 0, start, end, f) }
 }
 
@@ -104,7 +130,7 @@ unsafe fn walk(
     base: Vaddr,
     start: Vaddr,
     end: Vaddr,
-    f: &mut dyn FnMut(Vaddr, u64, usize),
+    f: &mut dyn FnMut(Vaddr, u64, usize, usize),
 ) {
     let span = entry_span(level);
     let first = if start > base {
@@ -112,6 +138,17 @@ unsafe fn walk(
     } else {
         0
     };
+    if level == 1 {
+        let last = if end >= base + 512 * span {
+            512
+        } else {
+            (end - base).div_ceil(span) as usize
+        };
+        if first < last {
+            f(base, table, first, last);
+        }
+        return;
+    }
     for idx in first..512 {
         let va = base + idx as u64 * span;
         if va >= end {
@@ -122,28 +159,24 @@ unsafe fn walk(
         if e & pte::PRESENT == 0 {
             continue;
         }
-        if level == 1 {
-            f(va, table, idx);
-        } else {
-            // SAFETY: a present non-leaf entry of a user table points at a
-            // live table of the same space.
-            unsafe { walk(e & pte::ADDR_MASK, level - 1, va, start.max(va), end, f) };
-        }
+        // SAFETY: a present non-leaf entry of a user table points at a
+        // live table of the same space.
+        unsafe { walk(e & pte::ADDR_MASK, level - 1, va, start.max(va), end, f) };
     }
 }
 
 /// Frees every user-half page-table frame under `root` (entries 0..256),
-/// calling `leaf(paddr)` for each present leaf.
+/// dropping the frame reference of each present leaf.
 ///
 /// # Safety
 ///
 /// `root` must be a PML4 no longer in use by any CPU and not used again.
-pub(super) unsafe fn free_user_tables(root: u64, leaf: &mut dyn FnMut(u64)) {
+pub(super) unsafe fn free_user_tables(root: u64) {
     // SAFETY: forwarded.
-    unsafe { free_level(root, LEVELS, 256, leaf) }
+    unsafe { free_level(root, LEVELS, 256) }
 }
 
-unsafe fn free_level(table: u64, level: usize, entries: usize, leaf: &mut dyn FnMut(u64)) {
+unsafe fn free_level(table: u64, level: usize, entries: usize) {
     for idx in 0..entries {
         // SAFETY: the table is exclusively ours (caller's contract).
         let e = unsafe { read(table, idx) };
@@ -152,10 +185,11 @@ unsafe fn free_level(table: u64, level: usize, entries: usize, leaf: &mut dyn Fn
         }
         let child = e & pte::ADDR_MASK;
         if level == 1 {
-            leaf(child);
+            // SAFETY: a present leaf entry owns one reference.
+            drop(unsafe { super::frame::Frame::from_raw(child) });
         } else {
             // SAFETY: as above.
-            unsafe { free_level(child, level - 1, 512, leaf) };
+            unsafe { free_level(child, level - 1, 512) };
             free_block(child, 0);
         }
     }

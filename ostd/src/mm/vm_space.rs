@@ -14,7 +14,9 @@ use bitflags::bitflags;
 
 use super::frame::{Frame, free_block};
 use super::kernel_space::kernel_root;
-use super::page_table::{self as pt, for_each_leaf, free_user_tables, leaf_table};
+use super::page_table::{
+    self as pt, for_each_leaf, for_each_leaf_table, free_user_tables, leaf_table,
+};
 use super::{PAGE_SIZE, Vaddr};
 use crate::arch::x86::mm::{USER_SPACE_END, current_root, flush_all, flush_page, load_root, pte};
 use crate::sync::SpinLock;
@@ -259,32 +261,44 @@ impl VmSpace {
         let child_root = child.root.lock();
         let mut flusher = Flusher::new(*root);
         let mut result = Ok(());
+        let cow_bits = mark.to_pte() & (pte::AVAIL0 | pte::AVAIL1);
         // SAFETY: both locks are held (distinct spaces), the range is user
         // space. Each copied entry gets its own frame reference.
         unsafe {
-            for_each_leaf(*root, range.start, range.end, &mut |va, table, idx| {
-                if result.is_err() {
-                    return;
-                }
-                let Some(ctable) = leaf_table(*child_root, va, true) else {
-                    result = Err(VmSpaceError::NoMemory);
-                    return;
-                };
-                let mut e = pt::read(table, idx);
-                if write_protect && e & pte::WRITABLE != 0 {
-                    e = (e & !pte::WRITABLE)
-                        | PageFlags::to_pte(mark) & (pte::AVAIL0 | pte::AVAIL1);
-                    pt::write(table, idx, e);
-                    flusher.add(va);
-                }
-                let cidx = pt::index(va, 1);
-                let old = pt::read(ctable, cidx);
-                core::mem::forget(Frame::clone_raw(e & pte::ADDR_MASK));
-                pt::write(ctable, cidx, e & !(pte::ACCESSED | pte::DIRTY));
-                if old & pte::PRESENT != 0 {
-                    drop(Frame::from_raw(old & pte::ADDR_MASK));
-                }
-            });
+            for_each_leaf_table(
+                *root,
+                range.start,
+                range.end,
+                &mut |base, table, first, last| {
+                    if result.is_err() {
+                        return;
+                    }
+                    // The child's leaf table: looked up once per 512 entries.
+                    let Some(ctable) =
+                        leaf_table(*child_root, base + first as u64 * PAGE_SIZE as u64, true)
+                    else {
+                        result = Err(VmSpaceError::NoMemory);
+                        return;
+                    };
+                    for idx in first..last {
+                        let mut e = pt::read(table, idx);
+                        if e & pte::PRESENT == 0 {
+                            continue;
+                        }
+                        if write_protect && e & pte::WRITABLE != 0 {
+                            e = (e & !pte::WRITABLE) | cow_bits;
+                            pt::write(table, idx, e);
+                            flusher.add(base + idx as u64 * PAGE_SIZE as u64);
+                        }
+                        let old = pt::read(ctable, idx);
+                        Frame::inc_ref_raw(e & pte::ADDR_MASK);
+                        pt::write(ctable, idx, e & !(pte::ACCESSED | pte::DIRTY));
+                        if old & pte::PRESENT != 0 {
+                            drop(Frame::from_raw(old & pte::ADDR_MASK));
+                        }
+                    }
+                },
+            );
         }
         flusher.finish();
         result
@@ -314,7 +328,7 @@ impl Drop for VmSpace {
         // SAFETY: we are the last owner (drop) and the space is not loaded:
         // the active space is always kept alive by the scheduler.
         unsafe {
-            free_user_tables(root, &mut |p| drop(Frame::from_raw(p)));
+            free_user_tables(root);
         }
         free_block(root, 0);
     }
