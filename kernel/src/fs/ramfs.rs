@@ -374,8 +374,13 @@ impl Inode for RamInode {
         if self.kind != InodeType::Fifo {
             return None;
         }
-        let mut fifo = self.fifo.lock();
-        let pipe = fifo.get_or_insert_with(super::pipe::Pipe::new).clone();
+        // Take the pipe and let go of the lock before blocking in the open:
+        // the other end's open needs it too.
+        let pipe = self
+            .fifo
+            .lock()
+            .get_or_insert_with(super::pipe::Pipe::new)
+            .clone();
         Some(super::pipe::open_fifo(pipe, flags))
     }
 

@@ -40,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -377,6 +378,14 @@ int main(int argc, char **argv)
 	const char *manifest = "/test/manifest.txt";
 	struct test *tests = NULL;
 	int opt, bad, n, passed = 0, failed = 0, selected;
+
+	/* As the first program, set up what tests expect of a Linux system,
+	 * as an init would (failures are harmless: a test will report them). */
+	if (getpid() == 1) {
+		mount("proc", "/proc", "proc", 0, NULL);
+		mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);
+		mount("tmpfs", "/tmp", "tmpfs", 0, NULL);
+	}
 
 	while ((opt = getopt(argc, argv, "m:r:t:h")) != -1) {
 		switch (opt) {

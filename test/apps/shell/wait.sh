@@ -20,10 +20,12 @@ cat "$TMPDIR/bg"
 # $! of a pipeline is its last process.
 echo piped | cat > "$TMPDIR/pipe" & wait $!; echo "pipeline $?"
 cat "$TMPDIR/pipe"
-# A job that blocks until the shell writes to a FIFO.
-mkfifo "$TMPDIR/fifo"
-{ read line < "$TMPDIR/fifo"; echo "reader got $line"; } &
-r=$!
-echo "through the fifo" > "$TMPDIR/fifo"
-wait $r; echo "reader $?"
+# Jobs finish in any order; wait takes them in the order asked for.
+(sleep 1; echo "slow done" > "$TMPDIR/slow") &
+slow=$!
+(echo "quick done" > "$TMPDIR/quick") &
+quick=$!
+wait $slow; echo "slow $?"
+wait $quick; echo "quick $?"
+cat "$TMPDIR/slow" "$TMPDIR/quick"
 wait; echo "nothing left $?"
