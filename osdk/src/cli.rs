@@ -14,6 +14,7 @@ commands:
   build       build the kernel
   run         build the kernel, pack the initramfs and boot it in QEMU
   test-apps   boot QEMU once per test listed in a manifest
+  session     boot QEMU and drive its console by a script (expect/send)
   help        show this text
 
 build options:
@@ -41,6 +42,12 @@ test-apps options (also the run options except --gdb and --summary):
   --only NAME             run only this test (repeatable)
   --verbose               show every test's output, not only failures'
   (--timeout is per test, default 60)
+
+session options (also the run options except --gdb and --summary):
+  --script FILE           the steps: expect TEXT, expect@SECS TEXT, send TEXT,
+                          type TEXT, key NAME..., sleep MS, expect-exit CODE
+  --verbose               echo the console output as it arrives
+  (--timeout is for the whole session, default 600)
 
 exit status of run: the guest's `exit N`, 250 on a guest panic, 124 on timeout,
 125 if QEMU failed or the guest did not report; 2 on a usage error.
@@ -124,6 +131,17 @@ pub struct TestAppsArgs {
     pub verbose: bool,
 }
 
+/// Options of `osdk session`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionArgs {
+    /// Shared run options.
+    pub run: RunArgs,
+    /// The script file.
+    pub script: PathBuf,
+    /// Echo the console output.
+    pub verbose: bool,
+}
+
 /// A parsed command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
@@ -133,6 +151,8 @@ pub enum Command {
     Run(RunArgs),
     /// `osdk test-apps`.
     TestApps(TestAppsArgs),
+    /// `osdk session`.
+    Session(SessionArgs),
     /// `osdk help`, `-h`, `--help`.
     Help,
 }
@@ -143,6 +163,7 @@ enum Kind {
     Build,
     Run,
     TestApps,
+    Session,
 }
 
 /// Parses the arguments after the program name.
@@ -159,6 +180,7 @@ where
         "build" => Kind::Build,
         "run" => Kind::Run,
         "test-apps" => Kind::TestApps,
+        "session" => Kind::Session,
         "help" | "-h" | "--help" => return Ok(Command::Help),
         other => return Err(format!("unknown command `{other}`")),
     };
@@ -166,6 +188,7 @@ where
     let mut run = RunArgs::default();
     let mut test = TestAppsArgs::default();
     let mut manifest = None;
+    let mut script = None;
     let rest: Vec<String> = args.collect();
     let mut iter = rest.into_iter();
     while let Some(arg) = iter.next() {
@@ -199,8 +222,8 @@ where
         if is_flag && inline.is_some() {
             return Err(format!("--{name} takes no value"));
         }
-        const ALL: &[Kind] = &[Kind::Build, Kind::Run, Kind::TestApps];
-        const RUNS: &[Kind] = &[Kind::Run, Kind::TestApps];
+        const ALL: &[Kind] = &[Kind::Build, Kind::Run, Kind::TestApps, Kind::Session];
+        const RUNS: &[Kind] = &[Kind::Run, Kind::TestApps, Kind::Session];
         match name {
             "ktest" => {
                 allowed(ALL)?;
@@ -292,8 +315,12 @@ where
                 test.only.push(value()?);
             }
             "verbose" => {
-                allowed(&[Kind::TestApps])?;
+                allowed(&[Kind::TestApps, Kind::Session])?;
                 test.verbose = true;
+            }
+            "script" => {
+                allowed(&[Kind::Session])?;
+                script = Some(PathBuf::from(value()?));
             }
             _ => return Err(format!("unknown option --{name}")),
         }
@@ -307,6 +334,11 @@ where
             test.manifest = manifest.ok_or("test-apps needs --manifest FILE")?;
             Command::TestApps(test)
         }
+        Kind::Session => Command::Session(SessionArgs {
+            run,
+            script: script.ok_or("session needs --script FILE")?,
+            verbose: test.verbose,
+        }),
     })
 }
 
@@ -438,6 +470,26 @@ mod tests {
         assert!(parse_err(&["test-apps"]).contains("--manifest"));
         assert!(parse_err(&["test-apps", "--manifest", "m", "--gdb"]).contains("not an option"));
         assert!(parse_err(&["run", "--only", "x"]).contains("not an option"));
+    }
+
+    #[test]
+    fn session_options() {
+        let Command::Session(s) = parse_ok(&[
+            "session",
+            "--script",
+            "s.session",
+            "--verbose",
+            "--no-build",
+            "--timeout=90",
+        ]) else {
+            panic!("not session");
+        };
+        assert_eq!(s.script, PathBuf::from("s.session"));
+        assert!(s.verbose && s.run.no_build);
+        assert_eq!(s.run.timeout, Some(90));
+        assert!(parse_err(&["session"]).contains("--script"));
+        assert!(parse_err(&["session", "--script", "s", "--summary"]).contains("not an option"));
+        assert!(parse_err(&["run", "--script", "s"]).contains("not an option"));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! osdk build [--ktest] [--profile release|dev] [--workspace DIR]
 //! osdk run [options]
 //! osdk test-apps --manifest FILE [options]
+//! osdk session --script FILE [options]
 //! ```
 //!
 //! `osdk help` lists every option.
@@ -18,6 +19,7 @@ mod initramfs;
 mod manifest;
 mod qemu;
 mod runner;
+mod session;
 mod status;
 mod summary;
 mod test_apps;
@@ -55,6 +57,7 @@ fn main() -> ExitCode {
         cli::Command::Build(args) => commands::build(args),
         cli::Command::Run(args) => commands::run(args),
         cli::Command::TestApps(args) => test_apps::run(args),
+        cli::Command::Session(args) => session::run(args),
     };
     match result {
         Ok(status) => ExitCode::from(status),

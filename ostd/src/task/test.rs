@@ -157,7 +157,7 @@ fn woken_while_idle_is_queued_once() {
         .spawn()
         .unwrap();
         // Also make a second runnable task appear while we wait.
-        let other = TaskOptions::new(|| yield_now()).spawn().unwrap();
+        let other = TaskOptions::new(yield_now).spawn().unwrap();
         let wq = WaitQueue::new();
         let _: Option<()> = wq.wait_until_or_timeout(|| None, Some(Duration::from_millis(20)));
         while !t.has_exited() || !other.has_exited() {
