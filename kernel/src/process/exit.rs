@@ -144,7 +144,12 @@ pub fn handle_exception(thread: &Arc<Thread>, ctx: &mut UserContext, e: CpuExcep
         CpuException::PAGE_FAULT => {
             let vmar = thread.process().vmar();
             if vmar
-                .handle_page_fault(e.page_fault_addr, e.is_write(), e.is_fetch())
+                .handle_fault(
+                    e.page_fault_addr,
+                    e.is_write(),
+                    e.is_fetch(),
+                    e.is_protection(),
+                )
                 .is_ok()
             {
                 return;

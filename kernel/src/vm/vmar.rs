@@ -283,6 +283,42 @@ impl Vmar {
         self.fault_in(vma, page_down(addr), write)
     }
 
+    /// A page fault reported by the CPU (`present`: the page was mapped and
+    /// the access violated its protection).
+    pub fn handle_fault(&self, addr: u64, write: bool, exec: bool, present: bool) -> Result<()> {
+        if present {
+            self.handle_page_fault(addr, write, exec)
+        } else {
+            self.handle_missing_page(addr, write, exec)
+        }
+    }
+
+    /// Like [`handle_page_fault`](Self::handle_page_fault) when the CPU
+    /// reported that no page was mapped: private anonymous memory then
+    /// takes a shorter path (one page-table walk).
+    pub fn handle_missing_page(&self, addr: u64, write: bool, exec: bool) -> Result<()> {
+        {
+            let inner = self.inner.lock();
+            if let Some((_, vma)) = inner.vmas.range(..=addr).next_back()
+                && vma.end > addr
+                && vma.backing.is_none()
+                && !vma.perms.is_empty()
+                && (!write || vma.perms.contains(VmPerms::WRITE))
+                && (!exec || vma.perms.contains(VmPerms::EXEC))
+            {
+                let frame = Frame::alloc_zeroed().ok_or(Error::new(ENOMEM))?;
+                let mapped = self
+                    .space
+                    .map_if_absent(page_down(addr), frame, vma.page_flags())
+                    .map_err(|_| Error::new(ENOMEM))?;
+                if mapped {
+                    return Ok(());
+                }
+            }
+        }
+        self.handle_page_fault(addr, write, exec)
+    }
+
     /// Makes the page at `page` present; with `write`, also private to this
     /// address space (copied if shared) and, if the region allows it,
     /// writable. Permissions are not checked here.

@@ -171,6 +171,30 @@ impl VmSpace {
         Ok(old)
     }
 
+    /// Maps `frame` at `va` only if nothing is mapped there (one page-table
+    /// walk: the fast path of a fault on a missing page). Returns whether it
+    /// mapped; if not, `frame` is dropped.
+    pub fn map_if_absent(
+        &self,
+        va: Vaddr,
+        frame: Frame,
+        flags: PageFlags,
+    ) -> Result<bool, VmSpaceError> {
+        check_range(&(va..va + PAGE_SIZE as u64))?;
+        let root = self.root.lock();
+        // SAFETY: the space's lock is held and `va` is a user address.
+        let table = unsafe { leaf_table(*root, va, true) }.ok_or(VmSpaceError::NoMemory)?;
+        let idx = pt::index(va, 1);
+        // SAFETY: `table` is live under the lock.
+        if unsafe { pt::read(table, idx) } & pte::PRESENT != 0 {
+            return Ok(false);
+        }
+        // SAFETY: as above; the frame's reference moves into the entry. No
+        // TLB flush: a non-present entry is never cached.
+        unsafe { pt::write(table, idx, frame.into_raw() | flags.to_pte()) };
+        Ok(true)
+    }
+
     /// Unmaps every page in `range`; the frames lose their references.
     pub fn unmap(&self, range: Range<Vaddr>) -> Result<(), VmSpaceError> {
         check_range(&range)?;

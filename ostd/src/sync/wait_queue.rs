@@ -16,6 +16,9 @@ use crate::task::Task;
 /// A queue of sleeping tasks.
 pub struct WaitQueue {
     waiters: SpinLock<VecDeque<Arc<Task>>>,
+    /// Number of queued waiters, so that waking an empty queue (the common
+    /// case, e.g. every `Mutex` unlock) takes no lock.
+    count: core::sync::atomic::AtomicUsize,
 }
 
 /// Something that can put the current task to sleep until woken.
@@ -60,6 +63,7 @@ impl WaitQueue {
     pub const fn new() -> Self {
         Self {
             waiters: SpinLock::new(VecDeque::new()),
+            count: core::sync::atomic::AtomicUsize::new(0),
         }
     }
 
@@ -123,16 +127,28 @@ impl WaitQueue {
     }
 
     fn enqueue(&self, task: &Arc<Task>) {
-        self.waiters.lock().push_back(task.clone());
+        let mut w = self.waiters.lock();
+        w.push_back(task.clone());
+        self.count.store(w.len(), Ordering::Release);
     }
 
     fn dequeue(&self, task: &Arc<Task>) {
-        self.waiters.lock().retain(|t| !Arc::ptr_eq(t, task));
+        let mut w = self.waiters.lock();
+        w.retain(|t| !Arc::ptr_eq(t, task));
+        self.count.store(w.len(), Ordering::Release);
     }
 
     /// Wakes the first sleeper; returns whether there was one.
     pub fn wake_one(&self) -> bool {
-        let t = self.waiters.lock().pop_front();
+        if self.count.load(Ordering::Acquire) == 0 {
+            return false;
+        }
+        let t = {
+            let mut w = self.waiters.lock();
+            let t = w.pop_front();
+            self.count.store(w.len(), Ordering::Release);
+            t
+        };
         match t {
             Some(t) => {
                 t.wake_up();
@@ -144,7 +160,14 @@ impl WaitQueue {
 
     /// Wakes every sleeper; returns how many there were.
     pub fn wake_all(&self) -> usize {
-        let all = core::mem::take(&mut *self.waiters.lock());
+        if self.count.load(Ordering::Acquire) == 0 {
+            return 0;
+        }
+        let all = {
+            let mut w = self.waiters.lock();
+            self.count.store(0, Ordering::Release);
+            core::mem::take(&mut *w)
+        };
         let n = all.len();
         for t in all {
             t.wake_up();
@@ -154,6 +177,6 @@ impl WaitQueue {
 
     /// Whether no task is waiting.
     pub fn is_empty(&self) -> bool {
-        self.waiters.lock().is_empty()
+        self.count.load(Ordering::Acquire) == 0
     }
 }
