@@ -56,7 +56,7 @@ gdb: osdk rootfs
 	@$(OSDK) run --gdb --profile dev --initramfs $(ROOTFS) --cmdline "$(CMDLINE)" $(QEMU_ARGS)
 
 ktest: osdk
-	@$(OSDK) run --ktest --summary --cmdline "$(CMDLINE)" $(QEMU_ARGS)
+	@$(OSDK) test --ktest --cmdline "$(CMDLINE)" $(QEMU_ARGS)
 
 check: setup
 	@cargo fmt --all --check

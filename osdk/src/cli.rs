@@ -13,6 +13,8 @@ usage: osdk <command> [options]
 commands:
   build       build the kernel
   run         build the kernel, pack the initramfs and boot it in QEMU
+  test        `run --summary`: exit 0 only if the guest's last
+              `N passed, M failed` line says M = 0 (e.g. `osdk test --ktest`)
   test-apps   boot QEMU once per test listed in a manifest
   session     boot QEMU and drive its console by a script (expect/send)
   help        show this text
@@ -179,6 +181,9 @@ where
     let kind = match sub.as_str() {
         "build" => Kind::Build,
         "run" => Kind::Run,
+        // `osdk test` is `osdk run --summary`: a test run (ktests with
+        // --ktest, or the in-guest runner) judged by its summary line.
+        "test" => Kind::Run,
         "test-apps" => Kind::TestApps,
         "session" => Kind::Session,
         "help" | "-h" | "--help" => return Ok(Command::Help),
@@ -186,6 +191,7 @@ where
     };
 
     let mut run = RunArgs::default();
+    run.summary = sub == "test";
     let mut test = TestAppsArgs::default();
     let mut manifest = None;
     let mut script = None;

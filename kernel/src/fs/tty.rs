@@ -33,6 +33,8 @@ const VINTR: usize = linux_raw_sys::general::VINTR as usize;
 const VQUIT: usize = linux_raw_sys::general::VQUIT as usize;
 const VSUSP: usize = linux_raw_sys::general::VSUSP as usize;
 const VMIN: usize = linux_raw_sys::general::VMIN as usize;
+const VTIME: usize = linux_raw_sys::general::VTIME as usize;
+const VWERASE: usize = linux_raw_sys::general::VWERASE as usize;
 
 struct State {
     termios: termios,
@@ -160,6 +162,22 @@ impl Tty {
                         echo.extend_from_slice(b"\x08 \x08");
                     }
                 }
+            } else if b == cc[VWERASE] && lflag & linux_raw_sys::general::IEXTEN != 0 {
+                // Word erase: trailing blanks, then the word before them.
+                let mut n = 0;
+                while s.line.last().is_some_and(|c| *c == b' ' || *c == b'\t') {
+                    s.line.pop();
+                    n += 1;
+                }
+                while s.line.last().is_some_and(|c| *c != b' ' && *c != b'\t') {
+                    s.line.pop();
+                    n += 1;
+                }
+                if lflag & ECHO != 0 {
+                    for _ in 0..n {
+                        echo.extend_from_slice(b"\x08 \x08");
+                    }
+                }
             } else if b == s.termios.c_cc[VEOF] {
                 let line = core::mem::take(&mut s.line);
                 if line.is_empty() {
@@ -265,34 +283,54 @@ impl FileLike for Tty {
         }
         self.check_job_control(sig::SIGTTIN)?;
         let thread = crate::process::try_current_thread();
-        self.readers.wait_until(|| {
-            let mut s = self.state.lock();
-            let raw = s.termios.c_lflag & ICANON == 0;
-            if raw && s.ready.is_empty() && s.termios.c_cc[VMIN] == 0 {
-                return Some(Ok(0)); // VMIN = 0: poll, don't wait
-            }
-            if !s.ready.is_empty() {
-                let canonical = s.termios.c_lflag & ICANON != 0;
-                let mut n = 0;
-                while n < buf.len() {
-                    let Some(b) = s.ready.pop_front() else { break };
-                    buf[n] = b;
-                    n += 1;
-                    if canonical && b == b'\n' {
-                        break;
-                    }
+        // Non-canonical with VMIN = 0: VTIME tenths of a second is how long
+        // to wait for a byte (0: return at once).
+        let (raw, vmin, vtime) = {
+            let s = self.state.lock();
+            (
+                s.termios.c_lflag & ICANON == 0,
+                s.termios.c_cc[VMIN],
+                s.termios.c_cc[VTIME],
+            )
+        };
+        let timeout =
+            (raw && vmin == 0).then(|| core::time::Duration::from_millis(vtime as u64 * 100));
+        let r = self.readers.wait_until_or_timeout(
+            || {
+                let mut s = self.state.lock();
+                let raw = s.termios.c_lflag & ICANON == 0;
+                if raw
+                    && s.ready.is_empty()
+                    && s.termios.c_cc[VMIN] == 0
+                    && s.termios.c_cc[VTIME] == 0
+                {
+                    return Some(Ok(0)); // VMIN = VTIME = 0: poll, don't wait
                 }
-                return Some(Ok(n));
-            }
-            if s.eof {
-                s.eof = false;
-                return Some(Ok(0));
-            }
-            if thread.as_ref().is_some_and(|t| t.has_pending_work()) {
-                return Some(Err(Error::new(ERESTARTSYS)));
-            }
-            None
-        })
+                if !s.ready.is_empty() {
+                    let canonical = s.termios.c_lflag & ICANON != 0;
+                    let mut n = 0;
+                    while n < buf.len() {
+                        let Some(b) = s.ready.pop_front() else { break };
+                        buf[n] = b;
+                        n += 1;
+                        if canonical && b == b'\n' {
+                            break;
+                        }
+                    }
+                    return Some(Ok(n));
+                }
+                if s.eof {
+                    s.eof = false;
+                    return Some(Ok(0));
+                }
+                if thread.as_ref().is_some_and(|t| t.has_pending_work()) {
+                    return Some(Err(Error::new(ERESTARTSYS)));
+                }
+                None
+            },
+            timeout,
+        );
+        r.unwrap_or(Ok(0))
     }
 
     fn write(&self, buf: &[u8]) -> Result<usize> {
