@@ -123,6 +123,7 @@ fn start_init(path: &str, args: &[String]) -> error::Result<()> {
         .group(0, 0)
         .build()?;
     process.set_exe(program.exe_path, program.cmdline);
+    process.set_comm(path.rsplit('/').next().unwrap_or(path).as_bytes());
     let mut ctx = ostd::user::UserContext::new();
     ctx.set_rip(program.entry);
     ctx.set_rsp(program.sp);

@@ -190,8 +190,10 @@ where
         other => return Err(format!("unknown command `{other}`")),
     };
 
-    let mut run = RunArgs::default();
-    run.summary = sub == "test";
+    let mut run = RunArgs {
+        summary: sub == "test",
+        ..Default::default()
+    };
     let mut test = TestAppsArgs::default();
     let mut manifest = None;
     let mut script = None;

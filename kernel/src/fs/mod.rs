@@ -154,6 +154,10 @@ impl FsContext {
             return_errno!(ENOENT);
         }
         let trimmed = path.trim_end_matches('/');
+        if trimmed.is_empty() {
+            // "/" (or "//"): the root itself, which always exists.
+            return Ok((self.root.clone(), "."));
+        }
         let (dir, name) = match trimmed.rfind('/') {
             Some(i) => (&trimmed[..i.max(1).min(trimmed.len())], &trimmed[i + 1..]),
             None => ("", trimmed),

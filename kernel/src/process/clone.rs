@@ -190,6 +190,7 @@ pub fn clone_current(thread: &Arc<Thread>, user: &UserContext, a: CloneArgs) -> 
         .credentials(process.credentials())
         .build()?;
     child.set_exe(process.exe_path(), process.cmdline());
+    child.set_comm(process.comm().as_bytes());
 
     if f & CLONE_PARENT_SETTID != 0 {
         process.vmar().write_val(a.parent_tid, &pid)?;

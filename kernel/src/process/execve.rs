@@ -51,6 +51,9 @@ pub fn execve(
     thread.set_alt_stack(0, 0);
     thread.set_clear_child_tid(0);
     process.set_exe(program.exe_path, program.cmdline);
+    // Linux names the process after the file name given to execve (not
+    // the resolved executable): `sleep`, not `busybox`.
+    process.set_comm(path.rsplit('/').next().unwrap_or(path).as_bytes());
 
     let mut ctx = UserContext::new();
     ctx.set_rip(program.entry);

@@ -86,6 +86,8 @@ pub struct Process {
     /// `PR_SET_PDEATHSIG`: signal to receive when the parent dies.
     pdeath_signal: core::sync::atomic::AtomicU8,
     cmdline: SpinLock<Vec<u8>>,
+    /// The command name (`/proc/PID/comm`): at most 15 bytes.
+    comm: SpinLock<String>,
     credentials: SpinLock<super::credentials::Credentials>,
     stopped: core::sync::atomic::AtomicBool,
     /// A stop or continue not yet reported to the parent's `wait`.
@@ -210,6 +212,7 @@ impl ProcessBuilder {
             exe_path: SpinLock::new(self.exe_path),
             pdeath_signal: core::sync::atomic::AtomicU8::new(0),
             cmdline: SpinLock::new(Vec::new()),
+            comm: SpinLock::new(String::new()),
             credentials: SpinLock::new(self.credentials),
             stopped: core::sync::atomic::AtomicBool::new(false),
             wait_event: SpinLock::new(None),
@@ -327,6 +330,17 @@ impl Process {
     pub fn set_exe(&self, path: String, cmdline: Vec<u8>) {
         *self.exe_path.lock() = path;
         *self.cmdline.lock() = cmdline;
+    }
+
+    /// The command name.
+    pub fn comm(&self) -> String {
+        self.comm.lock().clone()
+    }
+
+    /// Sets the command name (Linux keeps 15 bytes: `TASK_COMM_LEN` - 1).
+    pub fn set_comm(&self, name: &[u8]) {
+        let n = name.len().min(15);
+        *self.comm.lock() = String::from_utf8_lossy(&name[..n]).into_owned();
     }
 
     /// The command line, NUL-separated.

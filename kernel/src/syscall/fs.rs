@@ -724,7 +724,9 @@ pub fn sys_sendfile(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         if let Some(o) = offset.as_mut() {
             *o += w as u64;
         }
-        if w < n {
+        // A short read (a terminal line, a pipe's contents) ends the call:
+        // waiting for more could block on input that never comes.
+        if w < n || n < want {
             break;
         }
     }

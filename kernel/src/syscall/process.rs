@@ -146,13 +146,18 @@ pub fn sys_prctl(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
             ctx.vmar().write_val(a[1], &s)?;
             ret(0)
         }
-        PR_SET_NAME => ret(0),
+        PR_SET_NAME => {
+            let mut name = [0u8; 16];
+            ctx.vmar().read_bytes(a[1], &mut name)?;
+            let n = name.iter().position(|&b| b == 0).unwrap_or(16);
+            ctx.process.set_comm(&name[..n]);
+            ret(0)
+        }
         PR_GET_NAME => {
             let mut name = [0u8; 16];
-            let exe = ctx.process.exe_path();
-            let base = exe.rsplit('/').next().unwrap_or("").as_bytes();
-            let n = base.len().min(15);
-            name[..n].copy_from_slice(&base[..n]);
+            let comm = ctx.process.comm();
+            let n = comm.len().min(15);
+            name[..n].copy_from_slice(&comm.as_bytes()[..n]);
             ctx.vmar().write_bytes(a[1], &name)?;
             ret(0)
         }

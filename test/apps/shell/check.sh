@@ -3,11 +3,16 @@
 #
 #   sh check.sh NAME
 #
-# runs DIR/NAME.sh (DIR: the directory of this file) with
-# ${SHELL_UNDER_TEST:-sh}, stdout and stderr together, in a fresh scratch
-# directory named by $TMPDIR, and compares the output with DIR/NAME.expected.
-# Prints "checks ok" and exits 0 when they are the same; otherwise shows
-# both (as a diff when `diff` exists) and exits 1.
+# runs DIR/NAME.sh (DIR: the directory of this file), stdout and stderr
+# together, with a fresh scratch directory as $TMPDIR, and compares the
+# output with DIR/NAME.expected. Prints "NAME: checks ok" and exits 0 when
+# they are the same; otherwise shows both (as a diff when `diff` exists) and
+# exits 1.
+#
+# The expected output is busybox sh's (as in the guest), so the script runs
+# with `/bin/busybox sh` when there is one, whatever shell runs this file
+# (on a Linux host /bin/sh may be dash), else with `sh`. SHELL_UNDER_TEST
+# overrides the choice (a command, split on spaces).
 
 name=$1
 if [ $# -ne 1 ] || [ -z "$name" ]; then
@@ -39,7 +44,15 @@ if ! mkdir "$scratch"; then
 	exit 2
 fi
 
-TMPDIR=$scratch ${SHELL_UNDER_TEST:-sh} "$script" >"$out" 2>&1
+if [ -n "${SHELL_UNDER_TEST:-}" ]; then
+	shell=$SHELL_UNDER_TEST
+elif [ -x /bin/busybox ]; then
+	shell="/bin/busybox sh"
+else
+	shell=sh
+fi
+
+TMPDIR=$scratch $shell "$script" >"$out" 2>&1
 status=$?
 
 if cmp -s "$expected" "$out"; then

@@ -241,16 +241,9 @@ fn realpath(fs: &FsContext, path: &str) -> Option<String> {
     })
 }
 
-/// The command name: the executable's file name, at most 15 bytes (Linux's
-/// `TASK_COMM_LEN` less the NUL).
+/// The command name (`execve`'s file name or `PR_SET_NAME`).
 pub(super) fn comm(p: &Process) -> String {
-    let exe = p.exe_path();
-    let base = exe.rsplit('/').next().unwrap_or("");
-    let mut end = base.len().min(15);
-    while !base.is_char_boundary(end) {
-        end -= 1;
-    }
-    base[..end].to_string()
+    p.comm()
 }
 
 /// Everything the `stat`, `statm` and `status` files show, gathered once.
