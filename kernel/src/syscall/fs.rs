@@ -218,10 +218,11 @@ fn do_openat(ctx: &mut SyscallContext, dirfd: i32, path_addr: u64, oflags: u32, 
             i
         }
         Err(e) if e.errno() == ENOENT && oflags & flags::O_CREAT != 0 => {
-            let (dir, name) = fs.lookup_parent(start.as_ref(), &path)?;
             if path.ends_with('/') {
                 return_errno!(EISDIR);
             }
+            let (dir, name) = creation_point(&fs, start, &path, oflags)?;
+            let name = name.as_str();
             if !cred.may_access(&dir.metadata(), access::W | access::X) {
                 return_errno!(EACCES);
             }
@@ -259,6 +260,37 @@ fn do_openat(ctx: &mut SyscallContext, dirfd: i32, path_addr: u64, oflags: u32, 
         .lock()
         .insert(file, oflags & flags::O_CLOEXEC != 0)?;
     ret(fd)
+}
+
+/// Where `open(O_CREAT)` creates a missing file: the parent directory and
+/// name, following a dangling symbolic link in the last component to create
+/// its target, as Linux does (unless `O_EXCL` or `O_NOFOLLOW`).
+fn creation_point(
+    fs: &crate::fs::FsContext,
+    mut start: Option<Arc<dyn Inode>>,
+    path: &str,
+    oflags: u32,
+) -> Result<(Arc<dyn Inode>, String)> {
+    let mut path = String::from(path);
+    for _ in 0..crate::fs::MAX_SYMLINKS {
+        let (dir, name) = fs.lookup_parent(start.as_ref(), &path)?;
+        match dir.lookup(name) {
+            Ok(node) if node.metadata().kind == InodeType::Symlink => {
+                if oflags & (flags::O_EXCL | flags::O_NOFOLLOW) != 0 {
+                    return_errno!(if oflags & flags::O_EXCL != 0 {
+                        EEXIST
+                    } else {
+                        ELOOP
+                    });
+                }
+                path = node.read_link()?;
+                start = Some(dir);
+            }
+            Ok(_) => return_errno!(EEXIST),
+            Err(_) => return Ok((dir, String::from(name))),
+        }
+    }
+    return_errno!(ELOOP)
 }
 
 pub fn sys_close(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
