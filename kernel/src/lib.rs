@@ -1,8 +1,8 @@
 //! The Linux personality of the framekernel.
 //!
 //! This crate builds processes, memory regions, files, signals and the
-//! syscall table on the safe abstractions of `ostd`. It contains no unsafe
-//! code: the compiler enforces that a bug here can be a logic bug, never a
+//! syscall table on the safe abstractions of `ostd`, in safe Rust only:
+//! the compiler enforces that a bug here can be a logic bug, never a
 //! memory-safety bug.
 
 #![no_std]

@@ -1,4 +1,4 @@
-//! Converting C structs to and from bytes without `unsafe`.
+//! Converting C structs to and from bytes in safe code.
 //!
 //! The Linux structs come from `linux-raw-sys`. [`plain_struct!`] lists a
 //! struct's fields once; the macro then writes each field at its
