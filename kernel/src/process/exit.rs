@@ -25,6 +25,7 @@ pub fn exit_process(process: &Arc<Process>, status: ExitStatus) {
 /// Called on the thread's own task when it has left its user loop.
 pub fn thread_exited(thread: &Arc<Thread>) {
     let process = thread.process().clone();
+    *process.exited_threads_time.lock() += thread.cpu_time();
     let last = {
         let mut threads = process.threads.lock();
         threads.retain(|t| !Arc::ptr_eq(t, thread));

@@ -97,6 +97,8 @@ pub struct Process {
     real_timer: super::itimer::RealTimer,
     /// CPU time used by exited, reaped children (for `times`).
     pub(super) children_time: SpinLock<core::time::Duration>,
+    /// CPU time of this process's threads that have exited.
+    pub(super) exited_threads_time: SpinLock<core::time::Duration>,
     start_time: core::time::Duration,
 }
 
@@ -219,6 +221,7 @@ impl ProcessBuilder {
             stop_queue: WaitQueue::new(),
             real_timer: Default::default(),
             children_time: SpinLock::new(core::time::Duration::ZERO),
+            exited_threads_time: SpinLock::new(core::time::Duration::ZERO),
             start_time: ostd::timer::monotonic(),
         });
         if let Some(parent) = self.parent.upgrade() {
@@ -388,6 +391,12 @@ impl Process {
     /// CPU time of reaped children.
     pub fn children_time_lock(&self) -> ostd::sync::SpinLockGuard<'_, core::time::Duration> {
         self.children_time.lock()
+    }
+
+    /// CPU time used by all threads of the process, live and exited.
+    pub fn cpu_time(&self) -> core::time::Duration {
+        let live: core::time::Duration = self.threads().iter().map(|t| t.cpu_time()).sum();
+        live + *self.exited_threads_time.lock()
     }
 
     /// The `ITIMER_REAL` timer.

@@ -266,6 +266,12 @@ impl Thread {
         }
     }
 
+    /// CPU time this thread has used.
+    pub fn cpu_time(&self) -> core::time::Duration {
+        self.task()
+            .map_or(core::time::Duration::ZERO, |t| t.cpu_time())
+    }
+
     /// Asks the thread to leave its user loop.
     pub fn request_exit(&self) {
         self.exiting.store(true, Ordering::Release);

@@ -112,6 +112,9 @@ pub fn wait_child(
 }
 
 fn reap(parent: &Process, pid: Pid) {
-    parent.children.lock().remove(&pid);
+    if let Some(child) = parent.children.lock().remove(&pid) {
+        let t = child.cpu_time() + *child.children_time.lock();
+        *parent.children_time.lock() += t;
+    }
     table::remove(pid);
 }

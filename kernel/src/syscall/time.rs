@@ -17,9 +17,8 @@ pub fn clock_now(clock: u32) -> Result<Duration> {
         | g::CLOCK_MONOTONIC_RAW
         | g::CLOCK_MONOTONIC_COARSE
         | g::CLOCK_BOOTTIME => ostd::timer::monotonic(),
-        // CPU-time clocks: the time since boot is an upper bound; good
-        // enough until per-thread accounting exists.
-        g::CLOCK_PROCESS_CPUTIME_ID | g::CLOCK_THREAD_CPUTIME_ID => ostd::timer::monotonic(),
+        g::CLOCK_PROCESS_CPUTIME_ID => crate::process::current_thread().process().cpu_time(),
+        g::CLOCK_THREAD_CPUTIME_ID => crate::process::current_thread().cpu_time(),
         _ => return_errno!(EINVAL),
     })
 }
@@ -191,9 +190,8 @@ pub fn sys_times(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     let now = ostd::timer::monotonic();
     let ticks = |d: Duration| (d.as_millis() as u64) * USER_HZ / 1000;
     if a[0] != 0 {
-        // No per-thread accounting yet: the process's lifetime is charged
-        // as user time, an upper bound.
-        let own = ticks(now.saturating_sub(ctx.process.start_time()));
+        // User and system time are not told apart: all is user time.
+        let own = ticks(ctx.process.cpu_time());
         let children = ticks(*ctx.process.children_time_lock());
         let v = [own, 0u64, children, 0u64];
         let vmar = ctx.vmar();
@@ -209,12 +207,16 @@ pub fn sys_getrusage(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     if !(-1..=1).contains(&who) {
         return_errno!(EINVAL);
     }
+    // RUSAGE_SELF 0, RUSAGE_THREAD 1, RUSAGE_CHILDREN -1; all time is
+    // reported as user time (ru_utime).
+    let d = match who {
+        0 => ctx.process.cpu_time(),
+        1 => ctx.thread.cpu_time(),
+        _ => *ctx.process.children_time_lock(),
+    };
     let mut buf = [0u8; 144];
-    if who == 0 || who == 1 {
-        let d = ostd::timer::monotonic().saturating_sub(ctx.process.start_time());
-        buf[0..8].copy_from_slice(&d.as_secs().to_le_bytes());
-        buf[8..16].copy_from_slice(&(d.subsec_micros() as u64).to_le_bytes());
-    }
+    buf[0..8].copy_from_slice(&d.as_secs().to_le_bytes());
+    buf[8..16].copy_from_slice(&(d.subsec_micros() as u64).to_le_bytes());
     ctx.vmar().write_bytes(a[1], &buf)?;
     ret(0)
 }

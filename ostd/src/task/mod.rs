@@ -48,6 +48,10 @@ pub struct Task {
     entry: SpinLock<Option<Box<dyn FnOnce() + Send>>>,
     data: Box<dyn Any + Send + Sync>,
     vm_space: SpinLock<Option<Arc<VmSpace>>>,
+    /// CPU time used, in nanoseconds, up to `ran_since`.
+    cpu_ns: AtomicU64,
+    /// When the task last started running (ns since boot).
+    ran_since: AtomicU64,
 }
 
 // SAFETY: `saved_rsp` is only accessed by the scheduler with interrupts
@@ -80,6 +84,32 @@ impl Task {
     pub fn wake_up(self: &Arc<Self>) -> bool {
         self.wakeup_pending.store(true, Ordering::Release);
         scheduler::wake(self)
+    }
+
+    /// CPU time the task has used (including the running slice if it is
+    /// the current task).
+    pub fn cpu_time(&self) -> core::time::Duration {
+        let mut ns = self.cpu_ns.load(Ordering::Relaxed);
+        if self.state() == TaskState::Running {
+            ns += crate::arch::x86::tsc::nanos_since_boot()
+                .saturating_sub(self.ran_since.load(Ordering::Relaxed));
+        }
+        core::time::Duration::from_nanos(ns)
+    }
+
+    /// Charges the time since `ran_since` and restarts the count.
+    pub(crate) fn account(&self, now: u64, running_again: bool) {
+        let since = self.ran_since.load(Ordering::Relaxed);
+        self.cpu_ns
+            .fetch_add(now.saturating_sub(since), Ordering::Relaxed);
+        if running_again {
+            self.ran_since.store(now, Ordering::Relaxed);
+        }
+    }
+
+    /// Starts counting CPU time from `now`.
+    pub(crate) fn start_running(&self, now: u64) {
+        self.ran_since.store(now, Ordering::Relaxed);
     }
 
     /// Whether the task has exited.
@@ -142,6 +172,8 @@ impl TaskOptions {
             entry: SpinLock::new(Some(self.entry)),
             data: self.data.unwrap_or_else(|| Box::new(())),
             vm_space: SpinLock::new(None),
+            cpu_ns: AtomicU64::new(0),
+            ran_since: AtomicU64::new(0),
         }))
     }
 

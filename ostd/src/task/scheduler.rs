@@ -47,6 +47,8 @@ pub(crate) fn init_boot_task() {
         entry: SpinLock::new(None),
         data: alloc::boxed::Box::new(()),
         vm_space: SpinLock::new(None),
+        cpu_ns: core::sync::atomic::AtomicU64::new(0),
+        ran_since: core::sync::atomic::AtomicU64::new(0),
     });
     SCHED.lock().current = Some(task);
 }
@@ -152,10 +154,13 @@ fn pick_and_switch() {
                 SLICE_LEFT.store(TIME_SLICE_TICKS, Ordering::Relaxed);
                 return;
             }
-            // Nothing to run: idle until an interrupt wakes someone.
+            // Nothing to run: idle until an interrupt wakes someone. The
+            // idle time is not charged to the task we idle on behalf of.
             drop(s);
+            cur.account(crate::arch::x86::tsc::nanos_since_boot(), false);
             x86_64::instructions::interrupts::enable_and_hlt();
             x86_64::instructions::interrupts::disable();
+            cur.start_running(crate::arch::x86::tsc::nanos_since_boot());
             continue;
         };
         if Arc::ptr_eq(&next, &cur) {
@@ -176,6 +181,9 @@ fn pick_and_switch() {
         }
         next.set_state(TaskState::Running);
         SLICE_LEFT.store(TIME_SLICE_TICKS, Ordering::Relaxed);
+        let now = crate::arch::x86::tsc::nanos_since_boot();
+        cur.account(now, false);
+        next.start_running(now);
 
         if let Some(space) = next.vm_space.lock().clone() {
             space.load();
