@@ -210,6 +210,7 @@ fn test_process() -> Arc<Process> {
         "/usr/bin/a-rather-long-program-name".to_string(),
         b"prog\0-x\0arg\0".to_vec(),
     );
+    p.set_comm(b"a-rather-long-program-name");
     p.vmar()
         .map(MapOptions {
             len: 4 * 4096,
