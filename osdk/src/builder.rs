@@ -117,7 +117,17 @@ pub fn cargo_args(profile: Profile, ktest: bool) -> Vec<String> {
 /// `target/osdk/kernel-ktest` for a ktest build, so that the two builds do
 /// not overwrite each other. Returns the path of the copy.
 pub fn build_kernel(ws: &Workspace, profile: Profile, ktest: bool) -> Result<PathBuf, String> {
-    let args = cargo_args(profile, ktest);
+    let mut args = cargo_args(profile, ktest);
+    // The ktest build enables a feature of ostd and the kernel; a target
+    // directory of its own keeps the two builds from rebuilding each other.
+    let target_dir = if ktest {
+        ws.target_dir.join("ktest")
+    } else {
+        ws.target_dir.clone()
+    };
+    if ktest {
+        args.extend(["--target-dir".to_string(), target_dir.display().to_string()]);
+    }
     eprintln!("osdk: cargo {}", args.join(" "));
     let status = Command::new("cargo")
         .args(&args)
@@ -127,8 +137,7 @@ pub fn build_kernel(ws: &Workspace, profile: Profile, ktest: bool) -> Result<Pat
     if !status.success() {
         return Err(format!("kernel build failed ({status})"));
     }
-    let built = ws
-        .target_dir
+    let built = target_dir
         .join(KERNEL_TARGET)
         .join(profile.dir())
         .join("kernel");
