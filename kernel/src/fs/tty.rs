@@ -453,6 +453,19 @@ impl FileLike for Tty {
                     _ => return_errno!(ENOTTY),
                 }
             }
+            // Output is written synchronously, so draining is immediate.
+            linux_raw_sys::ioctl::TCSBRK | linux_raw_sys::ioctl::TCXONC => {}
+            linux_raw_sys::ioctl::TCFLSH => match arg {
+                // TCIFLUSH, TCIOFLUSH: discard typed input; TCOFLUSH: no
+                // output is ever queued.
+                0 | 2 => {
+                    let mut s = self.state.lock();
+                    s.ready.clear();
+                    s.line.clear();
+                }
+                1 => {}
+                _ => return_errno!(EINVAL),
+            },
             linux_raw_sys::ioctl::FIONREAD => {
                 let n = self.state.lock().ready.len() as i32;
                 vmar.write_val(arg, &n)?;

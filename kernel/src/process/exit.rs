@@ -94,7 +94,22 @@ fn process_exited(process: &Arc<Process>, status: ExitStatus) {
             parent.children.lock().remove(&process.pid());
             table::remove(process.pid());
         } else if let Some(s) = process.exit_signal() {
-            send_to_process(&parent, s);
+            use super::signal::si;
+            let (code, st) = match status {
+                ExitStatus::Exited(c) => (si::CLD_EXITED, c as i32),
+                ExitStatus::Signaled { signal, core } => (
+                    if core { si::CLD_DUMPED } else { si::CLD_KILLED },
+                    signal as i32,
+                ),
+            };
+            let info = super::signal::SigInfo {
+                code,
+                pid: process.pid(),
+                uid: 0,
+                status: st,
+                addr: 0,
+            };
+            send_to_process_info(&parent, s, info);
         }
         parent.children_wait.wake_all();
     }
@@ -117,6 +132,11 @@ fn dead_vmar() -> Arc<crate::vm::Vmar> {
 /// at once, and a stop signal cancels a pending `SIGCONT` (and vice versa),
 /// as Linux does when the signal is sent.
 pub fn send_to_process(process: &Arc<Process>, s: Signal) {
+    send_to_process_info(process, s, super::signal::SigInfo::KERNEL);
+}
+
+/// [`send_to_process`] with the signal's origin.
+pub fn send_to_process_info(process: &Arc<Process>, s: Signal, info: super::signal::SigInfo) {
     let threads = process.threads();
     if s == sig::SIGCONT || s == sig::SIGKILL {
         for t in &threads {
@@ -135,7 +155,7 @@ pub fn send_to_process(process: &Arc<Process>, s: Signal) {
         .find(|t| !t.sig_mask().contains(s))
         .or_else(|| threads.first());
     if let Some(t) = target {
-        t.send_signal(s);
+        t.send_signal_info(s, info);
     }
 }
 
@@ -165,7 +185,20 @@ pub fn handle_exception(thread: &Arc<Thread>, ctx: &mut UserContext, e: CpuExcep
                 ctx.rsp(),
                 e.error_code
             );
-            sig::SIGSEGV
+            let code = if e.is_protection() {
+                super::signal::si::SEGV_ACCERR
+            } else {
+                super::signal::si::SEGV_MAPERR
+            };
+            let info = super::signal::SigInfo {
+                code,
+                pid: 0,
+                uid: 0,
+                status: 0,
+                addr: e.page_fault_addr,
+            };
+            thread.send_signal_info(sig::SIGSEGV, info);
+            return;
         }
         0 | 16 | 19 => sig::SIGFPE,
         6 => sig::SIGILL,

@@ -81,6 +81,74 @@ impl SigSet {
     }
 }
 
+/// `si_code` values.
+#[allow(missing_docs)]
+pub mod si {
+    pub const SI_USER: i32 = 0;
+    pub const SI_KERNEL: i32 = 0x80;
+    pub const SI_TKILL: i32 = -6;
+    pub const SI_QUEUE: i32 = -1;
+    pub const SEGV_MAPERR: i32 = 1;
+    pub const SEGV_ACCERR: i32 = 2;
+    pub const CLD_EXITED: i32 = 1;
+    pub const CLD_KILLED: i32 = 2;
+    pub const CLD_DUMPED: i32 = 3;
+    pub const CLD_STOPPED: i32 = 5;
+    pub const CLD_CONTINUED: i32 = 6;
+}
+
+/// Where a signal came from: the fields of `siginfo_t` this kernel fills.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SigInfo {
+    /// `si_code`.
+    pub code: i32,
+    /// Sender (or child, for `SIGCHLD`) pid.
+    pub pid: u32,
+    /// Sender's real uid.
+    pub uid: u32,
+    /// `SIGCHLD`: exit code or signal.
+    pub status: i32,
+    /// `SIGSEGV`/`SIGBUS`: the faulting address.
+    pub addr: u64,
+}
+
+impl SigInfo {
+    /// A signal the kernel raised for its own reasons (`SI_KERNEL`).
+    pub const KERNEL: SigInfo = SigInfo {
+        code: si::SI_KERNEL,
+        pid: 0,
+        uid: 0,
+        status: 0,
+        addr: 0,
+    };
+
+    /// A signal sent by process `pid` with `code` (`SI_USER`, `SI_TKILL`).
+    pub fn from_sender(code: i32, pid: u32, uid: u32) -> SigInfo {
+        SigInfo {
+            code,
+            pid,
+            uid,
+            status: 0,
+            addr: 0,
+        }
+    }
+
+    /// The 128-byte `siginfo_t` for signal `sig` (x86-64 layout).
+    pub fn to_bytes(&self, sig: Signal) -> [u8; 128] {
+        let mut b = [0u8; 128];
+        b[0..4].copy_from_slice(&(sig as i32).to_le_bytes());
+        b[8..12].copy_from_slice(&self.code.to_le_bytes());
+        if sig == sig::SIGSEGV || sig == sig::SIGBUS || sig == sig::SIGILL || sig == sig::SIGFPE {
+            b[16..24].copy_from_slice(&self.addr.to_le_bytes());
+        } else {
+            b[16..20].copy_from_slice(&self.pid.to_le_bytes());
+            b[20..24].copy_from_slice(&self.uid.to_le_bytes());
+            b[24..28].copy_from_slice(&self.status.to_le_bytes());
+        }
+        b
+    }
+}
+
 /// `SIG_DFL`.
 pub const SIG_DFL: u64 = 0;
 /// `SIG_IGN`.

@@ -14,7 +14,7 @@ use super::{ExitStatus, Process, Thread};
 pub fn handle_pending_signals(thread: &Arc<Thread>, ctx: &mut UserContext) {
     let restart = thread.take_restart();
     let mut handler_ran = false;
-    while let Some(s) = thread.take_signal() {
+    while let Some((s, info)) = thread.take_signal() {
         let action = thread.process().sig_actions().lock().get(s);
         if s == sig::SIGKILL || action.handler == SIG_DFL {
             match default_action(s) {
@@ -56,7 +56,7 @@ pub fn handle_pending_signals(thread: &Arc<Thread>, ctx: &mut UserContext) {
                 }
             }
             handler_ran = true;
-            super::signal_frame::deliver(thread, ctx, s, action);
+            super::signal_frame::deliver(thread, ctx, s, action, info);
         }
         if thread.is_exiting() {
             return;
@@ -87,7 +87,12 @@ pub fn stop_process(process: &Arc<Process>, s: super::signal::Signal) {
         return;
     }
     process.set_wait_event(Some(super::process::WaitEvent::Stopped(s)));
-    notify_parent(process, sa::SA_NOCLDSTOP);
+    notify_parent(
+        process,
+        sa::SA_NOCLDSTOP,
+        super::signal::si::CLD_STOPPED,
+        s as i32,
+    );
 }
 
 /// Resumes a stopped process (`SIGCONT`, `SIGKILL`).
@@ -97,14 +102,26 @@ pub fn continue_process(process: &Arc<Process>) {
     }
     process.set_wait_event(Some(super::process::WaitEvent::Continued));
     process.stop_queue.wake_all();
-    notify_parent(process, sa::SA_NOCLDSTOP);
+    notify_parent(
+        process,
+        sa::SA_NOCLDSTOP,
+        super::signal::si::CLD_CONTINUED,
+        sig::SIGCONT as i32,
+    );
 }
 
-fn notify_parent(process: &Arc<Process>, suppress_flag: u64) {
+fn notify_parent(process: &Arc<Process>, suppress_flag: u64, code: i32, status: i32) {
     if let Some(parent) = process.parent() {
         let flags = parent.sig_actions().lock().get(sig::SIGCHLD).flags;
         if flags & suppress_flag == 0 {
-            super::exit::send_to_process(&parent, sig::SIGCHLD);
+            let info = super::signal::SigInfo {
+                code,
+                pid: process.pid(),
+                uid: 0,
+                status,
+                addr: 0,
+            };
+            super::exit::send_to_process_info(&parent, sig::SIGCHLD, info);
         }
         parent.children_wait.wake_all();
     }

@@ -19,7 +19,7 @@ use ostd::user::{GeneralRegs, UserContext};
 
 use super::Thread;
 use super::exit::exit_process;
-use super::signal::{SigAction, SigSet, Signal, sa};
+use super::signal::{SigAction, SigInfo, SigSet, Signal, sa};
 use crate::prelude::*;
 
 const UC_OFFSET: u64 = 8;
@@ -28,17 +28,6 @@ const SIGMASK_OFFSET: usize = 40 + 256;
 const SIGINFO_OFFSET: u64 = 8 + 304;
 const FRAME_SIZE: u64 = 8 + 304 + 128;
 const FPU_MAX: usize = 4096;
-
-/// Where the signal came from, for `siginfo`.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct SigInfo {
-    /// `si_code` (`SI_USER` = 0, `SI_KERNEL` = 0x80, ...).
-    pub code: i32,
-    /// Sender pid (for `kill`).
-    pub pid: u32,
-    /// Faulting address (for `SIGSEGV`/`SIGBUS`).
-    pub addr: u64,
-}
 
 fn put(buf: &mut [u8], off: usize, v: u64) {
     buf[off..off + 8].copy_from_slice(&v.to_le_bytes());
@@ -59,8 +48,13 @@ fn sigcontext_regs(r: &GeneralRegs) -> [u64; 18] {
 }
 
 /// Sets up the registers and stack to run `action`'s handler for `sig`.
-pub fn deliver(thread: &Arc<Thread>, ctx: &mut UserContext, sig: Signal, action: SigAction) {
-    let info = SigInfo::default();
+pub fn deliver(
+    thread: &Arc<Thread>,
+    ctx: &mut UserContext,
+    sig: Signal,
+    action: SigAction,
+    info: SigInfo,
+) {
     if setup_frame(thread, ctx, sig, action, info).is_err() {
         // Linux: a frame that cannot be written kills with SIGSEGV.
         exit_process(
@@ -130,14 +124,7 @@ fn setup_frame(
     // The mask to restore at sigreturn: the one sigsuspend replaced, if any.
     let restore_mask = thread.take_saved_mask().unwrap_or(thread.sig_mask());
     put(uc, SIGMASK_OFFSET, restore_mask.0);
-    let si = &mut buf[SIGINFO_OFFSET as usize..];
-    si[0..4].copy_from_slice(&(sig as i32).to_le_bytes());
-    si[8..12].copy_from_slice(&info.code.to_le_bytes());
-    if info.addr != 0 {
-        put(si, 16, info.addr);
-    } else {
-        si[16..20].copy_from_slice(&info.pid.to_le_bytes());
-    }
+    buf[SIGINFO_OFFSET as usize..].copy_from_slice(&info.to_bytes(sig));
 
     vmar.write_bytes(fpstate, &fpu[..fpu_len])?;
     vmar.write_bytes(frame, &buf)?;

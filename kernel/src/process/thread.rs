@@ -7,7 +7,7 @@ use ostd::sync::{Once, SpinLock};
 use ostd::task::{Task, TaskOptions};
 use ostd::user::{ReturnReason, UserContext};
 
-use super::signal::{SigSet, Signal};
+use super::signal::{SigInfo, SigSet, Signal};
 use super::{Process, table};
 use crate::prelude::*;
 
@@ -25,6 +25,9 @@ pub struct Thread {
     /// Signals pending for this thread.
     /// Atomic so that the check on every return to user mode takes no lock.
     sig_pending: AtomicU64,
+    /// Where each pending signal came from (the first instance: standard
+    /// signals do not queue).
+    sig_infos: SpinLock<[SigInfo; 64]>,
     /// `set_tid_address`/`CLONE_CHILD_CLEARTID`: cleared and futex-woken
     /// at exit.
     clear_child_tid: AtomicU64,
@@ -95,6 +98,7 @@ impl ThreadBuilder {
             task: Once::new(),
             sig_mask: AtomicU64::new(self.sig_mask.0),
             sig_pending: AtomicU64::new(0),
+            sig_infos: SpinLock::new([SigInfo::KERNEL; 64]),
             clear_child_tid: AtomicU64::new(self.clear_child_tid),
             robust_list: AtomicU64::new(0),
             alt_stack: SpinLock::new((0, 0)),
@@ -147,18 +151,29 @@ impl Thread {
         SigSet(self.sig_pending.load(Ordering::Acquire))
     }
 
-    /// Queues `s` for this thread and wakes it.
+    /// Queues `s` (raised by the kernel itself) for this thread.
     pub fn send_signal(&self, s: Signal) {
+        self.send_signal_info(s, SigInfo::KERNEL);
+    }
+
+    /// Queues `s` with its origin for this thread and wakes it.
+    pub fn send_signal_info(&self, s: Signal, info: SigInfo) {
         let mut set = SigSet::EMPTY;
         set.add(s);
-        self.sig_pending.fetch_or(set.0, Ordering::AcqRel);
+        {
+            let mut infos = self.sig_infos.lock();
+            if self.sig_pending.load(Ordering::Acquire) & set.0 == 0 {
+                infos[s as usize - 1] = info;
+            }
+            self.sig_pending.fetch_or(set.0, Ordering::AcqRel);
+        }
         if let Some(t) = self.task() {
             t.wake_up();
         }
     }
 
-    /// Takes the lowest pending unblocked signal.
-    pub fn take_signal(&self) -> Option<Signal> {
+    /// Takes the lowest pending unblocked signal and its origin.
+    pub fn take_signal(&self) -> Option<(Signal, SigInfo)> {
         self.take_signal_in(SigSet(!self.sig_mask().0))
     }
 
@@ -247,23 +262,16 @@ impl Thread {
         self.sig_pending.fetch_and(!set.0, Ordering::AcqRel);
     }
 
-    /// Takes the lowest pending signal that is in `set` (blocked or not).
-    pub fn take_signal_in(&self, set: SigSet) -> Option<Signal> {
-        let mut cur = self.sig_pending.load(Ordering::Acquire);
-        loop {
-            let s = SigSet(cur & set.0).first()?;
-            let mut bit = SigSet::EMPTY;
-            bit.add(s);
-            match self.sig_pending.compare_exchange_weak(
-                cur,
-                cur & !bit.0,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => return Some(s),
-                Err(now) => cur = now,
-            }
-        }
+    /// Takes the lowest pending signal that is in `set` (blocked or not)
+    /// and its origin.
+    pub fn take_signal_in(&self, set: SigSet) -> Option<(Signal, SigInfo)> {
+        let infos = self.sig_infos.lock();
+        let cur = self.sig_pending.load(Ordering::Acquire);
+        let s = SigSet(cur & set.0).first()?;
+        let mut bit = SigSet::EMPTY;
+        bit.add(s);
+        self.sig_pending.fetch_and(!bit.0, Ordering::AcqRel);
+        Some((s, infos[s as usize - 1]))
     }
 
     /// CPU time this thread has used.

@@ -767,3 +767,27 @@ pub fn sys_sendfile(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     }
     ret(done)
 }
+
+pub fn sys_close_range(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    const CLOSE_RANGE_UNSHARE: u32 = 2;
+    const CLOSE_RANGE_CLOEXEC: u32 = 4;
+    let (first, last, fl) = (a[0] as u32, a[1] as u32, a[2] as u32);
+    if fl & !(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC) != 0 || first > last {
+        return_errno!(EINVAL);
+    }
+    let last = last.min(crate::fs::file_table::MAX_FDS as u32 - 1);
+    let mut closed = Vec::new();
+    {
+        let mut files = ctx.process.files().lock();
+        for fd in first..=last {
+            let fd = fd as i32;
+            if fl & CLOSE_RANGE_CLOEXEC != 0 {
+                let _ = files.set_cloexec(fd, true);
+            } else if let Ok(f) = files.remove(fd) {
+                closed.push(f);
+            }
+        }
+    }
+    drop(closed);
+    ret(0)
+}

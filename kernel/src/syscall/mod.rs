@@ -76,6 +76,7 @@ static TABLE: [Option<Handler>; MAX_NR] = table! {
     __NR_open => fs::sys_open,
     __NR_openat => fs::sys_openat,
     __NR_close => fs::sys_close,
+    __NR_close_range => fs::sys_close_range,
     __NR_lseek => fs::sys_lseek,
     __NR_fstat => fs::sys_fstat,
     __NR_stat => fs::sys_stat,

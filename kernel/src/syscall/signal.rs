@@ -2,8 +2,8 @@
 
 use super::{SyscallContext, SyscallReturn, ret};
 use crate::prelude::*;
-use crate::process::signal::{SigAction, SigSet, is_valid, sa, sig};
-use crate::process::{Process, exit::send_to_process, find_process};
+use crate::process::signal::{SigAction, SigInfo, SigSet, is_valid, sa, si, sig};
+use crate::process::{Process, exit::send_to_process_info, find_process};
 
 type R = Result<SyscallReturn>;
 
@@ -40,6 +40,12 @@ pub fn sys_rt_sigaction(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         }
         old
     };
+    // POSIX: setting a disposition to ignore discards the pending signal.
+    if new.is_some() && ctx.process.sig_actions().lock().is_ignored(s) {
+        for t in ctx.process.threads() {
+            t.clear_pending(s);
+        }
+    }
     if oldact != 0 {
         vmar.write_val(oldact, &old.handler)?;
         vmar.write_val(oldact + 8, &old.flags)?;
@@ -94,11 +100,24 @@ fn check_sig(s: u64) -> Result<Option<u8>> {
     Ok(Some(s as u8))
 }
 
-fn signal_process(p: &alloc::sync::Arc<Process>, s: Option<u8>) {
+/// Whether the caller may signal `target` (`kill(2)`: root, or a real or
+/// effective uid matching the target's real or saved uid).
+fn may_signal(ctx: &SyscallContext, target: &Process) -> bool {
+    let me = ctx.process.credentials();
+    let them = target.credentials();
+    me.euid == 0
+        || me.euid == them.ruid
+        || me.euid == them.suid
+        || me.ruid == them.ruid
+        || me.ruid == them.suid
+}
+
+fn signal_process(ctx: &SyscallContext, p: &alloc::sync::Arc<Process>, s: Option<u8>, code: i32) {
     if let Some(s) = s
         && !p.is_zombie()
     {
-        send_to_process(p, s);
+        let info = SigInfo::from_sender(code, ctx.process.pid(), ctx.process.credentials().ruid);
+        send_to_process_info(p, s, info);
     }
 }
 
@@ -121,13 +140,17 @@ pub fn sys_kill(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     if targets.is_empty() {
         return_errno!(ESRCH);
     }
-    for p in &targets {
-        signal_process(p, s);
+    let allowed: alloc::vec::Vec<_> = targets.iter().filter(|p| may_signal(ctx, p)).collect();
+    if allowed.is_empty() {
+        return_errno!(EPERM);
+    }
+    for p in allowed {
+        signal_process(ctx, p, s, si::SI_USER);
     }
     ret(0)
 }
 
-pub fn sys_tgkill(_ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+pub fn sys_tgkill(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     let (tgid, tid) = (a[0] as i32, a[1] as i32);
     if tgid <= 0 || tid <= 0 {
         return_errno!(EINVAL);
@@ -139,21 +162,39 @@ pub fn sys_tgkill(_ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         .into_iter()
         .find(|t| t.tid() == tid as u32)
         .ok_or(Error::new(ESRCH))?;
+    if !may_signal(ctx, &p) {
+        return_errno!(EPERM);
+    }
     if let Some(s) = s {
-        t.send_signal(s);
+        let info = SigInfo::from_sender(
+            si::SI_TKILL,
+            ctx.process.pid(),
+            ctx.process.credentials().ruid,
+        );
+        t.send_signal_info(s, info);
     }
     ret(0)
 }
 
-pub fn sys_tkill(_ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+pub fn sys_tkill(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     let tid = a[0] as i32;
     if tid <= 0 {
         return_errno!(EINVAL);
     }
     let s = check_sig(a[1])?;
     let t = crate::process::find_thread(tid as u32).ok_or(Error::new(ESRCH))?;
+    if !may_signal(ctx, t.process()) {
+        return_errno!(EPERM);
+    }
     if let Some(s) = s {
-        t.send_signal(s);
+        t.send_signal_info(
+            s,
+            SigInfo::from_sender(
+                si::SI_TKILL,
+                ctx.process.pid(),
+                ctx.process.credentials().ruid,
+            ),
+        );
     }
     ret(0)
 }
@@ -207,21 +248,19 @@ pub fn sys_rt_sigtimedwait(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     let wq = ostd::sync::WaitQueue::new();
     let got = wq.wait_until_or_timeout(
         || {
-            if let Some(s) = t.take_signal_in(set) {
-                return Some(Ok(s));
+            if let Some(got) = t.take_signal_in(set) {
+                return Some(Ok(got));
             }
             t.has_pending_work().then(|| Err(Error::new(EINTR)))
         },
         timeout,
     );
-    let s = match got {
+    let (s, info) = match got {
         Some(r) => r?,
         None => return_errno!(EAGAIN),
     };
     if info_addr != 0 {
-        let mut info = [0u8; 128];
-        info[0..4].copy_from_slice(&(s as i32).to_le_bytes());
-        vmar.write_bytes(info_addr, &info)?;
+        vmar.write_bytes(info_addr, &info.to_bytes(s))?;
     }
     ret(s)
 }
@@ -236,7 +275,10 @@ pub fn sys_rt_sigqueueinfo(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         return_errno!(EPERM);
     }
     let p = find_process(pid as u32).ok_or(Error::new(ESRCH))?;
-    signal_process(&p, s);
+    if !may_signal(ctx, &p) {
+        return_errno!(EPERM);
+    }
+    signal_process(ctx, &p, s, code);
     ret(0)
 }
 

@@ -53,13 +53,14 @@ static void plain_handler(int sig)
 		order[norder++] = sig;
 }
 
-static volatile int depth, max_depth;
+static volatile int depth, max_depth, nested_calls;
 static void nested_handler(int sig)
 {
 	depth++;
+	nested_calls++;
 	if (depth > max_depth)
 		max_depth = depth;
-	if (depth == 1)
+	if (nested_calls == 1)
 		raise(sig);
 	depth--;
 }
@@ -138,14 +139,15 @@ int main(void)
 	CHECK(sigaction(SIGUSR1, &sa, NULL) == 0, "sigaction(SA_NODEFER)");
 	raise(SIGUSR1);
 	CHECK(!h_self_blocked, "SA_NODEFER: the signal is not blocked in its handler");
-	depth = max_depth = 0;
+	depth = max_depth = nested_calls = 0;
 	install(SIGUSR2, nested_handler, SA_NODEFER, NULL);
 	raise(SIGUSR2);
 	CHECK(max_depth == 2, "SA_NODEFER: the handler nests (depth %d)", max_depth);
-	depth = max_depth = 0;
+	depth = max_depth = nested_calls = 0;
 	install(SIGUSR2, nested_handler, 0, NULL);
 	raise(SIGUSR2);
-	CHECK(max_depth == 1, "without it: the raise inside stays pending until return (depth %d)", max_depth);
+	CHECK(max_depth == 1 && nested_calls == 2,
+	      "without it: the raise inside stays pending until return (depth %d, %d calls)", max_depth, nested_calls);
 
 	/* SA_RESETHAND */
 	hits = 0;
@@ -155,13 +157,18 @@ int main(void)
 	CHECK(sigaction(SIGUSR2, NULL, &old) == 0 && old.sa_handler == SIG_DFL, "SA_RESETHAND: disposition is SIG_DFL now");
 
 	/* pending + unblock, order */
-	install(SIGUSR1, plain_handler, 0, NULL);
-	install(SIGUSR2, plain_handler, 0, NULL);
-	install(SIGTERM, plain_handler, 0, NULL);
+	/*
+	 * Each handler blocks all three, so the next one is only delivered
+	 * after the previous handler returned: lowest number first. (Without
+	 * that mask Linux stacks all frames at once, the last one on top.)
+	 */
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
 	sigaddset(&set, SIGUSR2);
 	sigaddset(&set, SIGTERM);
+	install(SIGUSR1, plain_handler, 0, &set);
+	install(SIGUSR2, plain_handler, 0, &set);
+	install(SIGTERM, plain_handler, 0, &set);
 	CHECK(sigprocmask(SIG_BLOCK, &set, NULL) == 0, "block SIGUSR1, SIGUSR2, SIGTERM");
 	hits = 0;
 	norder = 0;
