@@ -350,10 +350,7 @@ impl FileLike for DevFile {
     }
 
     fn set_status_flags(&self, new: u32) -> Result<()> {
-        let changeable = flags::O_APPEND | flags::O_NONBLOCK;
-        let old = self.flags.load(Ordering::Relaxed);
-        self.flags
-            .store((old & !changeable) | (new & changeable), Ordering::Relaxed);
+        crate::fs::file::set_changeable_flags(&self.flags, new);
         Ok(())
     }
 

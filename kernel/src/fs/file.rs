@@ -149,18 +149,9 @@ impl FileLike for OpenFile {
             return_errno!(EBADF);
         }
         let mut off = self.offset.lock();
-        let new = match pos {
-            SeekFrom::Start(p) => Some(p),
-            SeekFrom::Current(d) => off.checked_add_signed(d),
-            SeekFrom::End(d) => self.inode.metadata().size.checked_add_signed(d),
-        };
-        match new {
-            Some(n) if n <= i64::MAX as u64 => {
-                *off = n;
-                Ok(n)
-            }
-            _ => return_errno!(EINVAL),
-        }
+        let size = self.inode.metadata().size;
+        *off = seek_target(*off, pos, size)?;
+        Ok(*off)
     }
 
     fn metadata(&self) -> Metadata {
@@ -172,10 +163,7 @@ impl FileLike for OpenFile {
     }
 
     fn set_status_flags(&self, new: u32) -> Result<()> {
-        let changeable = flags::O_APPEND | flags::O_NONBLOCK;
-        let old = self.flags.load(Ordering::Relaxed);
-        self.flags
-            .store((old & !changeable) | (new & changeable), Ordering::Relaxed);
+        set_changeable_flags(&self.flags, new);
         Ok(())
     }
 
@@ -190,6 +178,27 @@ impl FileLike for OpenFile {
     fn as_any(&self) -> &dyn Any {
         self
     }
+}
+
+/// The file position after `lseek(pos)` from position `cur` in a file of
+/// `size` bytes; `EINVAL` if it would be negative or past `i64::MAX`.
+pub fn seek_target(cur: u64, pos: SeekFrom, size: u64) -> Result<u64> {
+    let new = match pos {
+        SeekFrom::Start(p) => Some(p),
+        SeekFrom::Current(d) => cur.checked_add_signed(d),
+        SeekFrom::End(d) => size.checked_add_signed(d),
+    };
+    match new {
+        Some(n) if n <= i64::MAX as u64 => Ok(n),
+        _ => return_errno!(EINVAL),
+    }
+}
+
+/// `F_SETFL`: only `O_APPEND` and `O_NONBLOCK` can change.
+pub fn set_changeable_flags(flags: &AtomicU32, new: u32) {
+    let changeable = flags::O_APPEND | flags::O_NONBLOCK;
+    let old = flags.load(Ordering::Relaxed);
+    flags.store((old & !changeable) | (new & changeable), Ordering::Relaxed);
 }
 
 /// Whether an inode type can be opened for writing.

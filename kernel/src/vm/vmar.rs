@@ -191,23 +191,7 @@ impl Vmar {
 
     /// Removes VMAs and pages in `[start, end)`, splitting partial VMAs.
     fn remove_range(&self, inner: &mut Inner, start: u64, end: u64) {
-        let overlapping: Vec<u64> = inner
-            .vmas
-            .range(..end)
-            .filter(|(_, v)| v.end > start)
-            .map(|(&k, _)| k)
-            .collect();
-        for k in overlapping {
-            let Some(v) = inner.vmas.remove(&k) else {
-                continue;
-            };
-            if v.start < start {
-                inner.vmas.insert(v.start, v.slice(v.start, start));
-            }
-            if v.end > end {
-                inner.vmas.insert(end, v.slice(end, v.end));
-            }
-        }
+        drop(carve(inner, start, end));
         let _ = self.space.unmap(start..end);
     }
 
@@ -225,23 +209,7 @@ impl Vmar {
         if !is_covered(&inner, start, end) {
             return_errno!(ENOMEM);
         }
-        let keys: Vec<u64> = inner
-            .vmas
-            .range(..end)
-            .filter(|(_, v)| v.end > start)
-            .map(|(&k, _)| k)
-            .collect();
-        for k in keys {
-            let Some(v) = inner.vmas.remove(&k) else {
-                continue;
-            };
-            if v.start < start {
-                inner.vmas.insert(v.start, v.slice(v.start, start));
-            }
-            if v.end > end {
-                inner.vmas.insert(end, v.slice(end, v.end));
-            }
-            let mut mid = v.slice(start, end);
+        for mut mid in carve(&mut inner, start, end) {
             mid.perms = perms;
             let shared = mid.shared;
             let (s, e) = (mid.start, mid.end);
@@ -630,6 +598,31 @@ impl Vmar {
         }
         Ok(())
     }
+}
+
+/// Takes the parts of the VMAs inside `[start, end)` out of the list and
+/// returns them, leaving the parts outside (split off) in place.
+fn carve(inner: &mut Inner, start: u64, end: u64) -> Vec<Vma> {
+    let keys: Vec<u64> = inner
+        .vmas
+        .range(..end)
+        .filter(|(_, v)| v.end > start)
+        .map(|(&k, _)| k)
+        .collect();
+    let mut inside = Vec::with_capacity(keys.len());
+    for k in keys {
+        let Some(v) = inner.vmas.remove(&k) else {
+            continue;
+        };
+        if v.start < start {
+            inner.vmas.insert(v.start, v.slice(v.start, start));
+        }
+        if v.end > end {
+            inner.vmas.insert(end, v.slice(end, v.end));
+        }
+        inside.push(v.slice(start, end));
+    }
+    inside
 }
 
 fn is_free(inner: &Inner, start: u64, len: u64) -> bool {

@@ -678,18 +678,8 @@ impl FileLike for ProcFile {
 
     fn seek(&self, pos: SeekFrom) -> Result<u64> {
         let mut cur = self.pos.lock();
-        let new = match pos {
-            SeekFrom::Start(p) => Some(p),
-            SeekFrom::Current(d) => cur.checked_add_signed(d),
-            SeekFrom::End(d) => (self.data.len() as u64).checked_add_signed(d),
-        };
-        match new {
-            Some(n) if n <= i64::MAX as u64 => {
-                *cur = n;
-                Ok(n)
-            }
-            _ => return_errno!(EINVAL),
-        }
+        *cur = crate::fs::file::seek_target(*cur, pos, self.data.len() as u64)?;
+        Ok(*cur)
     }
 
     fn metadata(&self) -> Metadata {
@@ -701,10 +691,7 @@ impl FileLike for ProcFile {
     }
 
     fn set_status_flags(&self, new: u32) -> Result<()> {
-        let changeable = flags::O_APPEND | flags::O_NONBLOCK;
-        let old = self.flags.load(Ordering::Relaxed);
-        self.flags
-            .store((old & !changeable) | (new & changeable), Ordering::Relaxed);
+        crate::fs::file::set_changeable_flags(&self.flags, new);
         Ok(())
     }
 

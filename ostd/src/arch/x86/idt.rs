@@ -55,11 +55,8 @@ const _: () = assert!(size_of::<TrapFrame>() == 22 * 8);
 global_asm!(
     include_str!(concat!(env!("OUT_DIR"), "/trap_stubs.S")),
     r#"
-.text
-.global __ostd_trap_common
-__ostd_trap_common:
-    testb $3, 24(%rsp)
-    jnz __ostd_trap_from_user
+/* Push or pop the general registers in `TrapFrame` order (rax lowest). */
+.macro OSTD_PUSH_GPRS
     push %r15
     push %r14
     push %r13
@@ -75,8 +72,8 @@ __ostd_trap_common:
     push %rcx
     push %rbx
     push %rax
-    mov %rsp, %rdi
-    call __ostd_kernel_trap
+.endm
+.macro OSTD_POP_GPRS
     pop %rax
     pop %rbx
     pop %rcx
@@ -92,25 +89,22 @@ __ostd_trap_common:
     pop %r13
     pop %r14
     pop %r15
+.endm
+
+.text
+.global __ostd_trap_common
+__ostd_trap_common:
+    testb $3, 24(%rsp)
+    jnz __ostd_trap_from_user
+    OSTD_PUSH_GPRS
+    mov %rsp, %rdi
+    call __ostd_kernel_trap
+    OSTD_POP_GPRS
     add $16, %rsp
     iretq
 
 __ostd_trap_from_user:
-    push %r15
-    push %r14
-    push %r13
-    push %r12
-    push %r11
-    push %r10
-    push %r9
-    push %r8
-    push %rbp
-    push %rdi
-    push %rsi
-    push %rdx
-    push %rcx
-    push %rbx
-    push %rax
+    OSTD_PUSH_GPRS
 __ostd_back_to_kernel:
     mov __ostd_kernel_rsp(%rip), %rsp
     pop %r15
@@ -132,21 +126,7 @@ __ostd_syscall_entry:
     push %rcx
     push $0
     push ${syscall_vector}
-    push %r15
-    push %r14
-    push %r13
-    push %r12
-    push %r11
-    push %r10
-    push %r9
-    push %r8
-    push %rbp
-    push %rdi
-    push %rsi
-    push %rdx
-    push %rcx
-    push %rbx
-    push %rax
+    OSTD_PUSH_GPRS
     jmp __ostd_back_to_kernel
 
 /* fn __ostd_run_user(frame: *mut TrapFrame, use_sysret: u64) */
@@ -162,39 +142,11 @@ __ostd_run_user:
     mov %rdi, %rsp
     test %rsi, %rsi
     jnz 1f
-    pop %rax
-    pop %rbx
-    pop %rcx
-    pop %rdx
-    pop %rsi
-    pop %rdi
-    pop %rbp
-    pop %r8
-    pop %r9
-    pop %r10
-    pop %r11
-    pop %r12
-    pop %r13
-    pop %r14
-    pop %r15
+    OSTD_POP_GPRS
     add $16, %rsp
     iretq
 1:
-    pop %rax
-    pop %rbx
-    pop %rcx
-    pop %rdx
-    pop %rsi
-    pop %rdi
-    pop %rbp
-    pop %r8
-    pop %r9
-    pop %r10
-    pop %r11
-    pop %r12
-    pop %r13
-    pop %r14
-    pop %r15
+    OSTD_POP_GPRS
     mov 40(%rsp), %rsp
     sysretq
 
