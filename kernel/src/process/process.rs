@@ -135,6 +135,7 @@ impl ProcessBuilder {
         }
     }
     /// The parent.
+    #[inline]
     pub fn parent(mut self, p: &Arc<Process>) -> Self {
         self.parent = Arc::downgrade(p);
         self
@@ -181,6 +182,7 @@ impl ProcessBuilder {
         self
     }
     /// Uses a preallocated pid (the main thread's tid).
+    #[inline]
     pub fn pid(mut self, pid: Pid) -> Self {
         self.pid = Some(pid);
         self
@@ -250,6 +252,7 @@ impl Process {
     }
 
     /// The parent's pid (0 for PID 1).
+    #[inline]
     pub fn ppid(&self) -> Pid {
         self.parent().map_or(0, |p| p.pid())
     }
@@ -410,6 +413,7 @@ impl Process {
     }
 
     /// Whether the process is stopped.
+    #[inline]
     pub fn is_stopped(&self) -> bool {
         self.stopped.load(Ordering::Acquire)
     }

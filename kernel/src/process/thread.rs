@@ -73,6 +73,7 @@ impl ThreadBuilder {
         self
     }
     /// Initial signal mask (inherited from the creator).
+    #[inline]
     pub fn sig_mask(mut self, m: SigSet) -> Self {
         self.sig_mask = m;
         self
@@ -126,6 +127,7 @@ impl Thread {
     }
 
     /// The process.
+    #[inline]
     pub fn process(&self) -> &Arc<Process> {
         &self.process
     }
@@ -179,6 +181,7 @@ impl Thread {
 
     /// Whether a signal can be delivered or the thread must exit: checked
     /// by the user loop and by interruptible sleeps.
+    #[inline]
     pub fn has_pending_work(&self) -> bool {
         self.is_exiting()
             || self.sig_pending.load(Ordering::Acquire) & !self.sig_mask.load(Ordering::Relaxed)
@@ -237,6 +240,7 @@ impl Thread {
 
     /// Whether signal handling has anything to do (the common case on the
     /// way back to user mode is no).
+    #[inline]
     pub fn needs_signal_work(&self) -> bool {
         self.restart.load(Ordering::Relaxed) != 0
             || self.sig_pending.load(Ordering::Acquire) & !self.sig_mask.load(Ordering::Relaxed)
@@ -289,6 +293,7 @@ impl Thread {
     }
 
     /// Whether the thread is leaving.
+    #[inline]
     pub fn is_exiting(&self) -> bool {
         self.exiting.load(Ordering::Acquire)
     }
