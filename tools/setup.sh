@@ -7,7 +7,9 @@ need_apt=""
 command -v qemu-system-x86_64 >/dev/null 2>&1 || need_apt="$need_apt qemu-system-x86"
 [ -x /bin/busybox ] && /bin/busybox --list >/dev/null 2>&1 || need_apt="$need_apt busybox-static"
 command -v musl-gcc >/dev/null 2>&1 || need_apt="$need_apt musl-tools"
-command -v gcc >/dev/null 2>&1 || need_apt="$need_apt gcc libc6-dev"
+command -v gcc >/dev/null 2>&1 || need_apt="$need_apt gcc"
+# Static glibc test programs link against libc.a.
+[ -f /usr/lib/x86_64-linux-gnu/libc.a ] || need_apt="$need_apt libc6-dev"
 command -v make >/dev/null 2>&1 || need_apt="$need_apt make"
 command -v file >/dev/null 2>&1 || need_apt="$need_apt file"
 
