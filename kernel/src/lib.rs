@@ -122,8 +122,7 @@ fn start_init(path: &str, args: &[String]) -> error::Result<()> {
         // can start a session of its own (`setsid`).
         .group(0, 0)
         .build()?;
-    process.set_exe(program.exe_path, program.cmdline);
-    process.set_comm(path.rsplit('/').next().unwrap_or(path).as_bytes());
+    program.name_process(&process, path);
     let mut ctx = ostd::user::UserContext::new();
     ctx.set_rip(program.entry);
     ctx.set_rsp(program.sp);

@@ -14,22 +14,7 @@ use super::poll::{IoEvents, notify, wait_ready};
 use crate::prelude::*;
 
 fn anon_metadata(ino: u64) -> Metadata {
-    let now = ostd::timer::wall_clock();
-    Metadata {
-        ino,
-        dev: 13,
-        kind: InodeType::File,
-        mode: 0o600,
-        nlink: 1,
-        uid: 0,
-        gid: 0,
-        size: 0,
-        rdev: 0,
-        atime: now,
-        mtime: now,
-        ctime: now,
-        blocks: 0,
-    }
+    Metadata::anonymous(ino, 13, InodeType::File, 0o600, 0)
 }
 
 /// `EPOLLET`.

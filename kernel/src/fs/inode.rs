@@ -104,6 +104,29 @@ pub struct Metadata {
     pub blocks: u64,
 }
 
+impl Metadata {
+    /// Metadata of an object that lives in no file system (a pipe, an
+    /// epoll instance, the console), owned by root, with times of now.
+    pub fn anonymous(ino: u64, dev: u64, kind: InodeType, mode: u32, rdev: u64) -> Metadata {
+        let now = ostd::timer::wall_clock();
+        Metadata {
+            ino,
+            dev,
+            kind,
+            mode,
+            nlink: 1,
+            uid: 0,
+            gid: 0,
+            size: 0,
+            rdev,
+            atime: now,
+            mtime: now,
+            ctime: now,
+            blocks: 0,
+        }
+    }
+}
+
 /// An inode. Methods a file system does not support return the errno
 /// Linux gives for them.
 pub trait Inode: Send + Sync + Any {

@@ -274,22 +274,7 @@ impl FileLike for PipeEnd {
     }
 
     fn metadata(&self) -> Metadata {
-        let now = ostd::timer::wall_clock();
-        Metadata {
-            ino: self.pipe.ino,
-            dev: 12,
-            kind: InodeType::Fifo,
-            mode: 0o600,
-            nlink: 1,
-            uid: 0,
-            gid: 0,
-            size: 0,
-            rdev: 0,
-            atime: now,
-            mtime: now,
-            ctime: now,
-            blocks: 0,
-        }
+        Metadata::anonymous(self.pipe.ino, 12, InodeType::Fifo, 0o600, 0)
     }
 
     fn status_flags(&self) -> u32 {
@@ -329,7 +314,7 @@ impl FileLike for PipeEnd {
     fn ioctl(&self, cmd: u32, arg: u64) -> Result<i64> {
         if cmd == linux_raw_sys::ioctl::FIONREAD {
             let n = self.pipe.state.lock().buf.len() as i32;
-            crate::process::current_vmar().write_val(arg, &n)?;
+            crate::process::current_vmar()?.write_val(arg, &n)?;
             return Ok(0);
         }
         return_errno!(ENOTTY)

@@ -351,26 +351,15 @@ impl FileLike for Tty {
     }
 
     fn metadata(&self) -> Metadata {
-        let now = ostd::timer::wall_clock();
+        // /dev/console: character device 5:1, group tty (5).
         Metadata {
-            ino: 5,
-            dev: 5,
-            kind: InodeType::CharDevice,
-            mode: 0o620,
-            nlink: 1,
-            uid: 0,
             gid: 5,
-            size: 0,
-            rdev: (5 << 8) | 1,
-            atime: now,
-            mtime: now,
-            ctime: now,
-            blocks: 0,
+            ..Metadata::anonymous(5, 5, InodeType::CharDevice, 0o620, (5 << 8) | 1)
         }
     }
 
     fn ioctl(&self, cmd: u32, arg: u64) -> Result<i64> {
-        let vmar = crate::process::current_vmar();
+        let vmar = crate::process::current_vmar()?;
         match cmd {
             TCGETS => {
                 let t = self.state.lock().termios;
@@ -399,14 +388,14 @@ impl FileLike for Tty {
                 self.state.lock().winsize = w;
             }
             TIOCSCTTY => {
-                let t = crate::process::current_thread();
+                let t = crate::process::current_thread()?;
                 if !self.maybe_acquire(t.process(), arg == 1 && t.process().credentials().euid == 0)
                 {
                     return_errno!(EPERM);
                 }
             }
             TIOCNOTTY => {
-                let t = crate::process::current_thread();
+                let t = crate::process::current_thread()?;
                 let mut s = self.state.lock();
                 if s.session != Some(t.process().sid()) {
                     return_errno!(ENOTTY);
@@ -417,7 +406,7 @@ impl FileLike for Tty {
                 }
             }
             TIOCGPGRP => {
-                let t = crate::process::current_thread();
+                let t = crate::process::current_thread()?;
                 let (session, fg) = {
                     let s = self.state.lock();
                     (s.session, s.fg_pgid)
@@ -428,7 +417,7 @@ impl FileLike for Tty {
                 vmar.write_val(arg, &(fg.unwrap_or(0) as i32))?;
             }
             TIOCSPGRP => {
-                let t = crate::process::current_thread();
+                let t = crate::process::current_thread()?;
                 let pgid: i32 = vmar.read_val(arg)?;
                 if pgid < 0 {
                     return_errno!(EINVAL);
@@ -446,7 +435,7 @@ impl FileLike for Tty {
                 self.state.lock().fg_pgid = Some(pgid as u32);
             }
             TIOCGSID => {
-                let t = crate::process::current_thread();
+                let t = crate::process::current_thread()?;
                 let session = self.state.lock().session;
                 match session {
                     Some(sid) if sid == t.process().sid() => vmar.write_val(arg, &(sid as i32))?,

@@ -50,10 +50,7 @@ pub fn execve(
     process.sig_actions().lock().reset_for_exec();
     thread.set_alt_stack(0, 0);
     thread.set_clear_child_tid(0);
-    process.set_exe(program.exe_path, program.cmdline);
-    // Linux names the process after the file name given to execve (not
-    // the resolved executable): `sleep`, not `busybox`.
-    process.set_comm(path.rsplit('/').next().unwrap_or(path).as_bytes());
+    program.name_process(process, path);
 
     let mut ctx = UserContext::new();
     ctx.set_rip(program.entry);

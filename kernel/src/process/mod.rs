@@ -29,13 +29,11 @@ use alloc::sync::Arc;
 
 use crate::vm::Vmar;
 
-/// The thread running on the current task.
-pub fn current_thread() -> Arc<Thread> {
-    ostd::task::Task::current()
-        .data()
-        .downcast_ref::<Arc<Thread>>()
-        .cloned()
-        .expect("current task is not a user thread")
+/// The thread running on the current task; `ESRCH` on a kernel task
+/// (file operations such as ioctls can only come from user threads, but
+/// must not crash if called otherwise).
+pub fn current_thread() -> crate::error::Result<Arc<Thread>> {
+    try_current_thread().ok_or(crate::error::Error::new(crate::error::ESRCH))
 }
 
 /// The processes of a process group.
@@ -62,6 +60,6 @@ pub fn try_current_thread() -> Option<Arc<Thread>> {
 }
 
 /// The address space of the current process.
-pub fn current_vmar() -> Arc<Vmar> {
-    current_thread().process().vmar()
+pub fn current_vmar() -> crate::error::Result<Arc<Vmar>> {
+    Ok(current_thread()?.process().vmar())
 }

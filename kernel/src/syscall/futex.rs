@@ -143,7 +143,7 @@ fn read_timeout(
     }
     let t = super::time::read_timespec(ctx, addr)?;
     Ok(Some(match absolute_clock {
-        Some(clock) => t.saturating_sub(super::time::clock_now(clock)?),
+        Some(clock) => t.saturating_sub(super::time::clock_now(ctx.thread, clock)?),
         None => t,
     }))
 }

@@ -9,16 +9,16 @@ use crate::prelude::*;
 
 type R = Result<SyscallReturn>;
 
-/// The time of a clock.
-pub fn clock_now(clock: u32) -> Result<Duration> {
+/// The time of a clock, as seen by `thread` (for the CPU-time clocks).
+pub fn clock_now(thread: &crate::process::Thread, clock: u32) -> Result<Duration> {
     Ok(match clock {
         g::CLOCK_REALTIME | g::CLOCK_REALTIME_COARSE | g::CLOCK_TAI => ostd::timer::wall_clock(),
         g::CLOCK_MONOTONIC
         | g::CLOCK_MONOTONIC_RAW
         | g::CLOCK_MONOTONIC_COARSE
         | g::CLOCK_BOOTTIME => ostd::timer::monotonic(),
-        g::CLOCK_PROCESS_CPUTIME_ID => crate::process::current_thread().process().cpu_time(),
-        g::CLOCK_THREAD_CPUTIME_ID => crate::process::current_thread().cpu_time(),
+        g::CLOCK_PROCESS_CPUTIME_ID => thread.process().cpu_time(),
+        g::CLOCK_THREAD_CPUTIME_ID => thread.cpu_time(),
         _ => return_errno!(EINVAL),
     })
 }
@@ -40,13 +40,13 @@ pub fn read_timespec(ctx: &SyscallContext, addr: u64) -> Result<Duration> {
 }
 
 pub fn sys_clock_gettime(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
-    let now = clock_now(a[0] as u32)?;
+    let now = clock_now(ctx.thread, a[0] as u32)?;
     ctx.vmar().write_val(a[1], &timespec(now))?;
     ret(0)
 }
 
 pub fn sys_clock_getres(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
-    clock_now(a[0] as u32)?;
+    clock_now(ctx.thread, a[0] as u32)?;
     if a[1] != 0 {
         ctx.vmar()
             .write_val(a[1], &timespec(Duration::from_nanos(1)))?;
@@ -97,7 +97,7 @@ pub fn sys_nanosleep(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
 
 pub fn sys_clock_nanosleep(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     let clock = a[0] as u32;
-    let now = clock_now(clock)?;
+    let now = clock_now(ctx.thread, clock)?;
     let t = read_timespec(ctx, a[2])?;
     let d = if a[1] as u32 & g::TIMER_ABSTIME != 0 {
         t.saturating_sub(now)

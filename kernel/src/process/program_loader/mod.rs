@@ -37,6 +37,22 @@ pub struct LoadedProgram {
     pub cmdline: Vec<u8>,
 }
 
+impl LoadedProgram {
+    /// Records the new program in `process`: its executable, command line,
+    /// and name. Linux names the process after the file name given to
+    /// execve (`sleep`), not the resolved executable (`busybox`).
+    pub fn name_process(&self, process: &super::Process, given_path: &str) {
+        process.set_exe(self.exe_path.clone(), self.cmdline.clone());
+        process.set_comm(
+            given_path
+                .rsplit('/')
+                .next()
+                .unwrap_or(given_path)
+                .as_bytes(),
+        );
+    }
+}
+
 /// Loads the program at `path` with `argv` and `envp`.
 pub fn load_program(
     fs: &FsContext,
