@@ -94,6 +94,10 @@ global_asm!(
 .text
 .global __ostd_trap_common
 __ostd_trap_common:
+    /* The interrupted code's DF is its own (user code may run `std`; musl's
+       memmove does): the kernel's string instructions assume it clear. The
+       saved RFLAGS keeps the interrupted value for the return. */
+    cld
     testb $3, 24(%rsp)
     jnz __ostd_trap_from_user
     OSTD_PUSH_GPRS
