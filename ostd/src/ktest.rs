@@ -5,6 +5,7 @@
 //! passes if it returns and fails if it panics; the panic handler reports the
 //! failure and ends that task, and the runner continues. The last line is
 //! `N passed, M failed`, and QEMU exits with status 0 only if all passed.
+//! A `#[ktest(should_panic)]` test passes only if it panics.
 
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
@@ -14,6 +15,8 @@ pub struct KtestItem {
     pub name: &'static str,
     /// The test.
     pub func: fn(),
+    /// The test passes only if it panics (`#[ktest(should_panic)]`).
+    pub should_panic: bool,
 }
 
 unsafe extern "C" {
@@ -66,7 +69,7 @@ pub fn run_all_and_exit() -> ! {
         }));
         crate::task::spawn_built(task);
         done.wait_until(|| finished.load(Ordering::SeqCst).then_some(()));
-        if CURRENT_FAILED.load(Ordering::SeqCst) {
+        if CURRENT_FAILED.load(Ordering::SeqCst) != t.should_panic {
             crate::println!("test {} ... FAILED", t.name);
             failed += 1;
         } else {

@@ -20,7 +20,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::ops::Range;
 
-use ostd::mm::{Frame, PageFlags, VmSpace};
+use ostd::mm::{Frame, PageFlags, UserAccessError, VmSpace};
 use ostd::sync::Mutex;
 
 use super::{PAGE_SIZE, VmPerms, Vmo, page_down, page_up};
@@ -502,31 +502,39 @@ impl Vmar {
 
     // ---- Access to user memory of this address space ----
 
-    /// Copies from user memory. The space must be the active one.
+    /// Copies from user memory. The space must be the current task's
+    /// (else `EFAULT`).
     pub fn read_bytes(&self, addr: u64, buf: &mut [u8]) -> Result<()> {
         let mut done = 0;
         loop {
-            match ostd::mm::copy_from_user(&mut buf[done..], addr + done as u64) {
+            match self.space.read_user(addr + done as u64, &mut buf[done..]) {
                 Ok(()) => return Ok(()),
-                Err(f) => {
+                Err(UserAccessError::Fault(f)) => {
                     done += f.copied;
                     self.handle_page_fault(f.addr, false, false)
                         .map_err(|_| Error::new(EFAULT))?;
+                }
+                Err(UserAccessError::NotActive) => {
+                    return_errno_with_message!(EFAULT, "not the current address space")
                 }
             }
         }
     }
 
-    /// Copies to user memory. The space must be the active one.
+    /// Copies to user memory. The space must be the current task's (else
+    /// `EFAULT`).
     pub fn write_bytes(&self, addr: u64, buf: &[u8]) -> Result<()> {
         let mut done = 0;
         loop {
-            match ostd::mm::copy_to_user(addr + done as u64, &buf[done..]) {
+            match self.space.write_user(addr + done as u64, &buf[done..]) {
                 Ok(()) => return Ok(()),
-                Err(f) => {
+                Err(UserAccessError::Fault(f)) => {
                     done += f.copied;
                     self.handle_page_fault(f.addr, true, false)
                         .map_err(|_| Error::new(EFAULT))?;
+                }
+                Err(UserAccessError::NotActive) => {
+                    return_errno_with_message!(EFAULT, "not the current address space")
                 }
             }
         }

@@ -119,23 +119,30 @@ impl Frame {
     }
 
     /// Reads `buf.len()` bytes at `offset`. Panics if out of the page.
+    ///
+    /// User space may write the frame at the same time (through a mapping,
+    /// on another CPU): the copy is an assembly `rep movsb`, outside the
+    /// Rust memory model, so a racing write only makes the bytes read
+    /// unspecified, never undefined behaviour.
     pub fn read_bytes(&self, offset: usize, buf: &mut [u8]) {
         assert!(
             offset
                 .checked_add(buf.len())
                 .is_some_and(|e| e <= PAGE_SIZE)
         );
-        // SAFETY: the range was checked to lie within this live frame.
+        // SAFETY: the source range was checked to lie within this live
+        // frame; the destination is a Rust buffer we borrow mutably.
         unsafe {
-            core::ptr::copy_nonoverlapping(
-                (paddr_to_vaddr(self.paddr) as usize + offset) as *const u8,
+            copy_bytes(
                 buf.as_mut_ptr(),
+                (paddr_to_vaddr(self.paddr) as usize + offset) as *const u8,
                 buf.len(),
             )
         };
     }
 
-    /// Writes `buf` at `offset`. Panics if out of the page.
+    /// Writes `buf` at `offset`. Panics if out of the page. As with
+    /// [`read_bytes`](Self::read_bytes), concurrent user access is sound.
     pub fn write_bytes(&self, offset: usize, buf: &[u8]) {
         assert!(
             offset
@@ -145,9 +152,9 @@ impl Frame {
         // SAFETY: the range was checked to lie within this live frame, which
         // no Rust reference points into (frames are only accessed by copies).
         unsafe {
-            core::ptr::copy_nonoverlapping(
-                buf.as_ptr(),
+            copy_bytes(
                 (paddr_to_vaddr(self.paddr) as usize + offset) as *mut u8,
+                buf.as_ptr(),
                 buf.len(),
             )
         };
@@ -160,7 +167,7 @@ impl Frame {
     ///
     /// As for [`clone_raw`](Self::clone_raw).
     pub(crate) unsafe fn inc_ref_raw(paddr: Paddr) {
-        meta(paddr).refcount.fetch_add(1, Ordering::Relaxed);
+        inc_ref(paddr);
     }
 
     /// Gives up this handle without decrementing the count; the reference
@@ -189,15 +196,35 @@ impl Frame {
     /// `paddr` must be a frame with a nonzero count that cannot drop to zero
     /// during this call (e.g. held by a locked page table).
     pub(crate) unsafe fn clone_raw(paddr: Paddr) -> Frame {
-        meta(paddr).refcount.fetch_add(1, Ordering::Relaxed);
+        inc_ref(paddr);
         Frame { paddr }
     }
 }
 
 impl Clone for Frame {
     fn clone(&self) -> Self {
-        meta(self.paddr).refcount.fetch_add(1, Ordering::Relaxed);
+        inc_ref(self.paddr);
         Frame { paddr: self.paddr }
+    }
+}
+
+/// Most references a frame may have. Far beyond anything reachable (every
+/// reference is a handle or a page-table entry, each costing memory), so
+/// exceeding it means handles were leaked with `mem::forget`: like `Arc`,
+/// stop rather than let the count wrap and free a frame still in use.
+const MAX_REFCOUNT: u32 = u32::MAX / 2;
+
+/// Sets a frame's reference count (tests of the overflow check only).
+#[cfg(feature = "ktest")]
+pub(super) fn set_ref_count_for_test(frame: &Frame, count: u32) {
+    meta(frame.paddr).refcount.store(count, Ordering::Relaxed);
+}
+
+fn inc_ref(paddr: Paddr) {
+    let old = meta(paddr).refcount.fetch_add(1, Ordering::Relaxed);
+    if old >= MAX_REFCOUNT {
+        meta(paddr).refcount.fetch_sub(1, Ordering::Relaxed);
+        panic!("ostd: frame {paddr:#x}: reference count overflow");
     }
 }
 
@@ -261,6 +288,27 @@ impl Drop for Segment {
     fn drop(&mut self) {
         free_block(self.paddr, self.order);
     }
+}
+
+/// Copies `len` bytes from `src` to `dst` with `rep movsb`.
+///
+/// # Safety
+///
+/// Both ranges must be mapped kernel memory, `dst` writable; `dst` must not
+/// be covered by a live Rust reference other than the caller's `&mut`.
+/// The ranges may be changed concurrently by user code (the copy is
+/// opaque assembly; only the bytes copied are then unspecified).
+unsafe fn copy_bytes(dst: *mut u8, src: *const u8, len: usize) {
+    // SAFETY: guaranteed by the caller; DF is clear in kernel code.
+    unsafe {
+        core::arch::asm!(
+            "rep movsb",
+            inout("rcx") len => _,
+            inout("rdi") dst => _,
+            inout("rsi") src => _,
+            options(nostack, preserves_flags)
+        )
+    };
 }
 
 /// Zeroes the 4 KiB page at kernel virtual address `vaddr`.

@@ -16,6 +16,17 @@ pub(crate) fn kernel_root() -> u64 {
     KERNEL_ROOT.load(Ordering::Relaxed)
 }
 
+/// Loads the kernel's own page table (no user half), for tasks that have
+/// no address space.
+pub(crate) fn load_kernel_root() {
+    let root = kernel_root();
+    if crate::arch::x86::mm::current_root() != root {
+        // SAFETY: the kernel page table maps the kernel exactly as every
+        // user space does (they share its kernel half).
+        unsafe { load_root(root) };
+    }
+}
+
 unsafe extern "C" {
     static __kernel_text_start: u8;
     static __kernel_text_end: u8;

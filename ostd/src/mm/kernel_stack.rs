@@ -19,20 +19,50 @@ use crate::sync::SpinLock;
 const REGION_BASE: u64 = 0xffff_9600_0000_0000;
 /// Virtual size of one slot: the stack plus at least one guard page.
 const SLOT_SIZE: u64 = 1 << 20;
+/// Number of slots: at most this many stacks exist at once (64 GiB of
+/// address space, well inside the region's 512 GiB). The kernel's thread
+/// limit is far lower; past this, [`KernelStack::new`] fails cleanly.
+pub(crate) const MAX_STACKS: usize = 1 << 16;
 
+/// Which slots are in use, one bit each. A fixed bitmap, so that freeing a
+/// stack (on the exit path) never allocates.
 struct Slots {
-    next: u64,
-    free: Vec<u64>,
+    used: [u64; MAX_STACKS / 64],
+    /// Where the search for a free slot starts (just past the last one
+    /// taken), so that taking a slot is cheap while few are free.
+    hint: usize,
+}
+
+impl Slots {
+    fn take(&mut self) -> Option<u64> {
+        let words = self.used.len();
+        for i in 0..words {
+            let w = (self.hint + i) % words;
+            let bits = self.used[w];
+            if bits != u64::MAX {
+                let bit = bits.trailing_ones() as usize;
+                self.used[w] |= 1 << bit;
+                self.hint = w;
+                return Some((w * 64 + bit) as u64);
+            }
+        }
+        None
+    }
+
+    fn release(&mut self, slot: u64) {
+        let slot = slot as usize;
+        self.used[slot / 64] &= !(1 << (slot % 64));
+    }
 }
 
 static SLOTS: SpinLock<Slots> = SpinLock::new(Slots {
-    next: 0,
-    free: Vec::new(),
+    used: [0; MAX_STACKS / 64],
+    hint: 0,
 });
 
 /// A mapped kernel stack; unmapped and freed on drop.
 #[derive(Debug)]
-pub struct KernelStack {
+pub(crate) struct KernelStack {
     slot: u64,
     pages: usize,
     frames: Vec<u64>,
@@ -40,23 +70,18 @@ pub struct KernelStack {
 
 impl KernelStack {
     /// Allocates a stack of `size` bytes (rounded up to pages, at most the
-    /// slot size minus the guard page).
-    pub fn new(size: usize) -> Option<KernelStack> {
+    /// slot size minus the guard page). `None` when memory or slots run out.
+    pub(crate) fn new(size: usize) -> Option<KernelStack> {
         let pages = size
             .div_ceil(PAGE_SIZE)
             .min((SLOT_SIZE as usize / PAGE_SIZE) - 1);
-        let slot = {
-            let mut s = SLOTS.lock();
-            s.free.pop().unwrap_or_else(|| {
-                let n = s.next;
-                s.next += 1;
-                n
-            })
-        };
+        let mut frames = Vec::new();
+        frames.try_reserve_exact(pages).ok()?;
+        let slot = SLOTS.lock().take()?;
         let mut stack = KernelStack {
             slot,
             pages: 0,
-            frames: Vec::with_capacity(pages),
+            frames,
         };
         let top = stack.top();
         for i in 0..pages {
@@ -75,12 +100,13 @@ impl KernelStack {
     }
 
     /// The address just above the stack (its initial stack pointer).
-    pub fn top(&self) -> u64 {
+    pub(crate) fn top(&self) -> u64 {
         REGION_BASE + (self.slot + 1) * SLOT_SIZE
     }
 
     /// The lowest mapped address; the page below is the guard page.
-    pub fn bottom(&self) -> u64 {
+    #[allow(dead_code)]
+    pub(crate) fn bottom(&self) -> u64 {
         self.top() - (self.pages * PAGE_SIZE) as u64
     }
 }
@@ -92,7 +118,7 @@ impl Drop for KernelStack {
             unmap_kernel_page(top - ((i + 1) * PAGE_SIZE) as u64);
             free_block(f, 0);
         }
-        SLOTS.lock().free.push(self.slot);
+        SLOTS.lock().release(self.slot);
     }
 }
 

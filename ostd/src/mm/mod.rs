@@ -19,10 +19,11 @@ use core::sync::atomic::AtomicU32;
 
 pub use frame::{Frame, Segment, free_frames, total_frames};
 pub use heap::heap_stats;
-pub use kernel_stack::KernelStack;
+pub(crate) use kernel_space::load_kernel_root;
+pub(crate) use kernel_stack::KernelStack;
 pub(crate) use kernel_stack::is_guard_page;
 pub(crate) use user_copy::fixup as user_copy_fixup;
-pub use user_copy::{UserFault, copy_from_user, copy_to_user, fill_user};
+pub use user_copy::{UserAccessError, UserFault};
 pub use vm_space::{PageFlags, VmSpace, VmSpaceError};
 
 pub use crate::arch::x86::mm::USER_SPACE_END;

@@ -114,9 +114,11 @@ fn vm_space_map_read_back_through_other_mapping() {
     );
     assert_eq!(frame.ref_count(), 3);
 
-    copy_to_user(VA + 100, b"written through one mapping").unwrap();
+    space
+        .write_user(VA + 100, b"written through one mapping")
+        .unwrap();
     let mut buf = [0u8; 27];
-    copy_from_user(&mut buf, VA + 0x10_0000 + 100).unwrap();
+    space.read_user(VA + 0x10_0000 + 100, &mut buf).unwrap();
     assert_eq!(&buf, b"written through one mapping");
     frame.read_bytes(100, &mut buf);
     assert_eq!(&buf, b"written through one mapping");
@@ -137,31 +139,33 @@ fn vm_space_protect_and_unmap() {
             let f = Frame::alloc_zeroed().unwrap();
             space.map(VA + i * 4096, f, PageFlags::WRITE).unwrap();
         }
-        copy_to_user(VA, &[1u8; 8 * 4096]).unwrap();
+        space.write_user(VA, &[1u8; 8 * 4096]).unwrap();
 
         space
             .protect(VA..VA + 8 * 4096, |f| f - PageFlags::WRITE)
             .unwrap();
-        let err = copy_to_user(VA + 4096 + 8, b"x").unwrap_err();
-        assert_eq!(err.addr, VA + 4096 + 8);
+        let err = space.write_user(VA + 4096 + 8, b"x").unwrap_err();
+        assert!(matches!(err, UserAccessError::Fault(f) if f.addr == VA + 4096 + 8));
         let mut b = [0u8; 1];
-        copy_from_user(&mut b, VA + 4096).unwrap();
+        space.read_user(VA + 4096, &mut b).unwrap();
         assert_eq!(b[0], 1);
 
         space
             .protect(VA..VA + 4096, |f| f | PageFlags::WRITE)
             .unwrap();
-        copy_to_user(VA, b"ok").unwrap();
+        space.write_user(VA, b"ok").unwrap();
 
         space.unmap(VA + 2 * 4096..VA + 8 * 4096).unwrap();
         assert!(space.query(VA + 3 * 4096).is_none());
-        let err = copy_from_user(&mut [0u8; 16], VA + 2 * 4096 - 8).unwrap_err();
+        let err = space
+            .read_user(VA + 2 * 4096 - 8, &mut [0u8; 16])
+            .unwrap_err();
         assert_eq!(
             err,
-            UserFault {
+            UserAccessError::Fault(UserFault {
                 addr: VA + 2 * 4096,
                 copied: 8
-            }
+            })
         );
         // Switch back to a fresh space so the old one can be freed.
         Arc::new(VmSpace::new().unwrap()).activate();
@@ -177,13 +181,89 @@ fn vm_space_protect_and_unmap() {
 
 #[ktest]
 fn user_copy_rejects_kernel_addresses() {
+    let space = Arc::new(VmSpace::new().unwrap());
+    space.activate();
     let mut b = [0u8; 8];
     let kernel = 0xffff_8000_0000_1000;
-    assert!(copy_from_user(&mut b, kernel).is_err());
-    assert!(copy_to_user(kernel, &b).is_err());
-    assert!(copy_from_user(&mut b, USER_SPACE_END - 4).is_err());
-    assert!(copy_from_user(&mut b, u64::MAX - 2).is_err());
-    assert!(fill_user(kernel, 0, 8).is_err());
+    assert!(space.read_user(kernel, &mut b).is_err());
+    assert!(space.write_user(kernel, &b).is_err());
+    assert!(space.read_user(USER_SPACE_END - 4, &mut b).is_err());
+    assert!(space.read_user(u64::MAX - 2, &mut b).is_err());
+    assert!(space.fill_user(kernel, 0, 8).is_err());
+}
+
+#[ktest]
+fn user_copy_refuses_an_inactive_space() {
+    let active = Arc::new(VmSpace::new().unwrap());
+    active.activate();
+    active
+        .map(VA, Frame::alloc_zeroed().unwrap(), PageFlags::WRITE)
+        .unwrap();
+    let other = VmSpace::new().unwrap();
+    other
+        .map(VA, Frame::alloc_zeroed().unwrap(), PageFlags::WRITE)
+        .unwrap();
+    // The address is mapped in both, but only the active space's copy may
+    // go through: the other's would reach the active space's memory.
+    let mut b = [0u8; 8];
+    assert_eq!(other.read_user(VA, &mut b), Err(UserAccessError::NotActive));
+    assert_eq!(other.write_user(VA, &b), Err(UserAccessError::NotActive));
+    assert_eq!(other.fill_user(VA, 0, 8), Err(UserAccessError::NotActive));
+    assert!(active.write_user(VA, b"active!!").is_ok());
+}
+
+#[ktest]
+fn share_into_refuses_an_active_child() {
+    let parent = VmSpace::new().unwrap();
+    parent
+        .map(VA, Frame::alloc_zeroed().unwrap(), PageFlags::WRITE)
+        .unwrap();
+    let child = Arc::new(VmSpace::new().unwrap());
+    child.activate();
+    assert_eq!(
+        parent.share_into(&child, VA..VA + 4096, true, PageFlags::SOFT0),
+        Err(VmSpaceError::BadAddress)
+    );
+}
+
+#[ktest]
+fn frame_reads_and_writes_are_bounded() {
+    let f = Frame::alloc_zeroed().unwrap();
+    f.write_bytes(PAGE_SIZE - 3, b"end");
+    let mut out = [0u8; 3];
+    f.read_bytes(PAGE_SIZE - 3, &mut out);
+    assert_eq!(&out, b"end");
+    f.write_bytes(PAGE_SIZE, &[]);
+}
+
+#[ktest(should_panic)]
+fn frame_read_past_the_page_panics() {
+    let f = Frame::alloc_zeroed().unwrap();
+    f.read_bytes(PAGE_SIZE - 1, &mut [0u8; 2]);
+}
+
+#[ktest(should_panic)]
+fn frame_reference_count_cannot_wrap() {
+    let f = Frame::alloc_zeroed().unwrap();
+    frame::set_ref_count_for_test(&f, u32::MAX / 2);
+    // One more reference would pass the limit: the clone must stop the
+    // kernel instead of letting 2^32 forgotten clones free a live frame.
+    let _g = f.clone();
+}
+
+#[ktest]
+fn kernel_stack_slots_run_out_cleanly() {
+    let mut stacks = Vec::new();
+    while let Some(s) = KernelStack::new(0) {
+        stacks.push(s);
+        assert!(stacks.len() <= kernel_stack::MAX_STACKS);
+    }
+    // Every slot is taken (some by running tasks): a task cannot be made.
+    assert!(crate::task::TaskOptions::new(|| {}).build().is_none());
+    let n = stacks.len();
+    drop(stacks);
+    let again: Vec<KernelStack> = (0..n).map(|_| KernelStack::new(0).unwrap()).collect();
+    assert_eq!(again.len(), n);
 }
 
 #[ktest]

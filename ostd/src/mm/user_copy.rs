@@ -1,5 +1,7 @@
 //! Copying between kernel buffers and user memory of the current address
-//! space.
+//! space. The routines here act on whatever space CR3 holds; the public
+//! entry points are the `VmSpace` methods, which first check that their
+//! space is the loaded one.
 //!
 //! User addresses are *allegations*: they are checked to lie in the user
 //! half before any access, and the copy itself may fault (unmapped page,
@@ -24,12 +26,45 @@ pub struct UserFault {
     pub copied: usize,
 }
 
+/// Why an access to user memory through a `VmSpace` failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UserAccessError {
+    /// The access faulted (the kernel may resolve the fault and retry).
+    Fault(UserFault),
+    /// The space is not the one loaded for the current task, so its user
+    /// addresses cannot be reached directly.
+    NotActive,
+}
+
+impl From<UserFault> for UserAccessError {
+    fn from(f: UserFault) -> Self {
+        Self::Fault(f)
+    }
+}
+
 global_asm!(
     r#"
+/* With SMAP, kernel accesses to user pages fault unless AC is set: open the
+   window for the copy instructions only. `stac`/`clac` do not exist without
+   SMAP, hence the test. */
+.macro OSTD_USER_ACCESS_BEGIN
+    testb $1, __ostd_smap_enabled(%rip)
+    jz 1f
+    stac
+1:
+.endm
+.macro OSTD_USER_ACCESS_END
+    testb $1, __ostd_smap_enabled(%rip)
+    jz 1f
+    clac
+1:
+.endm
+
 .text
 /* usize __ostd_copy_user(dst, src, len): returns the bytes NOT copied. */
 .global __ostd_copy_user
 __ostd_copy_user:
+    OSTD_USER_ACCESS_BEGIN
     mov %rdx, %rcx
     shr $3, %rcx
     and $7, %edx
@@ -41,29 +76,35 @@ __ostd_copy_user_q:
 __ostd_copy_user_b:
     rep movsb
     xor %eax, %eax
+    OSTD_USER_ACCESS_END
     ret
 .global __ostd_copy_user_q_fixup
 __ostd_copy_user_q_fixup:
     lea (%rdx, %rcx, 8), %rax
+    OSTD_USER_ACCESS_END
     ret
 .global __ostd_copy_user_b_fixup
 __ostd_copy_user_b_fixup:
     mov %rcx, %rax
+    OSTD_USER_ACCESS_END
     ret
 
 /* usize __ostd_fill_user(dst, byte, len): returns the bytes NOT written. */
 .global __ostd_fill_user
 __ostd_fill_user:
+    OSTD_USER_ACCESS_BEGIN
     mov %esi, %eax
     mov %rdx, %rcx
 .global __ostd_fill_user_b
 __ostd_fill_user_b:
     rep stosb
     xor %eax, %eax
+    OSTD_USER_ACCESS_END
     ret
 .global __ostd_fill_user_b_fixup
 __ostd_fill_user_b_fixup:
     mov %rcx, %rax
+    OSTD_USER_ACCESS_END
     ret
 "#,
     options(att_syntax)
@@ -126,8 +167,8 @@ fn result(len: usize, left: usize) -> Result<(), UserFault> {
     }
 }
 
-/// Copies `dst.len()` bytes from user address `src`.
-pub fn copy_from_user(dst: &mut [u8], src: Vaddr) -> Result<(), UserFault> {
+/// Copies `dst.len()` bytes from user address `src` of the loaded space.
+pub(crate) fn copy_from_user(dst: &mut [u8], src: Vaddr) -> Result<(), UserFault> {
     check(src, dst.len())?;
     // SAFETY: `dst` is a valid kernel buffer; `src..src+len` is in the user
     // half, so it cannot alias kernel memory, and faults on it are fixed up
@@ -136,8 +177,8 @@ pub fn copy_from_user(dst: &mut [u8], src: Vaddr) -> Result<(), UserFault> {
     result(dst.len(), left)
 }
 
-/// Copies `src` to user address `dst`.
-pub fn copy_to_user(dst: Vaddr, src: &[u8]) -> Result<(), UserFault> {
+/// Copies `src` to user address `dst` of the loaded space.
+pub(crate) fn copy_to_user(dst: Vaddr, src: &[u8]) -> Result<(), UserFault> {
     check(dst, src.len())?;
     // SAFETY: as in `copy_from_user`, with the roles swapped: the
     // destination is user memory, which no Rust reference points into.
@@ -145,8 +186,8 @@ pub fn copy_to_user(dst: Vaddr, src: &[u8]) -> Result<(), UserFault> {
     result(src.len(), left)
 }
 
-/// Sets `len` bytes at user address `dst` to `byte`.
-pub fn fill_user(dst: Vaddr, byte: u8, len: usize) -> Result<(), UserFault> {
+/// Sets `len` bytes at user address `dst` of the loaded space to `byte`.
+pub(crate) fn fill_user(dst: Vaddr, byte: u8, len: usize) -> Result<(), UserFault> {
     check(dst, len)?;
     // SAFETY: as in `copy_to_user`.
     let left = unsafe { __ostd_fill_user(dst as *mut u8, byte as u32, len) };

@@ -17,6 +17,7 @@ use super::kernel_space::kernel_root;
 use super::page_table::{
     self as pt, for_each_leaf, for_each_leaf_table, free_user_tables, leaf_table,
 };
+use super::user_copy::{self, UserAccessError};
 use super::{PAGE_SIZE, Vaddr};
 use crate::arch::x86::mm::{USER_SPACE_END, current_root, flush_all, flush_page, load_root, pte};
 use crate::sync::SpinLock;
@@ -76,7 +77,10 @@ pub enum VmSpaceError {
 
 /// A user address space.
 pub struct VmSpace {
+    /// The PML4; the lock serialises every change to the page tables.
     root: SpinLock<u64>,
+    /// The same address, readable without the lock (it never changes).
+    root_paddr: u64,
 }
 
 /// Pending TLB invalidations, flushed when the space is active.
@@ -141,6 +145,7 @@ impl VmSpace {
         }
         Ok(Self {
             root: SpinLock::new(root),
+            root_paddr: root,
         })
     }
 
@@ -278,7 +283,9 @@ impl VmSpace {
         mark: PageFlags,
     ) -> Result<(), VmSpaceError> {
         check_range(&range)?;
-        if core::ptr::eq(self, child) {
+        // Entries of the child are replaced without a TLB flush, which is
+        // only sound if no CPU has the child loaded.
+        if core::ptr::eq(self, child) || child.is_active() {
             return Err(VmSpaceError::BadAddress);
         }
         let root = self.root.lock();
@@ -328,6 +335,41 @@ impl VmSpace {
         result
     }
 
+    /// Whether this is the space loaded on this CPU. While a task runs, the
+    /// loaded space is the one it activated (tasks that never activated one
+    /// run on the kernel's page table), so for the current task the answer
+    /// cannot change under it, even if it is preempted.
+    pub fn is_active(&self) -> bool {
+        current_root() == self.root_paddr
+    }
+
+    /// Copies `dst.len()` bytes from user address `src` of this space, which
+    /// must be the active one.
+    pub fn read_user(&self, src: Vaddr, dst: &mut [u8]) -> Result<(), UserAccessError> {
+        if !self.is_active() {
+            return Err(UserAccessError::NotActive);
+        }
+        Ok(user_copy::copy_from_user(dst, src)?)
+    }
+
+    /// Copies `src` to user address `dst` of this space, which must be the
+    /// active one.
+    pub fn write_user(&self, dst: Vaddr, src: &[u8]) -> Result<(), UserAccessError> {
+        if !self.is_active() {
+            return Err(UserAccessError::NotActive);
+        }
+        Ok(user_copy::copy_to_user(dst, src)?)
+    }
+
+    /// Sets `len` bytes at user address `dst` of this space (the active one)
+    /// to `byte`.
+    pub fn fill_user(&self, dst: Vaddr, byte: u8, len: usize) -> Result<(), UserAccessError> {
+        if !self.is_active() {
+            return Err(UserAccessError::NotActive);
+        }
+        Ok(user_copy::fill_user(dst, byte, len)?)
+    }
+
     /// Makes this the address space of the current task and loads it.
     pub fn activate(self: &Arc<Self>) {
         crate::task::set_current_vm_space(self.clone());
@@ -335,7 +377,7 @@ impl VmSpace {
 
     /// Loads the page table; used by the scheduler.
     pub(crate) fn load(&self) {
-        let root = *self.root.lock();
+        let root = self.root_paddr;
         if current_root() != root {
             // SAFETY: the root's kernel half equals the kernel page table's,
             // so the kernel keeps running; the caller keeps the space alive

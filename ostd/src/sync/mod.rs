@@ -15,3 +15,21 @@ pub use mutex::{Mutex, MutexGuard};
 pub use once::Once;
 pub use spin::{IrqGuard, SpinLock, SpinLockGuard, disable_irqs};
 pub use wait_queue::{WaitQueue, Waiter, Waker};
+
+// Guards stay with the task (and CPU) that took them, and share the value
+// only as far as the value itself may be shared.
+mod guard_bounds {
+    use core::cell::Cell;
+
+    use static_assertions::{assert_impl_all, assert_not_impl_any};
+
+    use super::{IrqGuard, MutexGuard, SpinLockGuard};
+
+    assert_not_impl_any!(IrqGuard: Send, Sync);
+    assert_not_impl_any!(SpinLockGuard<'static, u32>: Send);
+    assert_not_impl_any!(MutexGuard<'static, u32>: Send);
+    assert_not_impl_any!(SpinLockGuard<'static, Cell<u32>>: Sync);
+    assert_not_impl_any!(MutexGuard<'static, Cell<u32>>: Sync);
+    assert_impl_all!(SpinLockGuard<'static, u32>: Sync);
+    assert_impl_all!(MutexGuard<'static, u32>: Sync);
+}

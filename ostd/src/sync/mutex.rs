@@ -1,6 +1,7 @@
 //! A sleeping mutex.
 
 use core::cell::UnsafeCell;
+use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
 use core::sync::atomic::{AtomicBool, Ordering};
 
@@ -19,9 +20,17 @@ unsafe impl<T: ?Sized + Send> Sync for Mutex<T> {}
 unsafe impl<T: ?Sized + Send> Send for Mutex<T> {}
 
 /// Access to the value of a locked [`Mutex`].
+///
+/// Not `Send` (the task that locked unlocks), and `Sync` only when `T` is:
+/// sharing the guard shares `&T`.
 pub struct MutexGuard<'a, T: ?Sized> {
     mutex: &'a Mutex<T>,
+    _not_send: PhantomData<*const ()>,
 }
+
+// SAFETY: a shared guard only gives out `&T`, which is safe to share
+// between threads exactly when `T: Sync`.
+unsafe impl<T: ?Sized + Sync> Sync for MutexGuard<'_, T> {}
 
 impl<T> Mutex<T> {
     /// A new unlocked mutex.
@@ -45,7 +54,10 @@ impl<T: ?Sized> Mutex<T> {
         self.locked
             .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
             .ok()
-            .map(|_| MutexGuard { mutex: self })
+            .map(|_| MutexGuard {
+                mutex: self,
+                _not_send: PhantomData,
+            })
     }
 
     /// Exclusive access through a unique reference.

@@ -1,21 +1,27 @@
 //! The spin lock and interrupt guards.
 
 use core::cell::UnsafeCell;
+use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
 use core::sync::atomic::{AtomicBool, Ordering};
 
 /// Disables interrupts until the guard is dropped (then restores the
-/// previous state). Nested guards are fine.
+/// previous state). Nested guards are fine. The state is this CPU's, so the
+/// guard is neither `Send` nor `Sync`.
 #[must_use]
 pub struct IrqGuard {
     was_enabled: bool,
+    _not_send: PhantomData<*const ()>,
 }
 
 /// Disables interrupts (and so preemption) on this CPU.
 pub fn disable_irqs() -> IrqGuard {
     let was_enabled = x86_64::instructions::interrupts::are_enabled();
     x86_64::instructions::interrupts::disable();
-    IrqGuard { was_enabled }
+    IrqGuard {
+        was_enabled,
+        _not_send: PhantomData,
+    }
 }
 
 impl Drop for IrqGuard {
@@ -39,10 +45,18 @@ unsafe impl<T: ?Sized + Send> Sync for SpinLock<T> {}
 unsafe impl<T: ?Sized + Send> Send for SpinLock<T> {}
 
 /// Access to the value of a locked [`SpinLock`].
+///
+/// Not `Send`: it must be dropped on the CPU (and in the task) that took
+/// the lock, which also restores that CPU's interrupt state. `Sync` only
+/// when `T` is: sharing the guard shares `&T`.
 pub struct SpinLockGuard<'a, T: ?Sized> {
     lock: &'a SpinLock<T>,
     _irq: IrqGuard,
 }
+
+// SAFETY: a shared guard only gives out `&T`, which is safe to share
+// between threads exactly when `T: Sync`.
+unsafe impl<T: ?Sized + Sync> Sync for SpinLockGuard<'_, T> {}
 
 impl<T> SpinLock<T> {
     /// A new unlocked lock.

@@ -185,10 +185,20 @@ fn pick_and_switch() {
         cur.account(now, false);
         next.start_running(now);
 
-        if let Some(space) = next.vm_space.lock().clone() {
-            space.load();
-            s.loaded_space = Some(space);
-        }
+        // A task runs on the space it activated, or on the kernel's page
+        // table if it has none: user copies rely on "the loaded space is
+        // the current task's" (see `VmSpace::is_active`). The space that
+        // was loaded before is dropped outside the scheduler's lock.
+        let previous_space = match next.vm_space.lock().clone() {
+            Some(space) => {
+                space.load();
+                s.loaded_space.replace(space)
+            }
+            None => {
+                crate::mm::load_kernel_root();
+                s.loaded_space.take()
+            }
+        };
         let save_to = cur.saved_rsp.get();
         // SAFETY: `next` is not running (it came off the run queue), so its
         // saved stack pointer is stable.
@@ -196,6 +206,7 @@ fn pick_and_switch() {
         s.current = Some(next);
         drop(s);
         drop(cur);
+        drop(previous_space);
         // SAFETY: interrupts are off; `save_to` belongs to the task running
         // now (still alive: the run queue, a wait queue, `exited` or its
         // owner holds a reference), and `load` was saved by a switch or

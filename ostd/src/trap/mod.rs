@@ -3,12 +3,16 @@
 //! Interrupts are dispatched to the timer, the console and handlers the
 //! kernel registers. An exception in kernel mode is a kernel bug, except a
 //! page fault in a user-copy routine, which is fixed up (see
-//! `mm::user_copy`); anything else prints a report and panics.
+//! `mm::user_copy`); anything else prints a report and panics. NMIs and
+//! machine checks come here from user mode too (see `arch::x86::idt`): an
+//! NMI is reported and ignored, a machine check is fatal.
 
 use crate::arch::x86::idt::TrapFrame;
 use crate::arch::x86::pic::{IRQ_BASE, TIMER_IRQ, end_of_interrupt};
 use crate::arch::x86::serial::COM1_IRQ;
 
+/// Non-maskable interrupt.
+const NMI: u64 = 2;
 /// Page fault.
 pub(crate) const PAGE_FAULT: u64 = 14;
 
@@ -88,6 +92,16 @@ extern "C" fn __ostd_kernel_trap(frame: &mut TrapFrame) {
         if frame.rflags & (1 << 9) != 0 {
             crate::task::preempt_if_needed();
         }
+        return;
+    }
+    if frame.vector == NMI {
+        // Nothing in this port raises NMIs (no watchdog, no IPIs yet); one
+        // injected from outside is reported and otherwise ignored, as
+        // Linux does with an NMI of unknown reason.
+        crate::console::emergency_print(format_args!(
+            "NMI received at RIP {:#x}; ignored\n",
+            frame.rip
+        ));
         return;
     }
     if frame.vector == PAGE_FAULT {

@@ -9,11 +9,16 @@ wait $p1; echo "first $?"
 for i in 1 2 3; do (echo "job $i" > "$TMPDIR/job$i") & done
 wait; echo "wait all $?"
 cat "$TMPDIR/job1" "$TMPDIR/job2" "$TMPDIR/job3"
+# The signal arrives while `wait` blocks, so ash reports it ("Terminated");
+# a job already dead when `wait` starts would be reaped silently, on Linux
+# too, and which comes first would be a race.
 sleep 100 &
 p=$!
-kill $p; wait $p; echo "terminated $?"
+(sleep 0.2; kill $p) & wait $p; echo "terminated $?"
 sleep 100 &
-kill -KILL $!; wait $!; echo "killed $?"
+p=$!
+(sleep 0.2; kill -KILL $p) & wait $p; echo "killed $?"
+wait
 sh -c 'exit 9' & wait $!; echo "child $?"
 (echo "from the background") > "$TMPDIR/bg" & wait $!
 cat "$TMPDIR/bg"

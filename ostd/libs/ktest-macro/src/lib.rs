@@ -10,9 +10,19 @@ use proc_macro::TokenStream;
 use quote::{format_ident, quote};
 use syn::{ItemFn, parse_macro_input};
 
-/// Registers a `fn()` as an in-kernel unit test. A test fails by panicking.
+/// Registers a `fn()` as an in-kernel unit test. A test fails by panicking;
+/// with `#[ktest(should_panic)]` it fails unless it panics.
 #[proc_macro_attribute]
-pub fn ktest(_attr: TokenStream, item: TokenStream) -> TokenStream {
+pub fn ktest(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let attr = attr.to_string();
+    let should_panic = match attr.trim() {
+        "" => false,
+        "should_panic" => true,
+        other => {
+            let msg = format!("unknown ktest option `{other}` (expected `should_panic`)");
+            return quote! { compile_error!(#msg); }.into();
+        }
+    };
     let func = parse_macro_input!(item as ItemFn);
     let name = &func.sig.ident;
     let desc = format_ident!("__KTEST_DESC_{}", name.to_string().to_uppercase());
@@ -26,6 +36,7 @@ pub fn ktest(_attr: TokenStream, item: TokenStream) -> TokenStream {
         static #desc: ::ostd::ktest::KtestItem = ::ostd::ktest::KtestItem {
             name: concat!(module_path!(), "::", stringify!(#name)),
             func: #name,
+            should_panic: #should_panic,
         };
     };
     expanded.into()

@@ -1,11 +1,17 @@
-//! CPU feature set-up: FPU/SSE/AVX for user programs, SMEP, and the
-//! extended-state save area size.
+//! CPU feature set-up: FPU/SSE/AVX for user programs, SMEP and SMAP, and
+//! the extended-state save area size.
 
 use core::arch::x86_64::{__cpuid, __cpuid_count};
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use x86_64::registers::control::{Cr0, Cr0Flags, Cr4, Cr4Flags};
 use x86_64::registers::xcontrol::{XCr0, XCr0Flags};
+
+unsafe extern "C" {
+    /// Nonzero when SMAP is on: `stac`/`clac` are then used (see
+    /// `mm::user_copy` and the trap entry).
+    static mut __ostd_smap_enabled: u8;
+}
 
 static HAS_XSAVE: AtomicBool = AtomicBool::new(false);
 static XSAVE_SIZE: AtomicUsize = AtomicUsize::new(512);
@@ -47,6 +53,15 @@ pub(crate) fn init_features() {
     if leaf7.ebx & (1 << 7) != 0 {
         // SMEP: the kernel never executes user pages.
         cr4 |= Cr4Flags::SUPERVISOR_MODE_EXECUTION_PROTECTION;
+    }
+    if leaf7.ebx & (1 << 20) != 0 {
+        // SMAP: the kernel touches user pages only inside the user-copy
+        // routines, which set AC around their copy instructions.
+        // SAFETY: a byte read only by the trap entry and the user-copy
+        // routines, written once here during boot on one CPU before any of
+        // them can run; `stac`/`clac` are valid since CPUID reports SMAP.
+        unsafe { (&raw mut __ostd_smap_enabled).write(1) };
+        cr4 |= Cr4Flags::SUPERVISOR_MODE_ACCESS_PREVENTION;
     }
     // SAFETY: each flag is set only when CPUID reports the feature; none of
     // them changes memory mappings.

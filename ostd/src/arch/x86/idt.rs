@@ -14,6 +14,15 @@
 //!
 //! `syscall` enters at `__ostd_syscall_entry`, which builds the same frame by
 //! hand with vector [`SYSCALL_VECTOR`].
+//!
+//! NMIs, double faults and machine checks take the kernel path whatever
+//! they interrupted: they arrive on their own IST stacks, possibly between
+//! the instructions that return to user mode, so they must not treat the
+//! `UserContext` as theirs (doing so would replay a stale frame as if the
+//! thread had trapped again).
+//!
+//! Every entry clears DF and, with SMAP, AC: both are user-controlled flags
+//! that would otherwise leak into kernel code.
 
 use core::arch::global_asm;
 
@@ -94,12 +103,29 @@ global_asm!(
 .text
 .global __ostd_trap_common
 __ostd_trap_common:
-    /* The interrupted code's DF is its own (user code may run `std`; musl's
-       memmove does): the kernel's string instructions assume it clear. The
-       saved RFLAGS keeps the interrupted value for the return. */
+    /* The interrupted code's DF and AC are its own (user code may run `std`,
+       as musl's memmove does, or `stac`; a user-copy routine runs with AC
+       set): the kernel's string instructions assume DF clear, and SMAP
+       protects only while AC is clear. The saved RFLAGS keeps the
+       interrupted values for the return. */
     cld
+    testb $1, __ostd_smap_enabled(%rip)
+    jz 1f
+    clac
+1:
+    /* NMI, double fault and machine check run on IST stacks and may
+       interrupt anything, including the few instructions of a return to
+       user mode: they never touch the user context and return with iret
+       to wherever they came from. */
+    cmpq $2, (%rsp)
+    je __ostd_trap_in_place
+    cmpq $8, (%rsp)
+    je __ostd_trap_in_place
+    cmpq $18, (%rsp)
+    je __ostd_trap_in_place
     testb $3, 24(%rsp)
     jnz __ostd_trap_from_user
+__ostd_trap_in_place:
     OSTD_PUSH_GPRS
     mov %rsp, %rdi
     call __ostd_kernel_trap
@@ -155,6 +181,8 @@ __ostd_run_user:
     sysretq
 
 .section .bss
+.global __ostd_smap_enabled
+__ostd_smap_enabled: .byte 0
 .balign 8
 .global __ostd_kernel_rsp
 __ostd_kernel_rsp: .quad 0
