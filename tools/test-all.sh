@@ -3,7 +3,9 @@
 #   1. lints and formatting (one check),
 #   2. host unit tests (cargo test),
 #   3. in-kernel unit tests (ktest, in QEMU),
-#   4. the Linux test programs (test/apps, in QEMU).
+#   4. the Linux test programs (test/apps, in QEMU): all in one boot under
+#      the in-guest runner, then those of manifest-init.txt as PID 1,
+#   5. the scripted console sessions.
 # Exits non-zero if anything failed.
 cd "$(dirname "$0")/.."
 
@@ -65,6 +67,13 @@ $OSDK run --no-build --kernel target/osdk/kernel --initramfs build/rootfs --summ
 grep -aE '^(PASS|FAIL)|^    \|' "$LOG/apps.log"
 grep -aE 'KERNEL PANIC|osdk: (timeout|guest)' "$LOG/apps.log"
 count_summary "$LOG/apps.log"
+
+phase "test apps as PID 1 (one boot each)"
+$OSDK test-apps --no-build --kernel target/osdk/kernel --initramfs build/rootfs \
+    --manifest test/apps/manifest-init.txt --timeout 120 --cmdline "log_level=warn" \
+    >"$LOG/apps-init.log" 2>&1
+grep -aE '^(PASS|FAIL)' "$LOG/apps-init.log"
+count_summary "$LOG/apps-init.log"
 
 for script in test/session/*.session; do
     [ -f "$script" ] || continue

@@ -76,6 +76,10 @@ pub fn main() {
         (None, None) => log::warn!("kernel: no initramfs"),
     }
     fs::init(initramfs);
+    if let Err(e) = process::exit::init() {
+        log::error!("kernel: cannot set up process exit: {e:?}");
+        ostd::power::exit_qemu(ostd::power::ExitStatus::Code(127));
+    }
 
     let cmdline = parse_cmdline(info.cmdline());
     let candidates: Vec<String> = match &cmdline.init {

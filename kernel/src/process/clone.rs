@@ -170,12 +170,21 @@ pub fn clone_current(thread: &Arc<Thread>, user: &UserContext, a: CloneArgs) -> 
             &process.sig_actions().lock(),
         )))
     };
-    let parent = if f & CLONE_PARENT != 0 {
-        process.parent().ok_or(Error::new(EINVAL))?
+    // CLONE_PARENT: a sibling of the caller. Linux gives it the exit signal
+    // of the caller's own (group leader's) exit, whatever was asked, and
+    // refuses it to init, whose "parent" is the kernel.
+    let (parent, exit_signal) = if f & CLONE_PARENT != 0 {
+        if process.is_init() {
+            return_errno_with_message!(EINVAL, "CLONE_PARENT from init");
+        }
+        let parent = process.parent().ok_or(Error::new(EINVAL))?;
+        (parent, process.exit_signal())
     } else {
-        process.clone()
+        (
+            process.clone(),
+            (a.exit_signal != 0).then_some(a.exit_signal as u8),
+        )
     };
-    let exit_signal = (a.exit_signal != 0).then_some(a.exit_signal as u8);
     let pid = super::table::alloc_id();
     let child = ProcessBuilder::new()
         .pid(pid)

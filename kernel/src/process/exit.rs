@@ -53,7 +53,9 @@ fn process_exited(process: &Arc<Process>, status: ExitStatus) {
     // Release resources now; the zombie keeps only its status.
     let files = core::mem::take(&mut *process.files().lock());
     drop(files);
-    process.set_vmar(dead_vmar());
+    if let Some(dead) = DEAD_VMAR.get() {
+        process.set_vmar(dead.clone());
+    }
 
     if process.pid() == 1 {
         log::info!("init exited: {status:?}");
@@ -72,59 +74,66 @@ fn process_exited(process: &Arc<Process>, status: ExitStatus) {
         }
     }
     if let Some(init) = table::init_process() {
-        let mut any_zombie = false;
         for c in children {
             *c.parent.lock() = Arc::downgrade(&init);
-            any_zombie |= c.is_zombie();
-            init.children.lock().insert(c.pid(), c);
-        }
-        if any_zombie {
-            init.children_wait.wake_all();
+            // Linux (`reparent_leader`): "we don't want people slaying
+            // init": the orphan's exit signal becomes SIGCHLD.
+            c.set_exit_signal(Some(sig::SIGCHLD));
+            init.children.lock().insert(c.pid(), c.clone());
+            if let Some(st) = c.exit_status() {
+                notify_parent_of_exit(&init, &c, st);
+            }
         }
     }
 
     *process.exit_status.lock() = Some(status);
     if let Some(parent) = process.parent() {
-        let auto_reap = {
-            let actions = parent.sig_actions().lock();
-            let a = actions.get(sig::SIGCHLD);
-            a.handler == SIG_IGN || a.flags & super::signal::sa::SA_NOCLDWAIT != 0
-        };
-        if auto_reap {
-            parent.children.lock().remove(&process.pid());
-            table::remove(process.pid());
-        } else if let Some(s) = process.exit_signal() {
-            use super::signal::si;
-            let (code, st) = match status {
-                ExitStatus::Exited(c) => (si::CLD_EXITED, c as i32),
-                ExitStatus::Signaled { signal, core } => (
-                    if core { si::CLD_DUMPED } else { si::CLD_KILLED },
-                    signal as i32,
-                ),
-            };
-            let info = super::signal::SigInfo {
-                code,
-                pid: process.pid(),
-                uid: 0,
-                status: st,
-                addr: 0,
-            };
-            send_to_process_info(&parent, s, info);
-        }
-        parent.children_wait.wake_all();
+        notify_parent_of_exit(&parent, process, status);
     }
     process.vfork_release();
 }
 
-/// The address space of dead processes: empty, shared by all zombies.
-fn dead_vmar() -> Arc<crate::vm::Vmar> {
-    static DEAD: ostd::sync::Once<Arc<crate::vm::Vmar>> = ostd::sync::Once::new();
-    if DEAD.get().is_none()
-        && let Ok(v) = crate::vm::Vmar::new()
-    {
-        DEAD.set(v);
+/// Tells `parent` that its child `child` has exited with `status`: the
+/// child's exit signal with `CLD_*` information, or, when the parent
+/// ignores `SIGCHLD` (or set `SA_NOCLDWAIT`), immediate reaping.
+fn notify_parent_of_exit(parent: &Arc<Process>, child: &Arc<Process>, status: ExitStatus) {
+    let auto_reap = {
+        let actions = parent.sig_actions().lock();
+        let a = actions.get(sig::SIGCHLD);
+        a.handler == SIG_IGN || a.flags & super::signal::sa::SA_NOCLDWAIT != 0
+    };
+    if auto_reap {
+        parent.children.lock().remove(&child.pid());
+        table::remove(child.pid());
+    } else if let Some(s) = child.exit_signal() {
+        use super::signal::si;
+        let (code, st) = match status {
+            ExitStatus::Exited(c) => (si::CLD_EXITED, c as i32),
+            ExitStatus::Signaled { signal, core } => (
+                if core { si::CLD_DUMPED } else { si::CLD_KILLED },
+                signal as i32,
+            ),
+        };
+        let info = super::signal::SigInfo {
+            code,
+            pid: child.pid(),
+            uid: 0,
+            status: st,
+            addr: 0,
+        };
+        send_to_process_info(parent, s, info);
     }
-    DEAD.expect_init().clone()
+    parent.children_wait.wake_all();
+}
+
+/// The address space of dead processes: empty, shared by all zombies.
+static DEAD_VMAR: ostd::sync::Once<Arc<crate::vm::Vmar>> = ostd::sync::Once::new();
+
+/// Creates what exiting processes need, at boot: an exit must never
+/// allocate, since it is how memory comes back when there is none.
+pub fn init() -> crate::error::Result<()> {
+    DEAD_VMAR.set(crate::vm::Vmar::new()?);
+    Ok(())
 }
 
 /// Queues `s` for the process: on a thread that does not block it, else
@@ -197,7 +206,7 @@ pub fn handle_exception(thread: &Arc<Thread>, ctx: &mut UserContext, e: CpuExcep
                 status: 0,
                 addr: e.page_fault_addr,
             };
-            thread.send_signal_info(sig::SIGSEGV, info);
+            thread.force_signal_info(sig::SIGSEGV, info);
             return;
         }
         0 | 16 | 19 => sig::SIGFPE,
@@ -216,5 +225,5 @@ pub fn handle_exception(thread: &Arc<Thread>, ctx: &mut UserContext, e: CpuExcep
             sig::SIGSEGV
         }
     };
-    thread.send_signal(s);
+    thread.force_signal_info(s, super::signal::SigInfo::KERNEL);
 }

@@ -80,8 +80,9 @@ pub struct Process {
     pub(super) children_wait: WaitQueue,
     pgid: AtomicU32,
     sid: AtomicU32,
-    /// Signal sent to the parent on exit (`SIGCHLD` or the clone exit signal).
-    exit_signal: Option<Signal>,
+    /// Signal sent to the parent on exit (`SIGCHLD` or the clone exit
+    /// signal; 0: none). Reset to `SIGCHLD` when the process is re-parented.
+    exit_signal: core::sync::atomic::AtomicU8,
     exe_path: SpinLock<String>,
     /// `PR_SET_PDEATHSIG`: signal to receive when the parent dies.
     pdeath_signal: core::sync::atomic::AtomicU8,
@@ -212,7 +213,7 @@ impl ProcessBuilder {
             children_wait: WaitQueue::new(),
             pgid: AtomicU32::new(self.pgid.unwrap_or(pid)),
             sid: AtomicU32::new(self.sid.unwrap_or(pid)),
-            exit_signal: self.exit_signal,
+            exit_signal: core::sync::atomic::AtomicU8::new(self.exit_signal.unwrap_or(0)),
             exe_path: SpinLock::new(self.exe_path),
             pdeath_signal: core::sync::atomic::AtomicU8::new(0),
             cmdline: SpinLock::new(Vec::new()),
@@ -314,7 +315,24 @@ impl Process {
 
     /// The signal for the parent on exit.
     pub fn exit_signal(&self) -> Option<Signal> {
-        self.exit_signal
+        match self.exit_signal.load(Ordering::Relaxed) {
+            0 => None,
+            s => Some(s),
+        }
+    }
+
+    /// Sets the signal for the parent on exit (re-parenting resets it to
+    /// `SIGCHLD`, as Linux does so that no one can make init receive, say,
+    /// `SIGKILL` when an orphan dies).
+    pub fn set_exit_signal(&self, s: Option<Signal>) {
+        self.exit_signal.store(s.unwrap_or(0), Ordering::Relaxed);
+    }
+
+    /// Whether this is init, which receives only the signals it has
+    /// handlers for (Linux's `SIGNAL_UNKILLABLE`) and cannot be the parent
+    /// argument of `CLONE_PARENT`.
+    pub fn is_init(&self) -> bool {
+        self.pid == 1
     }
 
     /// How it ended, once it has (a zombie).

@@ -138,7 +138,16 @@ impl SigInfo {
         let mut b = [0u8; 128];
         b[0..4].copy_from_slice(&(sig as i32).to_le_bytes());
         b[8..12].copy_from_slice(&self.code.to_le_bytes());
-        if sig == sig::SIGSEGV || sig == sig::SIGBUS || sig == sig::SIGILL || sig == sig::SIGFPE {
+        // As Linux's `siginfo_layout`: codes from user space (<= 0) and
+        // SI_KERNEL use the sender layout whatever the signal; only the
+        // kernel's own positive codes pick the signal's layout.
+        let kernel_code = self.code > si::SI_USER && self.code < si::SI_KERNEL;
+        if kernel_code
+            && (sig == sig::SIGSEGV
+                || sig == sig::SIGBUS
+                || sig == sig::SIGILL
+                || sig == sig::SIGFPE)
+        {
             b[16..24].copy_from_slice(&self.addr.to_le_bytes());
         } else {
             b[16..20].copy_from_slice(&self.pid.to_le_bytes());

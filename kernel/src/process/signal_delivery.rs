@@ -16,6 +16,14 @@ pub fn handle_pending_signals(thread: &Arc<Thread>, ctx: &mut UserContext) {
     let mut handler_ran = false;
     while let Some((s, info)) = thread.take_signal() {
         let action = thread.process().sig_actions().lock().get(s);
+        let forced = thread.take_forced(s);
+        if (s == sig::SIGKILL || action.handler == SIG_DFL) && thread.process().is_init() && !forced
+        {
+            // Init gets no default actions but those of its own faults
+            // (checked again here: the signal may have been blocked when
+            // it was sent).
+            continue;
+        }
         if s == sig::SIGKILL || action.handler == SIG_DFL {
             match default_action(s) {
                 DefaultAction::Ignore | DefaultAction::Continue => {}

@@ -7,7 +7,7 @@ use ostd::sync::{Once, SpinLock};
 use ostd::task::{Task, TaskOptions};
 use ostd::user::{ReturnReason, UserContext};
 
-use super::signal::{SigInfo, SigSet, Signal};
+use super::signal::{SIG_DFL, SIG_IGN, SigInfo, SigSet, Signal, sig};
 use super::{Process, table};
 use crate::prelude::*;
 
@@ -25,6 +25,9 @@ pub struct Thread {
     /// Signals pending for this thread.
     /// Atomic so that the check on every return to user mode takes no lock.
     sig_pending: AtomicU64,
+    /// Pending signals that were forced by a fault (`force_signal_info`):
+    /// these end even init when their default action runs.
+    sig_forced: AtomicU64,
     /// Where each pending signal came from (the first instance: standard
     /// signals do not queue).
     sig_infos: SpinLock<[SigInfo; 64]>,
@@ -99,6 +102,7 @@ impl ThreadBuilder {
             task: Once::new(),
             sig_mask: AtomicU64::new(self.sig_mask.0),
             sig_pending: AtomicU64::new(0),
+            sig_forced: AtomicU64::new(0),
             sig_infos: SpinLock::new([SigInfo::KERNEL; 64]),
             clear_child_tid: AtomicU64::new(self.clear_child_tid),
             robust_list: AtomicU64::new(0),
@@ -158,8 +162,49 @@ impl Thread {
         self.send_signal_info(s, SigInfo::KERNEL);
     }
 
-    /// Queues `s` with its origin for this thread and wakes it.
+    /// Queues `s` with its origin for this thread and wakes it. Init gets
+    /// only the signals it handles: one whose disposition is the default
+    /// is dropped unless blocked (Linux's `sig_task_ignored` for
+    /// `SIGNAL_UNKILLABLE`; `SIGKILL` and `SIGSTOP` included).
     pub fn send_signal_info(&self, s: Signal, info: SigInfo) {
+        if self.process.is_init()
+            && !self.sig_mask().contains(s)
+            && (s == sig::SIGKILL
+                || s == sig::SIGSTOP
+                || self.process.sig_actions().lock().get(s).handler == SIG_DFL)
+        {
+            return;
+        }
+        self.queue_signal(s, info);
+    }
+
+    /// Raises `s` for a fault of this thread (`SIGSEGV`, `SIGBUS`, ...):
+    /// as Linux's `force_sig_info`, a blocked or ignored signal gets its
+    /// default action back and is unblocked, so that a thread cannot loop
+    /// on a fault it refuses to hear, and init is not spared.
+    pub fn force_signal_info(&self, s: Signal, info: SigInfo) {
+        {
+            let mut actions = self.process.sig_actions().lock();
+            let blocked = self.sig_mask().contains(s);
+            if blocked || actions.get(s).handler == SIG_IGN {
+                let _ = actions.set(s, super::signal::SigAction::default());
+            }
+            if blocked {
+                let mut m = self.sig_mask();
+                m.remove(s);
+                self.set_sig_mask(m);
+            }
+        }
+        self.sig_forced.fetch_or(1 << (s - 1), Ordering::AcqRel);
+        self.queue_signal(s, info);
+    }
+
+    /// Whether the pending `s` was forced by a fault (and forgets it).
+    pub fn take_forced(&self, s: Signal) -> bool {
+        self.sig_forced.fetch_and(!(1 << (s - 1)), Ordering::AcqRel) & (1 << (s - 1)) != 0
+    }
+
+    fn queue_signal(&self, s: Signal, info: SigInfo) {
         let mut set = SigSet::EMPTY;
         set.add(s);
         {

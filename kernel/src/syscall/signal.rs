@@ -85,7 +85,7 @@ pub fn sys_rt_sigprocmask(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
 
 pub fn sys_rt_sigreturn(ctx: &mut SyscallContext, _a: [u64; 6]) -> R {
     if crate::process::signal_frame::sigreturn(ctx.thread, ctx.user).is_err() {
-        ctx.thread.send_signal(sig::SIGSEGV);
+        ctx.thread.force_signal_info(sig::SIGSEGV, SigInfo::KERNEL);
     }
     Ok(SyscallReturn::NoReturn)
 }
