@@ -59,7 +59,7 @@ impl RamInode {
     fn new(kind: InodeType, mode: u32, parent: Weak<RamInode>) -> Arc<Self> {
         let now = ostd::timer::wall_clock();
         let content = match kind {
-            InodeType::File => Content::File(Arc::new(Vmo::new())),
+            InodeType::File => Content::File(Arc::new(Vmo::new_file())),
             InodeType::Dir => Content::Dir(BTreeMap::new()),
             InodeType::Symlink => Content::Symlink(String::new()),
             _ => Content::Special,
@@ -173,6 +173,7 @@ impl Inode for RamInode {
         vmo.write(offset, buf)?;
         let mut m = self.meta.lock();
         m.size = m.size.max(end);
+        vmo.set_size(m.size);
         m.mtime = ostd::timer::wall_clock();
         Ok(buf.len())
     }
@@ -188,6 +189,7 @@ impl Inode for RamInode {
             vmo.truncate(size);
         }
         m.size = size;
+        vmo.set_size(size);
         Ok(())
     }
 

@@ -173,15 +173,25 @@ pub fn handle_exception(thread: &Arc<Thread>, ctx: &mut UserContext, e: CpuExcep
     let s = match e.vector {
         CpuException::PAGE_FAULT => {
             let vmar = thread.process().vmar();
-            if vmar
-                .handle_fault(
-                    e.page_fault_addr,
-                    e.is_write(),
-                    e.is_fetch(),
-                    e.is_protection(),
-                )
-                .is_ok()
-            {
+            let fault = vmar.handle_fault(
+                e.page_fault_addr,
+                e.is_write(),
+                e.is_fetch(),
+                e.is_protection(),
+            );
+            let Err(err) = fault else {
+                return;
+            };
+            if err.errno() == crate::error::EIO {
+                // A mapped file page past the end of the file.
+                let info = super::signal::SigInfo {
+                    code: super::signal::si::BUS_ADRERR,
+                    pid: 0,
+                    uid: 0,
+                    status: 0,
+                    addr: e.page_fault_addr,
+                };
+                thread.force_signal_info(sig::SIGBUS, info);
                 return;
             }
             // Like Linux's "segfault at" line, to help debugging programs.

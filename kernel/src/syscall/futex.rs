@@ -67,12 +67,10 @@ fn wait(
     timeout: Option<Duration>,
     bitset: u32,
 ) -> R {
-    if !addr.is_multiple_of(4) {
-        return_errno!(EINVAL);
-    }
     if bitset == 0 {
         return_errno!(EINVAL);
     }
+    check_addr(ctx, addr, true)?;
     let vmar = ctx.vmar();
     let (waiter, waker) = Waiter::new_pair();
     let woken = Arc::new(core::sync::atomic::AtomicBool::new(false));
@@ -148,14 +146,47 @@ fn read_timeout(
     }))
 }
 
+/// Checks a futex address as Linux's `get_futex_key` does: `EINVAL` if not
+/// 4-byte aligned, `EFAULT` if not a user address, and, for a shared futex
+/// (whose key is the page behind the address), `EFAULT` unless the word can
+/// be read (mapped, not `PROT_NONE`, not past the end of a mapped file).
+/// A private futex is keyed by its address alone.
+fn check_addr(ctx: &SyscallContext, addr: u64, shared: bool) -> Result<()> {
+    if !addr.is_multiple_of(4) {
+        return_errno!(EINVAL);
+    }
+    if addr
+        .checked_add(4)
+        .is_none_or(|end| end > crate::vm::layout::USER_END)
+    {
+        return_errno!(EFAULT);
+    }
+    if shared {
+        ctx.vmar().read_val::<u32>(addr)?;
+    }
+    Ok(())
+}
+
+/// `FUTEX_WAKE`'s count: Linux wakes a first waiter before it compares the
+/// count, so 0 and negative counts wake one.
+fn wake_count(val: u32) -> usize {
+    (val as i32).max(1) as usize
+}
+
 fn requeue(
     ctx: &SyscallContext,
     from: u64,
     to: u64,
-    n_wake: usize,
-    n_requeue: usize,
+    (n_wake, n_requeue): (i32, i32),
     cmp: Option<u32>,
+    shared: bool,
 ) -> R {
+    if n_wake < 0 || n_requeue < 0 {
+        return_errno!(EINVAL);
+    }
+    let (n_wake, n_requeue) = (n_wake as usize, n_requeue as usize);
+    check_addr(ctx, from, shared)?;
+    check_addr(ctx, to, shared)?;
     let vmar = ctx.vmar();
     let mut table = WAITERS.lock();
     if let Some(expected) = cmp {
@@ -192,6 +223,9 @@ pub fn sys_futex(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         (a[0], a[1] as u32, a[2] as u32, a[3], a[4], a[5] as u32);
     let cmd = op & g::FUTEX_CMD_MASK as u32;
     let realtime = op & g::FUTEX_CLOCK_REALTIME != 0;
+    let shared = op & g::FUTEX_PRIVATE_FLAG == 0;
+    // The requeue ops pass their second count in the timeout argument.
+    let val2 = utime as u32 as i32;
     match cmd {
         g::FUTEX_WAIT => {
             let t = read_timeout(ctx, utime, None)?;
@@ -206,15 +240,19 @@ pub fn sys_futex(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
             let t = read_timeout(ctx, utime, Some(clock))?;
             wait(ctx, addr, val, t, val3)
         }
-        g::FUTEX_WAKE => ret(wake(&ctx.vmar(), addr, val as usize)),
+        g::FUTEX_WAKE => {
+            check_addr(ctx, addr, shared)?;
+            ret(wake(&ctx.vmar(), addr, wake_count(val)))
+        }
         g::FUTEX_WAKE_BITSET => {
             if val3 == 0 {
                 return_errno!(EINVAL);
             }
-            ret(wake_bitset(&ctx.vmar(), addr, val as usize, val3))
+            check_addr(ctx, addr, shared)?;
+            ret(wake_bitset(&ctx.vmar(), addr, wake_count(val), val3))
         }
-        g::FUTEX_REQUEUE => requeue(ctx, addr, addr2, val as usize, utime as usize, None),
-        g::FUTEX_CMP_REQUEUE => requeue(ctx, addr, addr2, val as usize, utime as usize, Some(val3)),
+        g::FUTEX_REQUEUE => requeue(ctx, addr, addr2, (val as i32, val2), None, shared),
+        g::FUTEX_CMP_REQUEUE => requeue(ctx, addr, addr2, (val as i32, val2), Some(val3), shared),
         _ => return_errno!(ENOSYS),
     }
 }

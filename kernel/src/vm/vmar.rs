@@ -320,7 +320,7 @@ impl Vmar {
             None => Frame::alloc_zeroed().ok_or(Error::new(ENOMEM))?,
             Some((vmo, off)) => {
                 let idx = ((off + (page - vma.start)) / PAGE_SIZE) as usize;
-                let f = vmo.page(idx)?;
+                let f = vmo.mapped_page(idx)?;
                 if vma.shared {
                     f
                 } else if write {

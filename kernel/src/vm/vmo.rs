@@ -6,6 +6,7 @@
 //! pages read as zeros and are allocated on first use.
 
 use alloc::collections::BTreeMap;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use ostd::mm::{Frame, PAGE_SIZE};
 use ostd::sync::Mutex;
@@ -16,6 +17,9 @@ use crate::prelude::*;
 /// costs only those pages.
 pub struct Vmo {
     pages: Mutex<BTreeMap<usize, Frame>>,
+    /// A file's size, kept by its file system: mappings cannot fault in
+    /// pages wholly past it. `u64::MAX` for anonymous memory.
+    size: AtomicU64,
 }
 
 impl Default for Vmo {
@@ -25,11 +29,36 @@ impl Default for Vmo {
 }
 
 impl Vmo {
-    /// An empty object.
+    /// An empty object for anonymous memory.
     pub fn new() -> Self {
         Self {
             pages: Mutex::new(BTreeMap::new()),
+            size: AtomicU64::new(u64::MAX),
         }
+    }
+
+    /// An empty object holding a file's contents (size 0).
+    pub fn new_file() -> Self {
+        Self {
+            pages: Mutex::new(BTreeMap::new()),
+            size: AtomicU64::new(0),
+        }
+    }
+
+    /// Records the file's size.
+    pub fn set_size(&self, size: u64) {
+        self.size.store(size, Ordering::Release);
+    }
+
+    /// The frame of page `idx` for a mapping: `EIO` if the page lies wholly
+    /// past the end of the file (Linux raises `SIGBUS` for such an access,
+    /// and a kernel access to it fails with `EFAULT`).
+    pub fn mapped_page(&self, idx: usize) -> Result<Frame> {
+        let size = self.size.load(Ordering::Acquire);
+        if (idx as u64) >= size.div_ceil(PAGE_SIZE as u64) {
+            return_errno_with_message!(EIO, "mapped page past the end of the file");
+        }
+        self.page(idx)
     }
 
     /// The frame of page `idx`, allocating a zeroed one if missing.

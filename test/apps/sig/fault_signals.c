@@ -8,7 +8,9 @@
  */
 #include <signal.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -59,6 +61,20 @@ static void fault_with_segv_blocked(void)
 	*low8 = 1;
 }
 
+static void touch_past_end_of_file(void)
+{
+	char path[] = "/tmp/fault_signals_XXXXXX";
+	int fd = mkstemp(path);
+	if (fd < 0 || write(fd, "x", 1) != 1)
+		_exit(2);
+	unlink(path);
+	char *p = mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		_exit(3);
+	p[4095] = 'y'; /* the page holding the end of the file is fine */
+	p[4096] = 'z'; /* the next one is past it: SIGBUS */
+}
+
 static void fault_with_segv_ignored(void)
 {
 	signal(SIGSEGV, SIG_IGN);
@@ -94,5 +110,8 @@ int main(void)
 	CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV, "a fault with SIGSEGV blocked kills (status %#x)", st);
 	st = in_child(fault_with_segv_ignored);
 	CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV, "a fault with SIGSEGV ignored kills (status %#x)", st);
+	st = in_child(touch_past_end_of_file);
+	CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGBUS,
+	      "touching a shared file mapping past the end of the file: SIGBUS (status %#x)", st);
 	return check_exit();
 }
