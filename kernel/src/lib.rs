@@ -76,6 +76,7 @@ pub fn main() {
         (None, None) => log::warn!("kernel: no initramfs"),
     }
     fs::init(initramfs);
+    process::table::init_limits();
     if let Err(e) = process::exit::init() {
         log::error!("kernel: cannot set up process exit: {e:?}");
         ostd::power::exit_qemu(ostd::power::ExitStatus::Code(127));
@@ -131,7 +132,7 @@ fn start_init(path: &str, args: &[String]) -> error::Result<()> {
     ctx.set_rip(program.entry);
     ctx.set_rsp(program.sp);
     ThreadBuilder::new(process.clone())
-        .tid(process.pid())
+        .main_thread()
         .spawn(ctx)?;
     log::info!("kernel: started {path} as PID {}", process.pid());
     Ok(())

@@ -1,7 +1,7 @@
 //! Time: the periodic tick, the monotonic clock and timeouts.
 
 use alloc::boxed::Box;
-use alloc::vec::Vec;
+use alloc::collections::BTreeMap;
 use core::sync::atomic::{AtomicU64, Ordering};
 use core::time::Duration;
 
@@ -14,13 +14,10 @@ static JIFFIES: AtomicU64 = AtomicU64::new(0);
 
 type Callback = Box<dyn FnOnce() + Send>;
 
-struct Pending {
-    deadline_ns: u64,
-    id: u64,
-    callback: Callback,
-}
-
-static TIMEOUTS: SpinLock<Vec<Pending>> = SpinLock::new(Vec::new());
+/// Pending callbacks by `(deadline in ns since boot, id)`: the due ones are
+/// the first, and adding or cancelling one costs a logarithm of the number
+/// pending, however many sleeping tasks there are.
+static TIMEOUTS: SpinLock<BTreeMap<(u64, u64), Callback>> = SpinLock::new(BTreeMap::new());
 static NEXT_TIMEOUT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// Wall-clock time at boot, in nanoseconds since the Unix epoch.
@@ -53,17 +50,16 @@ pub fn jiffies() -> u64 {
 
 /// A scheduled callback; dropping the handle does not cancel it.
 pub struct TimeoutHandle {
-    id: u64,
+    key: (u64, u64),
 }
 
 impl TimeoutHandle {
     /// Cancels the callback if it has not run yet. Returns whether it was
     /// still pending.
     pub fn cancel(&self) -> bool {
-        let mut t = TIMEOUTS.lock();
-        let before = t.len();
-        t.retain(|p| p.id != self.id);
-        t.len() != before
+        let removed = TIMEOUTS.lock().remove(&self.key);
+        // Dropped outside the lock: the closure may own anything.
+        removed.is_some()
     }
 }
 
@@ -73,32 +69,25 @@ pub fn add_timeout(after: Duration, callback: impl FnOnce() + Send + 'static) ->
     let id = NEXT_TIMEOUT_ID.fetch_add(1, Ordering::Relaxed);
     let deadline_ns = crate::arch::x86::tsc::nanos_since_boot()
         .saturating_add(after.as_nanos().min(u64::MAX as u128) as u64);
-    TIMEOUTS.lock().push(Pending {
-        deadline_ns,
-        id,
-        callback: Box::new(callback),
-    });
-    TimeoutHandle { id }
+    let key = (deadline_ns, id);
+    TIMEOUTS.lock().insert(key, Box::new(callback));
+    TimeoutHandle { key }
 }
 
 /// The timer interrupt.
 pub(crate) fn on_tick() {
     JIFFIES.fetch_add(1, Ordering::Relaxed);
     let now = crate::arch::x86::tsc::nanos_since_boot();
-    let due: Vec<Pending> = {
-        let mut t = TIMEOUTS.lock();
-        if t.iter().all(|p| p.deadline_ns > now) {
-            Vec::new()
-        } else {
-            let (due, keep) = core::mem::take(&mut *t)
-                .into_iter()
-                .partition(|p| p.deadline_ns <= now);
-            *t = keep;
-            due
-        }
-    };
-    for p in due {
-        (p.callback)();
+    loop {
+        let due = {
+            let mut t = TIMEOUTS.lock();
+            match t.first_key_value() {
+                Some((&(deadline, _), _)) if deadline <= now => t.pop_first(),
+                _ => None,
+            }
+        };
+        let Some((_, callback)) = due else { break };
+        callback();
     }
     crate::task::tick();
 }

@@ -27,6 +27,13 @@ struct State {
     buf: VecDeque<u8>,
     readers: usize,
     writers: usize,
+    /// How many times a read (write) end has been opened. A FIFO's blocking
+    /// open waits for the other count to change, not for the other end to
+    /// be open: a writer that opens, writes and closes before the reader
+    /// has run still lets the reader's open return (Linux's `r_counter`
+    /// and `w_counter`).
+    r_counter: u64,
+    w_counter: u64,
 }
 
 /// The shared part of a pipe.
@@ -56,6 +63,8 @@ impl Pipe {
                 buf: VecDeque::new(),
                 readers: 0,
                 writers: 0,
+                r_counter: 0,
+                w_counter: 0,
             }),
             readable: WaitQueue::new(),
             writable: WaitQueue::new(),
@@ -68,8 +77,10 @@ impl Pipe {
             let mut s = self.state.lock();
             if write {
                 s.writers += 1;
+                s.w_counter += 1;
             } else {
                 s.readers += 1;
+                s.r_counter += 1;
             }
         }
         self.readable.wake_all();
@@ -104,14 +115,14 @@ pub fn open_fifo(pipe: Arc<Pipe>, oflags: u32) -> Result<Arc<dyn FileLike>> {
     match oflags & flags::O_ACCMODE {
         flags::O_RDONLY => {
             let end = pipe.open_end(false, oflags);
-            if !nonblock {
-                pipe.readable.wait_until(|| {
-                    let s = pipe.state.lock();
-                    (s.writers > 0 || interrupted()).then_some(())
-                });
-                if pipe.state.lock().writers == 0 {
-                    return_errno!(EINTR);
-                }
+            let partner = {
+                let s = pipe.state.lock();
+                (s.writers == 0).then_some(s.w_counter)
+            };
+            if let Some(seen) = partner
+                && !nonblock
+            {
+                wait_for_partner(&pipe.readable, || pipe.state.lock().w_counter != seen)?;
             }
             Ok(end)
         }
@@ -120,14 +131,14 @@ pub fn open_fifo(pipe: Arc<Pipe>, oflags: u32) -> Result<Arc<dyn FileLike>> {
                 return_errno!(ENXIO);
             }
             let end = pipe.open_end(true, oflags);
-            if !nonblock {
-                pipe.writable.wait_until(|| {
-                    let s = pipe.state.lock();
-                    (s.readers > 0 || interrupted()).then_some(())
-                });
-                if pipe.state.lock().readers == 0 {
-                    return_errno!(EINTR);
-                }
+            let partner = {
+                let s = pipe.state.lock();
+                (s.readers == 0).then_some(s.r_counter)
+            };
+            if let Some(seen) = partner
+                && !nonblock
+            {
+                wait_for_partner(&pipe.writable, || pipe.state.lock().r_counter != seen)?;
             }
             Ok(end)
         }
@@ -139,6 +150,17 @@ pub fn open_fifo(pipe: Arc<Pipe>, oflags: u32) -> Result<Arc<dyn FileLike>> {
                 w: pipe.open_end(true, oflags),
             }))
         }
+    }
+}
+
+/// Sleeps on `queue` until `arrived` (the other end was opened). A signal
+/// ends the wait with `ERESTARTSYS`, as in Linux's `wait_for_partner`.
+fn wait_for_partner(queue: &WaitQueue, arrived: impl Fn() -> bool) -> Result<()> {
+    queue.wait_until(|| (arrived() || interrupted()).then_some(()));
+    if arrived() {
+        Ok(())
+    } else {
+        return_errno!(ERESTARTSYS)
     }
 }
 

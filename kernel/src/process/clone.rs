@@ -7,6 +7,7 @@ use ostd::sync::Mutex;
 use ostd::user::UserContext;
 
 use super::signal::{SigActions, sig};
+use super::table::IdRef;
 use super::{ProcessBuilder, Thread, ThreadBuilder, Tid};
 use crate::prelude::*;
 use crate::util::Completion;
@@ -107,6 +108,9 @@ fn validate(a: &CloneArgs) -> Result<()> {
 /// Creates a thread or process as `clone` does; returns the child's tid.
 /// The caller's registers are `user`; with `CLONE_VFORK`, returns only once
 /// the child has released the address space.
+///
+/// Everything that can fail (limits, ids, memory) happens before the child
+/// becomes visible, so a failed `clone` leaves nothing behind.
 pub fn clone_current(thread: &Arc<Thread>, user: &UserContext, a: CloneArgs) -> Result<Tid> {
     validate(&a)?;
     let process = thread.process();
@@ -118,10 +122,12 @@ pub fn clone_current(thread: &Arc<Thread>, user: &UserContext, a: CloneArgs) -> 
         child_ctx.set_rsp(a.stack);
     }
     if f & CLONE_SETTLS != 0 {
-        if a.tls >= ostd::mm::USER_SPACE_END {
+        if a.tls >= crate::vm::layout::TASK_SIZE_MAX {
             return_errno!(EPERM);
         }
-        child_ctx.set_fs_base(a.tls);
+        child_ctx
+            .set_fs_base(a.tls)
+            .map_err(|_| Error::new(EPERM))?;
     }
     let clear_tid = if f & CLONE_CHILD_CLEARTID != 0 {
         a.child_tid
@@ -135,19 +141,38 @@ pub fn clone_current(thread: &Arc<Thread>, user: &UserContext, a: CloneArgs) -> 
     };
 
     if f & CLONE_THREAD != 0 {
-        let t = ThreadBuilder::new(process.clone())
+        let tid_ref = IdRef::alloc()?;
+        let tid = tid_ref.id();
+        let new = ThreadBuilder::new(process.clone())
+            .tid(tid_ref)
             .sig_mask(thread.sig_mask())
             .clear_child_tid(clear_tid)
-            .set_child_tid(set_tid);
-        // The tid must be written to the parent before the child can run.
-        let tid = super::table::alloc_id();
+            .set_child_tid(set_tid)
+            .build(child_ctx)?;
+        // Linux writes the tid for the parent before the child runs and
+        // ignores a fault.
         if f & CLONE_PARENT_SETTID != 0 {
-            process.vmar().write_val(a.parent_tid, &tid)?;
+            let _ = process.vmar().write_val(a.parent_tid, &tid);
         }
-        t.tid(tid).spawn(child_ctx)?;
+        new.start()?;
         return Ok(tid);
     }
 
+    // CLONE_PARENT: a sibling of the caller. Linux gives it the exit signal
+    // of the caller's own (group leader's) exit, whatever was asked, and
+    // refuses it to init, whose "parent" is the kernel.
+    let (parent, exit_signal) = if f & CLONE_PARENT != 0 {
+        if process.is_init() {
+            return_errno_with_message!(EINVAL, "CLONE_PARENT from init");
+        }
+        let parent = process.parent().ok_or(Error::new(EINVAL))?;
+        (parent, process.exit_signal())
+    } else {
+        (
+            process.clone(),
+            (a.exit_signal != 0).then_some(a.exit_signal as u8),
+        )
+    };
     let vmar = if f & CLONE_VM != 0 {
         process.vmar()
     } else {
@@ -170,24 +195,10 @@ pub fn clone_current(thread: &Arc<Thread>, user: &UserContext, a: CloneArgs) -> 
             &process.sig_actions().lock(),
         )))
     };
-    // CLONE_PARENT: a sibling of the caller. Linux gives it the exit signal
-    // of the caller's own (group leader's) exit, whatever was asked, and
-    // refuses it to init, whose "parent" is the kernel.
-    let (parent, exit_signal) = if f & CLONE_PARENT != 0 {
-        if process.is_init() {
-            return_errno_with_message!(EINVAL, "CLONE_PARENT from init");
-        }
-        let parent = process.parent().ok_or(Error::new(EINVAL))?;
-        (parent, process.exit_signal())
-    } else {
-        (
-            process.clone(),
-            (a.exit_signal != 0).then_some(a.exit_signal as u8),
-        )
-    };
-    let pid = super::table::alloc_id();
+    let pid_ref = IdRef::alloc()?;
+    let pid = pid_ref.id();
     let child = ProcessBuilder::new()
-        .pid(pid)
+        .pid(pid_ref)
         .parent(&parent)
         .vmar(vmar.clone())
         .files(files)
@@ -197,24 +208,29 @@ pub fn clone_current(thread: &Arc<Thread>, user: &UserContext, a: CloneArgs) -> 
         .exit_signal(exit_signal)
         .exe_path(process.exe_path())
         .credentials(process.credentials())
-        .build()?;
+        .rlimits(process.rlimits())
+        .build_unregistered()?;
     child.set_exe(process.exe_path(), process.cmdline());
     child.set_comm(process.comm().as_bytes());
+    let new = ThreadBuilder::new(child.clone())
+        .main_thread()
+        .sig_mask(thread.sig_mask())
+        .clear_child_tid(clear_tid)
+        .set_child_tid(set_tid)
+        .build(child_ctx)?;
 
+    // Nothing fails from here on.
     if f & CLONE_PARENT_SETTID != 0 {
-        process.vmar().write_val(a.parent_tid, &pid)?;
+        let _ = process.vmar().write_val(a.parent_tid, &pid);
     }
     let vfork_done = (f & CLONE_VFORK != 0).then(|| {
         let c = Arc::new(Completion::new());
         child.set_vfork_done(c.clone());
         c
     });
-    ThreadBuilder::new(child.clone())
-        .tid(pid)
-        .sig_mask(thread.sig_mask())
-        .clear_child_tid(clear_tid)
-        .set_child_tid(set_tid)
-        .spawn(child_ctx)?;
+    child.register();
+    // A new process has no other thread: it cannot be exiting yet.
+    let _ = new.start();
 
     if let Some(done) = vfork_done {
         // Only this thread sleeps; the others keep running. A fatal signal

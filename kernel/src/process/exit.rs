@@ -17,6 +17,8 @@ pub fn exit_process(process: &Arc<Process>, status: ExitStatus) {
             *s = Some(status);
         }
     }
+    // Taken after the status is set: a thread that `clone` adds later sees
+    // it and is not started (see `NewThread::start`).
     for t in process.threads() {
         t.request_exit();
     }
@@ -31,6 +33,12 @@ pub fn thread_exited(thread: &Arc<Thread>) {
         threads.retain(|t| !Arc::ptr_eq(t, thread));
         threads.is_empty()
     };
+    let charge = thread.take_charge();
+    if thread.tid() == process.pid() {
+        process.keep_charge_until_reaped(charge);
+    } else {
+        drop(charge);
+    }
     // CLONE_CHILD_CLEARTID: zero the tid word and wake a futex waiter.
     let addr = thread.clear_child_tid();
     if addr != 0 {
@@ -104,7 +112,7 @@ fn notify_parent_of_exit(parent: &Arc<Process>, child: &Arc<Process>, status: Ex
     };
     if auto_reap {
         parent.children.lock().remove(&child.pid());
-        table::remove(child.pid());
+        child.reaped();
     } else if let Some(s) = child.exit_signal() {
         use super::signal::si;
         let (code, st) = match status {

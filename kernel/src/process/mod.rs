@@ -14,10 +14,11 @@ pub mod itimer;
 #[allow(clippy::module_inception)]
 mod process;
 pub mod program_loader;
+pub mod rlimit;
 pub mod signal;
 pub mod signal_delivery;
 pub mod signal_frame;
-mod table;
+pub mod table;
 mod thread;
 pub mod wait;
 

@@ -63,6 +63,13 @@ pub enum WaitEvent {
 /// A process.
 pub struct Process {
     pid: Pid,
+    /// Keeps the pid in use for as long as the process exists.
+    _pid_ref: table::IdRef,
+    /// Keep the process group and session ids in use while we are in them.
+    group_refs: SpinLock<[Option<table::IdRef>; 2]>,
+    rlimits: SpinLock<super::rlimit::ResourceLimits>,
+    /// The exited leader's place in the thread counts, kept until reaped.
+    zombie_charge: SpinLock<Option<table::ThreadCharge>>,
     pub(super) parent: SpinLock<Weak<Process>>,
     pub(super) children: SpinLock<BTreeMap<Pid, Arc<Process>>>,
     pub(super) threads: SpinLock<Vec<Arc<Thread>>>,
@@ -114,8 +121,9 @@ pub struct ProcessBuilder {
     sid: Option<Pid>,
     exit_signal: Option<Signal>,
     exe_path: String,
-    pid: Option<Pid>,
+    pid: Option<table::IdRef>,
     credentials: super::credentials::Credentials,
+    rlimits: Option<super::rlimit::ResourceLimits>,
 }
 
 impl ProcessBuilder {
@@ -133,6 +141,7 @@ impl ProcessBuilder {
             exe_path: String::new(),
             pid: None,
             credentials: Default::default(),
+            rlimits: None,
         }
     }
     /// The parent.
@@ -184,20 +193,45 @@ impl ProcessBuilder {
     }
     /// Uses a preallocated pid (the main thread's tid).
     #[inline]
-    pub fn pid(mut self, pid: Pid) -> Self {
+    pub fn pid(mut self, pid: table::IdRef) -> Self {
         self.pid = Some(pid);
+        self
+    }
+
+    /// The resource limits (inherited from the creator).
+    pub fn rlimits(mut self, r: super::rlimit::ResourceLimits) -> Self {
+        self.rlimits = Some(r);
         self
     }
 
     /// Creates the process and registers it (and with its parent).
     pub fn build(self) -> Result<Arc<Process>> {
-        let pid = self.pid.unwrap_or_else(table::alloc_id);
+        let p = self.build_unregistered()?;
+        p.register();
+        Ok(p)
+    }
+
+    /// Creates the process without making it visible: nobody can find or
+    /// wait for it until [`Process::register`]. `clone` registers only
+    /// once nothing can fail any more.
+    pub fn build_unregistered(self) -> Result<Arc<Process>> {
+        let pid_ref = match self.pid {
+            Some(r) => r,
+            None => table::IdRef::alloc()?,
+        };
+        let pid = pid_ref.id();
+        let pgid = self.pgid.unwrap_or(pid);
+        let sid = self.sid.unwrap_or(pid);
         let vmar = match self.vmar {
             Some(v) => v,
             None => Vmar::new()?,
         };
         let p = Arc::new(Process {
             pid,
+            group_refs: SpinLock::new([table::IdRef::share(pgid), table::IdRef::share(sid)]),
+            _pid_ref: pid_ref,
+            rlimits: SpinLock::new(self.rlimits.unwrap_or_default()),
+            zombie_charge: SpinLock::new(None),
             parent: SpinLock::new(self.parent.clone()),
             children: SpinLock::new(BTreeMap::new()),
             threads: SpinLock::new(Vec::new()),
@@ -211,8 +245,8 @@ impl ProcessBuilder {
             exit_status_pending: SpinLock::new(None),
             vfork_done: SpinLock::new(None),
             children_wait: WaitQueue::new(),
-            pgid: AtomicU32::new(self.pgid.unwrap_or(pid)),
-            sid: AtomicU32::new(self.sid.unwrap_or(pid)),
+            pgid: AtomicU32::new(pgid),
+            sid: AtomicU32::new(sid),
             exit_signal: core::sync::atomic::AtomicU8::new(self.exit_signal.unwrap_or(0)),
             exe_path: SpinLock::new(self.exe_path),
             pdeath_signal: core::sync::atomic::AtomicU8::new(0),
@@ -227,10 +261,6 @@ impl ProcessBuilder {
             exited_threads_time: SpinLock::new(core::time::Duration::ZERO),
             start_time: ostd::timer::monotonic(),
         });
-        if let Some(parent) = self.parent.upgrade() {
-            parent.children.lock().insert(pid, p.clone());
-        }
-        table::insert(&p);
         Ok(p)
     }
 }
@@ -242,6 +272,27 @@ impl Default for ProcessBuilder {
 }
 
 impl Process {
+    /// Makes a process built with
+    /// [`ProcessBuilder::build_unregistered`] visible: in the table and
+    /// among its parent's children.
+    pub fn register(self: &Arc<Self>) {
+        if let Some(parent) = self.parent() {
+            parent.children.lock().insert(self.pid, self.clone());
+        }
+        table::insert(self);
+    }
+
+    /// Keeps the exited leader thread's count until the process is reaped.
+    pub(super) fn keep_charge_until_reaped(&self, c: Option<table::ThreadCharge>) {
+        *self.zombie_charge.lock() = c;
+    }
+
+    /// The zombie has been reaped: it leaves the table and the counts.
+    pub(super) fn reaped(&self) {
+        table::remove(self.pid);
+        drop(self.zombie_charge.lock().take());
+    }
+
     /// The pid.
     pub fn pid(&self) -> Pid {
         self.pid
@@ -300,6 +351,8 @@ impl Process {
 
     /// Sets the process group.
     pub fn set_pgid(&self, pgid: Pid) {
+        let mut refs = self.group_refs.lock();
+        refs[0] = table::IdRef::share(pgid);
         self.pgid.store(pgid, Ordering::Relaxed);
     }
 
@@ -310,7 +363,34 @@ impl Process {
 
     /// Starts a new session.
     pub fn set_sid(&self, sid: Pid) {
+        let mut refs = self.group_refs.lock();
+        refs[1] = table::IdRef::share(sid);
         self.sid.store(sid, Ordering::Relaxed);
+    }
+
+    /// The resource limits.
+    pub fn rlimits(&self) -> super::rlimit::ResourceLimits {
+        self.rlimits.lock().clone()
+    }
+
+    /// The soft limit of `resource`.
+    pub fn rlimit_cur(&self, resource: u32) -> u64 {
+        self.rlimits.lock().cur(resource)
+    }
+
+    /// Changes the limits of `resource` (see [`ResourceLimits::set`]).
+    ///
+    /// [`ResourceLimits::set`]: super::rlimit::ResourceLimits::set
+    pub fn set_rlimit(
+        &self,
+        resource: u32,
+        new: super::rlimit::RLimit,
+        privileged: bool,
+    ) -> Result<super::rlimit::RLimit> {
+        let mut limits = self.rlimits.lock();
+        let old = limits.get(resource)?;
+        limits.set(resource, new, privileged)?;
+        Ok(old)
     }
 
     /// The signal for the parent on exit.
@@ -404,9 +484,16 @@ impl Process {
         self.credentials.lock().clone()
     }
 
-    /// Changes the credentials.
+    /// Changes the credentials. The threads' places in the per-user thread
+    /// counts follow the real user id.
     pub fn set_credentials(&self, c: super::credentials::Credentials) {
-        *self.credentials.lock() = c;
+        let ruid = c.ruid;
+        let old = core::mem::replace(&mut *self.credentials.lock(), c);
+        if old.ruid != ruid {
+            for t in self.threads() {
+                t.recharge_to(ruid);
+            }
+        }
     }
 
     /// CPU time of reaped children.

@@ -17,6 +17,11 @@ pub type Tid = u32;
 /// A POSIX thread.
 pub struct Thread {
     tid: Tid,
+    /// Keeps the tid in use while the thread exists.
+    _tid_ref: Option<table::IdRef>,
+    /// The thread's place in the thread counts (`threads-max`,
+    /// `RLIMIT_NPROC`); given back when the thread has exited.
+    charge: SpinLock<Option<table::ThreadCharge>>,
     process: Arc<Process>,
     /// Weak: the task owns the thread (as its data), not the reverse.
     task: Once<Weak<Task>>,
@@ -53,7 +58,9 @@ pub struct Thread {
 /// Builds a [`Thread`].
 pub struct ThreadBuilder {
     process: Arc<Process>,
-    tid: Option<Tid>,
+    /// The tid, if not a fresh one. The main thread's tid is the pid, whose
+    /// `IdRef` the process holds.
+    tid: Option<(Tid, Option<table::IdRef>)>,
     sig_mask: SigSet,
     clear_child_tid: u64,
     set_child_tid: u64,
@@ -70,11 +77,18 @@ impl ThreadBuilder {
             set_child_tid: 0,
         }
     }
-    /// Uses `tid` (the main thread's tid is the pid).
-    pub fn tid(mut self, tid: Tid) -> Self {
-        self.tid = Some(tid);
+    /// Uses the process's pid as tid (the main thread).
+    pub fn main_thread(mut self) -> Self {
+        self.tid = Some((self.process.pid(), None));
         self
     }
+
+    /// Uses a preallocated tid.
+    pub fn tid(mut self, tid: table::IdRef) -> Self {
+        self.tid = Some((tid.id(), Some(tid)));
+        self
+    }
+
     /// Initial signal mask (inherited from the creator).
     #[inline]
     pub fn sig_mask(mut self, m: SigSet) -> Self {
@@ -96,8 +110,34 @@ impl ThreadBuilder {
 
     /// Creates the thread and starts it with `ctx`.
     pub fn spawn(self, ctx: UserContext) -> Result<Arc<Thread>> {
+        self.build(ctx)?.start()
+    }
+
+    /// Creates the thread, ready to start: counted against the limits on
+    /// threads (`EAGAIN`) and with its kernel task (`ENOMEM`), but not yet
+    /// among its process's threads.
+    pub fn build(self, ctx: UserContext) -> Result<NewThread> {
+        let ruid = self.process.credentials().ruid;
+        let nproc = self
+            .process
+            .rlimit_cur(linux_raw_sys::general::RLIMIT_NPROC);
+        let charge = table::ThreadCharge::new(ruid, nproc)?;
+        self.process
+            .threads
+            .lock()
+            .try_reserve(1)
+            .map_err(|_| Error::new(ENOMEM))?;
+        let (tid, tid_ref) = match self.tid {
+            Some(t) => t,
+            None => {
+                let r = table::IdRef::alloc()?;
+                (r.id(), Some(r))
+            }
+        };
         let thread = Arc::new(Thread {
-            tid: self.tid.unwrap_or_else(table::alloc_id),
+            tid,
+            _tid_ref: tid_ref,
+            charge: SpinLock::new(Some(charge)),
             process: self.process.clone(),
             task: Once::new(),
             sig_mask: AtomicU64::new(self.sig_mask.0),
@@ -118,9 +158,35 @@ impl ThreadBuilder {
             .build()
             .ok_or(Error::new(ENOMEM))?;
         thread.task.set(Arc::downgrade(&task));
-        self.process.threads.lock().push(thread.clone());
-        ostd::task::spawn_built(task);
-        Ok(thread)
+        Ok(NewThread { thread, task })
+    }
+}
+
+/// A thread built by [`ThreadBuilder::build`], not yet running.
+pub struct NewThread {
+    thread: Arc<Thread>,
+    task: Arc<Task>,
+}
+
+impl NewThread {
+    /// The thread.
+    pub fn thread(&self) -> &Arc<Thread> {
+        &self.thread
+    }
+
+    /// Adds the thread to its process and makes it runnable. Fails (and the
+    /// thread is dropped) if the process is already exiting: a thread
+    /// added after `exit_group` chose whom to stop would keep it alive.
+    pub fn start(self) -> Result<Arc<Thread>> {
+        {
+            let mut threads = self.thread.process.threads.lock();
+            if self.thread.process.exit_status_pending.lock().is_some() {
+                return_errno_with_message!(EINTR, "the process is exiting");
+            }
+            threads.push(self.thread.clone());
+        }
+        ostd::task::spawn_built(self.task);
+        Ok(self.thread)
     }
 }
 
@@ -128,6 +194,20 @@ impl Thread {
     /// The thread id.
     pub fn tid(&self) -> Tid {
         self.tid
+    }
+
+    /// Takes the thread's place in the thread counts (at exit: a non-leader
+    /// thread gives it back at once, the leader's stays with the zombie
+    /// process until it is reaped, as on Linux).
+    pub fn take_charge(&self) -> Option<table::ThreadCharge> {
+        self.charge.lock().take()
+    }
+
+    /// Moves the thread's count to real user `uid` (after `setuid`).
+    pub fn recharge_to(&self, uid: u32) {
+        if let Some(c) = self.charge.lock().as_mut() {
+            c.set_uid(uid);
+        }
     }
 
     /// The process.

@@ -2,7 +2,7 @@
 
 use alloc::sync::Arc;
 
-use super::{ExitStatus, Pid, Process, Thread, table};
+use super::{ExitStatus, Pid, Process, Thread};
 use crate::prelude::*;
 
 /// Which children to wait for.
@@ -112,9 +112,10 @@ pub fn wait_child(
 }
 
 fn reap(parent: &Process, pid: Pid) {
-    if let Some(child) = parent.children.lock().remove(&pid) {
+    let child = parent.children.lock().remove(&pid);
+    if let Some(child) = child {
         let t = child.cpu_time() + *child.children_time.lock();
         *parent.children_time.lock() += t;
+        child.reaped();
     }
-    table::remove(pid);
 }

@@ -107,10 +107,11 @@ const ARCH_GET_GS: u64 = 0x1004;
 pub fn sys_arch_prctl(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     match a[0] {
         ARCH_SET_FS => {
-            if a[1] >= ostd::mm::USER_SPACE_END {
+            // Linux: EPERM from TASK_SIZE_MAX (the last user page) up.
+            if a[1] >= crate::vm::layout::TASK_SIZE_MAX {
                 return_errno!(EPERM);
             }
-            ctx.user.set_fs_base(a[1]);
+            ctx.user.set_fs_base(a[1]).map_err(|_| Error::new(EPERM))?;
             ret(0)
         }
         ARCH_GET_FS => {

@@ -5,6 +5,7 @@ use linux_raw_sys::system::new_utsname;
 
 use super::{SyscallContext, SyscallReturn, ret};
 use crate::prelude::*;
+use crate::process::rlimit::RLimit;
 
 type R = Result<SyscallReturn>;
 
@@ -42,41 +43,48 @@ pub fn sys_getrandom(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     ret(len)
 }
 
-/// Default limits: `(cur, max)` per resource, as Linux sets them for init.
-fn default_rlimit(resource: u32) -> Option<(u64, u64)> {
-    const INF: u64 = u64::MAX;
-    Some(match resource {
-        g::RLIMIT_STACK => (8 << 20, INF),
-        g::RLIMIT_NOFILE => (1024, 4096),
-        g::RLIMIT_NPROC => (63_000, 63_000),
-        g::RLIMIT_CORE => (0, INF),
-        g::RLIMIT_MEMLOCK => (8 << 20, 8 << 20),
-        g::RLIMIT_MSGQUEUE => (819_200, 819_200),
-        g::RLIMIT_SIGPENDING => (63_000, 63_000),
-        g::RLIMIT_NICE | g::RLIMIT_RTPRIO => (0, 0),
-        r if r < g::RLIM_NLIMITS => (INF, INF),
-        _ => return None,
-    })
-}
-
+/// `prlimit64(pid, resource, new, old)`: reads and/or sets a process's
+/// limits. Another process needs the same real, effective and saved ids
+/// as the caller's real uid (or root), as Linux's `check_prlimit_permission`.
 pub fn sys_prlimit64(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
-    let pid = a[0] as i32;
-    if pid < 0 || (pid != 0 && crate::process::find_process(pid as u32).is_none()) {
-        return_errno!(ESRCH);
-    }
-    let (cur, max) = default_rlimit(a[1] as u32).ok_or(Error::new(EINVAL))?;
-    if a[2] != 0 {
-        let new: g::rlimit64 = ctx.vmar().read_val(a[2])?;
-        if new.rlim_cur > new.rlim_max {
-            return_errno!(EINVAL);
+    let (pid, resource, new_addr, old_addr) = (a[0] as i32, a[1] as u32, a[2], a[3]);
+    let target = match pid {
+        0 => ctx.process.clone(),
+        p if p > 0 => crate::process::find_process(p as u32).ok_or(Error::new(ESRCH))?,
+        _ => return_errno!(ESRCH),
+    };
+    let me = ctx.process.credentials();
+    if !alloc::sync::Arc::ptr_eq(&target, ctx.process) && me.euid != 0 {
+        let them = target.credentials();
+        let same_user = [them.ruid, them.euid, them.suid]
+            .iter()
+            .all(|&u| u == me.ruid)
+            && [them.rgid, them.egid, them.sgid]
+                .iter()
+                .all(|&g| g == me.rgid);
+        if !same_user {
+            return_errno!(EPERM);
         }
     }
-    if a[3] != 0 {
+    let new = if new_addr != 0 {
+        let n: g::rlimit64 = ctx.vmar().read_val(new_addr)?;
+        Some(RLimit {
+            cur: n.rlim_cur,
+            max: n.rlim_max,
+        })
+    } else {
+        None
+    };
+    let old = match new {
+        Some(n) => target.set_rlimit(resource, n, me.euid == 0)?,
+        None => target.rlimits().get(resource)?,
+    };
+    if old_addr != 0 {
         ctx.vmar().write_val(
-            a[3],
+            old_addr,
             &g::rlimit64 {
-                rlim_cur: cur,
-                rlim_max: max,
+                rlim_cur: old.cur,
+                rlim_max: old.max,
             },
         )?;
     }
@@ -84,23 +92,26 @@ pub fn sys_prlimit64(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
 }
 
 pub fn sys_getrlimit(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
-    let (cur, max) = default_rlimit(a[0] as u32).ok_or(Error::new(EINVAL))?;
+    let l = ctx.process.rlimits().get(a[0] as u32)?;
     ctx.vmar().write_val(
         a[1],
         &g::rlimit {
-            rlim_cur: cur,
-            rlim_max: max,
+            rlim_cur: l.cur,
+            rlim_max: l.max,
         },
     )?;
     ret(0)
 }
 
 pub fn sys_setrlimit(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
-    default_rlimit(a[0] as u32).ok_or(Error::new(EINVAL))?;
-    let new: g::rlimit = ctx.vmar().read_val(a[1])?;
-    if new.rlim_cur > new.rlim_max {
-        return_errno!(EINVAL);
-    }
+    ctx.process.rlimits().get(a[0] as u32)?;
+    let n: g::rlimit = ctx.vmar().read_val(a[1])?;
+    let privileged = ctx.process.credentials().euid == 0;
+    let new = RLimit {
+        cur: n.rlim_cur,
+        max: n.rlim_max,
+    };
+    ctx.process.set_rlimit(a[0] as u32, new, privileged)?;
     ret(0)
 }
 

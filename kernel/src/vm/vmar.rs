@@ -33,6 +33,9 @@ pub mod layout {
     pub const MMAP_MIN_ADDR: u64 = 0x1_0000;
     /// End of user space usable for mappings.
     pub const USER_END: u64 = 0x0000_7fff_ffff_f000;
+    /// Linux's `TASK_SIZE_MAX`: addresses from here up are not user
+    /// addresses for `arch_prctl`, `clone`'s TLS and the like.
+    pub const TASK_SIZE_MAX: u64 = 0x0000_7fff_ffff_f000;
     /// Top of the initial stack.
     pub const STACK_TOP: u64 = 0x0000_7fff_ffff_f000;
     /// Maximum stack size (the default `RLIMIT_STACK`).

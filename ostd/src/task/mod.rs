@@ -1,8 +1,9 @@
 //! Kernel tasks and the scheduler.
 //!
 //! A [`Task`] is a kernel thread of control with its own stack. The kernel
-//! builds its threads on tasks, attaching its own data. Scheduling is
-//! round-robin with a time slice of [`TIME_SLICE_TICKS`] timer ticks: the
+//! builds its threads on tasks, attaching its own data. Scheduling is fair
+//! (the runnable task that has had the least CPU time runs next, see
+//! `scheduler`), with a time slice of [`TIME_SLICE_TICKS`] timer ticks: the
 //! timer interrupt marks the running task for rescheduling, and the switch
 //! happens when the interrupt returns to code that had interrupts enabled,
 //! or before returning to user mode.
@@ -52,6 +53,9 @@ pub struct Task {
     cpu_ns: AtomicU64,
     /// When the task last started running (ns since boot).
     ran_since: AtomicU64,
+    /// Virtual runtime: the scheduler's measure of CPU time received (see
+    /// `scheduler`). Changed only by the scheduler, under its lock.
+    vruntime: AtomicU64,
 }
 
 // SAFETY: `saved_rsp` is only accessed by the scheduler with interrupts
@@ -97,13 +101,28 @@ impl Task {
         core::time::Duration::from_nanos(ns)
     }
 
-    /// Charges the time since `ran_since` and restarts the count.
+    /// Charges the time since `ran_since` (to the CPU time and the virtual
+    /// runtime); with `running_again`, restarts the count from `now`.
     pub(crate) fn account(&self, now: u64, running_again: bool) {
         let since = self.ran_since.load(Ordering::Relaxed);
-        self.cpu_ns
-            .fetch_add(now.saturating_sub(since), Ordering::Relaxed);
-        if running_again {
-            self.ran_since.store(now, Ordering::Relaxed);
+        let ran = now.saturating_sub(since);
+        self.cpu_ns.fetch_add(ran, Ordering::Relaxed);
+        self.vruntime.fetch_add(ran, Ordering::Relaxed);
+        self.ran_since.store(now, Ordering::Relaxed);
+        if !running_again {
+            // Nothing more to charge until `start_running`.
+            self.ran_since.store(u64::MAX, Ordering::Relaxed);
+        }
+    }
+
+    /// The virtual runtime, including the running slice so far.
+    pub(crate) fn vruntime_now(&self) -> u64 {
+        let vr = self.vruntime.load(Ordering::Relaxed);
+        if self.state() == TaskState::Running {
+            let since = self.ran_since.load(Ordering::Relaxed);
+            vr + crate::arch::x86::tsc::nanos_since_boot().saturating_sub(since)
+        } else {
+            vr
         }
     }
 
@@ -174,6 +193,7 @@ impl TaskOptions {
             vm_space: SpinLock::new(None),
             cpu_ns: AtomicU64::new(0),
             ran_since: AtomicU64::new(0),
+            vruntime: AtomicU64::new(0),
         }))
     }
 

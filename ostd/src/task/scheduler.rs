@@ -1,4 +1,12 @@
-//! The round-robin scheduler for one CPU.
+//! The scheduler for one CPU: fair, in the manner of Linux's CFS.
+//!
+//! Every task accumulates *virtual runtime*, the CPU time it has used; the
+//! runnable task with the least runs next, for a time slice. A task that
+//! wakes up after sleeping is placed just before the least virtual runtime
+//! in the queue (a bounded credit for having slept), so interactive tasks
+//! (a shell, init reaping children) run promptly however many CPU-bound
+//! tasks there are, and a new task starts after the ones already waiting,
+//! so a process that forks without end cannot starve the others.
 //!
 //! All state lives in [`SCHED`], a spin lock (so interrupts are off while it
 //! is held). A task that sleeps with an empty run queue idles in place
@@ -6,7 +14,7 @@
 //! separate idle task. An exited task's stack is freed by the next task,
 //! right after the switch away from it.
 
-use alloc::collections::VecDeque;
+use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
@@ -14,8 +22,26 @@ use super::{TIME_SLICE_TICKS, Task, TaskState, switch};
 use crate::mm::VmSpace;
 use crate::sync::{SpinLock, disable_irqs};
 
+/// The credit a waking task gets: it is placed this much before the least
+/// virtual runtime of the queue (Linux: half of `sched_latency`).
+const SLEEPER_CREDIT_NS: u64 = 3_000_000;
+/// A waking task preempts the running one only if it is behind it by more
+/// than this (Linux's `sched_wakeup_granularity`).
+const WAKEUP_GRANULARITY_NS: u64 = 1_000_000;
+/// How far after the least virtual runtime a new task starts: about one
+/// time slice, so that it waits its turn (Linux's `START_DEBIT`).
+const NEW_TASK_DEBIT_NS: u64 = 10_000_000;
+
+/// Runnable tasks by virtual runtime (the task id breaks ties, so that
+/// tasks with equal runtime run first come, first served).
+type RunQueue = BTreeMap<(u64, u64), Arc<Task>>;
+
 struct Scheduler {
-    run_queue: VecDeque<Arc<Task>>,
+    run_queue: RunQueue,
+    /// Never decreases: the least virtual runtime of the runnable and
+    /// running tasks, as last seen. Waking and new tasks are placed
+    /// relative to it.
+    min_vruntime: u64,
     current: Option<Arc<Task>>,
     /// The address space loaded in CR3, kept alive while loaded.
     loaded_space: Option<Arc<VmSpace>>,
@@ -24,7 +50,8 @@ struct Scheduler {
 }
 
 static SCHED: SpinLock<Scheduler> = SpinLock::new(Scheduler {
-    run_queue: VecDeque::new(),
+    run_queue: BTreeMap::new(),
+    min_vruntime: 0,
     current: None,
     loaded_space: None,
     exited: None,
@@ -49,6 +76,7 @@ pub(crate) fn init_boot_task() {
         vm_space: SpinLock::new(None),
         cpu_ns: core::sync::atomic::AtomicU64::new(0),
         ran_since: core::sync::atomic::AtomicU64::new(0),
+        vruntime: core::sync::atomic::AtomicU64::new(0),
     });
     SCHED.lock().current = Some(task);
 }
@@ -65,20 +93,49 @@ pub(super) fn try_current() -> Option<Arc<Task>> {
     SCHED.try_lock()?.current.clone()
 }
 
+/// Makes a new task runnable, after the tasks already waiting.
 pub(super) fn enqueue(task: Arc<Task>) {
-    SCHED.lock().run_queue.push_back(task);
+    let mut s = SCHED.lock();
+    let vr = s.min_vruntime + NEW_TASK_DEBIT_NS;
+    task.vruntime.store(vr, Ordering::Relaxed);
+    s.insert(task);
 }
 
 /// Makes a sleeping task runnable. Returns whether it was sleeping.
 pub(super) fn wake(task: &Arc<Task>) -> bool {
     let mut s = SCHED.lock();
-    if task.state() == TaskState::Sleeping {
-        task.set_state(TaskState::Runnable);
-        s.run_queue.push_back(task.clone());
+    if task.state() != TaskState::Sleeping {
+        return false;
+    }
+    task.set_state(TaskState::Runnable);
+    let placed = s.min_vruntime.saturating_sub(SLEEPER_CREDIT_NS);
+    let vr = task.vruntime.load(Ordering::Relaxed).max(placed);
+    task.vruntime.store(vr, Ordering::Relaxed);
+    s.insert(task.clone());
+    // Preempt the running task if the woken one is well behind it.
+    let preempt = s.current.as_ref().is_none_or(|cur| {
+        !Arc::ptr_eq(cur, task) && vr.saturating_add(WAKEUP_GRANULARITY_NS) < cur.vruntime_now()
+    });
+    if preempt {
         NEED_RESCHED.store(true, Ordering::Relaxed);
-        true
-    } else {
-        false
+    }
+    true
+}
+
+impl Scheduler {
+    fn insert(&mut self, task: Arc<Task>) {
+        let key = (task.vruntime.load(Ordering::Relaxed), task.id);
+        self.run_queue.insert(key, task);
+    }
+
+    /// Takes the task with the least virtual runtime.
+    fn pop_next(&mut self) -> Option<Arc<Task>> {
+        let (_, task) = self.run_queue.pop_first()?;
+        let vr = task.vruntime.load(Ordering::Relaxed);
+        if vr > self.min_vruntime {
+            self.min_vruntime = vr;
+        }
+        Some(task)
     }
 }
 
@@ -90,9 +147,18 @@ pub(super) fn sleep_until_woken(task: &Arc<Task>) {
     }
 }
 
-/// Gives up the CPU to the next runnable task, if any.
+/// Gives up the CPU to the other runnable tasks, if any: the caller goes
+/// behind all of them (a busy-waiting task must let the one it waits for
+/// run, however little CPU time that one has had).
 pub fn yield_now() {
     let _irq = disable_irqs();
+    {
+        let s = SCHED.lock();
+        if let (Some(cur), Some((&(last, _), _))) = (&s.current, s.run_queue.last_key_value()) {
+            let vr = cur.vruntime.load(Ordering::Relaxed);
+            cur.vruntime.store(vr.max(last + 1), Ordering::Relaxed);
+        }
+    }
     schedule();
 }
 
@@ -147,7 +213,19 @@ fn pick_and_switch() {
     loop {
         let mut s = SCHED.lock();
         let Some(cur) = s.current.clone() else { return };
-        let next = s.run_queue.pop_front();
+        // The running task's time so far counts before it is compared.
+        let now = crate::arch::x86::tsc::nanos_since_boot();
+        cur.account(now, true);
+        if matches!(cur.state(), TaskState::Running)
+            && s.run_queue
+                .first_key_value()
+                .is_none_or(|(&(vr, _), _)| vr >= cur.vruntime.load(Ordering::Relaxed))
+        {
+            // Still the least: keep running.
+            SLICE_LEFT.store(TIME_SLICE_TICKS, Ordering::Relaxed);
+            return;
+        }
+        let next = s.pop_next();
         let Some(next) = next else {
             if matches!(cur.state(), TaskState::Running | TaskState::Runnable) {
                 cur.set_state(TaskState::Running);
@@ -171,7 +249,7 @@ fn pick_and_switch() {
         match cur.state() {
             TaskState::Running => {
                 cur.set_state(TaskState::Runnable);
-                s.run_queue.push_back(cur.clone());
+                s.insert(cur.clone());
             }
             // Woken while it was about to sleep: `wake` already queued it,
             // and queueing it twice would let it run again after exiting.

@@ -100,6 +100,11 @@ impl CpuException {
     }
 }
 
+/// [`UserContext::set_fs_base`] was given an address that is not a
+/// canonical user address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InvalidFsBase;
+
 /// Why [`UserContext::execute`] returned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReturnReason {
@@ -177,7 +182,7 @@ impl UserContext {
     }
 
     /// Replaces the general registers. RFLAGS is sanitised (interrupts
-    /// stay enabled, no I/O privilege).
+    /// stay enabled, no I/O privilege); an invalid FS base is ignored.
     pub fn set_general_regs(&mut self, r: &GeneralRegs) {
         let f = &mut self.frame;
         f.rax = r.rax;
@@ -198,7 +203,7 @@ impl UserContext {
         f.r15 = r.r15;
         f.rip = r.rip;
         self.set_rflags(r.rflags);
-        self.fs_base = r.fs_base;
+        let _ = self.set_fs_base(r.fs_base);
     }
 
     /// The FPU/SSE/AVX state.
@@ -267,9 +272,15 @@ impl UserContext {
     pub fn fs_base(&self) -> u64 {
         self.fs_base
     }
-    /// Sets the FS base.
-    pub fn set_fs_base(&mut self, v: u64) {
+    /// Sets the FS base. A kernel or non-canonical address is refused (it
+    /// could not be loaded, and keeping the previous thread's base instead
+    /// would leak it): the caller reports `EPERM` as Linux does.
+    pub fn set_fs_base(&mut self, v: u64) -> Result<(), InvalidFsBase> {
+        if v >= USER_SPACE_END {
+            return Err(InvalidFsBase);
+        }
         self.fs_base = v;
+        Ok(())
     }
 
     /// Runs the thread in user mode until something needs the kernel:
@@ -322,13 +333,11 @@ impl UserContext {
         self.fpu.load();
         if LOADED_FS_BASE.load(core::sync::atomic::Ordering::Relaxed) != self.fs_base {
             // SAFETY: writing IA32_FS_BASE only changes the user's thread
-            // pointer; the kernel does not use FS. Non-canonical values are
-            // rejected by the kernel's arch_prctl and would fault here, so
-            // they are filtered.
-            if self.fs_base < USER_SPACE_END {
-                unsafe { Msr::new(IA32_FS_BASE).write(self.fs_base) };
-                LOADED_FS_BASE.store(self.fs_base, core::sync::atomic::Ordering::Relaxed);
-            }
+            // pointer; the kernel does not use FS. The value is a canonical
+            // user address (`set_fs_base` refuses others), so the write
+            // cannot fault.
+            unsafe { Msr::new(IA32_FS_BASE).write(self.fs_base) };
+            LOADED_FS_BASE.store(self.fs_base, core::sync::atomic::Ordering::Relaxed);
         }
         let f = &mut self.frame;
         f.cs = USER_CS as u64;

@@ -39,11 +39,15 @@ pub const PROC_SUPER_MAGIC: u64 = 0x9fa0;
 
 /// What generates a system-wide file.
 type Generator = fn() -> String;
+/// What takes the text written to a tunable (`/proc/sys`) file.
+type Setter = fn(&str) -> Result<()>;
 
-/// A fixed (not per-process) node: a generated file or a directory of them.
+/// A fixed (not per-process) node: a generated file, a tunable that root
+/// may also write, or a directory of them.
 #[derive(Clone, Copy)]
 enum Fixed {
     File(Generator),
+    Tunable(Generator, Setter),
     Dir(&'static [FixedEntry]),
 }
 
@@ -59,6 +63,14 @@ const fn file(name: &'static str, ino: u64, generate: Generator) -> FixedEntry {
         name,
         ino,
         node: Fixed::File(generate),
+    }
+}
+
+const fn tunable(name: &'static str, ino: u64, get: Generator, set: Setter) -> FixedEntry {
+    FixedEntry {
+        name,
+        ino,
+        node: Fixed::Tunable(get, set),
     }
 }
 
@@ -97,7 +109,13 @@ static SYS_KERNEL_ENTRIES: &[FixedEntry] = &[
     file("ostype", 111, system::ostype),
     file("osrelease", 112, system::osrelease),
     file("version", 113, system::kernel_version),
-    file("pid_max", 114, system::pid_max),
+    tunable("pid_max", 114, system::pid_max, system::set_pid_max),
+    tunable(
+        "threads-max",
+        115,
+        system::threads_max,
+        system::set_threads_max,
+    ),
     dir("random", 120, SYS_RANDOM_ENTRIES),
 ];
 
@@ -235,7 +253,7 @@ impl ProcInode {
             Node::Root | Node::Process { .. } => InodeType::Dir,
             Node::SelfLink | Node::ThreadSelfLink | Node::Fd { .. } => InodeType::Symlink,
             Node::Fixed(e) => match e.node {
-                Fixed::File(_) => InodeType::File,
+                Fixed::File(_) | Fixed::Tunable(..) => InodeType::File,
                 Fixed::Dir(_) => InodeType::Dir,
             },
             Node::Entry { entry, .. } => entry.kind(),
@@ -311,6 +329,10 @@ impl ProcInode {
                     _ => 0o700,
                 }
             }
+            Node::Fixed(FixedEntry {
+                node: Fixed::Tunable(..),
+                ..
+            }) => 0o644,
             _ => match self.kind() {
                 InodeType::Dir => 0o555,
                 InodeType::Symlink => 0o777,
@@ -323,7 +345,7 @@ impl ProcInode {
     fn generate(&self) -> Result<Vec<u8>> {
         match self.node {
             Node::Fixed(FixedEntry {
-                node: Fixed::File(generate),
+                node: Fixed::File(generate) | Fixed::Tunable(generate, _),
                 ..
             }) => Ok(generate().into_bytes()),
             Node::Entry { pid, tid, entry } if entry.kind() == InodeType::File => {
@@ -343,7 +365,7 @@ impl ProcInode {
     ) -> impl Iterator<Item = (String, u64, InodeType)> {
         entries.iter().map(|e| {
             let kind = match e.node {
-                Fixed::File(_) => InodeType::File,
+                Fixed::File(_) | Fixed::Tunable(..) => InodeType::File,
                 Fixed::Dir(_) => InodeType::Dir,
             };
             (e.name.to_string(), e.ino, kind)
@@ -611,8 +633,21 @@ impl Inode for ProcInode {
         if self.kind() != InodeType::File {
             return None;
         }
-        if oflags & flags::O_ACCMODE != flags::O_RDONLY || oflags & flags::O_TRUNC != 0 {
-            return Some(Err(Error::new(EACCES)));
+        let setter = match self.node {
+            Node::Fixed(FixedEntry {
+                node: Fixed::Tunable(_, set),
+                ..
+            }) => Some(*set),
+            _ => None,
+        };
+        let writing = oflags & flags::O_ACCMODE != flags::O_RDONLY || oflags & flags::O_TRUNC != 0;
+        if writing {
+            // Tunables are root's (mode 0644); everything else is read-only.
+            let root = crate::process::try_current_thread()
+                .is_some_and(|t| t.process().credentials().euid == 0);
+            if setter.is_none() || !root {
+                return Some(Err(Error::new(EACCES)));
+            }
         }
         let inode: Arc<dyn Inode> = self.this.upgrade()?;
         Some(self.generate().map(|data| {
@@ -622,6 +657,7 @@ impl Inode for ProcInode {
                 flags: AtomicU32::new(oflags & !flags::O_CLOEXEC),
                 path: self.path(),
                 inode,
+                setter: setter.filter(|_| writing),
             }) as Arc<dyn FileLike>
         }))
     }
@@ -642,6 +678,8 @@ pub struct ProcFile {
     flags: AtomicU32,
     path: String,
     inode: Arc<dyn Inode>,
+    /// For a tunable opened for writing: what takes a written value.
+    setter: Option<Setter>,
 }
 
 impl ProcFile {
@@ -663,9 +701,15 @@ impl FileLike for ProcFile {
         Ok(n)
     }
 
-    fn write(&self, _buf: &[u8]) -> Result<usize> {
-        // Only ever opened read-only.
-        return_errno!(EBADF)
+    fn write(&self, buf: &[u8]) -> Result<usize> {
+        let Some(set) = self.setter else {
+            return_errno!(EBADF)
+        };
+        // Like Linux's `proc_dointvec`: one value per write, surrounding
+        // white space ignored.
+        let text = core::str::from_utf8(buf).map_err(|_| Error::new(EINVAL))?;
+        set(text.trim())?;
+        Ok(buf.len())
     }
 
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {

@@ -6,6 +6,7 @@ use core::fmt::Write;
 
 use ostd::sync::SpinLock;
 
+use crate::prelude::*;
 use crate::process::all_processes;
 
 /// Maximum of queued signals shown in `SigQ` (Linux's default
@@ -222,9 +223,31 @@ pub(super) fn kernel_version() -> String {
     format!("{KERNEL_VERSION}\n")
 }
 
-/// `/proc/sys/kernel/pid_max`: ids are 32-bit; report Linux's 64-bit limit.
+/// `/proc/sys/kernel/pid_max`: ids are handed out below it.
 pub(super) fn pid_max() -> String {
-    String::from("4194304\n")
+    format!("{}\n", crate::process::table::pid_max())
+}
+
+/// Parses a number written to a tunable.
+fn parse_tunable(text: &str) -> Result<u64> {
+    text.parse().map_err(|_| Error::new(EINVAL))
+}
+
+/// Writes `/proc/sys/kernel/pid_max` (root only, as the mode says).
+pub(super) fn set_pid_max(text: &str) -> Result<()> {
+    let v = u32::try_from(parse_tunable(text)?).map_err(|_| Error::new(EINVAL))?;
+    crate::process::table::set_pid_max(v)
+}
+
+/// `/proc/sys/kernel/threads-max`: the most threads the system may have.
+pub(super) fn threads_max() -> String {
+    format!("{}\n", crate::process::table::max_threads())
+}
+
+/// Writes `/proc/sys/kernel/threads-max`.
+pub(super) fn set_threads_max(text: &str) -> Result<()> {
+    let v = usize::try_from(parse_tunable(text)?).map_err(|_| Error::new(EINVAL))?;
+    crate::process::table::set_max_threads(v)
 }
 
 /// A random (version 4) UUID in its text form.
