@@ -75,6 +75,9 @@ errnos!(
 /// Kernel-internal: the syscall was interrupted by a signal and is restarted
 /// if the handler has `SA_RESTART` (never seen by user space otherwise).
 pub const ERESTARTSYS: Errno = Errno(512);
+/// Kernel-internal: interrupted before doing anything; always restarted,
+/// after the handler if one runs (`fork` caught by a signal).
+pub const ERESTARTNOINTR: Errno = Errno(513);
 /// Kernel-internal: interrupted; restarted only if no handler runs
 /// (`poll`, `nanosleep`, `sigsuspend`...).
 pub const ERESTARTNOHAND: Errno = Errno(514);

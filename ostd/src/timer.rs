@@ -7,8 +7,9 @@ use core::time::Duration;
 
 use crate::sync::SpinLock;
 
-/// Timer interrupts per second.
-pub const TICK_HZ: u64 = 100;
+/// Timer interrupts per second: a tick is the scheduler's smallest time
+/// slice and the resolution of timeouts.
+pub const TICK_HZ: u64 = 1000;
 
 static JIFFIES: AtomicU64 = AtomicU64::new(0);
 

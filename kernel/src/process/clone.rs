@@ -7,7 +7,7 @@ use ostd::sync::Mutex;
 use ostd::user::UserContext;
 
 use super::signal::{SigActions, sig};
-use super::table::IdRef;
+use super::table::{IdRef, ThreadCharge};
 use super::{ProcessBuilder, Thread, ThreadBuilder, Tid};
 use crate::prelude::*;
 use crate::util::Completion;
@@ -115,6 +115,8 @@ pub fn clone_current(thread: &Arc<Thread>, user: &UserContext, a: CloneArgs) -> 
     validate(&a)?;
     let process = thread.process();
     let f = a.flags;
+    // The limits first: a fork bomb's failing forks must stay cheap.
+    let charge = ThreadCharge::for_new_thread_of(process)?;
 
     let mut child_ctx = user.clone();
     child_ctx.set_syscall_ret(0);
@@ -144,6 +146,7 @@ pub fn clone_current(thread: &Arc<Thread>, user: &UserContext, a: CloneArgs) -> 
         let tid_ref = IdRef::alloc()?;
         let tid = tid_ref.id();
         let new = ThreadBuilder::new(process.clone())
+            .charge(charge)
             .tid(tid_ref)
             .sig_mask(thread.sig_mask())
             .clear_child_tid(clear_tid)
@@ -213,6 +216,7 @@ pub fn clone_current(thread: &Arc<Thread>, user: &UserContext, a: CloneArgs) -> 
     child.set_exe(process.exe_path(), process.cmdline());
     child.set_comm(process.comm().as_bytes());
     let new = ThreadBuilder::new(child.clone())
+        .charge(charge)
         .main_thread()
         .sig_mask(thread.sig_mask())
         .clear_child_tid(clear_tid)
@@ -228,9 +232,15 @@ pub fn clone_current(thread: &Arc<Thread>, user: &UserContext, a: CloneArgs) -> 
         child.set_vfork_done(c.clone());
         c
     });
-    child.register();
-    // A new process has no other thread: it cannot be exiting yet.
-    let _ = new.start();
+    // A new process cannot be exiting yet.
+    new.attach()?;
+    // A signal that reaches us while we fork and would not reach the child
+    // (a group kill that missed it) makes us back out and restart the fork
+    // after the signal is handled, as Linux does.
+    if !child.register_unless(|| thread.has_pending_work()) {
+        return_errno_with_message!(ERESTARTNOINTR, "signal during fork");
+    }
+    new.run();
 
     if let Some(done) = vfork_done {
         // Only this thread sleeps; the others keep running. A fatal signal

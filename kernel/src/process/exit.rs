@@ -72,9 +72,7 @@ fn process_exited(process: &Arc<Process>, status: ExitStatus) {
 
     // Send the parent-death signals (`PR_SET_PDEATHSIG`), then re-parent
     // the children to init.
-    let children: alloc::vec::Vec<_> = core::mem::take(&mut *process.children.lock())
-        .into_values()
-        .collect();
+    let children: alloc::vec::Vec<_> = process.children.lock().take_all().into_values().collect();
     for c in &children {
         let s = c.pdeath_signal();
         if s != 0 && !c.is_zombie() {
@@ -87,7 +85,7 @@ fn process_exited(process: &Arc<Process>, status: ExitStatus) {
             // Linux (`reparent_leader`): "we don't want people slaying
             // init": the orphan's exit signal becomes SIGCHLD.
             c.set_exit_signal(Some(sig::SIGCHLD));
-            init.children.lock().insert(c.pid(), c.clone());
+            init.children.lock().insert(c.clone());
             if let Some(st) = c.exit_status() {
                 notify_parent_of_exit(&init, &c, st);
             }
@@ -96,6 +94,7 @@ fn process_exited(process: &Arc<Process>, status: ExitStatus) {
 
     *process.exit_status.lock() = Some(status);
     if let Some(parent) = process.parent() {
+        parent.children.lock().mark_zombie(process.pid());
         notify_parent_of_exit(&parent, process, status);
     }
     process.vfork_release();
@@ -111,7 +110,7 @@ fn notify_parent_of_exit(parent: &Arc<Process>, child: &Arc<Process>, status: Ex
         a.handler == SIG_IGN || a.flags & super::signal::sa::SA_NOCLDWAIT != 0
     };
     if auto_reap {
-        parent.children.lock().remove(&child.pid());
+        parent.children.lock().remove(child.pid());
         child.reaped();
     } else if let Some(s) = child.exit_signal() {
         use super::signal::si;

@@ -24,7 +24,7 @@ pub mod wait;
 
 pub use process::{ExitStatus, Pid, Process, ProcessBuilder};
 pub use table::{all_processes, find_process, init_process};
-pub use thread::{Thread, ThreadBuilder, Tid};
+pub use thread::{NewThread, Restart, Thread, ThreadBuilder, Tid};
 
 use alloc::sync::Arc;
 

@@ -71,7 +71,7 @@ pub struct Process {
     /// The exited leader's place in the thread counts, kept until reaped.
     zombie_charge: SpinLock<Option<table::ThreadCharge>>,
     pub(super) parent: SpinLock<Weak<Process>>,
-    pub(super) children: SpinLock<BTreeMap<Pid, Arc<Process>>>,
+    pub(super) children: SpinLock<Children>,
     pub(super) threads: SpinLock<Vec<Arc<Thread>>>,
     vmar: SpinLock<Arc<Vmar>>,
     files: Arc<Mutex<FileTable>>,
@@ -233,7 +233,7 @@ impl ProcessBuilder {
             rlimits: SpinLock::new(self.rlimits.unwrap_or_default()),
             zombie_charge: SpinLock::new(None),
             parent: SpinLock::new(self.parent.clone()),
-            children: SpinLock::new(BTreeMap::new()),
+            children: SpinLock::new(Children::default()),
             threads: SpinLock::new(Vec::new()),
             vmar: SpinLock::new(vmar),
             files: self.files.unwrap_or_default(),
@@ -276,10 +276,20 @@ impl Process {
     /// [`ProcessBuilder::build_unregistered`] visible: in the table and
     /// among its parent's children.
     pub fn register(self: &Arc<Self>) {
-        if let Some(parent) = self.parent() {
-            parent.children.lock().insert(self.pid, self.clone());
+        self.register_unless(|| false);
+    }
+
+    /// Like [`register`](Self::register), unless `abort`, checked
+    /// atomically with respect to group signals, says otherwise (see
+    /// `table::insert_unless`). Returns whether it registered.
+    pub fn register_unless(self: &Arc<Self>, abort: impl FnOnce() -> bool) -> bool {
+        if !table::insert_unless(self, abort) {
+            return false;
         }
-        table::insert(self);
+        if let Some(parent) = self.parent() {
+            parent.children.lock().insert(self.clone());
+        }
+        true
     }
 
     /// Keeps the exited leader thread's count until the process is reaped.
@@ -361,11 +371,19 @@ impl Process {
         self.sid.load(Ordering::Relaxed)
     }
 
-    /// Starts a new session.
+    /// Starts a new session, which is also a new scheduling group: CPU
+    /// time is shared between sessions first (Linux's autogroup).
     pub fn set_sid(&self, sid: Pid) {
-        let mut refs = self.group_refs.lock();
-        refs[1] = table::IdRef::share(sid);
-        self.sid.store(sid, Ordering::Relaxed);
+        {
+            let mut refs = self.group_refs.lock();
+            refs[1] = table::IdRef::share(sid);
+            self.sid.store(sid, Ordering::Relaxed);
+        }
+        for t in self.threads() {
+            if let Some(task) = t.task() {
+                task.set_sched_group(sid as u64);
+            }
+        }
     }
 
     /// The resource limits.
@@ -540,6 +558,44 @@ impl Process {
 
     /// The children.
     pub fn children(&self) -> Vec<Arc<Process>> {
-        self.children.lock().values().cloned().collect()
+        self.children.lock().all.values().cloned().collect()
+    }
+}
+
+/// A process's children, with the zombies among them indexed so that
+/// `wait` finds an exited child without scanning every child (init may
+/// inherit thousands at once, from a killed fork bomb).
+#[derive(Default)]
+pub(super) struct Children {
+    pub(super) all: BTreeMap<Pid, Arc<Process>>,
+    pub(super) zombies: alloc::collections::BTreeSet<Pid>,
+}
+
+impl Children {
+    /// Adds a child (a zombie already, if it has exited).
+    pub(super) fn insert(&mut self, c: Arc<Process>) {
+        if c.is_zombie() {
+            self.zombies.insert(c.pid());
+        }
+        self.all.insert(c.pid(), c);
+    }
+
+    /// Removes a child.
+    pub(super) fn remove(&mut self, pid: Pid) -> Option<Arc<Process>> {
+        self.zombies.remove(&pid);
+        self.all.remove(&pid)
+    }
+
+    /// Records that child `pid` has exited (if it still is our child).
+    pub(super) fn mark_zombie(&mut self, pid: Pid) {
+        if self.all.contains_key(&pid) {
+            self.zombies.insert(pid);
+        }
+    }
+
+    /// Takes all children out (the process is exiting).
+    pub(super) fn take_all(&mut self) -> BTreeMap<Pid, Arc<Process>> {
+        self.zombies.clear();
+        core::mem::take(&mut self.all)
     }
 }

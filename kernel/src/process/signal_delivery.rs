@@ -8,7 +8,7 @@ use ostd::user::UserContext;
 
 use super::exit::exit_process;
 use super::signal::{DefaultAction, SIG_DFL, SIG_IGN, default_action, sa, sig};
-use super::{ExitStatus, Process, Thread};
+use super::{ExitStatus, Process, Restart, Thread};
 
 /// Acts on every deliverable pending signal of `thread`.
 pub fn handle_pending_signals(thread: &Arc<Thread>, ctx: &mut UserContext) {
@@ -54,10 +54,15 @@ pub fn handle_pending_signals(thread: &Arc<Thread>, ctx: &mut UserContext) {
         } else {
             // An interrupted syscall either restarts (SA_RESTART) or fails
             // with EINTR once a handler runs.
-            if let Some((nr, restartable)) = restart
+            if let Some((nr, how)) = restart
                 && !handler_ran
             {
-                if restartable && action.flags & sa::SA_RESTART != 0 {
+                let again = match how {
+                    Restart::Always => true,
+                    Restart::IfSaRestart => action.flags & sa::SA_RESTART != 0,
+                    Restart::NoHandler => false,
+                };
+                if again {
                     rewind(ctx, nr);
                 } else {
                     ctx.set_syscall_ret(-(crate::error::EINTR.0 as i64) as u64);

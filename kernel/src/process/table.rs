@@ -23,8 +23,28 @@ use crate::prelude::*;
 
 static TABLE: SpinLock<BTreeMap<Pid, Weak<Process>>> = SpinLock::new(BTreeMap::new());
 
-pub(super) fn insert(p: &Arc<Process>) {
-    TABLE.lock().insert(p.pid(), Arc::downgrade(p));
+/// Makes `p` findable unless `abort` (checked under the table's lock)
+/// says otherwise; returns whether it did. Group signals are sent under
+/// the same lock ([`for_each_process`]), so a `fork` either registers its
+/// child before such a signal is sent (and the child gets it too) or sees
+/// it pending in `abort` and backs out, as Linux's `copy_process` does.
+pub(super) fn insert_unless(p: &Arc<Process>, abort: impl FnOnce() -> bool) -> bool {
+    let mut table = TABLE.lock();
+    if abort() {
+        return false;
+    }
+    table.insert(p.pid(), Arc::downgrade(p));
+    true
+}
+
+/// Calls `f` on every process, with the table locked: no process can be
+/// registered meanwhile (see [`insert_unless`]). `f` must not sleep or
+/// look processes up by pid.
+pub fn for_each_process(mut f: impl FnMut(&Arc<Process>)) {
+    let table = TABLE.lock();
+    for p in table.values().filter_map(|w| w.upgrade()) {
+        f(&p);
+    }
 }
 
 pub(super) fn remove(pid: Pid) {
@@ -210,6 +230,14 @@ impl ThreadCharge {
         NR_THREADS.fetch_add(1, Ordering::Relaxed);
         per_user.insert(uid, mine + 1);
         Ok(ThreadCharge { uid })
+    }
+
+    /// Counts a new thread created by `process` (with its real uid and
+    /// `RLIMIT_NPROC`).
+    pub fn for_new_thread_of(process: &Process) -> Result<ThreadCharge> {
+        let ruid = process.credentials().ruid;
+        let nproc = process.rlimit_cur(linux_raw_sys::general::RLIMIT_NPROC);
+        Self::new(ruid, nproc)
     }
 
     /// Moves the charge to another real user (`setuid` and friends).

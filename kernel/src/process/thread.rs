@@ -14,6 +14,17 @@ use crate::prelude::*;
 /// A thread id.
 pub type Tid = u32;
 
+/// How an interrupted syscall is restarted once signals are handled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Restart {
+    /// Only if no handler runs (`ERESTARTNOHAND`); else `EINTR`.
+    NoHandler = 0,
+    /// Also after a handler with `SA_RESTART` (`ERESTARTSYS`).
+    IfSaRestart = 1,
+    /// Always, after the handler if any (`ERESTARTNOINTR`).
+    Always = 2,
+}
+
 /// A POSIX thread.
 pub struct Thread {
     tid: Tid,
@@ -41,9 +52,8 @@ pub struct Thread {
     clear_child_tid: AtomicU64,
     /// `set_robust_list` head (recorded).
     robust_list: AtomicU64,
-    /// The syscall number to restart if the last syscall was interrupted
-    /// (`ERESTARTSYS`: `(nr, restart_even_with_handler_if_SA_RESTART)`).
-    /// Packed: 0 = none, else `(nr + 1) << 1 | with_sa_restart`.
+    /// The syscall number to restart if the last syscall was interrupted,
+    /// and how. Packed: 0 = none, else `(nr + 1) << 2 | Restart`.
     restart: AtomicU64,
     /// The mask to restore after a handler (or at once if none runs) when
     /// `sigsuspend`/`ppoll` replaced it temporarily.
@@ -58,6 +68,8 @@ pub struct Thread {
 /// Builds a [`Thread`].
 pub struct ThreadBuilder {
     process: Arc<Process>,
+    /// The thread's place in the thread counts, if taken beforehand.
+    charge: Option<table::ThreadCharge>,
     /// The tid, if not a fresh one. The main thread's tid is the pid, whose
     /// `IdRef` the process holds.
     tid: Option<(Tid, Option<table::IdRef>)>,
@@ -71,12 +83,21 @@ impl ThreadBuilder {
     pub fn new(process: Arc<Process>) -> Self {
         Self {
             process,
+            charge: None,
             tid: None,
             sig_mask: SigSet::EMPTY,
             clear_child_tid: 0,
             set_child_tid: 0,
         }
     }
+    /// Uses a place in the thread counts taken beforehand (`clone` takes
+    /// it first, so that a fork over the limits fails before it copies
+    /// anything).
+    pub fn charge(mut self, c: table::ThreadCharge) -> Self {
+        self.charge = Some(c);
+        self
+    }
+
     /// Uses the process's pid as tid (the main thread).
     pub fn main_thread(mut self) -> Self {
         self.tid = Some((self.process.pid(), None));
@@ -117,11 +138,10 @@ impl ThreadBuilder {
     /// threads (`EAGAIN`) and with its kernel task (`ENOMEM`), but not yet
     /// among its process's threads.
     pub fn build(self, ctx: UserContext) -> Result<NewThread> {
-        let ruid = self.process.credentials().ruid;
-        let nproc = self
-            .process
-            .rlimit_cur(linux_raw_sys::general::RLIMIT_NPROC);
-        let charge = table::ThreadCharge::new(ruid, nproc)?;
+        let charge = match self.charge {
+            Some(c) => c,
+            None => table::ThreadCharge::for_new_thread_of(&self.process)?,
+        };
         self.process
             .threads
             .lock()
@@ -157,6 +177,8 @@ impl ThreadBuilder {
             .data(thread.clone())
             .build()
             .ok_or(Error::new(ENOMEM))?;
+        // CPU time is shared between sessions first (Linux's autogroup).
+        task.set_sched_group(self.process.sid() as u64);
         thread.task.set(Arc::downgrade(&task));
         Ok(NewThread { thread, task })
     }
@@ -178,15 +200,26 @@ impl NewThread {
     /// thread is dropped) if the process is already exiting: a thread
     /// added after `exit_group` chose whom to stop would keep it alive.
     pub fn start(self) -> Result<Arc<Thread>> {
-        {
-            let mut threads = self.thread.process.threads.lock();
-            if self.thread.process.exit_status_pending.lock().is_some() {
-                return_errno_with_message!(EINTR, "the process is exiting");
-            }
-            threads.push(self.thread.clone());
+        self.attach()?;
+        Ok(self.run())
+    }
+
+    /// Adds the thread to its process's threads, without running it yet
+    /// (signals sent to the process from now on find it). Fails if the
+    /// process is exiting.
+    pub fn attach(&self) -> Result<()> {
+        let mut threads = self.thread.process.threads.lock();
+        if self.thread.process.exit_status_pending.lock().is_some() {
+            return_errno_with_message!(EINTR, "the process is exiting");
         }
+        threads.push(self.thread.clone());
+        Ok(())
+    }
+
+    /// Makes an attached thread runnable.
+    pub fn run(self) -> Arc<Thread> {
         ostd::task::spawn_built(self.task);
-        Ok(self.thread)
+        self.thread
     }
 }
 
@@ -349,18 +382,25 @@ impl Thread {
     }
 
     /// Records that the last syscall `nr` was interrupted and may be
-    /// restarted (`with_sa_restart`: also when a `SA_RESTART` handler runs).
-    pub fn set_restart(&self, r: Option<(u64, bool)>) {
-        let v = r.map_or(0, |(nr, sa)| ((nr + 1) << 1) | sa as u64);
+    /// Records that the last syscall `nr` was interrupted and how it may
+    /// be restarted.
+    pub fn set_restart(&self, r: Option<(u64, Restart)>) {
+        let v = r.map_or(0, |(nr, how)| ((nr + 1) << 2) | how as u64);
         self.restart.store(v, Ordering::Relaxed);
     }
 
     /// Takes the restart record.
-    pub fn take_restart(&self) -> Option<(u64, bool)> {
-        match self.restart.swap(0, Ordering::Relaxed) {
-            0 => None,
-            v => Some(((v >> 1) - 1, v & 1 != 0)),
+    pub fn take_restart(&self) -> Option<(u64, Restart)> {
+        let v = self.restart.swap(0, Ordering::Relaxed);
+        if v == 0 {
+            return None;
         }
+        let how = match v & 3 {
+            0 => Restart::NoHandler,
+            1 => Restart::IfSaRestart,
+            _ => Restart::Always,
+        };
+        Some(((v >> 2) - 1, how))
     }
 
     /// Whether signal handling has anything to do (the common case on the

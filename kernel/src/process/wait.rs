@@ -70,33 +70,53 @@ pub fn wait_child(
     let process = thread.process();
     process.children_wait.wait_until(|| {
         let children = process.children.lock();
-        let mut any = false;
-        for c in children.values().filter(|c| matches(c, w)) {
-            any = true;
-            if let (true, Some(status)) = (opts.exited, c.exit_status()) {
-                let pid = c.pid();
+        if opts.exited {
+            // Zombies are indexed: no need to look at every child.
+            let zombie = match w {
+                WaitFor::Any => children.zombies.first().copied(),
+                WaitFor::Pid(p) => children.zombies.get(&p).copied(),
+                WaitFor::Group(_) => children
+                    .zombies
+                    .iter()
+                    .copied()
+                    .find(|p| children.all.get(p).is_some_and(|c| matches(c, w))),
+            };
+            if let Some(status) = zombie
+                .and_then(|p| children.all.get(&p))
+                .and_then(|c| c.exit_status())
+            {
+                let pid = zombie.unwrap_or_default();
                 drop(children);
                 if !opts.no_wait {
                     reap(process, pid);
                 }
                 return Some(Ok(Some((pid, WaitResult::Exited(status)))));
             }
-            let event = match c.wait_event() {
-                Some(super::process::WaitEvent::Stopped(s)) if opts.stopped => {
-                    Some(WaitResult::Stopped(s))
+        }
+        if opts.stopped || opts.continued {
+            for c in children.all.values().filter(|c| matches(c, w)) {
+                let event = match c.wait_event() {
+                    Some(super::process::WaitEvent::Stopped(s)) if opts.stopped => {
+                        Some(WaitResult::Stopped(s))
+                    }
+                    Some(super::process::WaitEvent::Continued) if opts.continued => {
+                        Some(WaitResult::Continued)
+                    }
+                    _ => None,
+                };
+                if let Some(r) = event {
+                    if !opts.no_wait {
+                        c.set_wait_event(None);
+                    }
+                    return Some(Ok(Some((c.pid(), r))));
                 }
-                Some(super::process::WaitEvent::Continued) if opts.continued => {
-                    Some(WaitResult::Continued)
-                }
-                _ => None,
-            };
-            if let Some(r) = event {
-                if !opts.no_wait {
-                    c.set_wait_event(None);
-                }
-                return Some(Ok(Some((c.pid(), r))));
             }
         }
+        let any = match w {
+            WaitFor::Any => !children.all.is_empty(),
+            WaitFor::Pid(p) => children.all.contains_key(&p),
+            WaitFor::Group(_) => children.all.values().any(|c| matches(c, w)),
+        };
         drop(children);
         if !any {
             return Some(Err(Error::new(ECHILD)));
@@ -112,7 +132,7 @@ pub fn wait_child(
 }
 
 fn reap(parent: &Process, pid: Pid) {
-    let child = parent.children.lock().remove(&pid);
+    let child = parent.children.lock().remove(pid);
     if let Some(child) = child {
         let t = child.cpu_time() + *child.children_time.lock();
         *parent.children_time.lock() += t;

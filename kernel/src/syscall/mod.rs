@@ -23,7 +23,7 @@ use linux_raw_sys::general as nr;
 use ostd::user::UserContext;
 
 use crate::prelude::*;
-use crate::process::{Process, Thread};
+use crate::process::{Process, Restart, Thread};
 use crate::vm::Vmar;
 
 /// What a syscall handler sees.
@@ -251,9 +251,14 @@ pub fn handle(thread: &Arc<Thread>, user: &mut UserContext) {
     match handler(&mut ctx, args) {
         Ok(SyscallReturn::Return(v)) => ctx.user.set_syscall_ret(v as u64),
         Ok(SyscallReturn::NoReturn) => {}
-        Err(e) if e.errno() == ERESTARTSYS || e.errno() == ERESTARTNOHAND => {
+        Err(e) if [ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND].contains(&e.errno()) => {
             // Reported as EINTR unless signal handling restarts it.
-            ctx.thread.set_restart(Some((nr, e.errno() == ERESTARTSYS)));
+            let how = match e.errno() {
+                ERESTARTSYS => Restart::IfSaRestart,
+                ERESTARTNOINTR => Restart::Always,
+                _ => Restart::NoHandler,
+            };
+            ctx.thread.set_restart(Some((nr, how)));
             ctx.user.set_syscall_ret(-(EINTR.0 as i64) as u64);
         }
         Err(e) => {

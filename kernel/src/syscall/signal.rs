@@ -124,28 +124,44 @@ fn signal_process(ctx: &SyscallContext, p: &alloc::sync::Arc<Process>, s: Option
 pub fn sys_kill(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     let pid = a[0] as i32;
     let s = check_sig(a[1])?;
-    let targets: alloc::vec::Vec<_> = match pid {
-        p if p > 0 => alloc::vec![find_process(p as u32).ok_or(Error::new(ESRCH))?],
-        0 => crate::process::processes_in_group(ctx.process.pgid()),
-        -1 => crate::process::all_processes()
-            .into_iter()
-            .filter(|p| p.pid() != 1 && p.pid() != ctx.process.pid())
-            .collect(),
-        p => crate::process::processes_in_group(p.unsigned_abs()),
+    if pid > 0 {
+        let p = find_process(pid as u32).ok_or(Error::new(ESRCH))?;
+        if !may_signal(ctx, &p) {
+            return_errno!(EPERM);
+        }
+        signal_process(ctx, &p, s, si::SI_USER);
+        return ret(0);
+    }
+    // A group or everyone: sent with the process table locked, so that a
+    // process forked meanwhile either gets the signal or its fork backs out
+    // (see `table::insert_unless`); a fork bomb cannot outrun its kill.
+    let me = ctx.process.pid();
+    let pgid = match pid {
+        0 => Some(ctx.process.pgid()),
+        -1 => None,
+        p => Some(p.unsigned_abs()),
     };
-    let targets: alloc::vec::Vec<_> = targets
-        .into_iter()
-        .filter(|p| !p.is_zombie() || pid > 0)
-        .collect();
-    if targets.is_empty() {
+    let (mut found, mut allowed) = (false, false);
+    crate::process::table::for_each_process(|p| {
+        // Zombies count as found (Linux signals them, to no effect).
+        let target = match pgid {
+            Some(g) => p.pgid() == g,
+            None => p.pid() != 1 && p.pid() != me,
+        };
+        if !target {
+            return;
+        }
+        found = true;
+        if may_signal(ctx, p) {
+            allowed = true;
+            signal_process(ctx, p, s, si::SI_USER);
+        }
+    });
+    if !found {
         return_errno!(ESRCH);
     }
-    let allowed: alloc::vec::Vec<_> = targets.iter().filter(|p| may_signal(ctx, p)).collect();
-    if allowed.is_empty() {
+    if !allowed {
         return_errno!(EPERM);
-    }
-    for p in allowed {
-        signal_process(ctx, p, s, si::SI_USER);
     }
     ret(0)
 }

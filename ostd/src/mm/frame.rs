@@ -275,13 +275,6 @@ impl Segment {
     pub fn vaddr(&self) -> u64 {
         paddr_to_vaddr(self.paddr)
     }
-
-    /// Keeps the frames forever; returns their physical address.
-    pub(crate) fn leak(self) -> Paddr {
-        let p = self.paddr;
-        core::mem::forget(self);
-        p
-    }
 }
 
 impl Drop for Segment {

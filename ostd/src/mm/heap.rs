@@ -1,4 +1,17 @@
-//! The kernel heap: a buddy heap that grows by whole blocks of frames.
+//! The kernel heap: buddy heaps over chunks of frames, given back to the
+//! frame allocator when they empty.
+//!
+//! A fork bomb or an out-of-memory storm makes the kernel allocate a lot of
+//! small objects for a while (processes, tasks, descriptors). A heap that
+//! only grows would keep that memory forever, lost to user space. So the
+//! heap is a set of *chunks*, each a naturally aligned block of frames with
+//! a buddy heap of its own: allocations go to the lowest chunk that has
+//! room (which packs long-lived objects together), and a chunk whose last
+//! allocation is freed goes back to the frame allocator, except the first
+//! few (the heap never shrinks below its initial size) and one spare (so
+//! that an allocation and a free at the boundary do not make the heap grow
+//! and shrink every time). An allocation larger than a chunk gets a chunk
+//! of its own.
 
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::NonNull;
@@ -6,67 +19,199 @@ use core::ptr::NonNull;
 use buddy_system_allocator::Heap;
 
 use super::PAGE_SIZE;
-use super::frame::Segment;
+use super::frame::{alloc_block, free_block};
+use crate::arch::x86::mm::paddr_to_vaddr;
 use crate::sync::SpinLock;
 
-/// Initial heap size; the heap grows on demand.
-const INITIAL_HEAP: usize = 16 << 20;
-/// Smallest growth step.
-const MIN_GROWTH: usize = 4 << 20;
+/// Size of an ordinary chunk.
+const CHUNK_SIZE: usize = 4 << 20;
+/// Chunks made at boot and never given back: the initial heap.
+const PERMANENT_CHUNKS: usize = 4;
+/// The most chunks at once (4 GiB of ordinary chunks).
+const MAX_CHUNKS: usize = 1024;
+/// Buddy orders per chunk: blocks up to 2^35 bytes, far beyond any chunk.
+const ORDER: usize = 36;
 
-struct KernelHeap {
-    heap: SpinLock<Heap<40>>,
+/// One chunk: `[start, end)` in the linear map, and its buddy heap.
+struct Chunk {
+    start: usize,
+    end: usize,
+    /// The frame-allocator order of the block behind the chunk.
+    order: usize,
+    heap: Heap<ORDER>,
 }
 
-#[global_allocator]
-static HEAP: KernelHeap = KernelHeap {
-    heap: SpinLock::new(Heap::empty()),
-};
+struct KernelHeap {
+    /// Chunks ordered by start address; `None` past `len`.
+    chunks: [Option<Chunk>; MAX_CHUNKS],
+    len: usize,
+    /// The chunk that served the last allocation, tried first.
+    hint: usize,
+    /// Bytes allocated, and bytes of memory the chunks hold.
+    allocated: usize,
+    total: usize,
+}
 
-fn add_memory(heap: &mut Heap<40>, bytes: usize) -> bool {
-    let Some(seg) = Segment::alloc(bytes.div_ceil(PAGE_SIZE)) else {
-        return false;
-    };
-    let start = seg.vaddr() as usize;
-    let len = seg.len();
-    seg.leak();
-    // SAFETY: the segment was just allocated, is mapped by the linear map,
-    // and is leaked: the heap owns it from now on and nothing else uses it.
-    unsafe { heap.add_to_heap(start, start + len) };
-    true
+struct GlobalHeap(SpinLock<KernelHeap>);
+
+#[global_allocator]
+static HEAP: GlobalHeap = GlobalHeap(SpinLock::new(KernelHeap {
+    chunks: [const { None }; MAX_CHUNKS],
+    len: 0,
+    hint: 0,
+    allocated: 0,
+    total: 0,
+}));
+
+impl KernelHeap {
+    /// Makes a chunk of at least `bytes` (rounded up to a power-of-two
+    /// number of frames); returns its index.
+    fn grow(&mut self, bytes: usize) -> Option<usize> {
+        if self.len == MAX_CHUNKS {
+            return None;
+        }
+        let frames = bytes.div_ceil(PAGE_SIZE).next_power_of_two();
+        let order = frames.trailing_zeros() as usize;
+        let paddr = alloc_block(order)?;
+        let start = paddr_to_vaddr(paddr) as usize;
+        let end = start + (PAGE_SIZE << order);
+        let mut heap = Heap::<ORDER>::empty();
+        // SAFETY: the block was just taken from the frame allocator, is
+        // mapped by the linear map, and belongs to this chunk alone until
+        // `shrink` gives it back (only when nothing is allocated in it).
+        unsafe { heap.add_to_heap(start, end) };
+        let at = self.chunks[..self.len]
+            .iter()
+            .position(|c| c.as_ref().is_some_and(|c| c.start > start))
+            .unwrap_or(self.len);
+        self.chunks[at..=self.len].rotate_right(1);
+        self.chunks[at] = Some(Chunk {
+            start,
+            end,
+            order,
+            heap,
+        });
+        self.len += 1;
+        self.total += end - start;
+        Some(at)
+    }
+
+    /// The chunk holding address `p`.
+    fn find(&self, p: usize) -> Option<usize> {
+        let chunks = &self.chunks[..self.len];
+        let i = chunks.partition_point(|c| c.as_ref().is_some_and(|c| c.start <= p));
+        let i = i.checked_sub(1)?;
+        chunks[i].as_ref().filter(|c| p < c.end).map(|_| i)
+    }
+
+    fn alloc(&mut self, layout: Layout) -> *mut u8 {
+        let hint = self.hint.min(self.len.saturating_sub(1));
+        let order = core::iter::once(hint).chain((0..self.len).filter(|&i| i != hint));
+        for i in order {
+            let Some(c) = self.chunks[i].as_mut() else {
+                continue;
+            };
+            if let Ok(p) = c.heap.alloc(layout) {
+                self.allocated += layout.size();
+                self.hint = i;
+                return p.as_ptr();
+            }
+        }
+        // A request bigger than a chunk gets a naturally aligned block of
+        // its own size rounded up to a power of two, which the buddy heap
+        // hands out whole.
+        let need = layout.size().max(layout.align());
+        let Some(i) = self.grow(need.max(CHUNK_SIZE)) else {
+            return core::ptr::null_mut();
+        };
+        self.hint = i;
+        let Some(c) = self.chunks[i].as_mut() else {
+            return core::ptr::null_mut();
+        };
+        match c.heap.alloc(layout) {
+            Ok(p) => {
+                self.allocated += layout.size();
+                p.as_ptr()
+            }
+            Err(()) => core::ptr::null_mut(),
+        }
+    }
+
+    fn dealloc(&mut self, p: NonNull<u8>, layout: Layout) {
+        let Some(i) = self.find(p.as_ptr() as usize) else {
+            return;
+        };
+        let Some(c) = self.chunks[i].as_mut() else {
+            return;
+        };
+        c.heap.dealloc(p, layout);
+        self.allocated -= layout.size();
+        if c.heap.stats_alloc_actual() == 0 {
+            self.shrink();
+        }
+    }
+
+    /// Gives empty chunks back to the frame allocator, keeping the
+    /// permanent ones and one spare.
+    fn shrink(&mut self) {
+        let mut spare = false;
+        let mut i = self.len;
+        while i > PERMANENT_CHUNKS {
+            i -= 1;
+            let empty = self.chunks[i]
+                .as_ref()
+                .is_some_and(|c| c.heap.stats_alloc_actual() == 0);
+            if !empty {
+                continue;
+            }
+            if !spare {
+                spare = true;
+                continue;
+            }
+            if let Some(c) = self.chunks[i].take() {
+                self.chunks[i..self.len].rotate_left(1);
+                self.len -= 1;
+                self.total -= c.end - c.start;
+                // The chunk's heap is dropped with it; nothing in the block
+                // is allocated, so no pointer into it is live.
+                free_block(c.start as u64 - paddr_to_vaddr(0), c.order);
+            }
+        }
+    }
 }
 
 pub(super) fn init() {
-    let ok = add_memory(&mut HEAP.heap.lock(), INITIAL_HEAP);
-    assert!(ok, "ostd: no memory for the kernel heap");
+    let mut heap = HEAP.0.lock();
+    for _ in 0..PERMANENT_CHUNKS {
+        let ok = heap.grow(CHUNK_SIZE).is_some();
+        assert!(ok, "ostd: no memory for the kernel heap");
+    }
 }
 
-// SAFETY: allocation is delegated to the buddy heap under a lock that also
-// disables interrupts, so it is never re-entered; the heap only hands out
-// memory it owns (added in `add_memory`).
-unsafe impl GlobalAlloc for KernelHeap {
+// SAFETY: allocation is delegated to buddy heaps under a lock that also
+// disables interrupts, so it is never re-entered; each heap only hands out
+// memory of its own chunk, and a chunk's memory leaves the heap only when
+// its buddy heap reports nothing allocated.
+unsafe impl GlobalAlloc for GlobalHeap {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let mut heap = self.heap.lock();
-        if let Ok(p) = heap.alloc(layout) {
-            return p.as_ptr();
-        }
-        let grow = (layout.size().max(layout.align()) * 2).max(MIN_GROWTH);
-        if !add_memory(&mut heap, grow) {
-            return core::ptr::null_mut();
-        }
-        heap.alloc(layout)
-            .map_or(core::ptr::null_mut(), |p| p.as_ptr())
+        self.0.lock().alloc(layout)
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         if let Some(p) = NonNull::new(ptr) {
-            self.heap.lock().dealloc(p, layout);
+            self.0.lock().dealloc(p, layout);
         }
     }
 }
 
 /// Bytes currently allocated from the heap and the heap's total size.
 pub fn heap_stats() -> (usize, usize) {
-    let h = HEAP.heap.lock();
-    (h.stats_alloc_actual(), h.stats_total_bytes())
+    let h = HEAP.0.lock();
+    (h.allocated, h.total)
+}
+
+/// Number of chunks the heap holds now (for tests).
+#[cfg(feature = "ktest")]
+pub(super) fn chunk_count() -> usize {
+    HEAP.0.lock().len
 }

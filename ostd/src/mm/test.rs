@@ -283,3 +283,31 @@ fn vm_space_share_into_copy_on_write() {
     drop(child);
     assert_eq!(f.ref_count(), 2);
 }
+
+#[ktest]
+fn heap_gives_memory_back() {
+    let frames_before = free_frames();
+    let chunks_before = heap::chunk_count();
+    // 48 MiB in small objects: the heap must grow by several chunks.
+    let mut boxes: Vec<alloc::boxed::Box<[u8; 1024]>> = Vec::new();
+    for i in 0..48 * 1024 {
+        boxes.push(alloc::boxed::Box::new([i as u8; 1024]));
+    }
+    assert!(heap::chunk_count() > chunks_before + 8);
+    assert!(boxes.iter().enumerate().all(|(i, b)| b[1023] == i as u8));
+    drop(boxes);
+    // All but one spare chunk are given back.
+    assert!(heap::chunk_count() <= chunks_before + 1);
+    assert!(free_frames() + (4 << 20) / PAGE_SIZE >= frames_before);
+}
+
+#[ktest]
+fn heap_serves_large_allocations() {
+    let frames_before = free_frames();
+    let mut big = Vec::<u8>::new();
+    big.try_reserve_exact(20 << 20).unwrap();
+    big.resize(20 << 20, 7);
+    assert_eq!(big[(20 << 20) - 1], 7);
+    drop(big);
+    assert!(free_frames() + (4 << 20) / PAGE_SIZE >= frames_before);
+}

@@ -3,10 +3,10 @@
 //! A [`Task`] is a kernel thread of control with its own stack. The kernel
 //! builds its threads on tasks, attaching its own data. Scheduling is fair
 //! (the runnable task that has had the least CPU time runs next, see
-//! `scheduler`), with a time slice of [`TIME_SLICE_TICKS`] timer ticks: the
-//! timer interrupt marks the running task for rescheduling, and the switch
-//! happens when the interrupt returns to code that had interrupts enabled,
-//! or before returning to user mode.
+//! `scheduler`), with a time slice of a few timer ticks: the timer interrupt
+//! marks the running task for rescheduling, and the switch happens when the
+//! interrupt returns to code that had interrupts enabled, or before
+//! returning to user mode.
 
 mod scheduler;
 mod switch;
@@ -23,8 +23,6 @@ pub(crate) use scheduler::{init_boot_task, preempt_if_needed, set_current_vm_spa
 use crate::mm::{KernelStack, VmSpace};
 use crate::sync::SpinLock;
 
-/// Timer ticks a task may run before it is preempted.
-pub const TIME_SLICE_TICKS: u32 = 2;
 /// Size of a kernel task stack.
 pub const KERNEL_STACK_SIZE: usize = 64 * 1024;
 
@@ -56,6 +54,11 @@ pub struct Task {
     /// Virtual runtime: the scheduler's measure of CPU time received (see
     /// `scheduler`). Changed only by the scheduler, under its lock.
     vruntime: AtomicU64,
+    /// The scheduling group (see `scheduler`).
+    group: AtomicU64,
+    /// Whether the task is counted in its group's load (runnable or
+    /// running); changed only by the scheduler, under its lock.
+    counted: AtomicBool,
 }
 
 // SAFETY: `saved_rsp` is only accessed by the scheduler with interrupts
@@ -101,29 +104,33 @@ impl Task {
         core::time::Duration::from_nanos(ns)
     }
 
-    /// Charges the time since `ran_since` (to the CPU time and the virtual
-    /// runtime); with `running_again`, restarts the count from `now`.
-    pub(crate) fn account(&self, now: u64, running_again: bool) {
+    /// Charges the time since `ran_since` to the CPU time and returns it;
+    /// with `running_again`, restarts the count from `now`.
+    pub(crate) fn account(&self, now: u64, running_again: bool) -> u64 {
         let since = self.ran_since.load(Ordering::Relaxed);
         let ran = now.saturating_sub(since);
         self.cpu_ns.fetch_add(ran, Ordering::Relaxed);
-        self.vruntime.fetch_add(ran, Ordering::Relaxed);
-        self.ran_since.store(now, Ordering::Relaxed);
-        if !running_again {
-            // Nothing more to charge until `start_running`.
-            self.ran_since.store(u64::MAX, Ordering::Relaxed);
+        // Nothing more to charge until `start_running` if not running on.
+        let next = if running_again { now } else { u64::MAX };
+        self.ran_since.store(next, Ordering::Relaxed);
+        ran
+    }
+
+    /// How long the task has been running since it was last charged (0 if
+    /// it is not running).
+    pub(crate) fn running_for(&self, now: u64) -> u64 {
+        if self.state() == TaskState::Running {
+            now.saturating_sub(self.ran_since.load(Ordering::Relaxed))
+        } else {
+            0
         }
     }
 
-    /// The virtual runtime, including the running slice so far.
-    pub(crate) fn vruntime_now(&self) -> u64 {
-        let vr = self.vruntime.load(Ordering::Relaxed);
-        if self.state() == TaskState::Running {
-            let since = self.ran_since.load(Ordering::Relaxed);
-            vr + crate::arch::x86::tsc::nanos_since_boot().saturating_sub(since)
-        } else {
-            vr
-        }
+    /// Puts the task in scheduling group `group`: CPU time is shared fairly
+    /// between groups first, then between the tasks of a group. The kernel
+    /// uses one group per session (like Linux's autogroup).
+    pub fn set_sched_group(&self, group: u64) {
+        scheduler::set_group(self, group);
     }
 
     /// Starts counting CPU time from `now`.
@@ -194,6 +201,8 @@ impl TaskOptions {
             cpu_ns: AtomicU64::new(0),
             ran_since: AtomicU64::new(0),
             vruntime: AtomicU64::new(0),
+            group: AtomicU64::new(0),
+            counted: AtomicBool::new(false),
         }))
     }
 

@@ -4,9 +4,15 @@
 //! runnable task with the least runs next, for a time slice. A task that
 //! wakes up after sleeping is placed just before the least virtual runtime
 //! in the queue (a bounded credit for having slept), so interactive tasks
-//! (a shell, init reaping children) run promptly however many CPU-bound
-//! tasks there are, and a new task starts after the ones already waiting,
-//! so a process that forks without end cannot starve the others.
+//! (a shell, init reaping children) run promptly, and a new task starts
+//! after the ones already waiting.
+//!
+//! Fairness is between *groups* first (the kernel puts each session in a
+//! group of its own, as Linux's autogroup does): a task's virtual runtime
+//! grows with its CPU time multiplied by the number of runnable tasks of
+//! its group, so every group with work gets an equal share of the CPU
+//! however many tasks it runs. A fork bomb in one session then slows the
+//! others by half, not by the number of its processes.
 //!
 //! All state lives in [`SCHED`], a spin lock (so interrupts are off while it
 //! is held). A task that sleeps with an empty run queue idles in place
@@ -18,19 +24,27 @@ use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
-use super::{TIME_SLICE_TICKS, Task, TaskState, switch};
+use super::{Task, TaskState, switch};
 use crate::mm::VmSpace;
 use crate::sync::{SpinLock, disable_irqs};
 
+/// The period in which every runnable task should run once, while there
+/// are few (Linux's `sched_latency`); with more, each gets the minimum
+/// slice below.
+const TARGET_LATENCY_NS: u64 = 12_000_000;
+/// The shortest time slice: one timer tick.
+const MIN_SLICE_NS: u64 = 1_000_000_000 / crate::timer::TICK_HZ;
 /// The credit a waking task gets: it is placed this much before the least
 /// virtual runtime of the queue (Linux: half of `sched_latency`).
-const SLEEPER_CREDIT_NS: u64 = 3_000_000;
+const SLEEPER_CREDIT_NS: u64 = TARGET_LATENCY_NS / 2;
 /// A waking task preempts the running one only if it is behind it by more
 /// than this (Linux's `sched_wakeup_granularity`).
 const WAKEUP_GRANULARITY_NS: u64 = 1_000_000;
-/// How far after the least virtual runtime a new task starts: about one
-/// time slice, so that it waits its turn (Linux's `START_DEBIT`).
-const NEW_TASK_DEBIT_NS: u64 = 10_000_000;
+
+/// The time slice when `nr_running` tasks share the CPU.
+fn slice_ns(nr_running: usize) -> u64 {
+    (TARGET_LATENCY_NS / nr_running.max(1) as u64).max(MIN_SLICE_NS)
+}
 
 /// Runnable tasks by virtual runtime (the task id breaks ties, so that
 /// tasks with equal runtime run first come, first served).
@@ -38,6 +52,8 @@ type RunQueue = BTreeMap<(u64, u64), Arc<Task>>;
 
 struct Scheduler {
     run_queue: RunQueue,
+    /// Runnable and running tasks per group (absent: none).
+    group_load: BTreeMap<u64, u32>,
     /// Never decreases: the least virtual runtime of the runnable and
     /// running tasks, as last seen. Waking and new tasks are placed
     /// relative to it.
@@ -51,6 +67,7 @@ struct Scheduler {
 
 static SCHED: SpinLock<Scheduler> = SpinLock::new(Scheduler {
     run_queue: BTreeMap::new(),
+    group_load: BTreeMap::new(),
     min_vruntime: 0,
     current: None,
     loaded_space: None,
@@ -61,7 +78,7 @@ static NEED_RESCHED: AtomicBool = AtomicBool::new(false);
 /// interrupt there must not schedule again: that would nest `schedule` on
 /// every timer tick until the stack overflows.
 static IN_SCHEDULER: AtomicBool = AtomicBool::new(false);
-static SLICE_LEFT: AtomicU32 = AtomicU32::new(TIME_SLICE_TICKS);
+static SLICE_LEFT: AtomicU32 = AtomicU32::new(1);
 
 /// Turns the boot context into the first task.
 pub(crate) fn init_boot_task() {
@@ -77,8 +94,12 @@ pub(crate) fn init_boot_task() {
         cpu_ns: core::sync::atomic::AtomicU64::new(0),
         ran_since: core::sync::atomic::AtomicU64::new(0),
         vruntime: core::sync::atomic::AtomicU64::new(0),
+        group: core::sync::atomic::AtomicU64::new(0),
+        counted: AtomicBool::new(false),
     });
-    SCHED.lock().current = Some(task);
+    let mut s = SCHED.lock();
+    s.join(&task);
+    s.current = Some(task);
 }
 
 pub(super) fn current() -> Arc<Task> {
@@ -96,8 +117,13 @@ pub(super) fn try_current() -> Option<Arc<Task>> {
 /// Makes a new task runnable, after the tasks already waiting.
 pub(super) fn enqueue(task: Arc<Task>) {
     let mut s = SCHED.lock();
-    let vr = s.min_vruntime + NEW_TASK_DEBIT_NS;
-    task.vruntime.store(vr, Ordering::Relaxed);
+    s.join(&task);
+    // A new task starts one (weighted) slice after the least virtual
+    // runtime, so that it waits its turn (Linux's `START_DEBIT`): a group
+    // that forks without end puts its new tasks behind everyone else.
+    let debit = slice_ns(s.run_queue.len() + 2).saturating_mul(s.weight(&task));
+    task.vruntime
+        .store(s.min_vruntime.saturating_add(debit), Ordering::Relaxed);
     s.insert(task);
 }
 
@@ -111,10 +137,11 @@ pub(super) fn wake(task: &Arc<Task>) -> bool {
     let placed = s.min_vruntime.saturating_sub(SLEEPER_CREDIT_NS);
     let vr = task.vruntime.load(Ordering::Relaxed).max(placed);
     task.vruntime.store(vr, Ordering::Relaxed);
+    s.join(task);
     s.insert(task.clone());
     // Preempt the running task if the woken one is well behind it.
     let preempt = s.current.as_ref().is_none_or(|cur| {
-        !Arc::ptr_eq(cur, task) && vr.saturating_add(WAKEUP_GRANULARITY_NS) < cur.vruntime_now()
+        !Arc::ptr_eq(cur, task) && vr.saturating_add(WAKEUP_GRANULARITY_NS) < s.vruntime_now(cur)
     });
     if preempt {
         NEED_RESCHED.store(true, Ordering::Relaxed);
@@ -122,10 +149,75 @@ pub(super) fn wake(task: &Arc<Task>) -> bool {
     true
 }
 
+/// Moves `task` to scheduling group `group` (the kernel's sessions).
+pub(super) fn set_group(task: &Task, group: u64) {
+    let mut s = SCHED.lock();
+    let counted = task.counted.load(Ordering::Relaxed);
+    if counted {
+        s.leave(task);
+    }
+    task.group.store(group, Ordering::Relaxed);
+    if counted {
+        s.join(task);
+    }
+}
+
 impl Scheduler {
     fn insert(&mut self, task: Arc<Task>) {
         let key = (task.vruntime.load(Ordering::Relaxed), task.id);
         self.run_queue.insert(key, task);
+    }
+
+    /// Counts `task` among its group's runnable tasks (once).
+    fn join(&mut self, task: &Task) {
+        if !task.counted.swap(true, Ordering::Relaxed) {
+            *self
+                .group_load
+                .entry(task.group.load(Ordering::Relaxed))
+                .or_insert(0) += 1;
+        }
+    }
+
+    /// Stops counting `task` (it sleeps or has exited).
+    fn leave(&mut self, task: &Task) {
+        if task.counted.swap(false, Ordering::Relaxed) {
+            let g = task.group.load(Ordering::Relaxed);
+            if let Some(n) = self.group_load.get_mut(&g) {
+                *n -= 1;
+                if *n == 0 {
+                    self.group_load.remove(&g);
+                }
+            }
+        }
+    }
+
+    /// How fast `task`'s virtual runtime grows: the runnable tasks of its
+    /// group.
+    fn weight(&self, task: &Task) -> u64 {
+        let g = task.group.load(Ordering::Relaxed);
+        self.group_load.get(&g).copied().unwrap_or(1).max(1) as u64
+    }
+
+    /// Charges the CPU time `task` used since it last started running
+    /// (and, with `running_again`, restarts the count).
+    fn charge(&self, task: &Task, now: u64, running_again: bool) {
+        let ran = task.account(now, running_again);
+        task.vruntime
+            .fetch_add(ran.saturating_mul(self.weight(task)), Ordering::Relaxed);
+    }
+
+    /// The virtual runtime of the running `task`, including its slice so
+    /// far.
+    fn vruntime_now(&self, task: &Task) -> u64 {
+        let ran = task.running_for(crate::arch::x86::tsc::nanos_since_boot());
+        task.vruntime.load(Ordering::Relaxed) + ran.saturating_mul(self.weight(task))
+    }
+
+    /// Gives the task about to run its time slice, in ticks.
+    fn start_slice(&self) {
+        let ns = slice_ns(self.run_queue.len() + 1);
+        let ticks = ns.div_ceil(MIN_SLICE_NS) as u32;
+        SLICE_LEFT.store(ticks, Ordering::Relaxed);
     }
 
     /// Takes the task with the least virtual runtime.
@@ -215,27 +307,30 @@ fn pick_and_switch() {
         let Some(cur) = s.current.clone() else { return };
         // The running task's time so far counts before it is compared.
         let now = crate::arch::x86::tsc::nanos_since_boot();
-        cur.account(now, true);
+        s.charge(&cur, now, true);
+        if matches!(cur.state(), TaskState::Sleeping | TaskState::Exited) {
+            s.leave(&cur);
+        }
         if matches!(cur.state(), TaskState::Running)
             && s.run_queue
                 .first_key_value()
                 .is_none_or(|(&(vr, _), _)| vr >= cur.vruntime.load(Ordering::Relaxed))
         {
             // Still the least: keep running.
-            SLICE_LEFT.store(TIME_SLICE_TICKS, Ordering::Relaxed);
+            s.start_slice();
             return;
         }
         let next = s.pop_next();
         let Some(next) = next else {
             if matches!(cur.state(), TaskState::Running | TaskState::Runnable) {
                 cur.set_state(TaskState::Running);
-                SLICE_LEFT.store(TIME_SLICE_TICKS, Ordering::Relaxed);
+                s.start_slice();
                 return;
             }
             // Nothing to run: idle until an interrupt wakes someone. The
             // idle time is not charged to the task we idle on behalf of.
+            s.charge(&cur, crate::arch::x86::tsc::nanos_since_boot(), false);
             drop(s);
-            cur.account(crate::arch::x86::tsc::nanos_since_boot(), false);
             x86_64::instructions::interrupts::enable_and_hlt();
             x86_64::instructions::interrupts::disable();
             cur.start_running(crate::arch::x86::tsc::nanos_since_boot());
@@ -243,7 +338,7 @@ fn pick_and_switch() {
         };
         if Arc::ptr_eq(&next, &cur) {
             cur.set_state(TaskState::Running);
-            SLICE_LEFT.store(TIME_SLICE_TICKS, Ordering::Relaxed);
+            s.start_slice();
             return;
         }
         match cur.state() {
@@ -258,9 +353,9 @@ fn pick_and_switch() {
             TaskState::Sleeping => {}
         }
         next.set_state(TaskState::Running);
-        SLICE_LEFT.store(TIME_SLICE_TICKS, Ordering::Relaxed);
+        s.start_slice();
         let now = crate::arch::x86::tsc::nanos_since_boot();
-        cur.account(now, false);
+        s.charge(&cur, now, false);
         next.start_running(now);
 
         // A task runs on the space it activated, or on the kernel's page
