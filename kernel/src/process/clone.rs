@@ -238,6 +238,8 @@ pub fn clone_current(thread: &Arc<Thread>, user: &UserContext, a: CloneArgs) -> 
     // (a group kill that missed it) makes us back out and restart the fork
     // after the signal is handled, as Linux does.
     if !child.register_unless(|| thread.has_pending_work()) {
+        // The thread and its process point at each other: break the cycle.
+        new.detach();
         return_errno_with_message!(ERESTARTNOINTR, "signal during fork");
     }
     new.run();

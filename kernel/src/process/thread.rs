@@ -216,6 +216,15 @@ impl NewThread {
         Ok(())
     }
 
+    /// Undoes [`attach`](Self::attach): the thread will not run.
+    pub fn detach(self) {
+        self.thread
+            .process
+            .threads
+            .lock()
+            .retain(|t| !Arc::ptr_eq(t, &self.thread));
+    }
+
     /// Makes an attached thread runnable.
     pub fn run(self) -> Arc<Thread> {
         ostd::task::spawn_built(self.task);

@@ -6,7 +6,7 @@
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use super::PAGE_SIZE;
-use super::frame::alloc_block;
+use super::frame::{alloc_block, free_block};
 use crate::arch::x86::mm::{KERNEL_VMA, LINEAR_MAP_BASE, load_root, paddr_to_vaddr, pte};
 
 static KERNEL_ROOT: AtomicU64 = AtomicU64::new(0);
@@ -46,10 +46,13 @@ fn entry(table: u64, index: usize) -> *mut u64 {
     (paddr_to_vaddr(table) as usize + index * 8) as *mut u64
 }
 
-/// Writes a page table entry of a table that is being built.
+/// Writes a page table entry of the kernel page table.
 fn set(table: u64, index: usize, value: u64) {
-    // SAFETY: `table` is a page-table frame allocated by `new_table` (or
-    // reached through one), not yet in use by the CPU or freed; index < 512.
+    // SAFETY: `table` is a page-table frame of the kernel page table
+    // (allocated here and reachable from its root, so not freed: a table
+    // is unlinked before `free_empty_table` frees it); index < 512. An
+    // entry is one aligned word, written whole; callers change entries
+    // only of regions they own, with interrupts off (one CPU).
     unsafe { entry(table, index).write_volatile(value) };
 }
 
@@ -140,6 +143,33 @@ pub(crate) fn unmap_kernel_page(va: u64) {
     }
     // A global entry survives CR3 reloads; invlpg removes it.
     crate::arch::x86::mm::flush_page(va);
+}
+
+/// Frees the page table (level 1) covering `va`, in a region of pages
+/// mapped by [`map_kernel_page`], if none of its entries is in use any
+/// more.
+pub(crate) fn free_empty_table(va: u64) {
+    let _irq = crate::sync::disable_irqs();
+    let root = kernel_root();
+    let pdpt = get(root, pml4_index(va)) & pte::ADDR_MASK;
+    let pd_entry = get(pdpt, pdpt_index(va));
+    if pd_entry & pte::PRESENT == 0 {
+        return;
+    }
+    let pd = pd_entry & pte::ADDR_MASK;
+    let pt_entry = get(pd, pd_index(va));
+    if pt_entry & pte::PRESENT == 0 || pt_entry & pte::HUGE != 0 {
+        return;
+    }
+    let pt = pt_entry & pte::ADDR_MASK;
+    if (0..512).any(|i| get(pt, i) & pte::PRESENT != 0) {
+        return;
+    }
+    set(pd, pd_index(va), 0);
+    // `invlpg` also drops the cached paging-structure entries, so no CPU
+    // walks the freed table afterwards (one CPU here).
+    crate::arch::x86::mm::flush_page(va);
+    free_block(pt, 0);
 }
 
 fn try_walk_create(root: u64, va: u64) -> Option<u64> {

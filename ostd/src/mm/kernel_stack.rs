@@ -11,7 +11,7 @@ use alloc::vec::Vec;
 
 use super::PAGE_SIZE;
 use super::frame::{alloc_block, free_block};
-use super::kernel_space::{map_kernel_page, unmap_kernel_page};
+use super::kernel_space::{free_empty_table, map_kernel_page, unmap_kernel_page};
 use crate::arch::x86::mm::pte;
 use crate::sync::SpinLock;
 
@@ -25,39 +25,40 @@ const SLOT_SIZE: u64 = 1 << 20;
 pub(crate) const MAX_STACKS: usize = 1 << 16;
 
 /// Which slots are in use, one bit each. A fixed bitmap, so that freeing a
-/// stack (on the exit path) never allocates.
+/// stack (on the exit path) never allocates. The lowest free slot is
+/// always taken, so stacks stay packed at the bottom of the region and
+/// reuse the page tables already there.
 struct Slots {
     used: [u64; MAX_STACKS / 64],
-    /// Where the search for a free slot starts (just past the last one
-    /// taken), so that taking a slot is cheap while few are free.
-    hint: usize,
+    /// No word below this one has a free bit.
+    first_free_word: usize,
 }
 
 impl Slots {
     fn take(&mut self) -> Option<u64> {
-        let words = self.used.len();
-        for i in 0..words {
-            let w = (self.hint + i) % words;
+        for w in self.first_free_word..self.used.len() {
             let bits = self.used[w];
             if bits != u64::MAX {
                 let bit = bits.trailing_ones() as usize;
                 self.used[w] |= 1 << bit;
-                self.hint = w;
+                self.first_free_word = w;
                 return Some((w * 64 + bit) as u64);
             }
         }
+        self.first_free_word = self.used.len();
         None
     }
 
     fn release(&mut self, slot: u64) {
         let slot = slot as usize;
         self.used[slot / 64] &= !(1 << (slot % 64));
+        self.first_free_word = self.first_free_word.min(slot / 64);
     }
 }
 
 static SLOTS: SpinLock<Slots> = SpinLock::new(Slots {
     used: [0; MAX_STACKS / 64],
-    hint: 0,
+    first_free_word: 0,
 });
 
 /// A mapped kernel stack; unmapped and freed on drop.
@@ -117,6 +118,11 @@ impl Drop for KernelStack {
         for (i, &f) in self.frames.iter().enumerate() {
             unmap_kernel_page(top - ((i + 1) * PAGE_SIZE) as u64);
             free_block(f, 0);
+        }
+        // The page table of the slot's 2 MiB goes too if no stack is left
+        // in it (a fork bomb's stacks leave no tables behind).
+        if !self.frames.is_empty() {
+            free_empty_table(top - 1);
         }
         SLOTS.lock().release(self.slot);
     }

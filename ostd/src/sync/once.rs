@@ -64,8 +64,38 @@ impl<T> Once<T> {
     }
 }
 
+impl<T> Drop for Once<T> {
+    fn drop(&mut self) {
+        if *self.state.get_mut() == READY {
+            // SAFETY: READY means the value was written; `&mut self` means
+            // no reference to it is left, and it is dropped only here.
+            unsafe { self.value.get_mut().assume_init_drop() };
+        }
+    }
+}
+
 impl<T> Default for Once<T> {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+#[cfg(feature = "ktest")]
+mod test {
+    use alloc::sync::Arc;
+
+    use super::Once;
+    use crate::prelude::ktest;
+
+    #[ktest]
+    fn once_drops_its_value() {
+        let value = Arc::new(7);
+        let cell = Once::new();
+        cell.set(value.clone());
+        assert_eq!(Arc::strong_count(&value), 2);
+        drop(cell);
+        assert_eq!(Arc::strong_count(&value), 1);
+        let never_set: Once<Arc<i32>> = Once::new();
+        drop(never_set);
     }
 }

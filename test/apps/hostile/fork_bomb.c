@@ -154,7 +154,6 @@ int main(int argc, char **argv)
 	}
 
 	long free_before = mem_free_kib();
-	INFO("Slab %ld kB", meminfo_kib("Slab"));
 	atomic_store(&sh->forks, 0);
 	atomic_store(&sh->eagain, 0);
 	g = run_bomb(sh, secs, 0, &worst);
@@ -170,7 +169,6 @@ int main(int argc, char **argv)
 		nanosleep(&ts, NULL);
 		free_after = mem_free_kib();
 	}
-	INFO("Slab %ld kB", meminfo_kib("Slab"));
 	CHECK(free_after >= free_before - free_before / 100,
 	      "all memory came back: MemFree %ld kB before, %ld kB after", free_before, free_after);
 	return check_exit();
