@@ -4,7 +4,8 @@
 #   2. host unit tests (cargo test),
 #   3. in-kernel unit tests (ktest, in QEMU),
 #   4. the Linux test programs (test/apps, in QEMU): all in one boot under
-#      the in-guest runner, then those of manifest-init.txt as PID 1,
+#      the in-guest runner, those of manifest-oom.txt in a boot with 512 MiB,
+#      then those of manifest-init.txt as PID 1,
 #   5. the scripted console sessions.
 # Exits non-zero if anything failed.
 cd "$(dirname "$0")/.."
@@ -67,6 +68,14 @@ $OSDK run --no-build --kernel target/osdk/kernel --initramfs build/rootfs --summ
 grep -aE '^(PASS|FAIL)|^    \|' "$LOG/apps.log"
 grep -aE 'KERNEL PANIC|osdk: (timeout|guest)' "$LOG/apps.log"
 count_summary "$LOG/apps.log"
+
+phase "test apps that exhaust memory (one boot, 512 MiB)"
+$OSDK run --no-build --kernel target/osdk/kernel --initramfs build/rootfs --summary --timeout 600 \
+    --mem 512M --cmdline "log_level=warn init=/test/runner -- -m /test/manifest-oom.txt" \
+    >"$LOG/apps-oom.log" 2>&1
+grep -aE '^(PASS|FAIL)|^    \|' "$LOG/apps-oom.log"
+grep -aE 'KERNEL PANIC|osdk: (timeout|guest)' "$LOG/apps-oom.log"
+count_summary "$LOG/apps-oom.log"
 
 phase "test apps as PID 1 (one boot each)"
 $OSDK test-apps --no-build --kernel target/osdk/kernel --initramfs build/rootfs \

@@ -22,7 +22,7 @@ use core::time::Duration;
 use ostd::sync::Mutex;
 
 use super::file::{FileLike, SeekFrom, flags};
-use super::inode::{Inode, InodeType, Metadata};
+use super::inode::{FsStats, Inode, InodeType, Metadata};
 use super::ramfs::RamInode;
 use crate::prelude::*;
 
@@ -281,8 +281,8 @@ impl Inode for DevNode {
         })))
     }
 
-    fn fs_stats(&self) -> (u64, u64, u64) {
-        (TMPFS_MAGIC, 0, 0)
+    fn fs_stats(&self) -> FsStats {
+        FsStats::pseudo(TMPFS_MAGIC)
     }
 
     fn as_any(&self) -> &dyn Any {
@@ -395,8 +395,8 @@ impl Inode for DevSymlink {
         Ok(())
     }
 
-    fn fs_stats(&self) -> (u64, u64, u64) {
-        (TMPFS_MAGIC, 0, 0)
+    fn fs_stats(&self) -> FsStats {
+        FsStats::pseudo(TMPFS_MAGIC)
     }
 
     fn as_any(&self) -> &dyn Any {
@@ -729,8 +729,8 @@ impl Inode for DevDir {
         Ok(())
     }
 
-    fn fs_stats(&self) -> (u64, u64, u64) {
-        (TMPFS_MAGIC, 0, 0)
+    fn fs_stats(&self) -> FsStats {
+        FsStats::pseudo(TMPFS_MAGIC)
     }
 
     fn as_any(&self) -> &dyn Any {
@@ -821,7 +821,7 @@ mod test {
         assert_eq!(names.len(), 14);
         assert!(names.iter().any(|n| n == "urandom"));
         assert_eq!(root.lookup("nope").err().unwrap().errno(), ENOENT);
-        assert_eq!(root.fs_stats().0, TMPFS_MAGIC);
+        assert_eq!(root.fs_stats().magic, TMPFS_MAGIC);
     }
 
     #[ktest]

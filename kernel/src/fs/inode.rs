@@ -10,6 +10,36 @@ use crate::fs::file::FileLike;
 use crate::prelude::*;
 use crate::vm::Vmo;
 
+/// What `statfs` reports of a file system: its type, and 4 KiB blocks
+/// and inodes, in total and free.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FsStats {
+    /// `f_type`.
+    pub magic: u64,
+    /// `f_blocks`.
+    pub blocks: u64,
+    /// `f_bfree` (and `f_bavail`).
+    pub blocks_free: u64,
+    /// `f_files`.
+    pub files: u64,
+    /// `f_ffree`.
+    pub files_free: u64,
+}
+
+impl FsStats {
+    /// A file system that holds no data of its own (`proc`, `devtmpfs`):
+    /// all sizes zero, as Linux reports them.
+    pub fn pseudo(magic: u64) -> Self {
+        Self {
+            magic,
+            blocks: 0,
+            blocks_free: 0,
+            files: 0,
+            files_free: 0,
+        }
+    }
+}
+
 /// Type of an inode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum InodeType {
@@ -232,10 +262,9 @@ pub trait Inode: Send + Sync + Any {
         None
     }
 
-    /// File-system statistics (`statfs`): `(f_type magic, total blocks,
-    /// free blocks)`.
-    fn fs_stats(&self) -> (u64, u64, u64) {
-        (0x858458f6, 0, 0) // RAMFS_MAGIC
+    /// File-system statistics (`statfs`).
+    fn fs_stats(&self) -> FsStats {
+        FsStats::pseudo(0x858458f6) // RAMFS_MAGIC
     }
 
     /// For downcasting.

@@ -1,6 +1,10 @@
-//! The RAM file system: the root file system, filled from the initramfs.
+//! The RAM file system: the root file system, filled from the initramfs,
+//! and every `tmpfs` mount.
 //!
 //! File contents live in a [`Vmo`], so mapping a file shares its pages.
+//! Each instance has limits, as Linux's tmpfs: `size=` (pages, half of RAM
+//! by default) and `nr_inodes=`; past them, writes and file creation fail
+//! with `ENOSPC`, and `statfs` (so `df`) shows them.
 
 use alloc::collections::BTreeMap;
 use alloc::string::{String, ToString};
@@ -9,15 +13,101 @@ use alloc::vec::Vec;
 use core::any::Any;
 use core::sync::atomic::{AtomicU64, Ordering};
 
+use ostd::mm::PAGE_SIZE;
 use ostd::sync::Mutex;
 
-use super::inode::{Inode, InodeType, Metadata};
+use super::inode::{FsStats, Inode, InodeType, Metadata};
 use crate::prelude::*;
-use crate::vm::Vmo;
+use crate::vm::{PageQuota, Vmo};
 
 static NEXT_INO: AtomicU64 = AtomicU64::new(2);
 /// Device number reported for the RAM file system.
 const RAMFS_DEV: u64 = 1;
+/// `TMPFS_MAGIC`, reported by `statfs`.
+const TMPFS_MAGIC: u64 = 0x0102_1994;
+
+/// What the inodes of one RAM file system share: its limits and usage.
+pub struct RamFs {
+    pages: Arc<PageQuota>,
+    max_inodes: AtomicU64,
+    inodes: AtomicU64,
+}
+
+impl RamFs {
+    /// Linux's tmpfs defaults: half of RAM, and as many inodes as half of
+    /// RAM has pages.
+    fn with_defaults() -> Arc<Self> {
+        let half = (ostd::mm::total_frames() / 2) as u64;
+        Arc::new(Self {
+            pages: Arc::new(PageQuota::new(half)),
+            max_inodes: AtomicU64::new(half),
+            inodes: AtomicU64::new(0),
+        })
+    }
+
+    /// Applies mount options: `size=` (bytes, with a `k`, `m` or `g`
+    /// suffix, or `%` of RAM), `nr_blocks=`, `nr_inodes=` (0 for no
+    /// limit, as Linux), and `mode=`, `uid=`, `gid=` (for the root, by the
+    /// caller). Other options are `EINVAL`, as tmpfs's parser says.
+    pub fn apply_options(&self, options: &str) -> Result<()> {
+        let (mut pages, mut inodes) = (None, None);
+        for opt in options.split(',').filter(|o| !o.is_empty()) {
+            let (key, value) = opt.split_once('=').unwrap_or((opt, ""));
+            match key {
+                "size" => pages = Some(parse_size(value)?.div_ceil(PAGE_SIZE as u64)),
+                "nr_blocks" => pages = Some(parse_count(value)?),
+                "nr_inodes" => inodes = Some(parse_count(value)?),
+                "mode" | "uid" | "gid" => {}
+                _ => return_errno_with_message!(EINVAL, "unknown tmpfs option"),
+            }
+        }
+        let unlimited = |v: u64| if v == 0 { u64::MAX } else { v };
+        if let Some(p) = pages {
+            self.pages.set_limit(unlimited(p))?;
+        }
+        if let Some(i) = inodes {
+            let i = unlimited(i);
+            if i < self.inodes.load(Ordering::Relaxed) {
+                return_errno!(EINVAL);
+            }
+            self.max_inodes.store(i, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    fn take_inode(&self) -> Result<()> {
+        let max = self.max_inodes.load(Ordering::Relaxed);
+        self.inodes
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .map(|_| ())
+            .map_err(|_| Error::new(ENOSPC))
+    }
+}
+
+/// A tmpfs size: bytes with an optional `k`, `m`, `g` suffix, or a
+/// percentage of RAM.
+fn parse_size(v: &str) -> Result<u64> {
+    if let Some(pct) = v.strip_suffix('%') {
+        let pct: u64 = pct.parse().map_err(|_| Error::new(EINVAL))?;
+        let ram = ostd::mm::total_frames() as u64 * PAGE_SIZE as u64;
+        return Ok(ram / 100 * pct);
+    }
+    parse_count(v)
+}
+
+/// A number with an optional `k`, `m` or `g` suffix (powers of 1024).
+fn parse_count(v: &str) -> Result<u64> {
+    let (digits, shift) = match v.as_bytes().last() {
+        Some(b'k' | b'K') => (&v[..v.len() - 1], 10),
+        Some(b'm' | b'M') => (&v[..v.len() - 1], 20),
+        Some(b'g' | b'G') => (&v[..v.len() - 1], 30),
+        _ => (v, 0),
+    };
+    let n: u64 = digits.parse().map_err(|_| Error::new(EINVAL))?;
+    n.checked_mul(1 << shift).ok_or(Error::new(EINVAL))
+}
 
 enum Content {
     File(Arc<Vmo>),
@@ -40,6 +130,7 @@ struct Meta {
 
 /// An inode of the RAM file system.
 pub struct RamInode {
+    fs: Arc<RamFs>,
     ino: u64,
     kind: InodeType,
     meta: Mutex<Meta>,
@@ -51,20 +142,38 @@ pub struct RamInode {
 }
 
 impl RamInode {
-    /// A new root directory.
+    /// A new root directory of a new file system, with tmpfs's default
+    /// limits.
     pub fn new_root() -> Arc<Self> {
-        Self::new(InodeType::Dir, 0o755, Weak::new())
+        let fs = RamFs::with_defaults();
+        // The first inode of a fresh file system is always within limits.
+        let _ = fs.take_inode();
+        Self::new_in(fs, InodeType::Dir, 0o755, Weak::new())
     }
 
-    fn new(kind: InodeType, mode: u32, parent: Weak<RamInode>) -> Arc<Self> {
+    /// The file system this inode belongs to.
+    pub fn fs(&self) -> &Arc<RamFs> {
+        &self.fs
+    }
+
+    /// A new inode in this inode's file system (`ENOSPC` past its inode
+    /// limit).
+    fn new_child(&self, kind: InodeType, mode: u32, parent: Weak<RamInode>) -> Result<Arc<Self>> {
+        self.fs.take_inode()?;
+        Ok(Self::new_in(self.fs.clone(), kind, mode, parent))
+    }
+
+    /// A new inode of `fs`, already counted in its inodes.
+    fn new_in(fs: Arc<RamFs>, kind: InodeType, mode: u32, parent: Weak<RamInode>) -> Arc<Self> {
         let now = ostd::timer::wall_clock();
         let content = match kind {
-            InodeType::File => Content::File(Arc::new(Vmo::new_file())),
+            InodeType::File => Content::File(Arc::new(Vmo::new_file(Some(fs.pages.clone())))),
             InodeType::Dir => Content::Dir(BTreeMap::new()),
             InodeType::Symlink => Content::Symlink(String::new()),
             _ => Content::Special,
         };
         Arc::new_cyclic(|this| Self {
+            fs,
             ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
             kind,
             meta: Mutex::new(Meta {
@@ -167,15 +276,16 @@ impl Inode for RamInode {
             Content::Dir(_) => return_errno!(EISDIR),
             _ => return_errno!(EINVAL),
         };
-        let end = offset
+        offset
             .checked_add(buf.len() as u64)
             .ok_or(Error::new(EFBIG))?;
-        vmo.write(offset, buf)?;
+        let written = vmo.write(offset, buf)?;
+        let end = offset + written as u64;
         let mut m = self.meta.lock();
         m.size = m.size.max(end);
         vmo.set_size(m.size);
         m.mtime = ostd::timer::wall_clock();
-        Ok(buf.len())
+        Ok(written)
     }
 
     fn resize(&self, size: u64) -> Result<()> {
@@ -191,6 +301,19 @@ impl Inode for RamInode {
         m.size = size;
         vmo.set_size(size);
         Ok(())
+    }
+
+    fn fs_stats(&self) -> FsStats {
+        let fs = &self.fs;
+        let blocks = fs.pages.limit();
+        let files = fs.max_inodes.load(Ordering::Relaxed);
+        FsStats {
+            magic: TMPFS_MAGIC,
+            blocks,
+            blocks_free: blocks.saturating_sub(fs.pages.used()),
+            files,
+            files_free: files.saturating_sub(fs.inodes.load(Ordering::Relaxed)),
+        }
     }
 
     fn vmo(&self) -> Option<Arc<Vmo>> {
@@ -210,13 +333,13 @@ impl Inode for RamInode {
     }
 
     fn create(&self, name: &str, kind: InodeType, mode: u32) -> Result<Arc<dyn Inode>> {
-        let node = RamInode::new(kind, mode, self.this.clone());
+        let node = self.new_child(kind, mode, self.this.clone())?;
         self.insert(name, node.clone())?;
         Ok(node)
     }
 
     fn symlink(&self, name: &str, target: &str) -> Result<Arc<dyn Inode>> {
-        let node = RamInode::new(InodeType::Symlink, 0o777, self.this.clone());
+        let node = self.new_child(InodeType::Symlink, 0o777, self.this.clone())?;
         *node.content.lock() = Content::Symlink(target.to_string());
         self.insert(name, node.clone())?;
         Ok(node)
@@ -407,5 +530,11 @@ pub fn set_owner_mode(inode: &Arc<dyn Inode>, uid: u32, gid: u32, mode: u32, mti
         m.mode = mode & 0o7777;
         drop(m);
         r.set_mtime(mtime);
+    }
+}
+
+impl Drop for RamInode {
+    fn drop(&mut self) {
+        self.fs.inodes.fetch_sub(1, Ordering::AcqRel);
     }
 }

@@ -143,6 +143,18 @@ pub fn init() -> crate::error::Result<()> {
     Ok(())
 }
 
+/// Kills `process` to free memory (the OOM killer's `SIGKILL`, which
+/// nothing can block or catch).
+pub fn kill_for_oom(process: &Arc<Process>) {
+    exit_process(
+        process,
+        ExitStatus::Signaled {
+            signal: sig::SIGKILL,
+            core: false,
+        },
+    );
+}
+
 /// Queues `s` for the process: on a thread that does not block it, else
 /// the main thread. `SIGCONT` and `SIGKILL` also resume a stopped process
 /// at once, and a stop signal cancels a pending `SIGCONT` (and vice versa),
@@ -189,8 +201,14 @@ pub fn handle_exception(thread: &Arc<Thread>, ctx: &mut UserContext, e: CpuExcep
             let Err(err) = fault else {
                 return;
             };
-            if err.errno() == crate::error::EIO {
-                // A mapped file page past the end of the file.
+            if err.errno() == crate::error::ENOMEM {
+                // No frame: free memory by killing someone, then retry.
+                crate::vm::oom::out_of_memory(thread);
+                return;
+            }
+            if err.errno() == crate::error::EIO || err.errno() == crate::error::ENOSPC {
+                // A mapped file page past the end of the file, or past the
+                // size of its tmpfs.
                 let info = super::signal::SigInfo {
                     code: super::signal::si::BUS_ADRERR,
                     pid: 0,

@@ -446,17 +446,23 @@ pub fn sys_chroot(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
 }
 
 fn write_statfs(ctx: &SyscallContext, inode: &Arc<dyn Inode>, addr: u64) -> R {
-    let (magic, total, free) = inode.fs_stats();
-    let (total, free) = if total == 0 {
-        let t = ostd::mm::total_frames() as u64;
-        (t, ostd::mm::free_frames() as u64)
-    } else {
-        (total, free)
-    };
+    let st = inode.fs_stats();
     // struct statfs (x86-64): f_type, f_bsize, f_blocks, f_bfree, f_bavail,
     // f_files, f_ffree, f_fsid[2] (as 8 bytes), f_namelen, f_frsize,
     // f_flags, f_spare[4].
-    let fields: [u64; 11] = [magic, 4096, total, free, free, 0, 0, 0, 255, 4096, 0];
+    let fields: [u64; 11] = [
+        st.magic,
+        4096,
+        st.blocks,
+        st.blocks_free,
+        st.blocks_free,
+        st.files,
+        st.files_free,
+        0,
+        255,
+        4096,
+        0,
+    ];
     let mut buf = [0u8; 120];
     for (i, v) in fields.iter().enumerate() {
         buf[i * 8..i * 8 + 8].copy_from_slice(&v.to_le_bytes());
@@ -479,11 +485,15 @@ pub fn sys_fstatfs(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
 }
 
 /// Creates a new instance of file system `fstype`.
-fn new_fs(fstype: &str) -> Result<Arc<dyn Inode>> {
+fn new_fs(fstype: &str, options: &str) -> Result<Arc<dyn Inode>> {
     Ok(match fstype {
         "proc" => crate::fs::procfs::new_root(),
         "devtmpfs" | "devfs" => crate::fs::devfs::new_root(),
-        "tmpfs" | "ramfs" => crate::fs::ramfs::RamInode::new_root(),
+        "tmpfs" | "ramfs" => {
+            let root = crate::fs::ramfs::RamInode::new_root();
+            root.fs().apply_options(options)?;
+            root
+        }
         _ => return_errno!(ENODEV),
     })
 }
@@ -505,14 +515,23 @@ pub fn sys_mount(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     if target.metadata().kind != InodeType::Dir {
         return_errno!(ENOTDIR);
     }
+    let options = if a[4] != 0 {
+        String::from_utf8_lossy(&ctx.vmar().read_cstring(a[4], 4095)?).into_owned()
+    } else {
+        String::new()
+    };
     if flags & MS_REMOUNT != 0 {
+        // New limits for a tmpfs; other file systems have nothing to change.
+        if let Some(ram) = target.as_any().downcast_ref::<crate::fs::ramfs::RamInode>() {
+            ram.fs().apply_options(&options)?;
+        }
         return ret(0);
     }
     let (root, fstype) = if flags & MS_BIND != 0 {
         (lookup_at(ctx, AT_FDCWD, &source, true)?, "none".to_string())
     } else {
         let fstype = read_path(ctx, a[2])?;
-        (new_fs(&fstype)?, fstype)
+        (new_fs(&fstype, &options)?, fstype)
     };
     let cwd = ctx.process.fs().lock().cwd_path.clone();
     crate::fs::mount::mount(crate::fs::mount::Mount {

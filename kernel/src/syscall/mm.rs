@@ -50,6 +50,13 @@ pub fn sys_mmap(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
             .ok_or(Error::new(ENODEV))?;
         Some((vmo, off))
     };
+    // Linux's heuristic overcommit for memory it would account: private
+    // writable mappings and shared anonymous ones, unless MAP_NORESERVE.
+    let anonymous = flags & g::MAP_ANONYMOUS != 0;
+    let accountable = (!shared && prot & g::PROT_WRITE != 0) || (shared && anonymous);
+    if accountable && flags & g::MAP_NORESERVE == 0 {
+        crate::vm::oom::check_commit(len)?;
+    }
     let start = vmar.map(MapOptions {
         len,
         perms: VmPerms::from_prot(prot as u64),
@@ -57,6 +64,12 @@ pub fn sys_mmap(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         backing,
         addr: Some((addr, fixed)),
     })?;
+    if flags & g::MAP_POPULATE != 0
+        && let Err(e) = vmar.populate(start, len, prot & g::PROT_WRITE != 0)
+    {
+        let _ = vmar.unmap(start, len);
+        return Err(e);
+    }
     ret(start as i64)
 }
 

@@ -1,13 +1,14 @@
 //! Virtual memory of processes: regions (`Vmar`), memory objects (`Vmo`),
 //! page faults and copy-on-write.
 
+pub mod oom;
 mod perms;
 mod vmar;
 mod vmo;
 
 pub use perms::VmPerms;
 pub use vmar::{MapOptions, Vmar, layout};
-pub use vmo::Vmo;
+pub use vmo::{PageQuota, Vmo};
 
 /// Page size.
 pub const PAGE_SIZE: u64 = ostd::mm::PAGE_SIZE as u64;

@@ -385,7 +385,9 @@ impl Vmar {
         }
         let (old_end, new_end) = (page_up(old), page_up(new));
         if new_end > old_end {
-            if !is_free(&inner, old_end, new_end - old_end) {
+            if !is_free(&inner, old_end, new_end - old_end)
+                || super::oom::check_commit(new_end - old_end).is_err()
+            {
                 return old;
             }
             // Extend (or create) the heap VMA.
@@ -436,6 +438,9 @@ impl Vmar {
         if new_len <= old_len {
             self.remove_range(&mut inner, old + new_len, old + old_len);
             return Ok(old);
+        }
+        if !vma.shared && vma.perms.contains(VmPerms::WRITE) {
+            super::oom::check_commit(new_len - old_len)?;
         }
         let old_end = old + old_len;
         if vma.end == old_end && is_free(&inner, old_end, new_len - old_len) {
@@ -514,8 +519,7 @@ impl Vmar {
                 Ok(()) => return Ok(()),
                 Err(UserAccessError::Fault(f)) => {
                     done += f.copied;
-                    self.handle_page_fault(f.addr, false, false)
-                        .map_err(|_| Error::new(EFAULT))?;
+                    self.fault_for_kernel(f.addr, false)?;
                 }
                 Err(UserAccessError::NotActive) => {
                     return_errno_with_message!(EFAULT, "not the current address space")
@@ -533,14 +537,57 @@ impl Vmar {
                 Ok(()) => return Ok(()),
                 Err(UserAccessError::Fault(f)) => {
                     done += f.copied;
-                    self.handle_page_fault(f.addr, true, false)
-                        .map_err(|_| Error::new(EFAULT))?;
+                    self.fault_for_kernel(f.addr, true)?;
                 }
                 Err(UserAccessError::NotActive) => {
                     return_errno_with_message!(EFAULT, "not the current address space")
                 }
             }
         }
+    }
+
+    /// Resolves a fault the kernel took on user memory of this space. As
+    /// for a fault of user code, running out of frames calls the OOM
+    /// killer and tries again, until the caller is killed or interrupted;
+    /// anything else is `EFAULT`.
+    fn fault_for_kernel(&self, addr: u64, write: bool) -> Result<()> {
+        const MAX_TRIES: usize = 1000;
+        for _ in 0..MAX_TRIES {
+            match self.handle_page_fault(addr, write, false) {
+                Ok(()) => return Ok(()),
+                Err(e) if e.errno() == ENOMEM => {
+                    let Some(t) = crate::process::try_current_thread() else {
+                        break;
+                    };
+                    if t.has_pending_work() {
+                        break;
+                    }
+                    super::oom::out_of_memory(&t);
+                }
+                Err(_) => break,
+            }
+        }
+        return_errno!(EFAULT)
+    }
+
+    /// Faults in every page of `[start, start + len)` now (`MAP_POPULATE`):
+    /// `ENOMEM` if memory runs short, without calling the OOM killer.
+    pub fn populate(&self, start: u64, len: u64, write: bool) -> Result<()> {
+        let inner = self.inner.lock();
+        let mut page = page_down(start);
+        let end = start.saturating_add(len);
+        while page < end {
+            let vma = match inner.vmas.range(..=page).next_back() {
+                Some((_, v)) if v.end > page => v,
+                _ => return_errno!(ENOMEM),
+            };
+            if !vma.perms.is_empty() {
+                let write = write && vma.perms.contains(VmPerms::WRITE);
+                self.fault_in(vma, page, write)?;
+            }
+            page += PAGE_SIZE;
+        }
+        Ok(())
     }
 
     /// Reads a plain value from user memory.

@@ -6,6 +6,7 @@
 //! pages read as zeros and are allocated on first use.
 
 use alloc::collections::BTreeMap;
+use alloc::sync::Arc;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use ostd::mm::{Frame, PAGE_SIZE};
@@ -13,10 +14,64 @@ use ostd::sync::Mutex;
 
 use crate::prelude::*;
 
+/// A limit on the pages a set of memory objects may hold together: a
+/// tmpfs's `size=`. Beyond it, writes fail with `ENOSPC` and faults on
+/// shared mappings raise `SIGBUS`, as on Linux.
+pub struct PageQuota {
+    limit: AtomicU64,
+    used: AtomicU64,
+}
+
+impl PageQuota {
+    /// A quota of `limit` pages.
+    pub fn new(limit: u64) -> Self {
+        Self {
+            limit: AtomicU64::new(limit),
+            used: AtomicU64::new(0),
+        }
+    }
+
+    /// Pages allowed.
+    pub fn limit(&self) -> u64 {
+        self.limit.load(Ordering::Relaxed)
+    }
+
+    /// Changes the limit (`EINVAL` below what is in use, as tmpfs's
+    /// remount).
+    pub fn set_limit(&self, limit: u64) -> Result<()> {
+        if limit < self.used() {
+            return_errno!(EINVAL);
+        }
+        self.limit.store(limit, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Pages in use.
+    pub fn used(&self) -> u64 {
+        self.used.load(Ordering::Relaxed)
+    }
+
+    fn charge(&self) -> Result<()> {
+        let limit = self.limit();
+        self.used
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |u| {
+                (u < limit).then_some(u + 1)
+            })
+            .map(|_| ())
+            .map_err(|_| Error::new(ENOSPC))
+    }
+
+    fn uncharge(&self, n: u64) {
+        self.used.fetch_sub(n, Ordering::AcqRel);
+    }
+}
+
 /// Pages of memory, indexed from 0. Sparse: a huge file with few pages
 /// costs only those pages.
 pub struct Vmo {
     pages: Mutex<BTreeMap<usize, Frame>>,
+    /// The file system's quota the pages count against, if any.
+    quota: Option<Arc<PageQuota>>,
     /// A file's size, kept by its file system: mappings cannot fault in
     /// pages wholly past it. `u64::MAX` for anonymous memory.
     size: AtomicU64,
@@ -33,14 +88,17 @@ impl Vmo {
     pub fn new() -> Self {
         Self {
             pages: Mutex::new(BTreeMap::new()),
+            quota: None,
             size: AtomicU64::new(u64::MAX),
         }
     }
 
-    /// An empty object holding a file's contents (size 0).
-    pub fn new_file() -> Self {
+    /// An empty object holding a file's contents (size 0), its pages
+    /// counted against `quota`.
+    pub fn new_file(quota: Option<Arc<PageQuota>>) -> Self {
         Self {
             pages: Mutex::new(BTreeMap::new()),
+            quota,
             size: AtomicU64::new(0),
         }
     }
@@ -67,7 +125,15 @@ impl Vmo {
         if let Some(f) = pages.get(&idx) {
             return Ok(f.clone());
         }
-        let f = Frame::alloc_zeroed().ok_or(Error::new(ENOMEM))?;
+        if let Some(q) = &self.quota {
+            q.charge()?;
+        }
+        let Some(f) = Frame::alloc_zeroed() else {
+            if let Some(q) = &self.quota {
+                q.uncharge(1);
+            }
+            return_errno!(ENOMEM);
+        };
         pages.insert(idx, f.clone());
         Ok(f)
     }
@@ -89,18 +155,26 @@ impl Vmo {
         }
     }
 
-    /// Writes `buf` at byte `offset`, allocating pages as needed.
-    pub fn write(&self, offset: u64, buf: &[u8]) -> Result<()> {
+    /// Writes `buf` at byte `offset`, allocating pages as needed; returns
+    /// how much was written (less than asked if space ran out part way).
+    pub fn write(&self, offset: u64, buf: &[u8]) -> Result<usize> {
         let mut done = 0;
         while done < buf.len() {
             let pos = offset + done as u64;
             let idx = (pos / PAGE_SIZE as u64) as usize;
             let in_page = (pos % PAGE_SIZE as u64) as usize;
             let n = (PAGE_SIZE - in_page).min(buf.len() - done);
-            self.page(idx)?.write_bytes(in_page, &buf[done..done + n]);
+            let page = match self.page(idx) {
+                Ok(p) => p,
+                // Out of space part way: the bytes written count (a short
+                // write, as Linux reports it).
+                Err(_) if done > 0 => return Ok(done),
+                Err(e) => return Err(e),
+            };
+            page.write_bytes(in_page, &buf[done..done + n]);
             done += n;
         }
-        Ok(())
+        Ok(done)
     }
 
     /// Drops pages wholly at or beyond byte `size` and zeroes the tail of
@@ -108,7 +182,11 @@ impl Vmo {
     pub fn truncate(&self, size: u64) {
         let mut pages = self.pages.lock();
         let keep = (size as usize).div_ceil(PAGE_SIZE);
-        drop(pages.split_off(&keep));
+        let gone = pages.split_off(&keep);
+        if let Some(q) = &self.quota {
+            q.uncharge(gone.len() as u64);
+        }
+        drop(gone);
         let tail = (size % PAGE_SIZE as u64) as usize;
         if tail != 0
             && let Some(f) = pages.get(&(keep - 1))
@@ -120,5 +198,13 @@ impl Vmo {
     /// Number of pages with memory behind them.
     pub fn resident_pages(&self) -> usize {
         self.pages.lock().len()
+    }
+}
+
+impl Drop for Vmo {
+    fn drop(&mut self) {
+        if let Some(q) = &self.quota {
+            q.uncharge(self.pages.get_mut().len() as u64);
+        }
     }
 }

@@ -35,6 +35,7 @@ pub(super) fn init(
         alloc.add_range(start, end);
     }
     TOTAL_FRAMES.store(alloc.free_frames(), Ordering::Relaxed);
+    RESERVED_FRAMES.store(reserve_for(alloc.free_frames()), Ordering::Relaxed);
     *ALLOCATOR.lock() = Some(alloc);
     // SAFETY: `FrameMeta` is a `repr(Rust)` struct with a single
     // `AtomicU32` field, so it has the same layout; the slice is exclusively
@@ -48,9 +49,43 @@ fn meta(paddr: Paddr) -> &'static FrameMeta {
     &META.expect_init()[paddr as usize / PAGE_SIZE]
 }
 
+/// Frames that only the kernel's own allocations may take (its heap and
+/// page tables): what user space makes the kernel allocate (user pages,
+/// their page tables, kernel stacks of new threads) fails first, with
+/// `ENOMEM` or the OOM killer, while the kernel can still allocate what it
+/// needs to handle that, tear processes down and give memory back.
+static RESERVED_FRAMES: AtomicUsize = AtomicUsize::new(0);
+
+/// The reserve for a machine of `total` frames: 1/64 of memory, between
+/// 4 MiB and 64 MiB.
+fn reserve_for(total: usize) -> usize {
+    (total / 64).clamp((4 << 20) / PAGE_SIZE, (64 << 20) / PAGE_SIZE)
+}
+
+/// Who an allocation is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum For {
+    /// The kernel itself: may use the reserve.
+    Kernel,
+    /// User space, directly or not: leaves the reserve alone.
+    User,
+}
+
 /// Allocates `2^order` contiguous frames; returns the first address.
 pub(crate) fn alloc_block(order: usize) -> Option<Paddr> {
-    let frame = ALLOCATOR.lock().as_mut()?.alloc(order)?;
+    alloc_block_for(order, For::Kernel)
+}
+
+/// Allocates `2^order` contiguous frames for `purpose`.
+pub(crate) fn alloc_block_for(order: usize, purpose: For) -> Option<Paddr> {
+    let mut guard = ALLOCATOR.lock();
+    let a = guard.as_mut()?;
+    if purpose == For::User
+        && a.free_frames() < (1 << order) + RESERVED_FRAMES.load(Ordering::Relaxed)
+    {
+        return None;
+    }
+    let frame = a.alloc(order)?;
     Some((frame * PAGE_SIZE) as Paddr)
 }
 
@@ -71,6 +106,12 @@ pub fn total_frames() -> usize {
     TOTAL_FRAMES.load(Ordering::Relaxed)
 }
 
+/// Number of free frames that user memory may still take (the free frames
+/// minus the kernel's reserve).
+pub fn free_frames_for_user() -> usize {
+    free_frames().saturating_sub(RESERVED_FRAMES.load(Ordering::Relaxed))
+}
+
 /// A reference-counted handle to one physical page.
 #[derive(Debug)]
 pub struct Frame {
@@ -78,9 +119,10 @@ pub struct Frame {
 }
 
 impl Frame {
-    /// Allocates a frame. Its previous contents are unspecified.
+    /// Allocates a frame for user memory (it leaves the kernel's reserve
+    /// alone; see `RESERVED_FRAMES`). Its previous contents are unspecified.
     pub fn alloc() -> Option<Frame> {
-        let paddr = alloc_block(0)?;
+        let paddr = alloc_block_for(0, For::User)?;
         meta(paddr).refcount.store(1, Ordering::Relaxed);
         Some(Frame { paddr })
     }

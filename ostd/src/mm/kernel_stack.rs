@@ -10,7 +10,7 @@
 use alloc::vec::Vec;
 
 use super::PAGE_SIZE;
-use super::frame::{alloc_block, free_block};
+use super::frame::{For, alloc_block_for, free_block};
 use super::kernel_space::{free_empty_table, map_kernel_page, unmap_kernel_page};
 use crate::arch::x86::mm::pte;
 use crate::sync::SpinLock;
@@ -86,7 +86,8 @@ impl KernelStack {
         };
         let top = stack.top();
         for i in 0..pages {
-            let Some(f) = alloc_block(0) else {
+            // A new thread's stack is memory user space asked for.
+            let Some(f) = alloc_block_for(0, For::User) else {
                 return None; // `stack` is dropped: what was mapped is undone
             };
             let va = top - ((i + 1) * PAGE_SIZE) as u64;

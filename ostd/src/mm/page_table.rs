@@ -7,7 +7,7 @@
 //! [`free_user_tables`]; leaf entries own one reference to their frame.
 
 use super::Vaddr;
-use super::frame::{alloc_block, free_block, zero_page};
+use super::frame::{For, alloc_block_for, free_block, zero_page};
 use crate::arch::x86::mm::{paddr_to_vaddr, pte};
 
 pub(super) const LEVELS: usize = 4;
@@ -46,9 +46,10 @@ pub(super) unsafe fn write(table: u64, idx: usize, value: u64) {
     unsafe { entry_ptr(table, idx).write_volatile(value) }
 }
 
-/// Allocates a zeroed page-table frame.
+/// Allocates a zeroed page-table frame (for a user address space: it
+/// leaves the kernel's reserve alone).
 pub(super) fn new_table() -> Option<u64> {
-    let p = alloc_block(0)?;
+    let p = alloc_block_for(0, For::User)?;
     // SAFETY: a fresh frame nobody else references.
     unsafe { zero_page(paddr_to_vaddr(p)) };
     Some(p)

@@ -271,6 +271,21 @@ impl VmSpace {
         Some((frame, PageFlags::from_pte(e)))
     }
 
+    /// Number of pages mapped in the whole user half (the resident set).
+    pub fn resident_pages(&self) -> usize {
+        let root = self.root.lock();
+        let mut n = 0;
+        // SAFETY: lock held; the walk only reads entries.
+        unsafe {
+            for_each_leaf_table(*root, 0, USER_SPACE_END, &mut |_, table, first, last| {
+                n += (first..last)
+                    .filter(|&i| pt::read(table, i) & pte::PRESENT != 0)
+                    .count();
+            });
+        }
+        n
+    }
+
     /// Copies the mappings of `range` into `child` (sharing the frames).
     /// With `write_protect`, both copies become read-only and `mark` is
     /// added to their flags: this is how `fork` shares private pages until

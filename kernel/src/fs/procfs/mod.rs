@@ -28,7 +28,7 @@ use ostd::sync::{Mutex, MutexGuard};
 
 use self::pid::PidEntry;
 use super::file::{FileLike, SeekFrom, flags};
-use super::inode::{Inode, InodeType, Metadata};
+use super::inode::{FsStats, Inode, InodeType, Metadata};
 use crate::prelude::*;
 use crate::process::{Pid, Process, Thread, Tid, find_process};
 
@@ -662,8 +662,8 @@ impl Inode for ProcInode {
         }))
     }
 
-    fn fs_stats(&self) -> (u64, u64, u64) {
-        (PROC_SUPER_MAGIC, 0, 0)
+    fn fs_stats(&self) -> FsStats {
+        FsStats::pseudo(PROC_SUPER_MAGIC)
     }
 
     fn as_any(&self) -> &dyn Any {

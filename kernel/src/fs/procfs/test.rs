@@ -55,7 +55,7 @@ fn procfs_root_listing() {
     }
     let m = root.metadata();
     assert_eq!((m.kind, m.dev, m.mode), (InodeType::Dir, PROC_DEV, 0o555));
-    assert_eq!(root.fs_stats().0, 0x9fa0);
+    assert_eq!(root.fs_stats().magic, 0x9fa0);
     assert_eq!(root.lookup("nonexistent").err().unwrap().errno(), ENOENT);
     assert_eq!(root.lookup("0").err().unwrap().errno(), ENOENT);
     assert_eq!(

@@ -1,0 +1,93 @@
+//! Running out of memory: the overcommit heuristic and the OOM killer.
+//!
+//! As on Linux (`vm.overcommit_memory = 0`), address space is handed out
+//! freely, except a single request larger than all of RAM, which fails at
+//! once with `ENOMEM`. Memory is taken when pages are touched; when a page
+//! fault then finds no free frame, the OOM killer picks the process with
+//! the largest resident set (never init), kills it with `SIGKILL`, and the
+//! faulting thread waits for the memory to come back and tries again. The
+//! kernel's own allocations run on a reserve of frames that user memory
+//! never takes (see ostd's frame allocator), so the kernel can always
+//! carry this out.
+
+use alloc::sync::{Arc, Weak};
+
+use core::time::Duration;
+use ostd::mm::VmSpace;
+
+use ostd::mm::PAGE_SIZE;
+use ostd::sync::SpinLock;
+
+use crate::prelude::*;
+use crate::process::{Process, Thread, all_processes};
+
+/// Linux's heuristic overcommit: `ENOMEM` for a request of more bytes than
+/// the machine has RAM (there is no swap).
+pub fn check_commit(bytes: u64) -> Result<()> {
+    let ram = ostd::mm::total_frames() as u64 * PAGE_SIZE as u64;
+    if bytes > ram {
+        return_errno_with_message!(ENOMEM, "larger than all of memory");
+    }
+    Ok(())
+}
+
+/// The address space of the process last chosen (gone once its memory is
+/// free), and when it was chosen.
+static VICTIM: SpinLock<Option<(Weak<VmSpace>, Duration)>> = SpinLock::new(None);
+
+/// A victim that has not released its memory after this long is given up
+/// on, and another is chosen.
+const VICTIM_GRACE: Duration = Duration::from_secs(5);
+/// How long a thread whose fault found no memory waits before retrying.
+const RETRY_WAIT: Duration = Duration::from_millis(10);
+
+/// Called when a page fault of `thread` could not get a frame: makes sure
+/// some process is being killed to free memory (one at a time: until the
+/// last victim's address space is gone, nobody else is chosen), then waits
+/// a little. The caller retries the fault (a killed `thread` leaves on its
+/// way back).
+pub fn out_of_memory(thread: &Arc<Thread>) {
+    let now = ostd::timer::monotonic();
+    // Chosen under the lock: threads that fault together kill one victim.
+    let chosen = {
+        let mut v = VICTIM.lock();
+        let freeing = v
+            .as_ref()
+            .is_some_and(|(space, since)| space.strong_count() > 0 && now - *since < VICTIM_GRACE);
+        if freeing {
+            None
+        } else {
+            // With nobody else to kill, the faulting process goes, unless
+            // it is init: then wait, memory may still be coming back.
+            let me = thread.process();
+            let victim = choose_victim().or_else(|| (!me.is_init()).then(|| me.clone()));
+            if let Some(p) = &victim {
+                *v = Some((Arc::downgrade(p.vmar().vm_space()), now));
+            }
+            victim
+        }
+    };
+    if let Some(victim) = chosen {
+        let rss_kib = victim.vmar().vm_space().resident_pages() * (PAGE_SIZE / 1024);
+        log::warn!(
+            "Out of memory: Killed process {} ({}) anon-rss:{rss_kib}kB",
+            victim.pid(),
+            victim.comm()
+        );
+        crate::process::exit::kill_for_oom(&victim);
+    }
+    if !thread.has_pending_work() {
+        let wq = ostd::sync::WaitQueue::new();
+        let t = thread.clone();
+        let _ = wq.wait_until_or_timeout(|| t.has_pending_work().then_some(()), Some(RETRY_WAIT));
+    }
+}
+
+/// The process whose death frees the most memory: the largest resident
+/// set, not init, not one already dead.
+fn choose_victim() -> Option<Arc<Process>> {
+    all_processes()
+        .into_iter()
+        .filter(|p| !p.is_init() && !p.is_zombie())
+        .max_by_key(|p| p.vmar().vm_space().resident_pages())
+}

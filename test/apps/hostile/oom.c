@@ -1,0 +1,245 @@
+/*
+ * Running out of memory kills the guilty process, never the kernel, and
+ * the memory comes back:
+ *  - one mmap (or brk, or mremap) larger than all of RAM fails at once
+ *    with ENOMEM (Linux's heuristic overcommit);
+ *  - a process that touches more memory than there is (through brk, a
+ *    big mapping, or 64 threads at once) is killed with SIGKILL by the OOM
+ *    killer, and afterwards MemFree is back within 1 %;
+ *  - MAP_POPULATE of more than is free fails with ENOMEM;
+ *  - a tmpfs stops at its size: write gives ENOSPC (after a short write),
+ *    file creation gives ENOSPC past nr_inodes, statfs shows the limits,
+ *    and removing the files gives the memory back.
+ *
+ * The tests that exhaust memory run only on a machine of at most 1 GiB
+ * (`make test` boots one with 512 MiB for them); elsewhere, such as on a
+ * development host, they are skipped. The tmpfs checks mount a tmpfs
+ * (root only; skipped otherwise).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/sysinfo.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+
+#define PAGE 4096UL
+
+static long meminfo_kib(const char *field)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[128], name[64];
+	long v = -1, x;
+	while (f && fgets(line, sizeof line, f))
+		if (sscanf(line, "%63[^:]: %ld kB", name, &x) == 2 && !strcmp(name, field)) {
+			v = x;
+			break;
+		}
+	if (f)
+		fclose(f);
+	return v;
+}
+
+/* Waits (up to 10 s) until MemFree is within 1 % of `before`; returns it. */
+static long free_memory_back(long before)
+{
+	long now = meminfo_kib("MemFree");
+	for (int i = 0; i < 100 && now < before - before / 100; i++) {
+		struct timespec ts = { 0, 100 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+		now = meminfo_kib("MemFree");
+	}
+	return now;
+}
+
+/* Runs `fn` in a child and returns its wait status. */
+static int in_child(void (*fn)(void))
+{
+	pid_t p = fork();
+	if (p == 0) {
+		fn();
+		_exit(0);
+	}
+	int st = -1;
+	waitpid(p, &st, 0);
+	return st;
+}
+
+static unsigned long ram_bytes(void)
+{
+	struct sysinfo si;
+	sysinfo(&si);
+	return (unsigned long)si.totalram * si.mem_unit;
+}
+
+static void grow_brk_touching(void)
+{
+	char *start = (char *)syscall(SYS_brk, 0);
+	char *cur = start;
+	for (;;) {
+		char *want = cur + (1 << 20);
+		char *got = (char *)syscall(SYS_brk, want);
+		if (got != want)
+			_exit(3); /* brk refused: not what Linux does here */
+		for (char *p = cur; p < want; p += PAGE)
+			*p = 1;
+		cur = want;
+	}
+}
+
+static void touch_big_mapping(void)
+{
+	size_t len = ram_bytes() / 4 * 3;
+	for (;;) {
+		char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			_exit(4);
+		for (size_t i = 0; i < len; i += PAGE)
+			p[i] = 1;
+	}
+}
+
+static void *toucher(void *arg)
+{
+	size_t len = 16 << 20;
+	for (;;) {
+		char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			return NULL;
+		for (size_t i = 0; i < len; i += PAGE)
+			p[i] = 1;
+	}
+}
+
+static void threads_touching(void)
+{
+	pthread_attr_t a;
+	pthread_attr_init(&a);
+	pthread_attr_setstacksize(&a, 64 * 1024);
+	for (int i = 0; i < 64; i++) {
+		pthread_t t;
+		pthread_create(&t, &a, toucher, NULL);
+	}
+	for (;;)
+		pause();
+}
+
+static void exhaustion(void)
+{
+	long before = meminfo_kib("MemFree");
+	int st = in_child(grow_brk_touching);
+	CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "growing brk past RAM: OOM-killed (status %#x)", st);
+	long after = free_memory_back(before);
+	CHECK(after >= before - before / 100, "memory back: MemFree %ld kB before, %ld kB after", before, after);
+
+	st = in_child(touch_big_mapping);
+	CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "touching mappings past RAM: OOM-killed (status %#x)", st);
+	after = free_memory_back(before);
+	CHECK(after >= before - before / 100, "memory back: MemFree %ld kB before, %ld kB after", before, after);
+
+	st = in_child(threads_touching);
+	CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "64 threads touching memory: OOM-killed (status %#x)", st);
+	after = free_memory_back(before);
+	CHECK(after >= before - before / 100, "memory back: MemFree %ld kB before, %ld kB after", before, after);
+
+	/* More than is free, populated at once: ENOMEM, and nothing lost. */
+	size_t len = (size_t)meminfo_kib("MemFree") * 1024 / 10 * 9 + (64 << 20);
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	CHECK(p == MAP_FAILED && errno == ENOMEM, "MAP_POPULATE of more than is free: ENOMEM");
+	if (p != MAP_FAILED)
+		munmap(p, len);
+	after = free_memory_back(before);
+	CHECK(after >= before - before / 100, "memory back: MemFree %ld kB before, %ld kB after", before, after);
+}
+
+static void tmpfs_limits(void)
+{
+	char dir[] = "/tmp/oom_tmpfs_XXXXXX";
+	if (!mkdtemp(dir) || mount("tmpfs", dir, "tmpfs", 0, "size=1m,nr_inodes=8") != 0) {
+		INFO("cannot mount a tmpfs (%s): tmpfs checks skipped", strerror(errno));
+		return;
+	}
+	struct statfs sf;
+	CHECK(statfs(dir, &sf) == 0 && sf.f_blocks == 256 && sf.f_files == 8,
+	      "statfs shows size=1m and nr_inodes=8 (%ld blocks, %ld files)", (long)sf.f_blocks, (long)sf.f_files);
+
+	char path[64];
+	snprintf(path, sizeof path, "%s/big", dir);
+	int fd = open(path, O_WRONLY | O_CREAT, 0600);
+	static char buf[1536 * 1024];
+	memset(buf, 'x', sizeof buf);
+	ssize_t n = write(fd, buf, sizeof buf);
+	CHECK(n == 1 << 20, "a 1.5 MiB write into 1 MiB: short write of 1 MiB (%zd)", n);
+	errno = 0;
+	n = write(fd, buf, 10);
+	CHECK(n == -1 && errno == ENOSPC, "the next write: ENOSPC");
+	CHECK(statfs(dir, &sf) == 0 && sf.f_bfree == 0, "statfs: no free block left (%ld)", (long)sf.f_bfree);
+	close(fd);
+	unlink(path);
+	CHECK(statfs(dir, &sf) == 0 && sf.f_bfree == 256, "removing the file frees its blocks (%ld)", (long)sf.f_bfree);
+
+	int made = 0, err = 0;
+	for (int i = 0; i < 20; i++) {
+		snprintf(path, sizeof path, "%s/f%d", dir, i);
+		int f = open(path, O_WRONLY | O_CREAT, 0600);
+		if (f < 0) {
+			err = errno;
+			break;
+		}
+		close(f);
+		made++;
+	}
+	/* The root directory is one of the 8 inodes. */
+	CHECK(made == 7 && err == ENOSPC, "nr_inodes=8: 7 files, then ENOSPC (%d, %s)", made, strerror(err));
+	for (int i = 0; i < made; i++) {
+		snprintf(path, sizeof path, "%s/f%d", dir, i);
+		unlink(path);
+	}
+	CHECK(mount(NULL, dir, NULL, MS_REMOUNT, "size=2m") == 0 && statfs(dir, &sf) == 0 && sf.f_blocks == 512,
+	      "remount with size=2m (%ld blocks)", (long)sf.f_blocks);
+	CHECK(mount("tmpfs", dir, "tmpfs", MS_REMOUNT, "bogus=1") == -1 && errno == EINVAL,
+	      "an unknown tmpfs option: EINVAL");
+	umount(dir);
+	rmdir(dir);
+}
+
+int main(void)
+{
+	/* As init, nobody has mounted /proc for us. */
+	if (access("/proc/meminfo", R_OK) != 0) {
+		mkdir("/proc", 0555);
+		mount("proc", "/proc", "proc", 0, NULL);
+	}
+	CHECK(meminfo_kib("MemFree") > 0, "MemFree is readable");
+	unsigned long ram = ram_bytes();
+	errno = 0;
+	void *p = mmap(NULL, ram * 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(p == MAP_FAILED && errno == ENOMEM, "mmap of twice the RAM: ENOMEM at once");
+	p = mmap(NULL, ram * 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	CHECK(p != MAP_FAILED, "... but with MAP_NORESERVE it is granted");
+	if (p != MAP_FAILED)
+		munmap(p, ram * 2);
+	char *b = (char *)syscall(SYS_brk, 0);
+	CHECK((char *)syscall(SYS_brk, b + ram * 2) == b, "brk by twice the RAM is refused");
+
+	if (getuid() == 0)
+		tmpfs_limits();
+	if (ram <= (1UL << 30))
+		exhaustion();
+	else
+		INFO("%lu MiB of RAM: the exhaustion tests run only with 1 GiB or less", ram >> 20);
+	return check_exit();
+}
