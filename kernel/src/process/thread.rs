@@ -355,6 +355,13 @@ impl Thread {
                 != 0
     }
 
+    /// Whether the thread is being killed (`SIGKILL` pending, or the
+    /// process exiting): long operations stop early, even those that
+    /// ordinary signals do not interrupt (Linux's `fatal_signal_pending`).
+    pub fn fatal_signal_pending(&self) -> bool {
+        self.is_exiting() || self.sig_pending().contains(sig::SIGKILL)
+    }
+
     /// `set_tid_address`.
     pub fn set_clear_child_tid(&self, addr: u64) {
         self.clear_child_tid.store(addr, Ordering::Relaxed);

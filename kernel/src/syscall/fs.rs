@@ -17,6 +17,123 @@ type R = Result<SyscallReturn>;
 
 /// Largest single transfer done through one kernel buffer.
 const IO_CHUNK: usize = 64 * 1024;
+/// Linux's `MAX_RW_COUNT`: one read, write or sendfile moves at most this
+/// much (a larger count is cut down, not refused).
+const MAX_RW_COUNT: usize = 0x7fff_f000;
+
+/// Whether reading `file` never blocks and gives as much as asked, so that
+/// a large read is done in several chunks in one call: regular files and
+/// the memory devices (`/dev/zero`, `/dev/urandom`, ...: major 1), as on
+/// Linux. Pipes, terminals and the like return what they have.
+fn reads_fully(file: &Arc<dyn FileLike>) -> bool {
+    let m = file.metadata();
+    match m.kind {
+        InodeType::File => true,
+        InodeType::CharDevice => m.rdev >> 8 & 0xfff == 1,
+        _ => false,
+    }
+}
+
+/// Ends a copy loop early: with a partial count if something was moved,
+/// else with `ERESTARTSYS` (the syscall restarts or fails with `EINTR`).
+/// `any_signal`: any deliverable signal interrupts, as for device reads
+/// and `sendfile` on Linux; otherwise only a fatal one, as for regular
+/// files.
+fn interrupted(ctx: &SyscallContext, done: usize, any_signal: bool) -> Option<R> {
+    let stop = if any_signal {
+        ctx.thread.has_pending_work()
+    } else {
+        ctx.thread.fatal_signal_pending()
+    };
+    stop.then(|| {
+        if done > 0 {
+            ret(done)
+        } else {
+            Err(Error::new(ERESTARTSYS))
+        }
+    })
+}
+
+/// Reads up to `len` bytes from `file` into user memory at `addr`, through
+/// `read` (at `offset`, if given): in chunks for files that read fully,
+/// else one read. Returns the bytes read.
+fn read_to_user(
+    ctx: &SyscallContext,
+    file: &Arc<dyn FileLike>,
+    addr: u64,
+    len: usize,
+    offset: Option<u64>,
+) -> R {
+    let len = len.min(MAX_RW_COUNT);
+    let fully = reads_fully(file);
+    let vmar = ctx.vmar();
+    let mut buf = alloc::vec![0u8; len.min(IO_CHUNK)];
+    let mut done = 0;
+    loop {
+        let want = (len - done).min(buf.len());
+        let pos = offset.map(|o| o + done as u64);
+        let n = match pos {
+            Some(o) => file.read_at(o, &mut buf[..want]),
+            None => file.read(&mut buf[..want]),
+        };
+        let n = match n {
+            Ok(n) => n,
+            Err(_) if done > 0 => break,
+            Err(e) => return Err(e),
+        };
+        if let Err(e) = vmar.write_bytes(addr + done as u64, &buf[..n]) {
+            return if done > 0 { ret(done) } else { Err(e) };
+        }
+        done += n;
+        if !fully || n < want || done == len {
+            break;
+        }
+        if let Some(r) = interrupted(ctx, done, file.metadata().kind != InodeType::File) {
+            return r;
+        }
+    }
+    ret(done)
+}
+
+/// Writes `len` bytes at user address `addr` to `file` (at `offset`, if
+/// given), in chunks; a short write ends it. Returns the bytes written.
+fn write_from_user(
+    ctx: &SyscallContext,
+    file: &Arc<dyn FileLike>,
+    addr: u64,
+    len: usize,
+    offset: Option<u64>,
+) -> R {
+    let len = len.min(MAX_RW_COUNT);
+    let vmar = ctx.vmar();
+    let mut buf = alloc::vec![0u8; len.min(IO_CHUNK)];
+    let mut done = 0;
+    while done < len {
+        let n = (len - done).min(IO_CHUNK);
+        if let Err(e) = vmar.read_bytes(addr + done as u64, &mut buf[..n]) {
+            return if done > 0 { ret(done) } else { Err(e) };
+        }
+        let w = match offset {
+            Some(o) => file.write_at(o + done as u64, &buf[..n]),
+            None => file.write(&buf[..n]),
+        };
+        let w = match w {
+            Ok(w) => w,
+            Err(_) if done > 0 => break,
+            Err(e) => return Err(e),
+        };
+        done += w;
+        if w < n {
+            break;
+        }
+        if done < len
+            && let Some(r) = interrupted(ctx, done, false)
+        {
+            return r;
+        }
+    }
+    ret(done)
+}
 /// `AT_FDCWD`.
 pub const AT_FDCWD: i32 = -100;
 
@@ -51,36 +168,12 @@ pub fn dirfd_inode(ctx: &SyscallContext, dirfd: i32, path: &str) -> Result<Optio
 
 pub fn sys_read(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     let file = get_file(ctx, fd_arg(a[0]))?;
-    let (addr, len) = (a[1], a[2] as usize);
-    let mut buf = vec![0u8; len.min(IO_CHUNK)];
-    let n = file.read(&mut buf)?;
-    ctx.vmar().write_bytes(addr, &buf[..n])?;
-    ret(n)
+    read_to_user(ctx, &file, a[1], a[2] as usize, None)
 }
 
 pub fn sys_write(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     let file = get_file(ctx, fd_arg(a[0]))?;
-    let (addr, len) = (a[1], a[2] as usize);
-    let vmar = ctx.vmar();
-    let mut done = 0;
-    while done < len {
-        let n = (len - done).min(IO_CHUNK);
-        let mut buf = vec![0u8; n];
-        vmar.read_bytes(addr + done as u64, &mut buf)?;
-        let w = match file.write(&buf) {
-            Ok(w) => w,
-            Err(e) if done > 0 => {
-                let _ = e;
-                break;
-            }
-            Err(e) => return Err(e),
-        };
-        done += w;
-        if w < n {
-            break;
-        }
-    }
-    ret(done)
+    write_from_user(ctx, &file, a[1], a[2] as usize, None)
 }
 
 fn read_iovecs(ctx: &SyscallContext, addr: u64, count: u64) -> Result<Vec<(u64, usize)>> {
@@ -102,18 +195,28 @@ fn read_iovecs(ctx: &SyscallContext, addr: u64, count: u64) -> Result<Vec<(u64, 
     Ok(v)
 }
 
+/// The count a syscall's `Ok` result holds.
+fn count_of(r: SyscallReturn) -> usize {
+    match r {
+        SyscallReturn::Return(v) => v as usize,
+        SyscallReturn::NoReturn => 0,
+    }
+}
+
 pub fn sys_readv(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     let file = get_file(ctx, fd_arg(a[0]))?;
     let iovs = read_iovecs(ctx, a[1], a[2])?;
-    let vmar = ctx.vmar();
     let mut total = 0;
     for (base, len) in iovs {
+        let len = len.min(MAX_RW_COUNT - total);
         if len == 0 {
             continue;
         }
-        let mut buf = vec![0u8; len.min(IO_CHUNK)];
-        let n = file.read(&mut buf)?;
-        vmar.write_bytes(base, &buf[..n])?;
+        let n = match read_to_user(ctx, &file, base, len, None) {
+            Ok(r) => count_of(r),
+            Err(_) if total > 0 => break,
+            Err(e) => return Err(e),
+        };
         total += n;
         if n < len {
             break;
@@ -140,23 +243,18 @@ pub fn sys_writev(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     }
     let mut done = 0;
     for (base, len) in iovs {
-        let mut off = 0;
-        while off < len {
-            let n = (len - off).min(IO_CHUNK);
-            let mut buf = vec![0u8; n];
-            if let Err(e) = vmar.read_bytes(base + off as u64, &mut buf) {
-                return if done > 0 { ret(done) } else { Err(e) };
-            }
-            let w = match file.write(&buf) {
-                Ok(w) => w,
-                Err(_) if done > 0 => return ret(done),
-                Err(e) => return Err(e),
-            };
-            done += w;
-            off += w;
-            if w < n {
-                return ret(done);
-            }
+        let len = len.min(MAX_RW_COUNT - done);
+        if len == 0 {
+            continue;
+        }
+        let w = match write_from_user(ctx, &file, base, len, None) {
+            Ok(r) => count_of(r),
+            Err(_) if done > 0 => break,
+            Err(e) => return Err(e),
+        };
+        done += w;
+        if w < len {
+            break;
         }
     }
     ret(done)
@@ -167,10 +265,7 @@ pub fn sys_pread64(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     if (a[3] as i64) < 0 {
         return_errno!(EINVAL);
     }
-    let mut buf = vec![0u8; (a[2] as usize).min(IO_CHUNK)];
-    let n = file.read_at(a[3], &mut buf)?;
-    ctx.vmar().write_bytes(a[1], &buf[..n])?;
-    ret(n)
+    read_to_user(ctx, &file, a[1], a[2] as usize, Some(a[3]))
 }
 
 pub fn sys_pwrite64(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
@@ -178,9 +273,7 @@ pub fn sys_pwrite64(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     if (a[3] as i64) < 0 {
         return_errno!(EINVAL);
     }
-    let mut buf = vec![0u8; (a[2] as usize).min(1 << 24)];
-    ctx.vmar().read_bytes(a[1], &mut buf)?;
-    ret(file.write_at(a[3], &buf)?)
+    write_from_user(ctx, &file, a[1], a[2] as usize, Some(a[3]))
 }
 
 pub fn sys_open(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
@@ -733,9 +826,17 @@ pub fn sys_sendfile(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     } else {
         None
     };
+    let count = count.min(MAX_RW_COUNT);
     let mut done = 0;
     let mut buf = vec![0u8; count.min(IO_CHUNK)];
     while done < count {
+        // Linux's splice loop stops at any signal, with what it moved.
+        if let Some(r) = interrupted(ctx, done, true) {
+            if let Some(o) = offset {
+                vmar.write_val(off_addr, &o)?;
+            }
+            return r;
+        }
         let want = (count - done).min(buf.len());
         let n = match offset {
             Some(o) => input.read_at(o, &mut buf[..want])?,

@@ -116,8 +116,29 @@ pub fn sys_madvise(_ctx: &mut SyscallContext, _a: [u64; 6]) -> R {
 }
 
 pub fn sys_mincore(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let (addr, len, vec) = (a[0], a[1], a[2]);
+    if addr % 4096 != 0 {
+        return_errno!(EINVAL);
+    }
+    let end = addr
+        .checked_add(len.next_multiple_of(4096))
+        .filter(|&e| e <= layout::USER_END)
+        .ok_or(Error::new(ENOMEM))?;
     let vmar = ctx.vmar();
-    let v = vmar.residency(a[0], a[1])?;
-    vmar.write_bytes(a[2], &v)?;
+    if !vmar.is_mapped(addr, end - addr) {
+        return_errno!(ENOMEM);
+    }
+    // A window at a time: the range may cover terabytes.
+    const WINDOW: u64 = 4096 * 4096;
+    let mut at = addr;
+    while at < end {
+        let n = (end - at).min(WINDOW);
+        let v = vmar.residency(at, n)?;
+        vmar.write_bytes(vec + (at - addr) / 4096, &v)?;
+        at += n;
+        if at < end && ctx.thread.fatal_signal_pending() {
+            return_errno!(EINTR);
+        }
+    }
     ret(0)
 }

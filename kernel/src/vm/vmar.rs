@@ -46,6 +46,11 @@ pub mod layout {
     pub const PIE_BASE: u64 = 0x5555_5555_4000;
 }
 
+/// Linux's default `vm.max_map_count`: a process may have this many
+/// regions; mapping, splitting or protecting beyond it fails with `ENOMEM`
+/// (each region costs kernel memory).
+const MAX_MAP_COUNT: usize = 65530;
+
 /// "Copy on write": set on pages of private writable regions that are
 /// mapped read-only until the first write.
 const COW: PageFlags = PageFlags::SOFT0;
@@ -87,6 +92,8 @@ impl Vma {
 
 struct Inner {
     vmas: BTreeMap<u64, Vma>,
+    /// Where the next top-down search for free space starts.
+    free_hint: u64,
     brk_start: u64,
     brk: u64,
 }
@@ -118,6 +125,7 @@ impl Vmar {
         Ok(Arc::new(Self {
             inner: Mutex::new(Inner {
                 vmas: BTreeMap::new(),
+                free_hint: layout::MMAP_TOP,
                 brk_start: 0,
                 brk: 0,
             }),
@@ -142,6 +150,10 @@ impl Vmar {
             return_errno!(ENOMEM);
         }
         let mut inner = self.inner.lock();
+        // A fixed mapping may split a region in two (and then take a slot).
+        if inner.vmas.len() + 2 > MAX_MAP_COUNT {
+            return_errno_with_message!(ENOMEM, "too many mappings");
+        }
         let start = match opts.addr {
             Some((addr, true)) => {
                 if addr % PAGE_SIZE != 0 {
@@ -160,13 +172,13 @@ impl Vmar {
                 if is_free(&inner, hint, len) {
                     hint
                 } else {
-                    find_free(&inner, len)?
+                    find_free(&mut inner, len)?
                 }
             }
-            _ => find_free(&inner, len)?,
+            _ => find_free(&mut inner, len)?,
         };
-        inner.vmas.insert(
-            start,
+        insert_merging(
+            &mut inner,
             Vma {
                 start,
                 end: start + len,
@@ -188,6 +200,9 @@ impl Vmar {
             return_errno!(EINVAL);
         }
         let mut inner = self.inner.lock();
+        if inner.vmas.len() + 1 > MAX_MAP_COUNT {
+            return_errno_with_message!(ENOMEM, "too many mappings");
+        }
         self.remove_range(&mut inner, start, end.min(layout::USER_END));
         Ok(())
     }
@@ -195,6 +210,8 @@ impl Vmar {
     /// Removes VMAs and pages in `[start, end)`, splitting partial VMAs.
     fn remove_range(&self, inner: &mut Inner, start: u64, end: u64) {
         drop(carve(inner, start, end));
+        // Let the next search find the hole first.
+        inner.free_hint = inner.free_hint.max(end.min(layout::MMAP_TOP));
         let _ = self.space.unmap(start..end);
     }
 
@@ -208,8 +225,9 @@ impl Vmar {
             return Ok(());
         }
         let mut inner = self.inner.lock();
-        // Linux: ENOMEM if any part of the range is unmapped.
-        if !is_covered(&inner, start, end) {
+        // Linux: ENOMEM if any part of the range is unmapped, or if the
+        // regions it splits would pass the limit.
+        if !is_covered(&inner, start, end) || inner.vmas.len() + 2 > MAX_MAP_COUNT {
             return_errno!(ENOMEM);
         }
         for mut mid in carve(&mut inner, start, end) {
@@ -387,6 +405,7 @@ impl Vmar {
         if new_end > old_end {
             if !is_free(&inner, old_end, new_end - old_end)
                 || super::oom::check_commit(new_end - old_end).is_err()
+                || inner.vmas.len() + 1 > MAX_MAP_COUNT
             {
                 return old;
             }
@@ -452,7 +471,7 @@ impl Vmar {
         if !may_move {
             return_errno!(ENOMEM);
         }
-        let new = find_free(&inner, new_len)?;
+        let new = find_free(&mut inner, new_len)?;
         let mut moved = vma.slice(old, old_end);
         moved.start = new;
         moved.end = new + new_len;
@@ -658,13 +677,40 @@ impl Vmar {
     }
 }
 
+/// Adds `vma`, merged with its neighbours when they are private anonymous
+/// memory with the same permissions, as Linux merges them: mapping page
+/// after page then makes one region, not one per page.
+fn insert_merging(inner: &mut Inner, mut vma: Vma) {
+    let mergeable = |a: &Vma, b: &Vma| {
+        a.backing.is_none() && b.backing.is_none() && !a.shared && !b.shared && a.perms == b.perms
+    };
+    if let Some((&k, prev)) = inner.vmas.range(..vma.start).next_back()
+        && prev.end == vma.start
+        && mergeable(prev, &vma)
+    {
+        vma.start = k;
+        inner.vmas.remove(&k);
+    }
+    if let Some(next) = inner.vmas.get(&vma.end)
+        && mergeable(next, &vma)
+    {
+        vma.end = next.end;
+        let k = next.start;
+        inner.vmas.remove(&k);
+    }
+    inner.vmas.insert(vma.start, vma);
+}
+
 /// Takes the parts of the VMAs inside `[start, end)` out of the list and
 /// returns them, leaving the parts outside (split off) in place.
 fn carve(inner: &mut Inner, start: u64, end: u64) -> Vec<Vma> {
+    // Regions do not overlap: walking down from `end`, the first one that
+    // ends at or below `start` ends the search.
     let keys: Vec<u64> = inner
         .vmas
         .range(..end)
-        .filter(|(_, v)| v.end > start)
+        .rev()
+        .take_while(|(_, v)| v.end > start)
         .map(|(&k, _)| k)
         .collect();
     let mut inside = Vec::with_capacity(keys.len());
@@ -705,32 +751,58 @@ fn is_free_range(inner: &Inner, start: u64, end: u64) -> bool {
 }
 
 fn is_covered(inner: &Inner, start: u64, end: u64) -> bool {
-    let mut pos = start;
-    for v in inner
+    // From the region holding `start` (the last one starting at or below
+    // it) upwards, while they are contiguous.
+    let first = inner
         .vmas
-        .range(..end)
-        .map(|(_, v)| v)
-        .filter(|v| v.end > start)
-    {
+        .range(..=start)
+        .next_back()
+        .map_or(start, |(&k, _)| k);
+    let mut pos = start;
+    for v in inner.vmas.range(first..end).map(|(_, v)| v) {
+        if v.end <= start {
+            continue;
+        }
         if v.start > pos {
             return false;
         }
         pos = pos.max(v.end);
+        if pos >= end {
+            break;
+        }
     }
     pos >= end
 }
 
-/// Finds a free range of `len` bytes, top-down from `MMAP_TOP`.
-fn find_free(inner: &Inner, len: u64) -> Result<u64> {
-    let mut top = layout::MMAP_TOP;
-    for v in inner.vmas.range(..layout::MMAP_TOP).rev().map(|(_, v)| v) {
+/// Finds a free range of `len` bytes, top-down from `MMAP_TOP`. The
+/// search starts below the last range handed out (`free_hint`), so that
+/// mapping region after region costs a few steps each, not a walk over all
+/// of them; if nothing fits there, the whole space is searched.
+fn find_free(inner: &mut Inner, len: u64) -> Result<u64> {
+    let floor = layout::MMAP_MIN_ADDR.max(inner.brk_start + (64 << 20));
+    let hint = inner.free_hint.min(layout::MMAP_TOP);
+    let found = find_free_below(inner, hint, len, floor)
+        .or_else(|| find_free_below(inner, layout::MMAP_TOP, len, floor));
+    match found {
+        Some(start) => {
+            inner.free_hint = start;
+            Ok(start)
+        }
+        None => return_errno!(ENOMEM),
+    }
+}
+
+/// The highest free range of `len` bytes below `top` and above `floor`.
+fn find_free_below(inner: &Inner, top: u64, len: u64, floor: u64) -> Option<u64> {
+    let mut top = top;
+    for v in inner.vmas.range(..top).rev().map(|(_, v)| v) {
         if v.end <= top && top - v.end >= len {
-            return Ok(top - len);
+            return Some(top - len);
         }
         top = top.min(v.start);
+        if top < floor.saturating_add(len) {
+            return None;
+        }
     }
-    if top >= len && top - len >= layout::MMAP_MIN_ADDR.max(inner.brk_start + (64 << 20)) {
-        return Ok(top - len);
-    }
-    return_errno!(ENOMEM)
+    (top >= len && top - len >= floor).then(|| top - len)
 }
