@@ -19,7 +19,7 @@ pub fn exit_process(process: &Arc<Process>, status: ExitStatus) {
     }
     // Taken after the status is set: a thread that `clone` adds later sees
     // it and is not started (see `NewThread::start`).
-    for t in process.threads() {
+    for t in process.threads.lock().iter() {
         t.request_exit();
     }
 }
@@ -72,15 +72,15 @@ fn process_exited(process: &Arc<Process>, status: ExitStatus) {
 
     // Send the parent-death signals (`PR_SET_PDEATHSIG`), then re-parent
     // the children to init.
-    let children: alloc::vec::Vec<_> = process.children.lock().take_all().into_values().collect();
-    for c in &children {
+    let children = process.children.lock().take_all();
+    for c in children.values() {
         let s = c.pdeath_signal();
         if s != 0 && !c.is_zombie() {
             send_to_process(c, s);
         }
     }
     if let Some(init) = table::init_process() {
-        for c in children {
+        for c in children.into_values() {
             *c.parent.lock() = Arc::downgrade(&init);
             // Linux (`reparent_leader`): "we don't want people slaying
             // init": the orphan's exit signal becomes SIGCHLD.
@@ -165,23 +165,30 @@ pub fn send_to_process(process: &Arc<Process>, s: Signal) {
 
 /// [`send_to_process`] with the signal's origin.
 pub fn send_to_process_info(process: &Arc<Process>, s: Signal, info: super::signal::SigInfo) {
-    let threads = process.threads();
-    if s == sig::SIGCONT || s == sig::SIGKILL {
-        for t in &threads {
-            for stop in [sig::SIGSTOP, sig::SIGTSTP, sig::SIGTTIN, sig::SIGTTOU] {
-                t.clear_pending(stop);
+    // Chosen under the lock, without copying the thread list: exit paths
+    // send signals too, and must not allocate.
+    let target = {
+        let threads = process.threads.lock();
+        if s == sig::SIGCONT || s == sig::SIGKILL {
+            for t in threads.iter() {
+                for stop in [sig::SIGSTOP, sig::SIGTSTP, sig::SIGTTIN, sig::SIGTTOU] {
+                    t.clear_pending(stop);
+                }
+            }
+        } else if super::signal::is_stop_signal(s) {
+            for t in threads.iter() {
+                t.clear_pending(sig::SIGCONT);
             }
         }
+        threads
+            .iter()
+            .find(|t| !t.sig_mask().contains(s))
+            .or_else(|| threads.first())
+            .cloned()
+    };
+    if s == sig::SIGCONT || s == sig::SIGKILL {
         super::signal_delivery::continue_process(process);
-    } else if super::signal::is_stop_signal(s) {
-        for t in &threads {
-            t.clear_pending(sig::SIGCONT);
-        }
     }
-    let target = threads
-        .iter()
-        .find(|t| !t.sig_mask().contains(s))
-        .or_else(|| threads.first());
     if let Some(t) = target {
         t.send_signal_info(s, info);
     }
