@@ -54,9 +54,8 @@ struct Scheduler {
     run_queue: RunQueue,
     /// Runnable and running tasks per group (absent: none).
     group_load: BTreeMap<u64, u32>,
-    /// Never decreases: the least virtual runtime of the runnable and
-    /// running tasks, as last seen. Waking and new tasks are placed
-    /// relative to it.
+    /// Never decreases: the virtual runtime of the last task picked; the
+    /// reference for placing tasks when nothing else is runnable.
     min_vruntime: u64,
     current: Option<Arc<Task>>,
     /// The address space loaded in CR3, kept alive while loaded.
@@ -123,7 +122,7 @@ pub(super) fn enqueue(task: Arc<Task>) {
     // that forks without end puts its new tasks behind everyone else.
     let debit = slice_ns(s.run_queue.len() + 2).saturating_mul(s.weight(&task));
     task.vruntime
-        .store(s.min_vruntime.saturating_add(debit), Ordering::Relaxed);
+        .store(s.reference().saturating_add(debit), Ordering::Relaxed);
     s.insert(task);
 }
 
@@ -134,7 +133,7 @@ pub(super) fn wake(task: &Arc<Task>) -> bool {
         return false;
     }
     task.set_state(TaskState::Runnable);
-    let placed = s.min_vruntime.saturating_sub(SLEEPER_CREDIT_NS);
+    let placed = s.reference().saturating_sub(SLEEPER_CREDIT_NS);
     let vr = task.vruntime.load(Ordering::Relaxed).max(placed);
     task.vruntime.store(vr, Ordering::Relaxed);
     s.join(task);
@@ -218,6 +217,25 @@ impl Scheduler {
         let ns = slice_ns(self.run_queue.len() + 1);
         let ticks = ns.div_ceil(MIN_SLICE_NS) as u32;
         SLICE_LEFT.store(ticks, Ordering::Relaxed);
+    }
+
+    /// Where waking and new tasks are placed from: the least virtual
+    /// runtime among the queue and the running task (not a high-water
+    /// mark: tasks of a group that has grown since they were queued may
+    /// lie well below the last one that ran, and a waking task must not be
+    /// placed behind all of them).
+    fn reference(&self) -> u64 {
+        let leftmost = self.run_queue.first_key_value().map(|(&(vr, _), _)| vr);
+        let running = self
+            .current
+            .as_ref()
+            .filter(|c| c.state() == TaskState::Running)
+            .map(|c| c.vruntime.load(Ordering::Relaxed));
+        match (leftmost, running) {
+            (Some(a), Some(b)) => a.min(b),
+            (Some(v), None) | (None, Some(v)) => v,
+            (None, None) => self.min_vruntime,
+        }
     }
 
     /// Takes the task with the least virtual runtime.
