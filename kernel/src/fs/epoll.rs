@@ -30,26 +30,103 @@ struct Interest {
     armed: bool,
 }
 
+/// Linux's `EP_MAX_NESTS`: epoll instances may watch each other in chains
+/// of at most this many links.
+const MAX_NESTS: usize = 4;
+
 /// An epoll instance.
 pub struct EpollFile {
     interests: Mutex<BTreeMap<i32, Interest>>,
     flags: AtomicU32,
+    /// The instances that watch this one (to bound nesting from above).
+    watchers: Mutex<Vec<Weak<EpollFile>>>,
+    this: Weak<EpollFile>,
 }
 
 impl EpollFile {
     /// A new, empty instance.
     pub fn new() -> Arc<Self> {
-        Arc::new(Self {
+        Arc::new_cyclic(|this| Self {
             interests: Mutex::new(BTreeMap::new()),
             flags: AtomicU32::new(flags::O_RDWR),
+            watchers: Mutex::new(Vec::new()),
+            this: this.clone(),
         })
     }
 
-    /// `EPOLL_CTL_ADD`.
+    /// The epoll instances this one watches.
+    fn watched_epolls(&self) -> Vec<Arc<EpollFile>> {
+        self.interests
+            .lock()
+            .values()
+            .filter_map(|it| it.file.upgrade())
+            .filter_map(|f| {
+                f.as_any()
+                    .downcast_ref::<EpollFile>()
+                    .and_then(|e| e.this.upgrade())
+            })
+            .collect()
+    }
+
+    /// The longest chain of instances below this one, in links; `None` if
+    /// it passes `limit` or reaches `target` (a loop).
+    fn depth_below(&self, target: &EpollFile, limit: usize) -> Option<usize> {
+        let mut deepest = 0;
+        for e in self.watched_epolls() {
+            if core::ptr::eq(&*e, target) || limit == 0 {
+                return None;
+            }
+            deepest = deepest.max(1 + e.depth_below(target, limit - 1)?);
+        }
+        Some(deepest)
+    }
+
+    /// The longest chain of instances above this one, in links.
+    fn depth_above(&self, limit: usize) -> usize {
+        let watchers: Vec<Arc<EpollFile>> = self
+            .watchers
+            .lock()
+            .iter()
+            .filter_map(|w| w.upgrade())
+            .collect();
+        watchers
+            .iter()
+            .map(|w| {
+                if limit == 0 {
+                    1
+                } else {
+                    1 + w.depth_above(limit - 1)
+                }
+            })
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// `EPOLL_CTL_ADD`. Watching another epoll instance is refused with
+    /// `ELOOP` if it closes a loop or makes a chain longer than Linux
+    /// allows (`EP_MAX_NESTS`): polling one would otherwise recurse
+    /// without end.
     pub fn add(&self, fd: i32, file: &Arc<dyn FileLike>, events: u32, data: u64) -> Result<()> {
+        let nested = file
+            .as_any()
+            .downcast_ref::<EpollFile>()
+            .and_then(|e| e.this.upgrade());
+        if let Some(inner) = &nested {
+            let below = inner
+                .depth_below(self, MAX_NESTS)
+                .ok_or(Error::new(ELOOP))?;
+            if self.depth_above(MAX_NESTS) + 1 + below > MAX_NESTS {
+                return_errno!(ELOOP);
+            }
+        }
         let mut i = self.interests.lock();
         if i.contains_key(&fd) {
             return_errno!(EEXIST);
+        }
+        if let Some(inner) = &nested {
+            let mut w = inner.watchers.lock();
+            w.retain(|w| w.strong_count() > 0);
+            w.push(self.this.clone());
         }
         i.insert(
             fd,
@@ -79,11 +156,21 @@ impl EpollFile {
 
     /// `EPOLL_CTL_DEL`.
     pub fn remove(&self, fd: i32) -> Result<()> {
-        self.interests
+        let it = self
+            .interests
             .lock()
             .remove(&fd)
-            .map(|_| ())
-            .ok_or(Error::new(ENOENT))
+            .ok_or(Error::new(ENOENT))?;
+        if let Some(f) = it.file.upgrade()
+            && let Some(inner) = f.as_any().downcast_ref::<EpollFile>()
+        {
+            let me = self.this.as_ptr();
+            inner
+                .watchers
+                .lock()
+                .retain(|w| w.strong_count() > 0 && w.as_ptr() != me);
+        }
+        Ok(())
     }
 
     /// The ready events now, at most `max`: `(events, data)` pairs.

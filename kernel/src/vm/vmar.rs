@@ -445,23 +445,28 @@ impl Vmar {
     /// `mremap(2)` for the common cases: shrink in place, grow in place if
     /// free, else move (with `MREMAP_MAYMOVE`).
     pub fn remap(&self, old: u64, old_len: u64, new_len: u64, may_move: bool) -> Result<u64> {
-        if !old.is_multiple_of(PAGE_SIZE) || new_len == 0 {
+        if !old.is_multiple_of(PAGE_SIZE) || new_len == 0 || new_len > layout::USER_END {
             return_errno!(EINVAL);
         }
         let (old_len, new_len) = (page_up(old_len), page_up(new_len));
+        // A range that wraps past the top of the address space, or leaves
+        // user space, holds no mapping (Linux: EFAULT).
+        let old_end = old
+            .checked_add(old_len)
+            .filter(|&e| e <= layout::USER_END)
+            .ok_or(Error::new(EFAULT))?;
         let mut inner = self.inner.lock();
         let vma = match inner.vmas.range(..=old).next_back() {
-            Some((_, v)) if v.end >= old + old_len && v.start <= old => v.clone(),
+            Some((_, v)) if v.end >= old_end && v.start <= old => v.clone(),
             _ => return_errno!(EFAULT),
         };
         if new_len <= old_len {
-            self.remove_range(&mut inner, old + new_len, old + old_len);
+            self.remove_range(&mut inner, old + new_len, old_end);
             return Ok(old);
         }
         if !vma.shared && vma.perms.contains(VmPerms::WRITE) {
             super::oom::check_commit(new_len - old_len)?;
         }
-        let old_end = old + old_len;
         if vma.end == old_end && is_free(&inner, old_end, new_len - old_len) {
             if let Some(v) = inner.vmas.get_mut(&vma.start) {
                 v.end = old + new_len;
