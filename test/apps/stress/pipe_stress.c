@@ -43,6 +43,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/types.h>
@@ -743,6 +744,61 @@ static void fifo_rendezvous(int rounds)
 	unlink(path);
 }
 
+/*
+ * A blocked FIFO open interrupted by a signal: restarted when the handler
+ * has SA_RESTART (the open then meets the writer that comes later), EINTR
+ * without it.
+ */
+static void fifo_open_interrupted(void)
+{
+	char path[200];
+	snprintf(path, sizeof(path), "%s.int", tmp_base);
+	for (int restart = 1; restart >= 0; restart--) {
+		unlink(path);
+		if (mkfifo(path, 0600) != 0) {
+			CHECK(0, "mkfifo %s", path);
+			return;
+		}
+		struct sigaction sa, old;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_signal;
+		sa.sa_flags = restart ? SA_RESTART : 0;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGUSR1, &sa, &old);
+		int before = sig_seen;
+		pid_t parent = getpid();
+		fflush(stdout);
+		pid_t c = fork();
+		if (c == 0) {
+			sleep_ms(150);
+			kill(parent, SIGUSR1);
+			sleep_ms(150);
+			int fd = open(path, O_WRONLY | O_NONBLOCK);
+			if (fd >= 0 && write(fd, "late", 4) == 4)
+				_exit(0);
+			_exit(restart ? 1 : 0); /* without SA_RESTART nobody reads */
+		}
+		int fd = open(path, O_RDONLY);
+		int e = errno;
+		char b[8] = { 0 };
+		ssize_t n = fd >= 0 ? read(fd, b, sizeof(b) - 1) : -1;
+		int status;
+		waitpid(c, &status, 0);
+		sigaction(SIGUSR1, &old, NULL);
+		if (restart) {
+			errno = e;
+			CHECK(fd >= 0 && n == 4 && strcmp(b, "late") == 0 && sig_seen != before,
+			      "FIFO open interrupted by a SA_RESTART handler is restarted and meets the writer (read \"%s\")", b);
+		} else {
+			CHECK(fd == -1 && e == EINTR && sig_seen != before,
+			      "FIFO open interrupted by a handler without SA_RESTART: EINTR (fd %d, errno %d)", fd, e);
+		}
+		if (fd >= 0)
+			close(fd);
+		unlink(path);
+	}
+}
+
 /* ----------------------------------------------------------- 2. streams */
 
 struct stream_arg {
@@ -1213,6 +1269,225 @@ static void nonblocking_exact(void)
 	free(in);
 }
 
+/*
+ * readv on a pipe is one read: when the first buffer takes everything the
+ * pipe holds, the call returns at once with that (it neither waits for
+ * more nor loses what it read if the next part cannot be filled).
+ */
+static void vectored_reads(void)
+{
+	int p[2];
+	char a[16], b[16];
+	struct iovec iov[2] = { { a, 10 }, { b, 10 } };
+	struct sigaction sa, old;
+
+	if (pipe2(p, O_NONBLOCK) != 0) {
+		CHECK(0, "pipe2");
+		return;
+	}
+	CHECK(write(p[1], "0123456789", 10) == 10, "10 bytes into a non-blocking pipe");
+	ssize_t n = readv(p[0], iov, 2);
+	CHECK(n == 10 && memcmp(a, "0123456789", 10) == 0,
+	      "non-blocking readv of 10+10 with 10 bytes there returns them (%zd)", n);
+	CHECK_ERRNO(read(p[0], b, 1), EAGAIN, "and the pipe is empty after it");
+	close(p[0]);
+	close(p[1]);
+
+	if (pipe(p) != 0) {
+		CHECK(0, "pipe");
+		return;
+	}
+	/* A watchdog in case readv waits for more. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, &old);
+	alarm(3);
+	CHECK(write(p[1], "abcdefghij", 10) == 10, "10 bytes into a blocking pipe");
+	long long t0 = now_ns();
+	n = readv(p[0], iov, 2);
+	int e = errno;
+	double took = (now_ns() - t0) / 1e9;
+	alarm(0);
+	sigaction(SIGALRM, &old, NULL);
+	errno = e;
+	CHECK(n == 10 && memcmp(a, "abcdefghij", 10) == 0 && took < 1.5,
+	      "blocking readv of 10+10 with 10 bytes there returns them without waiting (%zd after %.1f s)",
+	      n, took);
+	close(p[0]);
+	close(p[1]);
+}
+
+/*
+ * sendfile: a pipe is no input (EINVAL, its data left alone); from a file
+ * into a pipe, under signals without SA_RESTART, every call moves the file
+ * position (or the offset it was given) by exactly what it returned, and
+ * the reader of the pipe gets the file exactly once.
+ */
+struct sf_arg {
+	const char *path;
+	int fd;
+	int use_off;
+	uint64_t size;
+	long long deadline;
+	struct wstats *st;
+};
+
+static void sf_sender_main(void *p)
+{
+	struct sf_arg *a = p;
+	struct rng r = rng_for(g_seed, 700 + a->use_off);
+	int fd = open(a->path, O_RDONLY);
+	off_t off = 0;
+	uint64_t total = 0;
+
+	setup_signals(0, 1000 + (long)rnd_below(&r, 3000));
+	if (fd < 0) {
+		wfail("open %s", a->path);
+		goto out;
+	}
+	while (total < a->size && now_ns() < a->deadline && a->st->errors == 0) {
+		size_t cnt = pick_size(&r);
+		ssize_t n = a->use_off ? sendfile(a->fd, fd, &off, cnt) : sendfile(a->fd, fd, NULL, cnt);
+		int e = errno;
+		log_op(a->st, total, cnt, n, a->use_off);
+		if (n < 0 && e == EINTR) {
+			a->st->eintr++;
+			continue;
+		}
+		if (n <= 0) {
+			errno = e;
+			wfail("sendfile of %zu at file offset %llu returned %zd", cnt, (unsigned long long)total, n);
+			break;
+		}
+		if ((size_t)n < cnt && total + (uint64_t)n < a->size)
+			a->st->shorts++;
+		total += (uint64_t)n;
+		off_t cur = lseek(fd, 0, SEEK_CUR);
+		if (a->use_off && (off != (off_t)total || cur != 0))
+			wfail("after sendfile returned %zd (%llu in all): offset %lld, file position %lld (should stay 0)",
+			      n, (unsigned long long)total, (long long)off, (long long)cur);
+		if (!a->use_off && cur != (off_t)total)
+			wfail("after sendfile returned %zd (%llu in all): file position %lld", n,
+			      (unsigned long long)total, (long long)cur);
+		a->st->bytes = total;
+		a->st->ops++;
+	}
+out:
+	a->st->bytes = total;
+	a->st->sigs = sig_seen;
+	a->st->finished = 1;
+	stop_itimer();
+	close(a->fd);
+	if (fd >= 0)
+		close(fd);
+}
+
+struct sf_reader_arg {
+	int fd;
+	uint64_t key;
+	struct wstats *st;
+};
+
+static void sf_reader_main(void *p)
+{
+	struct sf_reader_arg *a = p;
+	struct rng r = rng_for(g_seed, 710);
+	setup_signals(1, 0);
+	stream_reader(a->fd, a->key, 1, &r, a->st, 0);
+}
+
+static void sendfile_part(double seconds, struct wstats *stats)
+{
+	char path[200];
+	uint64_t key = mix64(g_seed ^ 0x5e2d);
+	uint64_t size = 32 * MIB;
+	unsigned char *buf = malloc(MAX_IO);
+	int p[2], q[2];
+
+	/* A pipe as the input. */
+	if (pipe2(p, O_NONBLOCK) != 0 || pipe2(q, O_NONBLOCK) != 0) {
+		CHECK(0, "pipe");
+		return;
+	}
+	CHECK(write(p[1], "hello", 5) == 5, "5 bytes into a pipe");
+	CHECK_ERRNO(sendfile(q[1], p[0], NULL, 100), EINVAL, "sendfile from a pipe: EINVAL");
+	char b[8];
+	ssize_t n = read(p[0], b, sizeof(b));
+	CHECK(n == 5 && memcmp(b, "hello", 5) == 0, "the pipe still holds its 5 bytes (%zd)", n);
+	for (int i = 0; i < 2; i++) {
+		close(p[i]);
+		close(q[i]);
+	}
+
+	/* A file of size bytes of the pattern. */
+	snprintf(path, sizeof(path), "%s.sendfile", tmp_base);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	for (uint64_t off = 0; fd >= 0 && buf && off < size; off += MAX_IO) {
+		pat_fill(key, off, buf, MAX_IO);
+		if (write(fd, buf, MAX_IO) != MAX_IO) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	free(buf);
+	if (fd < 0) {
+		CHECK(0, "write %s", path);
+		return;
+	}
+	close(fd);
+
+	memset(stats, 0, sizeof(*stats) * 4);
+	for (int use_off = 0; use_off < 2; use_off++) {
+		struct group g = { 0 };
+		long long deadline = now_ns() + (long long)(seconds * 0.5e9);
+		if (pipe(p) != 0) {
+			CHECK(0, "pipe");
+			return;
+		}
+		struct sf_arg sa = { path, p[1], use_off, size, deadline, &stats[2 * use_off] };
+		struct sf_reader_arg ra = { p[0], key, &stats[2 * use_off + 1] };
+		const char *sname = use_off ? "sendfile sender (offset)" : "sendfile sender";
+		const char *rname = use_off ? "sendfile receiver (offset)" : "sendfile receiver";
+		fflush(stdout);
+		pid_t s = fork();
+		if (s == 0) {
+			close(p[0]);
+			worker_name = sname;
+			my_stats = sa.st;
+			sf_sender_main(&sa);
+			fflush(stdout);
+			_exit(my_stats->errors ? 1 : 0);
+		}
+		pid_t rd = fork();
+		if (rd == 0) {
+			close(p[1]);
+			worker_name = rname;
+			my_stats = ra.st;
+			sf_reader_main(&ra);
+			fflush(stdout);
+			_exit(my_stats->errors ? 1 : 0);
+		}
+		close(p[0]);
+		close(p[1]);
+		group_add(&g, s, sname, sa.st);
+		group_add(&g, rd, rname, ra.st);
+		pid_t targets[2] = { s, rd };
+		struct signaller_arg sg = { targets, 2, deadline, g_seed + 4 + use_off };
+		pid_t sig = spawn("signaller", NULL, signaller_main, &sg);
+		int ok = group_wait(&g, deadline + 30000000000LL + (long long)(seconds * 1e9), "sendfile");
+		kill(sig, SIGKILL);
+		waitpid(sig, NULL, 0);
+		CHECK(ok == 0 && sa.st->errors == 0 && ra.st->errors == 0 && sa.st->bytes > 0 &&
+			      sa.st->bytes == ra.st->bytes,
+		      "%s: %llu bytes sent in %llu calls (%llu short, %llu EINTR, %llu signals), received intact: %llu",
+		      sname, (unsigned long long)sa.st->bytes, (unsigned long long)sa.st->ops,
+		      (unsigned long long)sa.st->shorts, (unsigned long long)sa.st->eintr,
+		      (unsigned long long)sa.st->sigs, (unsigned long long)ra.st->bytes);
+	}
+	unlink(path);
+}
+
 /* -------------------------------------------------------------- 5. files */
 
 struct file_arg {
@@ -1669,6 +1944,7 @@ int main(int argc, char **argv)
 
 	long long t0 = now_ns();
 	fifo_rendezvous(60);
+	fifo_open_interrupted();
 	INFO("rendezvous took %.1f s", (now_ns() - t0) / 1e9);
 
 	/* The parent itself must survive stray signals meant for workers. */
@@ -1679,17 +1955,21 @@ int main(int argc, char **argv)
 	sigaction(SIGALRM, &ign, NULL);
 
 	t0 = now_ns();
-	streams(seconds * 0.40, stats, 0);
+	streams(seconds * 0.35, stats, 0);
 	INFO("streams took %.1f s", (now_ns() - t0) / 1e9);
 	t0 = now_ns();
 	records(seconds * 0.20, stats);
 	INFO("records took %.1f s", (now_ns() - t0) / 1e9);
 	t0 = now_ns();
 	nonblocking_exact();
+	vectored_reads();
 	streams(seconds * 0.15, stats, 1);
 	INFO("non-blocking took %.1f s", (now_ns() - t0) / 1e9);
 	t0 = now_ns();
-	files(seconds * 0.25, stats, committed);
+	files(seconds * 0.15, stats, committed);
 	INFO("files took %.1f s", (now_ns() - t0) / 1e9);
+	t0 = now_ns();
+	sendfile_part(seconds * 0.10, stats);
+	INFO("sendfile took %.1f s", (now_ns() - t0) / 1e9);
 	return check_exit();
 }
