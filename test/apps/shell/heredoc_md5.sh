@@ -4,7 +4,7 @@
 # document as md5sum's input, the same through cat and a second pipe, and
 # a literal (quoted) document in a script of its own, sourced. Every sum must be
 # the reference, computed from a file. The number of rounds is $1.
-rounds=${1:-10}
+rounds=${1:-30}
 : "${TMPDIR:=/tmp}"
 ref_file=$TMPDIR/ref
 seq 1 22000 > "$ref_file"

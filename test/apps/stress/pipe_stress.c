@@ -799,6 +799,91 @@ static void fifo_open_interrupted(void)
 	}
 }
 
+/*
+ * Signals whose action is to be ignored (SIGCHLD, SIGWINCH and SIGURG by
+ * default, SIGUSR2 set to SIG_IGN) are dropped when sent: a process with no
+ * handlers that blocks in a write to a pipe gets the whole write done, even
+ * while its children exit and others send it such signals.
+ */
+static void ignored_signals_main(void *p)
+{
+	int rounds = *(int *)p;
+	uint64_t key = mix64(g_seed ^ 0x1961);
+	unsigned char *buf = malloc(MAX_IO);
+	int fds[2];
+	pid_t me = getpid();
+
+	signal(SIGUSR2, SIG_IGN);
+	if (!buf || pipe(fds) != 0) {
+		wfail("setup");
+		return;
+	}
+	struct wstats *rst = my_stats + 1;
+	fflush(stdout);
+	pid_t reader = fork();
+	if (reader == 0) {
+		struct rng r = rng_for(g_seed, 1962);
+		close(fds[1]);
+		worker_name = "ignored-signals reader";
+		my_stats = rst;
+		sleep_ms(20);
+		stream_reader(fds[0], key, 1, &r, rst, 0);
+		_exit(rst->errors ? 1 : 0);
+	}
+	close(fds[0]);
+	/* Sends ignored signals, then its exit sends SIGCHLD. */
+	pid_t pest = fork();
+	if (pest == 0) {
+		for (int i = 0; i < 4000 && kill(me, 0) == 0; i++) {
+			static const int sigs[] = { SIGUSR2, SIGWINCH, SIGURG, SIGCHLD };
+			kill(me, sigs[i % 4]);
+			struct timespec ts = { 0, 300000 };
+			nanosleep(&ts, NULL);
+		}
+		_exit(0);
+	}
+	uint64_t off = 0;
+	for (int i = 0; i < rounds && my_stats->errors == 0; i++) {
+		/* A child that exits during the write. */
+		pid_t quick = fork();
+		if (quick == 0) {
+			sleep_ms(1 + i % 3);
+			_exit(0);
+		}
+		pat_fill(key, off, buf, MAX_IO);
+		ssize_t w = write(fds[1], buf, MAX_IO);
+		if (w != MAX_IO)
+			wfail("blocking 1 MiB write with no handlers returned %zd", w);
+		if (w > 0)
+			off += (uint64_t)w;
+		waitpid(quick, NULL, 0);
+		my_stats->ops++;
+	}
+	my_stats->bytes = off;
+	close(fds[1]);
+	kill(pest, SIGKILL);
+	waitpid(pest, NULL, 0);
+	int status;
+	waitpid(reader, &status, 0);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || rst->bytes != off)
+		wfail("the reader got %llu of %llu bytes", (unsigned long long)rst->bytes,
+		      (unsigned long long)off);
+	free(buf);
+}
+
+static void ignored_signals(struct wstats *stats)
+{
+	int rounds = 24;
+	struct group g = { 0 };
+	memset(stats, 0, sizeof(*stats) * 2);
+	pid_t w = spawn("ignored-signals writer", &stats[0], ignored_signals_main, &rounds);
+	group_add(&g, w, "ignored-signals writer", &stats[0]);
+	int ok = group_wait(&g, now_ns() + 60000000000LL, "ignored signals");
+	CHECK(ok == 0 && stats[0].errors == 0 && stats[0].ops == (uint64_t)rounds,
+	      "ignored signals (SIGCHLD, SIGWINCH, SIGURG, SIG_IGN) never cut a blocking write: %llu x 1 MiB written whole, %llu bytes read intact",
+	      (unsigned long long)stats[0].ops, (unsigned long long)stats[1].bytes);
+}
+
 /* ----------------------------------------------------------- 2. streams */
 
 struct stream_arg {
@@ -1946,6 +2031,10 @@ int main(int argc, char **argv)
 	fifo_rendezvous(60);
 	fifo_open_interrupted();
 	INFO("rendezvous took %.1f s", (now_ns() - t0) / 1e9);
+
+	t0 = now_ns();
+	ignored_signals(stats);
+	INFO("ignored signals took %.1f s", (now_ns() - t0) / 1e9);
 
 	/* The parent itself must survive stray signals meant for workers. */
 	struct sigaction ign;
