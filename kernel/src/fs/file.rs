@@ -76,6 +76,10 @@ pub enum SeekFrom {
     End(i64),
 }
 
+/// Held by an `O_APPEND` write from finding the end of the file to writing
+/// there: two appenders must not both find the same end.
+static APPEND: Mutex<()> = Mutex::new(());
+
 /// An open inode-backed file: the inode, a position and status flags.
 pub struct OpenFile {
     inode: Arc<dyn Inode>,
@@ -122,9 +126,13 @@ impl FileLike for OpenFile {
             return_errno!(EBADF);
         }
         let mut off = self.offset.lock();
-        if self.flags.load(Ordering::Relaxed) & flags::O_APPEND != 0 {
+        // Finding the end and writing there are one step for every
+        // appender, whatever open file description it writes through.
+        let _append = (self.flags.load(Ordering::Relaxed) & flags::O_APPEND != 0).then(|| {
+            let guard = APPEND.lock();
             *off = self.inode.metadata().size;
-        }
+            guard
+        });
         let n = self.inode.write_at(*off, buf)?;
         *off += n as u64;
         Ok(n)

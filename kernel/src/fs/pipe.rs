@@ -4,7 +4,8 @@
 //! writers); writes block until there is room, and writes of at most
 //! `PIPE_BUF` bytes are atomic; writing with no readers gives `EPIPE` and
 //! `SIGPIPE`; `O_NONBLOCK` turns blocking into `EAGAIN`. Blocking waits end
-//! with `EINTR` when a signal arrives.
+//! when a signal arrives: with the bytes moved so far, else `ERESTARTSYS`
+//! (`EINTR`, or a restart after a `SA_RESTART` handler).
 
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
@@ -355,6 +356,11 @@ impl Drop for PipeEnd {
                 s.writers -= 1;
             } else {
                 s.readers -= 1;
+            }
+            // The last end gone: what is left is nobody's (a FIFO opened
+            // again starts empty, as on Linux).
+            if s.readers == 0 && s.writers == 0 {
+                s.buf = VecDeque::new();
             }
         }
         self.pipe.readable.wake_all();

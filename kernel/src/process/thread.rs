@@ -288,7 +288,15 @@ impl Thread {
     /// only the signals it handles: one whose disposition is the default
     /// is dropped unless blocked (Linux's `sig_task_ignored` for
     /// `SIGNAL_UNKILLABLE`; `SIGKILL` and `SIGSTOP` included).
+    ///
+    /// A signal that would be ignored is dropped unless blocked (Linux's
+    /// `sig_ignored`): queued, it would interrupt a blocking call for
+    /// nothing, and a blocking pipe write would come back short whenever a
+    /// child exits (`SIGCHLD`).
     pub fn send_signal_info(&self, s: Signal, info: SigInfo) {
+        if !self.sig_mask().contains(s) && self.process.sig_actions().lock().is_ignored(s) {
+            return;
+        }
         if self.process.is_init()
             && !self.sig_mask().contains(s)
             && (s == sig::SIGKILL

@@ -17,6 +17,8 @@ type R = Result<SyscallReturn>;
 
 /// Largest single transfer done through one kernel buffer.
 const IO_CHUNK: usize = 64 * 1024;
+/// Largest `O_APPEND` write done in one piece (see `write_from_user`).
+const APPEND_CHUNK: usize = 1 << 24;
 /// Linux's `MAX_RW_COUNT`: one read, write or sendfile moves at most this
 /// much (a larger count is cut down, not refused).
 const MAX_RW_COUNT: usize = 0x7fff_f000;
@@ -95,6 +97,17 @@ fn read_to_user(
     ret(done)
 }
 
+/// The chunk size of a write: an `O_APPEND` write goes to the file in one
+/// piece (up to `APPEND_CHUNK`), so that no other appender's data lands in
+/// the middle of it (each piece finds the end of the file anew).
+fn append_chunk(file: &Arc<dyn FileLike>, offset: Option<u64>) -> usize {
+    if offset.is_none() && file.status_flags() & flags::O_APPEND != 0 {
+        APPEND_CHUNK
+    } else {
+        IO_CHUNK
+    }
+}
+
 /// Writes `len` bytes at user address `addr` to `file` (at `offset`, if
 /// given), in chunks; a short write ends it. Returns the bytes written.
 fn write_from_user(
@@ -106,10 +119,11 @@ fn write_from_user(
 ) -> R {
     let len = len.min(MAX_RW_COUNT);
     let vmar = ctx.vmar();
-    let mut buf = alloc::vec![0u8; len.min(IO_CHUNK)];
+    let chunk = append_chunk(file, offset);
+    let mut buf = alloc::vec![0u8; len.min(chunk)];
     let mut done = 0;
     while done < len {
-        let n = (len - done).min(IO_CHUNK);
+        let n = (len - done).min(chunk);
         if let Err(e) = vmar.read_bytes(addr + done as u64, &mut buf[..n]) {
             return if done > 0 { ret(done) } else { Err(e) };
         }
@@ -206,6 +220,25 @@ fn count_of(r: SyscallReturn) -> usize {
 pub fn sys_readv(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     let file = get_file(ctx, fd_arg(a[0]))?;
     let iovs = read_iovecs(ctx, a[1], a[2])?;
+    if !reads_fully(&file) {
+        // A pipe or a terminal: one read for the whole vector, scattered
+        // afterwards. Reading buffer by buffer would wait in the second
+        // read for more than the pipe holds once the first was filled.
+        let want: usize = iovs.iter().map(|&(_, l)| l).sum();
+        let mut buf = vec![0u8; want.min(IO_CHUNK)];
+        let n = file.read(&mut buf)?;
+        let vmar = ctx.vmar();
+        let mut pos = 0;
+        for (base, len) in iovs {
+            if pos == n {
+                break;
+            }
+            let k = len.min(n - pos);
+            vmar.write_bytes(base, &buf[pos..pos + k])?;
+            pos += k;
+        }
+        return ret(n);
+    }
     let mut total = 0;
     for (base, len) in iovs {
         let len = len.min(MAX_RW_COUNT - total);
@@ -231,8 +264,9 @@ pub fn sys_writev(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     let vmar = ctx.vmar();
     let total: usize = iovs.iter().map(|&(_, l)| l).sum();
     // Small vectors are gathered so that a terminal or pipe sees one write
-    // (atomic up to PIPE_BUF); large ones go out chunk by chunk.
-    if total <= IO_CHUNK {
+    // (atomic up to PIPE_BUF), and so are `O_APPEND` ones (see
+    // `append_chunk`); large ones go out chunk by chunk.
+    if total <= append_chunk(&file, None) {
         let mut buf = vec![0u8; total];
         let mut pos = 0;
         for (base, len) in iovs {
@@ -820,53 +854,55 @@ pub fn sys_sendfile(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     {
         return_errno!(EBADF);
     }
+    // As on Linux, the input is read at a position (a pipe or anything else
+    // without one is refused) and the position moves by what reached the
+    // output only: bytes read but not written (a short or interrupted write
+    // to a pipe) stay in the input for the next call instead of being lost.
     let vmar = ctx.vmar();
-    let mut offset: Option<u64> = if off_addr != 0 {
-        Some(vmar.read_val(off_addr)?)
+    let mut pos: u64 = if off_addr != 0 {
+        vmar.read_val(off_addr)?
     } else {
-        None
+        input
+            .seek(SeekFrom::Current(0))
+            .map_err(|_| Error::new(EINVAL))?
     };
     let count = count.min(MAX_RW_COUNT);
     let mut done = 0;
     let mut buf = vec![0u8; count.min(IO_CHUNK)];
+    let mut result = None;
     while done < count {
         // Linux's splice loop stops at any signal, with what it moved.
         if let Some(r) = interrupted(ctx, done, true) {
-            if let Some(o) = offset {
-                vmar.write_val(off_addr, &o)?;
-            }
-            return r;
+            result = Some(r);
+            break;
         }
         let want = (count - done).min(buf.len());
-        let n = match offset {
-            Some(o) => input.read_at(o, &mut buf[..want])?,
-            None => input.read(&mut buf[..want])?,
+        let n = match input.read_at(pos, &mut buf[..want]) {
+            Ok(n) => n,
+            Err(_) if done > 0 => break,
+            Err(e) => return Err(e),
         };
         if n == 0 {
             break;
         }
         let w = match out.write(&buf[..n]) {
             Ok(w) => w,
-            Err(e) if done > 0 => {
-                let _ = e;
-                break;
-            }
+            Err(_) if done > 0 => break,
             Err(e) => return Err(e),
         };
         done += w;
-        if let Some(o) = offset.as_mut() {
-            *o += w as u64;
-        }
-        // A short read (a terminal line, a pipe's contents) ends the call:
-        // waiting for more could block on input that never comes.
+        pos += w as u64;
+        // A short read (end of file) or a short write ends the call.
         if w < n || n < want {
             break;
         }
     }
-    if let Some(o) = offset {
-        vmar.write_val(off_addr, &o)?;
+    if off_addr != 0 {
+        vmar.write_val(off_addr, &pos)?;
+    } else {
+        input.seek(SeekFrom::Start(pos))?;
     }
-    ret(done)
+    result.unwrap_or_else(|| ret(done))
 }
 
 pub fn sys_close_range(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
