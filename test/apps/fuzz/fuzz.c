@@ -70,6 +70,7 @@
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <sys/ucontext.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -876,6 +877,16 @@ static const char *const sig_of[MAX_NR + 1] = {
 	[SYS_process_vm_writev] = "nvvx", [SYS_rseq] = "bixi",
 };
 
+/*
+ * A temporary signal mask we built must let the worker's SIGALRM through,
+ * or rt_sigsuspend and friends legitimately sleep until the watchdog.
+ */
+static void unblock_alarm(uint64_t p)
+{
+	if (p >= (uint64_t)(arena + A_BUILD) && p + 8 <= (uint64_t)(arena + A_BUILD_END))
+		*(uint64_t *)p &= ~(1ULL << (SIGALRM - 1));
+}
+
 /* Fills a[] by the signature of nr; returns nothing. */
 static void fill_args(long nr, uint64_t *a)
 {
@@ -928,6 +939,8 @@ static void fill_args(long nr, uint64_t *a)
 	case SYS_rt_sigpending:
 		if (!chance(4))
 			a[1] = 8;
+		if (nr == SYS_rt_sigsuspend)
+			unblock_alarm(a[0]);
 		break;
 	case SYS_poll: {
 		int cnt;
@@ -941,6 +954,7 @@ static void fill_args(long nr, uint64_t *a)
 		a[0] = pollfd_arg(&cnt);
 		a[1] = chance(6) ? any_arg() : (uint64_t)cnt;
 		a[4] = chance(4) ? any_arg() : 8;
+		unblock_alarm(a[3]);
 		break;
 	}
 	case SYS_epoll_wait:
@@ -948,6 +962,8 @@ static void fill_args(long nr, uint64_t *a)
 		a[3] = chance(4) ? any_arg() : below(3);
 		if (nr == SYS_epoll_pwait && !chance(4))
 			a[5] = 8;
+		if (nr == SYS_epoll_pwait)
+			unblock_alarm(a[4]);
 		break;
 	case SYS_clone:
 		a[0] = clone_flags();
@@ -1618,6 +1634,22 @@ static void print_proc_state(pid_t pid)
 	}
 }
 
+/* MemFree from /proc/meminfo, in MiB, or -1. */
+static long mem_free_mib(void)
+{
+	char buf[1024];
+	int fd = open("/proc/meminfo", O_RDONLY);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	char *p = strstr(buf, "MemFree:");
+	return p ? strtol(p + 8, NULL, 10) / 1024 : -1;
+}
+
 static void report_stall(int i, double t)
 {
 	char call[200];
@@ -1699,6 +1731,25 @@ static int reap(double t, int restart)
 	return ended;
 }
 
+/*
+ * The top process should never get a fatal signal: if it does, say where it
+ * came from (a sender's pid, or the faulting address and instruction)
+ * before dying of it, since that points at the kernel.
+ */
+static void on_fatal(int sig, siginfo_t *si, void *ctx)
+{
+	ucontext_t *uc = ctx;
+	char buf[256];
+	int n = snprintf(buf, sizeof buf,
+			 "\nfuzz: TOP PROCESS got signal %d (code %d, from pid %d, addr %p, rip %#llx)\n",
+			 sig, si->si_code, (int)si->si_pid, si->si_addr,
+			 (unsigned long long)uc->uc_mcontext.gregs[REG_RIP]);
+	if (n > 0)
+		write(1, buf, n < (int)sizeof buf ? n : (int)sizeof buf - 1);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
 static void ignore_signals(void)
 {
 	struct sigaction sa;
@@ -1708,6 +1759,19 @@ static void ignore_signals(void)
 		if (s != SIGCHLD && s != SIGKILL && s != SIGSTOP && s != SIGSEGV && s != SIGBUS &&
 		    s != SIGILL && s != SIGFPE && s != SIGTRAP && s != SIGABRT)
 			sigaction(s, &sa, NULL);
+
+	static char altstack[16384];
+	stack_t ss = { .ss_sp = altstack, .ss_size = sizeof altstack };
+	sigaltstack(&ss, NULL);
+	memset(&sa, 0, sizeof sa);
+	sa.sa_sigaction = on_fatal;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESETHAND;
+	sigaction(SIGSEGV, &sa, NULL);
+	sigaction(SIGBUS, &sa, NULL);
+	sigaction(SIGILL, &sa, NULL);
+	sigaction(SIGFPE, &sa, NULL);
+	sigaction(SIGTRAP, &sa, NULL);
+	sigaction(SIGABRT, &sa, NULL);
 }
 
 static void usage(void)
@@ -1852,11 +1916,11 @@ int main(int argc, char **argv)
 			total += slots[i].calls;
 		if (t >= next_report) {
 			restore_console();
-			say("fuzz: t=%.0fs calls=%llu rate=%.0f/s deaths=%llu restarts=%llu stalls=%llu exits=%llu unkillable=%llu\n",
+			say("fuzz: t=%.0fs calls=%llu rate=%.0f/s deaths=%llu restarts=%llu stalls=%llu exits=%llu unkillable=%llu free=%ldMiB\n",
 			    t - t0, (unsigned long long)total, (total - last_total) / (t - last_report_t),
 			    (unsigned long long)st_deaths, (unsigned long long)st_restarts,
 			    (unsigned long long)st_stalls, (unsigned long long)st_exits,
-			    (unsigned long long)st_unkillable);
+			    (unsigned long long)st_unkillable, mem_free_mib());
 			last_total = total;
 			last_report_t = t;
 			next_report += 5;
