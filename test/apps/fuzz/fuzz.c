@@ -4,7 +4,7 @@
  *   NEVER RUN THIS ON A HOST. It makes random system calls as root.
  *
  *   fuzz [-s SEED] [-d SECONDS] [-w WORKERS] [-n CALLS] [-t STALL] [-l LIFE]
- *        [-x NR,NR,...] [-o W.R] [-v] [-f]
+ *        [-x NR,NR,...] [-o W.R] [-m MIB] [-v] [-f]
  *
  * The top process (normally PID 1: init=/test/fuzz/fuzz) starts WORKERS
  * worker processes (default 8) and restarts each one when it ends. A worker
@@ -51,6 +51,8 @@
  *   -x LIST     also skip these syscall numbers (to get past a known bug)
  *   -o W.R      run only worker W's incarnation R, once (replay)
  *   -v          workers print every call on the console before making it
+ *   -m MIB      workers report every call after which MemFree fell by MIB
+ *               or more (a diagnostic for leaks; use with -w 1)
  *   -f          run even though this is not PID 1 (inside a guest only!)
  */
 #define _GNU_SOURCE
@@ -94,6 +96,7 @@ static long opt_calls = 1000;
 static long opt_stall = 10;
 static long opt_life = 60;
 static int opt_verbose;
+static long opt_memwatch;	/* -m: report calls that take this many MiB */
 static int opt_only_w = -1;
 static unsigned opt_only_r;
 static unsigned char skip_nr[MAX_NR + 1];
@@ -140,6 +143,28 @@ static void say(const char *fmt, ...)
 		}
 		off += w;
 	}
+}
+
+/* MemFree from /proc/meminfo, in KiB, or -1. */
+static long mem_free_kib(void)
+{
+	char buf[1024];
+	int fd = open("/proc/meminfo", O_RDONLY);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	char *p = strstr(buf, "MemFree:");
+	return p ? strtol(p + 8, NULL, 10) : -1;
+}
+
+static long mem_free_mib(void)
+{
+	long k = mem_free_kib();
+	return k < 0 ? -1 : k / 1024;
 }
 
 static double now_s(void)
@@ -1316,16 +1341,16 @@ static int neuter(long nr, uint64_t *a)
 		break;
 	}
 	case SYS_close:
-		if (opt_verbose && a[0] == LOGFD)
+		if ((opt_verbose || opt_memwatch) && a[0] == LOGFD)
 			return 0;
 		break;
 	case SYS_dup2:
 	case SYS_dup3:
-		if (opt_verbose && a[1] == LOGFD)
+		if ((opt_verbose || opt_memwatch) && a[1] == LOGFD)
 			a[1] = LOGFD - 1;
 		break;
 	case SYS_close_range:
-		if (opt_verbose && a[0] <= LOGFD && (uint32_t)a[1] >= LOGFD)
+		if ((opt_verbose || opt_memwatch) && a[0] <= LOGFD && (uint32_t)a[1] >= LOGFD)
 			a[1] = LOGFD - 1;
 		break;
 	}
@@ -1370,13 +1395,13 @@ static int touches_alarm(long nr)
 	return 0;
 }
 
-static void log_call(long nr, const uint64_t *a)
+static void log_call(long nr, const uint64_t *a, const char *note)
 {
-	char buf[256];
+	char buf[300];
 	char call[200];
 	format_call(call, sizeof call, nr, a);
-	int n = snprintf(buf, sizeof buf, "fuzz: w%d.%u #%lu %s\n", w_index, w_incarnation,
-			 (unsigned long)w_seq, call);
+	int n = snprintf(buf, sizeof buf, "fuzz: w%d.%u #%lu %s%s\n", w_index, w_incarnation,
+			 (unsigned long)w_seq, call, note);
 	if (n > (int)sizeof buf - 1)
 		n = sizeof buf - 1;
 	if (raw6(SYS_write, LOGFD, (uint64_t)buf, n, 0, 0, 0) == -EBADF) {
@@ -1449,7 +1474,7 @@ static void worker(int index, unsigned incarnation)
 	if (raw6(SYS_close_range, 3, ~0U, 0, 0, 0, 0) != 0)
 		for (int fd = 3; fd < 1024; fd++)
 			close(fd);
-	if (opt_verbose) {
+	if (opt_verbose || opt_memwatch) {
 		int c = open("/dev/console", O_WRONLY | O_NOCTTY);
 		if (c >= 0) {
 			dup2(c, LOGFD);
@@ -1512,7 +1537,8 @@ static void worker(int index, unsigned incarnation)
 		w_slot->seq = w_seq;
 		w_slot->calls++;
 		if (opt_verbose)
-			log_call(nr, a);
+			log_call(nr, a, "");
+		long free_before = opt_memwatch ? mem_free_kib() : 0;
 		w_slot->in_call = 1;
 		long ret;
 		if (nr == SYS_fork || nr == SYS_vfork || nr == SYS_clone || nr == SYS_clone3)
@@ -1520,6 +1546,15 @@ static void worker(int index, unsigned incarnation)
 		else
 			ret = raw6(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 		w_slot->in_call = 0;
+		if (opt_memwatch) {
+			long after = mem_free_kib();
+			long used = free_before - after;
+			if (free_before >= 0 && after >= 0 && used >= opt_memwatch * 1024) {
+				char note[64];
+				snprintf(note, sizeof note, " = %#lx took %ld MiB", (unsigned long)ret, used / 1024);
+				log_call(nr, a, note);
+			}
+		}
 
 		if (nr == SYS_arch_prctl)
 			raw6(SYS_arch_prctl, 0x1002 /* ARCH_SET_FS */, w_fsbase, 0, 0, 0, 0);
@@ -1632,22 +1667,6 @@ static void print_proc_state(pid_t pid)
 			*nl = 0;
 		say("fuzz:   /proc/%d/stat: %s\n", (int)pid, buf);
 	}
-}
-
-/* MemFree from /proc/meminfo, in MiB, or -1. */
-static long mem_free_mib(void)
-{
-	char buf[1024];
-	int fd = open("/proc/meminfo", O_RDONLY);
-	if (fd < 0)
-		return -1;
-	ssize_t n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	char *p = strstr(buf, "MemFree:");
-	return p ? strtol(p + 8, NULL, 10) / 1024 : -1;
 }
 
 static void report_stall(int i, double t)
@@ -1777,7 +1796,7 @@ static void ignore_signals(void)
 static void usage(void)
 {
 	say("usage: fuzz [-s SEED] [-d SECONDS] [-w WORKERS] [-n CALLS] [-t STALL] [-l LIFE]\n"
-	    "            [-x NR,NR,...] [-o W.R] [-v] [-f]\n");
+	    "            [-x NR,NR,...] [-o W.R] [-m MIB] [-v] [-f]\n");
 	exit(2);
 }
 
@@ -1785,7 +1804,7 @@ int main(int argc, char **argv)
 {
 	int opt, force = 0;
 
-	while ((opt = getopt(argc, argv, "s:d:w:n:t:l:x:o:vfh")) != -1) {
+	while ((opt = getopt(argc, argv, "s:d:w:n:t:l:x:o:m:vfh")) != -1) {
 		switch (opt) {
 		case 's': opt_seed = strtoull(optarg, NULL, 0); break;
 		case 'd': opt_duration = atol(optarg); break;
@@ -1794,6 +1813,7 @@ int main(int argc, char **argv)
 		case 't': opt_stall = atol(optarg); break;
 		case 'l': opt_life = atol(optarg); break;
 		case 'v': opt_verbose = 1; break;
+		case 'm': opt_memwatch = atol(optarg); break;
 		case 'f': force = 1; break;
 		case 'o':
 			if (sscanf(optarg, "%d.%u", &opt_only_w, &opt_only_r) != 2 || opt_only_w < 0 ||
