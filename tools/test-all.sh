@@ -17,7 +17,7 @@ failed=0
 
 # Adds the counts of the last "N passed, M failed" line of a log.
 count_summary() {
-    line=$(sed 's/\x1b\[[0-9;]*m//g; s/\r//g' "$1" | grep -E '^[[:space:]]*([A-Za-z]+:[[:space:]]*)?[0-9]+ passed, [0-9]+ failed' | tail -n 1)
+    line=$(sed 's/\x1b\[[0-9;]*m//g; s/\r//g' "$1" | grep -aE '^[[:space:]]*([A-Za-z]+:[[:space:]]*)?[0-9]+ passed, [0-9]+ failed' | tail -n 1)
     if [ -z "$line" ]; then
         echo "test-all: no summary in $1"
         failed=$((failed + 1))
