@@ -908,8 +908,14 @@ static const char *const sig_of[MAX_NR + 1] = {
  */
 static void unblock_alarm(uint64_t p)
 {
-	if (p >= (uint64_t)(arena + A_BUILD) && p + 8 <= (uint64_t)(arena + A_BUILD_END))
-		*(uint64_t *)p &= ~(1ULL << (SIGALRM - 1));
+	int in_valid = p >= (uint64_t)arena && p + 8 <= (uint64_t)(arena + A_VALID_END);
+	int in_build = p >= (uint64_t)(arena + A_BUILD) && p + 8 <= (uint64_t)(arena + A_BUILD_END);
+	if (in_valid || in_build) {
+		uint64_t m;
+		memcpy(&m, (void *)p, 8);
+		m &= ~(1ULL << (SIGALRM - 1));
+		memcpy((void *)p, &m, 8);
+	}
 }
 
 /* Fills a[] by the signature of nr; returns nothing. */
