@@ -50,7 +50,8 @@
  *   -l LIFE     seconds an incarnation may live (60)
  *   -x LIST     also skip these syscall numbers (to get past a known bug)
  *   -o W.R      run only worker W's incarnation R, once (replay)
- *   -v          workers print every call on the console before making it
+ *   -v          workers print their descriptors, and every call on the console
+ *               before making it; -v -v also prints what each call returned
  *   -m MIB      workers report every call after which MemFree fell by MIB
  *               or more (a diagnostic for leaks; use with -w 1)
  *   -f          run even though this is not PID 1 (inside a guest only!)
@@ -323,10 +324,15 @@ static int overlaps_protected(uint64_t addr, uint64_t len)
 	return 0;
 }
 
+/* Arena contents come from their own stream, so that how often the arena
+ * is rebuilt (and so -x) does not change the calls that follow. */
+static uint64_t fill_state;
+
 static void fill_random(unsigned char *p, size_t n)
 {
 	for (size_t i = 0; i < n; i += 8) {
-		uint64_t r = rnd();
+		fill_state += 0x9e3779b97f4a7c15ULL;
+		uint64_t r = mix64(fill_state);
 		memcpy(p + i, &r, n - i < 8 ? n - i : 8);
 	}
 }
@@ -1271,11 +1277,18 @@ static void redirect_range(uint64_t *addr, uint64_t *len)
 	*len = (1 + below(ARENA_RES_PAGES - first)) * PAGE - (chance(4) ? below(PAGE) : 0);
 }
 
-/* Returns 0 to skip the call. */
+/* Returns 0 to skip the call. Calls skipped by -x go through the same
+ * rewriting first, so that the PRNG stream is the same with and without. */
+static int neuter_rules(long nr, uint64_t *a);
+
 static int neuter(long nr, uint64_t *a)
 {
-	if (nr < 0 || nr > MAX_NR || skip_nr[nr])
-		return 0;
+	int ok = neuter_rules(nr, a);
+	return ok && nr >= 0 && nr <= MAX_NR && !skip_nr[nr];
+}
+
+static int neuter_rules(long nr, uint64_t *a)
+{
 	switch (nr) {
 	case SYS_reboot:
 	case SYS_kexec_load:
@@ -1456,6 +1469,7 @@ static void worker(int index, unsigned incarnation)
 	w_pid = getpid();
 	w_tid = w_pid;
 	rng_state = mix64(opt_seed ^ mix64(0x1000003ULL * (index + 1) + incarnation));
+	fill_state = ~rng_state;
 
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
@@ -1511,6 +1525,19 @@ static void worker(int index, unsigned incarnation)
 
 	setup_fds();
 
+	if (opt_verbose) {
+		static const char *const kinds[] = {
+			"file", "rdonly", "append", "path", "dir", "null", "zero", "full", "random",
+			"tty", "proc", "pipe_r", "pipe_w", "eventfd", "epoll", "sock", "memfd", "other",
+		};
+		char buf[600];
+		int off = snprintf(buf, sizeof buf, "fuzz: w%d.%u fds:", w_index, w_incarnation);
+		for (int i = 0; i < n_fds && off < (int)sizeof buf - 24; i++)
+			off += snprintf(buf + off, sizeof buf - off, " %d=%s", fds[i].fd, kinds[fds[i].kind]);
+		off += snprintf(buf + off, sizeof buf - off, "\n");
+		raw6(SYS_write, LOGFD, (uint64_t)buf, off < (int)sizeof buf ? off : (int)sizeof buf - 1, 0, 0, 0);
+	}
+
 	/* the victim: a child that lives until the worker dies */
 	w_victim = fork();
 	if (w_victim == 0) {
@@ -1552,6 +1579,11 @@ static void worker(int index, unsigned incarnation)
 		else
 			ret = raw6(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 		w_slot->in_call = 0;
+		if (opt_verbose > 1) {
+			char note[40];
+			snprintf(note, sizeof note, " = %#lx", (unsigned long)ret);
+			log_call(nr, a, note);
+		}
 		if (opt_memwatch) {
 			long after = mem_free_kib();
 			long used = free_before - after;
@@ -1675,6 +1707,33 @@ static void print_proc_state(pid_t pid)
 	}
 }
 
+/* Prints /proc/PID/stat of the children of `parent`. */
+static void print_children(pid_t parent)
+{
+	char path[64], buf[512];
+	int shown = 0;
+	for (pid_t pid = 2; pid < 65536 && shown < 8; pid++) {
+		snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+		int fd = open(path, O_RDONLY);
+		if (fd < 0)
+			continue;
+		ssize_t n = read(fd, buf, sizeof buf - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = 0;
+		char *rp = strrchr(buf, ')');
+		int ppid = 0;
+		if (!rp || sscanf(rp + 1, " %*c %d", &ppid) != 1 || ppid != parent)
+			continue;
+		char *nl = strchr(buf, '\n');
+		if (nl)
+			*nl = 0;
+		say("fuzz:   child: %s\n", buf);
+		shown++;
+	}
+}
+
 static void report_stall(int i, double t)
 {
 	char call[200];
@@ -1687,6 +1746,8 @@ static void report_stall(int i, double t)
 	    ws[i].incarnation, (int)ws[i].pid, t - ws[i].last_progress, (unsigned long)s->seq,
 	    s->in_call ? " (in the call)" : "", call);
 	print_proc_state(ws[i].pid);
+	if (opt_verbose)
+		print_children(ws[i].pid);
 }
 
 static void report_unkillable(int i, double t)
@@ -1818,7 +1879,7 @@ int main(int argc, char **argv)
 		case 'n': opt_calls = atol(optarg); break;
 		case 't': opt_stall = atol(optarg); break;
 		case 'l': opt_life = atol(optarg); break;
-		case 'v': opt_verbose = 1; break;
+		case 'v': opt_verbose++; break;
 		case 'm': opt_memwatch = atol(optarg); break;
 		case 'f': force = 1; break;
 		case 'o':
