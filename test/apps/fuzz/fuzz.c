@@ -32,6 +32,9 @@
  * or bookkeeping are usually moved into its scratch arena; a child created
  * by fork/vfork/clone exits at once without touching its stack.
  *
+ * In one incarnation of four a helper thread closes and dup2s the worker's
+ * descriptors and unmaps, remaps and reprotects its buffers meanwhile.
+ *
  * The top process is a watchdog. Workers report progress through a counter
  * in shared memory. A worker that makes no progress for STALL seconds
  * (default 10) or lives longer than LIFE seconds (default 60) is killed
@@ -361,6 +364,25 @@ static void *build(size_t n)
 	return p;
 }
 
+/*
+ * Copies through a private pipe, so that the kernel does the access: a page
+ * that a call (or the helper thread) unmapped gives EFAULT, not SIGSEGV.
+ */
+static int copy_pipe[2] = { -1, -1 };
+
+static int safe_copy(void *dst, const void *src, size_t n)
+{
+	if (copy_pipe[0] < 0 || n > 256)
+		return -1;
+	if (raw6(SYS_write, copy_pipe[1], (uint64_t)src, n, 0, 0, 0) != (long)n)
+		return -1;
+	if (raw6(SYS_read, copy_pipe[0], (uint64_t)dst, n, 0, 0, 0) == (long)n)
+		return 0;
+	char sink[256];
+	raw6(SYS_read, copy_pipe[0], (uint64_t)sink, n, 0, 0, 0);
+	return -1;
+}
+
 /* ------------------------------------------------ worker descriptors */
 
 enum fdkind {
@@ -629,7 +651,9 @@ static uint64_t path_arg(int destructive)
 		/* a path that runs into the hole without a terminating NUL */
 		size_t n = 1 + below(64);
 		char *p = (char *)(arena + A_HOLE - n);
-		memset(p, 'a', n);
+		char as[64];
+		memset(as, 'a', n);
+		safe_copy(p, as, n);
 		return (uint64_t)p;
 	}
 	case 2: {
@@ -918,9 +942,10 @@ static void unblock_alarm(uint64_t p)
 	int in_build = p >= (uint64_t)(arena + A_BUILD) && p + 8 <= (uint64_t)(arena + A_BUILD_END);
 	if (in_valid || in_build) {
 		uint64_t m;
-		memcpy(&m, (void *)p, 8);
-		m &= ~(1ULL << (SIGALRM - 1));
-		memcpy((void *)p, &m, 8);
+		if (safe_copy(&m, (void *)p, 8) == 0) {
+			m &= ~(1ULL << (SIGALRM - 1));
+			safe_copy((void *)p, &m, 8);
+		}
 	}
 }
 
@@ -1376,6 +1401,82 @@ static int neuter_rules(long nr, uint64_t *a)
 	return 1;
 }
 
+/* ------------------------------------------------------ helper thread */
+
+/*
+ * In some incarnations a second thread of the worker churns what the main
+ * thread's calls use: it closes and dup2s the worker's descriptors and
+ * unmaps, remaps and reprotects the arena's buffer pages, so that a call
+ * may lose its file or its memory while the kernel is working on it. It
+ * uses raw system calls only, with its own PRNG, on its own stack.
+ */
+#define HELPER_STACK (64 * 1024)
+
+static void helper_main(void)
+{
+	uint64_t st = rng_state ^ 0x5bd1e995ULL;
+	uint64_t block = 1ULL << (SIGALRM - 1);	/* the main thread takes the alarms */
+	raw6(SYS_rt_sigprocmask, SIG_BLOCK, (uint64_t)&block, 0, 8, 0, 0);
+	uint64_t seen = w_slot->calls;
+	double quiet_since = 0, now_t;
+	for (;;) {
+		/* the main thread gone (SYS_exit) or stuck: end the incarnation */
+		struct timespec mono;
+		raw6(SYS_clock_gettime, CLOCK_MONOTONIC, (uint64_t)&mono, 0, 0, 0, 0);
+		now_t = mono.tv_sec + mono.tv_nsec / 1e9;
+		if (w_slot->calls != seen || quiet_since == 0) {
+			seen = w_slot->calls;
+			quiet_since = now_t;
+		} else if (now_t - quiet_since > 3) {
+			raw6(SYS_exit_group, 0, 0, 0, 0, 0, 0);
+		}
+		st += 0x9e3779b97f4a7c15ULL;
+		uint64_t r = mix64(st);
+		int nf = n_fds ? n_fds : 1;
+		int fa = fds[r % nf].fd, fb = fds[(r >> 8) % nf].fd;
+		uint64_t page = (uint64_t)(arena + ((r >> 16) % 11) * PAGE);	/* not the build pages */
+		switch ((r >> 24) % 8) {
+		case 0: raw6(SYS_dup2, fb, fa, 0, 0, 0, 0); break;
+		case 1: raw6(SYS_close, fa, 0, 0, 0, 0, 0); raw6(SYS_dup2, fb, fa, 0, 0, 0, 0); break;
+		case 2: raw6(SYS_munmap, page, PAGE, 0, 0, 0, 0); break;
+		case 3:
+			raw6(SYS_mmap, page, PAGE, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+			break;
+		case 4: raw6(SYS_mprotect, page, PAGE, (r >> 32) % 4, 0, 0, 0); break;
+		case 5: raw6(SYS_madvise, page, PAGE, 4 /* MADV_DONTNEED */, 0, 0, 0); break;
+		case 6:
+			raw6(SYS_mmap, page, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fa, 0);
+			break;
+		default: raw6(SYS_sched_yield, 0, 0, 0, 0, 0, 0); break;
+		}
+		struct timespec ts = { 0, (long)((r >> 40) % 2000000) };
+		raw6(SYS_nanosleep, (uint64_t)&ts, 0, 0, 0, 0, 0);
+	}
+}
+
+/* Starts helper_main on `stack_top` as a thread of this process. */
+static long spawn_helper(unsigned char *stack_top)
+{
+	register uint64_t r12 __asm__("r12") = (uint64_t)helper_main;
+	long ret;
+	__asm__ volatile("syscall\n\t"
+			 "test %%rax, %%rax\n\t"
+			 "jnz 1f\n\t"
+			 "xor %%ebp, %%ebp\n\t"
+			 "call *%%r12\n\t"
+			 "mov $60, %%eax\n\t"
+			 "xor %%edi, %%edi\n\t"
+			 "syscall\n\t"
+			 "1:\n\t"
+			 : "=a"(ret)
+			 : "0"((long)SYS_clone),
+			   "D"((uint64_t)(0x100 | 0x200 | 0x400 | 0x800 | 0x10000 | 0x40000)),
+			   "S"((uint64_t)stack_top), "d"(0UL), "r"(r12)
+			 : "rcx", "r11", "r8", "r9", "r10", "memory");
+	return ret;
+}
+
 /* ------------------------------------------------------ worker loop */
 
 /*
@@ -1524,6 +1625,8 @@ static void worker(int index, unsigned incarnation)
 	arena_build();
 
 	setup_fds();
+	if (pipe2(copy_pipe, O_CLOEXEC) != 0)
+		copy_pipe[0] = copy_pipe[1] = -1;
 
 	if (opt_verbose) {
 		static const char *const kinds[] = {
@@ -1549,6 +1652,20 @@ static void worker(int index, unsigned incarnation)
 	}
 	raw6(SYS_arch_prctl, 0x1003 /* ARCH_GET_FS */, (uint64_t)&w_fsbase, 0, 0, 0, 0);
 	w_slot->incarnation = incarnation;
+	if (chance(4)) {
+		unsigned char *stk = mmap(NULL, HELPER_STACK, PROT_READ | PROT_WRITE,
+					  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (stk != MAP_FAILED) {
+			add_prot((uint64_t)stk, (uint64_t)stk + HELPER_STACK);
+			long tid = spawn_helper(stk + HELPER_STACK - 64);
+			if (opt_verbose) {
+				char buf[80];
+				int n = snprintf(buf, sizeof buf, "fuzz: w%d.%u helper thread %ld\n",
+						 w_index, incarnation, tid);
+				raw6(SYS_write, LOGFD, (uint64_t)buf, n, 0, 0, 0);
+			}
+		}
+	}
 	arm_alarm();
 
 	for (w_seq = 0; w_seq < (uint64_t)opt_calls; w_seq++) {
