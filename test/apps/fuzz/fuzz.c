@@ -1859,7 +1859,7 @@ static void report_stall(int i, double t)
 		return;
 	format_call(call, sizeof call, s->nr, s->args);
 	restore_console();
-	say("fuzz: stalled w%d.%u pid %d, no progress for %.0f s; last call #%lu%s: %s\n", i,
+	say("\nfuzz: stalled w%d.%u pid %d, no progress for %.0f s; last call #%lu%s: %s\n", i,
 	    ws[i].incarnation, (int)ws[i].pid, t - ws[i].last_progress, (unsigned long)s->seq,
 	    s->in_call ? " (in the call)" : "", call);
 	print_proc_state(ws[i].pid);
@@ -1873,7 +1873,7 @@ static void report_unkillable(int i, double t)
 	struct slot *s = &slots[i];
 	format_call(call, sizeof call, s->nr, s->args);
 	restore_console();
-	say("fuzz: UNKILLABLE worker w%d.%u pid %d not reaped %.0f s after SIGKILL (%s)\n", i,
+	say("\nfuzz: UNKILLABLE worker w%d.%u pid %d not reaped %.0f s after SIGKILL (%s)\n", i,
 	    ws[i].incarnation, (int)ws[i].pid, t - ws[i].kill_time, ws[i].kill_reason);
 	say("fuzz:   last call #%lu%s: %s\n", (unsigned long)s->seq, s->in_call ? " (in the call)" : "",
 	    call);
