@@ -1728,9 +1728,6 @@ static void worker(int index, unsigned incarnation)
 			}
 			arena_build();
 		}
-		if (nr == SYS_close || nr == SYS_dup2 || nr == SYS_dup3 || nr == SYS_close_range) {
-			/* keep going with the table: missing fds just give EBADF */
-		}
 		if ((w_seq & 63) == 63)
 			raw6(SYS_wait4, (uint64_t)-1, 0, 1 /* WNOHANG */, 0, 0, 0);
 	}
