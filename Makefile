@@ -6,10 +6,13 @@
 #   make build    build the kernel
 #   make gdb      boot and wait for a debugger on :1234
 #   make bench    benchmarks against Linux
+#   make fuzz     boot the syscall fuzzer as init (see README.md)
 #
 # Variables: ACCEL (auto|tcg|kvm), MEM (2G), SMP (1), LOG_LEVEL, KCMDLINE,
 # TIMEOUT (seconds), INITRAMFS_EXTRA (a directory merged over the initramfs),
-# CPU (QEMU model).
+# CPU (QEMU model). make fuzz: FUZZ_SEED (1), FUZZ_DURATION (seconds, 600),
+# FUZZ_WORKERS (8), FUZZ_ARGS (more fuzzer options, e.g. -v or -x 40),
+# FUZZ_TIMEOUT (QEMU's limit, default FUZZ_DURATION + 120).
 
 ACCEL ?= auto
 MEM ?= 2G
@@ -19,6 +22,11 @@ KCMDLINE ?=
 TIMEOUT ?= 600
 INITRAMFS_EXTRA ?=
 CPU ?=
+FUZZ_SEED ?= 1
+FUZZ_DURATION ?= 600
+FUZZ_WORKERS ?= 8
+FUZZ_ARGS ?=
+FUZZ_TIMEOUT ?= $(shell echo $$(($(FUZZ_DURATION) + 120)))
 
 BUILD := build
 OSDK := osdk/target/release/osdk
@@ -29,7 +37,7 @@ QEMU_ARGS = --accel $(ACCEL) --mem $(MEM) --smp $(SMP) --timeout $(TIMEOUT) \
 	$(if $(CPU),--cpu $(CPU))
 CMDLINE = log_level=$(LOG_LEVEL) $(KCMDLINE)
 
-.PHONY: all setup build run ktest test check host-test apps rootfs gdb bench clean osdk
+.PHONY: all setup build run ktest test check host-test apps rootfs gdb bench fuzz clean osdk
 
 all: build
 
@@ -74,6 +82,13 @@ test: osdk rootfs
 bench: osdk
 	@$(MAKE) --no-print-directory -C test/apps/benchmark OUT=$(abspath $(BUILD)/bench-root)
 	@bash tools/bench.sh
+
+# The fuzzer as PID 1; the run fails on an unkillable worker, a kernel
+# panic or a timeout (osdk --summary).
+fuzz: osdk rootfs
+	@$(OSDK) run --summary --initramfs $(ROOTFS) \
+		--cmdline "log_level=$(LOG_LEVEL) $(KCMDLINE) init=/test/fuzz/fuzz -- -s $(FUZZ_SEED) -d $(FUZZ_DURATION) -w $(FUZZ_WORKERS) $(FUZZ_ARGS)" \
+		--accel $(ACCEL) --mem $(MEM) --smp $(SMP) --timeout $(FUZZ_TIMEOUT) $(if $(CPU),--cpu $(CPU))
 
 clean:
 	cargo clean

@@ -6,7 +6,8 @@
 #   4. the Linux test programs (test/apps, in QEMU): all in one boot under
 #      the in-guest runner, those of manifest-oom.txt in a boot with 512 MiB,
 #      then those of manifest-init.txt as PID 1,
-#   5. the scripted console sessions.
+#   5. the scripted console sessions,
+#   6. 60 s of the syscall fuzzer (test/apps/fuzz, in QEMU, fixed seed).
 # Exits non-zero if anything failed.
 cd "$(dirname "$0")/.."
 
@@ -18,7 +19,7 @@ failed=0
 
 # Adds the counts of the last "N passed, M failed" line of a log.
 count_summary() {
-    line=$(sed 's/\x1b\[[0-9;]*m//g; s/\r//g' "$1" | grep -E '^[[:space:]]*([A-Za-z]+:[[:space:]]*)?[0-9]+ passed, [0-9]+ failed' | tail -n 1)
+    line=$(sed 's/\x1b\[[0-9;]*m//g; s/\r//g' "$1" | grep -aE '^[[:space:]]*([A-Za-z]+:[[:space:]]*)?[0-9]+ passed, [0-9]+ failed' | tail -n 1)
     if [ -z "$line" ]; then
         echo "test-all: no summary in $1"
         failed=$((failed + 1))
@@ -92,6 +93,22 @@ for script in test/session/*.session; do
     tail -n 3 "$LOG/session.log"
     count_summary "$LOG/session.log"
 done
+
+# The fuzzer as PID 1: one pass if it ends with `1 passed, 0 failed`; an
+# unkillable worker, a kernel panic, a timeout or a missing summary is one
+# failure. FUZZ_KNOWN_BUGS (syscall numbers, comma-separated) skips the
+# syscalls of bugs that have a reproducer under test/apps/hostile/ and are
+# not fixed yet; empty when there are none.
+FUZZ_KNOWN_BUGS=${FUZZ_KNOWN_BUGS-}
+phase "syscall fuzzer (60 s, seed 1${FUZZ_KNOWN_BUGS:+, skipping $FUZZ_KNOWN_BUGS})"
+if $OSDK run --no-build --kernel target/osdk/kernel --initramfs build/rootfs --summary --timeout 180 \
+    --cmdline "log_level=warn init=/test/fuzz/fuzz -- -s 1 -d 60 -w 8 ${FUZZ_KNOWN_BUGS:+-x $FUZZ_KNOWN_BUGS}" \
+    >"$LOG/fuzz.log" 2>&1; then
+    count_summary "$LOG/fuzz.log"
+else
+    failed=$((failed + 1))
+fi
+grep -aE '^fuzz: (summary|UNKILLABLE|TOP)|KERNEL PANIC|osdk: (timeout|the guest|no `|summary)' "$LOG/fuzz.log" | sed 's/\r$//'
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
