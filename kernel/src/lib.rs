@@ -113,7 +113,7 @@ fn start_init(path: &str, args: &[String]) -> error::Result<()> {
         .collect();
     let program = process::program_loader::load_program(&fs_ctx, path, argv, envp)?;
 
-    let tty = fs::tty::console();
+    let tty = fs::tty::TtyFile::open(fs::tty::console(), linux_raw_sys::general::O_RDWR);
     let mut files = FileTable::new();
     for _ in 0..3 {
         files.insert(tty.clone(), false)?;

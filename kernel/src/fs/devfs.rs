@@ -265,8 +265,8 @@ impl Inode for DevNode {
     fn open_special(&self, oflags: u32) -> Option<Result<Arc<dyn FileLike>>> {
         if self.device.is_terminal() {
             // The console is the only terminal, and every process's
-            // controlling terminal.
-            return Some(Ok(super::tty::console()));
+            // controlling terminal; each open is a description of its own.
+            return Some(Ok(super::tty::TtyFile::open(super::tty::console(), oflags)));
         }
         let node = self.this.upgrade()?;
         let name = Device::ALL
@@ -907,7 +907,7 @@ mod test {
     #[ktest]
     fn terminals_open_the_console() {
         let tty = open("tty", flags::O_RDWR);
-        assert!(tty.as_any().is::<crate::fs::tty::Tty>());
+        assert!(tty.as_any().is::<crate::fs::tty::TtyFile>());
         let console = new_root().lookup("console").unwrap();
         assert_eq!(console.metadata().ino, tty.metadata().ino);
     }

@@ -9,6 +9,7 @@ use alloc::collections::VecDeque;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::any::Any;
+use core::sync::atomic::{AtomicU32, Ordering};
 
 use linux_raw_sys::general::{termios, winsize};
 use linux_raw_sys::ioctl::{
@@ -276,8 +277,84 @@ impl Tty {
     }
 }
 
-impl FileLike for Tty {
+/// One open of the terminal (`/dev/console`, `/dev/tty`, ...): an open file
+/// description of its own, with its access mode and status flags, over the
+/// one shared terminal.
+pub struct TtyFile {
+    tty: Arc<Tty>,
+    flags: AtomicU32,
+}
+
+impl TtyFile {
+    /// Opens the terminal with `oflags` (the access mode and `O_NONBLOCK`
+    /// are kept).
+    pub fn open(tty: Arc<Tty>, oflags: u32) -> Arc<TtyFile> {
+        let keep = linux_raw_sys::general::O_ACCMODE
+            | linux_raw_sys::general::O_NONBLOCK
+            | linux_raw_sys::general::O_APPEND;
+        Arc::new(TtyFile {
+            tty,
+            flags: AtomicU32::new(oflags & keep),
+        })
+    }
+
+    /// The terminal.
+    pub fn tty(&self) -> &Arc<Tty> {
+        &self.tty
+    }
+
+    fn mode(&self) -> u32 {
+        self.flags.load(Ordering::Relaxed) & linux_raw_sys::general::O_ACCMODE
+    }
+}
+
+impl FileLike for TtyFile {
     fn read(&self, buf: &mut [u8]) -> Result<usize> {
+        if self.mode() == linux_raw_sys::general::O_WRONLY {
+            return_errno!(EBADF);
+        }
+        let nonblocking =
+            self.flags.load(Ordering::Relaxed) & linux_raw_sys::general::O_NONBLOCK != 0;
+        self.tty.read_as(buf, nonblocking)
+    }
+
+    fn write(&self, buf: &[u8]) -> Result<usize> {
+        if self.mode() == linux_raw_sys::general::O_RDONLY {
+            return_errno!(EBADF);
+        }
+        self.tty.write(buf)
+    }
+
+    fn poll(&self) -> super::poll::IoEvents {
+        self.tty.poll()
+    }
+
+    fn metadata(&self) -> Metadata {
+        self.tty.metadata()
+    }
+
+    fn ioctl(&self, cmd: u32, arg: u64) -> Result<i64> {
+        self.tty.ioctl(cmd, arg)
+    }
+
+    fn status_flags(&self) -> u32 {
+        self.flags.load(Ordering::Relaxed)
+    }
+
+    fn set_status_flags(&self, new: u32) -> Result<()> {
+        super::file::set_changeable_flags(&self.flags, new);
+        Ok(())
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+impl Tty {
+    /// Reads as a `read` through an open file does; `nonblocking`
+    /// (`O_NONBLOCK`) gives `EAGAIN` instead of waiting.
+    pub fn read_as(&self, buf: &mut [u8], nonblocking: bool) -> Result<usize> {
         if buf.is_empty() {
             return Ok(0);
         }
@@ -323,6 +400,9 @@ impl FileLike for Tty {
                     s.eof = false;
                     return Some(Ok(0));
                 }
+                if nonblocking {
+                    return Some(Err(Error::new(EAGAIN)));
+                }
                 if thread.as_ref().is_some_and(|t| t.has_pending_work()) {
                     return Some(Err(Error::new(ERESTARTSYS)));
                 }
@@ -331,6 +411,12 @@ impl FileLike for Tty {
             timeout,
         );
         r.unwrap_or(Ok(0))
+    }
+}
+
+impl FileLike for Tty {
+    fn read(&self, buf: &mut [u8]) -> Result<usize> {
+        self.read_as(buf, false)
     }
 
     fn write(&self, buf: &[u8]) -> Result<usize> {

@@ -79,15 +79,15 @@ fn process_exited(process: &Arc<Process>, status: ExitStatus) {
             send_to_process(c, s);
         }
     }
-    if let Some(init) = table::init_process() {
+    if let Some(reaper) = new_parent_for_orphans(process) {
         for c in children.into_values() {
-            *c.parent.lock() = Arc::downgrade(&init);
+            *c.parent.lock() = Arc::downgrade(&reaper);
             // Linux (`reparent_leader`): "we don't want people slaying
             // init": the orphan's exit signal becomes SIGCHLD.
             c.set_exit_signal(Some(sig::SIGCHLD));
-            init.children.lock().insert(c.clone());
+            reaper.children.lock().insert(c.clone());
             if let Some(st) = c.exit_status() {
-                notify_parent_of_exit(&init, &c, st);
+                notify_parent_of_exit(&reaper, &c, st);
             }
         }
     }
@@ -98,6 +98,23 @@ fn process_exited(process: &Arc<Process>, status: ExitStatus) {
         notify_parent_of_exit(&parent, process, status);
     }
     process.vfork_release();
+}
+
+/// Where the children of the exiting `process` go: the nearest ancestor
+/// that is a child subreaper and still alive (`PR_SET_CHILD_SUBREAPER`),
+/// else init.
+fn new_parent_for_orphans(process: &Arc<Process>) -> Option<Arc<Process>> {
+    let mut cur = process.parent();
+    while let Some(p) = cur {
+        if p.is_init() {
+            break;
+        }
+        if p.is_child_subreaper() && !p.is_zombie() && p.exit_status_pending.lock().is_none() {
+            return Some(p);
+        }
+        cur = p.parent();
+    }
+    table::init_process()
 }
 
 /// Tells `parent` that its child `child` has exited with `status`: the

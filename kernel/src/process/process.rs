@@ -93,6 +93,9 @@ pub struct Process {
     exe_path: SpinLock<String>,
     /// `PR_SET_PDEATHSIG`: signal to receive when the parent dies.
     pdeath_signal: core::sync::atomic::AtomicU8,
+    /// `PR_SET_CHILD_SUBREAPER`: orphaned descendants re-parent to this
+    /// process rather than to init.
+    child_subreaper: core::sync::atomic::AtomicBool,
     cmdline: SpinLock<Vec<u8>>,
     /// The command name (`/proc/PID/comm`): at most 15 bytes.
     comm: SpinLock<String>,
@@ -250,6 +253,7 @@ impl ProcessBuilder {
             exit_signal: core::sync::atomic::AtomicU8::new(self.exit_signal.unwrap_or(0)),
             exe_path: SpinLock::new(self.exe_path),
             pdeath_signal: core::sync::atomic::AtomicU8::new(0),
+            child_subreaper: core::sync::atomic::AtomicBool::new(false),
             cmdline: SpinLock::new(Vec::new()),
             comm: SpinLock::new(String::new()),
             credentials: SpinLock::new(self.credentials),
@@ -480,6 +484,16 @@ impl Process {
         if let Some(c) = self.vfork_done.lock().take() {
             c.complete();
         }
+    }
+
+    /// Whether orphaned descendants re-parent to this process.
+    pub fn is_child_subreaper(&self) -> bool {
+        self.child_subreaper.load(Ordering::Relaxed)
+    }
+
+    /// `PR_SET_CHILD_SUBREAPER`.
+    pub fn set_child_subreaper(&self, on: bool) {
+        self.child_subreaper.store(on, Ordering::Relaxed);
     }
 
     /// The parent-death signal (0: none).

@@ -56,6 +56,25 @@ fn interrupted(ctx: &SyscallContext, done: usize, any_signal: bool) -> Option<R>
     })
 }
 
+/// `EBADF` unless `file` was opened for reading (checked before anything
+/// else, even for a count of 0, as Linux does).
+fn check_readable(file: &Arc<dyn FileLike>) -> Result<()> {
+    let f = file.status_flags();
+    if f & flags::O_ACCMODE == flags::O_WRONLY || f & flags::O_PATH != 0 {
+        return_errno!(EBADF);
+    }
+    Ok(())
+}
+
+/// `EBADF` unless `file` was opened for writing.
+fn check_writable(file: &Arc<dyn FileLike>) -> Result<()> {
+    let f = file.status_flags();
+    if f & flags::O_ACCMODE == flags::O_RDONLY || f & flags::O_PATH != 0 {
+        return_errno!(EBADF);
+    }
+    Ok(())
+}
+
 /// Reads up to `len` bytes from `file` into user memory at `addr`, through
 /// `read` (at `offset`, if given): in chunks for files that read fully,
 /// else one read. Returns the bytes read.
@@ -66,6 +85,7 @@ fn read_to_user(
     len: usize,
     offset: Option<u64>,
 ) -> R {
+    check_readable(file)?;
     let len = len.min(MAX_RW_COUNT);
     let fully = reads_fully(file);
     let vmar = ctx.vmar();
@@ -117,6 +137,7 @@ fn write_from_user(
     len: usize,
     offset: Option<u64>,
 ) -> R {
+    check_writable(file)?;
     let len = len.min(MAX_RW_COUNT);
     let vmar = ctx.vmar();
     let chunk = append_chunk(file, offset);
@@ -219,6 +240,7 @@ fn count_of(r: SyscallReturn) -> usize {
 
 pub fn sys_readv(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     let file = get_file(ctx, fd_arg(a[0]))?;
+    check_readable(&file)?;
     let iovs = read_iovecs(ctx, a[1], a[2])?;
     if !reads_fully(&file) {
         // A pipe or a terminal: one read for the whole vector, scattered
@@ -260,6 +282,7 @@ pub fn sys_readv(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
 
 pub fn sys_writev(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     let file = get_file(ctx, fd_arg(a[0]))?;
+    check_writable(&file)?;
     let iovs = read_iovecs(ctx, a[1], a[2])?;
     let vmar = ctx.vmar();
     let total: usize = iovs.iter().map(|&(_, l)| l).sum();
@@ -377,9 +400,9 @@ fn do_openat(ctx: &mut SyscallContext, dirfd: i32, path_addr: u64, oflags: u32, 
         }
     };
     if oflags & flags::O_NOCTTY == 0
-        && let Some(tty) = file.as_any().downcast_ref::<crate::fs::tty::Tty>()
+        && let Some(tty) = file.as_any().downcast_ref::<crate::fs::tty::TtyFile>()
     {
-        tty.maybe_acquire(ctx.process, false);
+        tty.tty().maybe_acquire(ctx.process, false);
     }
     let fd = ctx
         .process
@@ -866,6 +889,11 @@ pub fn sys_sendfile(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
             .seek(SeekFrom::Current(0))
             .map_err(|_| Error::new(EINVAL))?
     };
+    // Linux's `rw_verify_area`: a count that is negative as a signed size
+    // is invalid; a large one is cut to MAX_RW_COUNT.
+    if (count as isize) < 0 {
+        return_errno!(EINVAL);
+    }
     let count = count.min(MAX_RW_COUNT);
     let mut done = 0;
     let mut buf = vec![0u8; count.min(IO_CHUNK)];

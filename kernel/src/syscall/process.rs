@@ -132,6 +132,8 @@ const PR_SET_PDEATHSIG: u64 = 1;
 const PR_GET_PDEATHSIG: u64 = 2;
 const PR_SET_NAME: u64 = 15;
 const PR_GET_NAME: u64 = 16;
+const PR_SET_CHILD_SUBREAPER: u64 = 36;
+const PR_GET_CHILD_SUBREAPER: u64 = 37;
 
 pub fn sys_prctl(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     match a[0] {
@@ -152,6 +154,15 @@ pub fn sys_prctl(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
             ctx.vmar().read_bytes(a[1], &mut name)?;
             let n = name.iter().position(|&b| b == 0).unwrap_or(16);
             ctx.process.set_comm(&name[..n]);
+            ret(0)
+        }
+        PR_SET_CHILD_SUBREAPER => {
+            ctx.process.set_child_subreaper(a[1] != 0);
+            ret(0)
+        }
+        PR_GET_CHILD_SUBREAPER => {
+            let v = ctx.process.is_child_subreaper() as i32;
+            ctx.vmar().write_val(a[1], &v)?;
             ret(0)
         }
         PR_GET_NAME => {

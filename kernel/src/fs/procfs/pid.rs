@@ -153,7 +153,7 @@ pub(super) fn describe_file(p: &Process, file: &Arc<dyn FileLike>) -> Result<Str
         let cwd = super::lock_bounded(p.fs())?.cwd_path.clone();
         return Ok(absolute(&path, &cwd));
     }
-    if file.as_any().is::<crate::fs::tty::Tty>() {
+    if file.as_any().is::<crate::fs::tty::TtyFile>() {
         return Ok("/dev/console".to_string());
     }
     let m = file.metadata();
@@ -323,7 +323,7 @@ impl Info {
         let (tty, fd_size) = super::lock_bounded(p.files()).map_or((false, 64), |files| {
             let tty = files
                 .iter()
-                .any(|(fd, f)| fd <= 2 && f.as_any().is::<crate::fs::tty::Tty>());
+                .any(|(fd, f)| fd <= 2 && f.as_any().is::<crate::fs::tty::TtyFile>());
             let highest = files
                 .iter()
                 .map(|(fd, _)| fd as usize + 1)
