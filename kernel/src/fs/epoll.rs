@@ -112,6 +112,11 @@ impl EpollFile {
             .downcast_ref::<EpollFile>()
             .and_then(|e| e.this.upgrade());
         if let Some(inner) = &nested {
+            // The same instance through another descriptor (Linux compares
+            // the files, not the numbers).
+            if core::ptr::eq(&**inner, self) {
+                return_errno!(EINVAL);
+            }
             let below = inner
                 .depth_below(self, MAX_NESTS)
                 .ok_or(Error::new(ELOOP))?;

@@ -65,6 +65,9 @@ int main(void)
 	int a = epoll_create1(0);
 	struct epoll_event ev = { .events = EPOLLIN };
 	CHECK_ERRNO(epoll_ctl(a, EPOLL_CTL_ADD, a, &ev), EINVAL, "an epoll fd cannot watch itself");
+	int a2 = dup(a);
+	CHECK_ERRNO(epoll_ctl(a, EPOLL_CTL_ADD, a2, &ev), EINVAL,
+		    "nor itself through another descriptor (found by the fuzzer: poll then deadlocked)");
 
 	for (int w = 0; w < 2; w++) {
 		pid_t pid = fork();
