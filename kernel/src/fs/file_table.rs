@@ -37,6 +37,7 @@ impl FileTable {
         let fd = (min..MAX_FDS)
             .find(|&fd| self.entries.get(fd).is_none_or(|e| e.is_none()))
             .ok_or(Error::new(EMFILE))?;
+        crate::vm::oom::check_user_memory()?;
         self.put(fd, file, cloexec);
         Ok(fd as i32)
     }

@@ -196,6 +196,22 @@ impl FileLike for DuplexEnd {
     }
 }
 
+/// Makes room for `n` more bytes in a pipe's buffer. Pipe data is memory
+/// user space asks for, so the buffer grows only while user memory is
+/// available (not into the kernel's reserve), and fails with `ENOMEM`, as
+/// Linux's `pipe_write` does when it cannot get a page, rather than stop
+/// the kernel.
+fn grow_buffer(buf: &mut VecDeque<u8>, n: usize) -> Result<()> {
+    if buf.capacity() - buf.len() >= n {
+        return Ok(());
+    }
+    let pages = (buf.len() + n).div_ceil(ostd::mm::PAGE_SIZE);
+    if ostd::mm::free_frames_for_user() < pages {
+        return_errno_with_message!(ENOMEM, "no memory for pipe data");
+    }
+    buf.try_reserve(n).map_err(|_| Error::new(ENOMEM))
+}
+
 fn interrupted() -> bool {
     crate::process::try_current_thread().is_some_and(|t| t.has_pending_work())
 }
@@ -258,6 +274,9 @@ impl FileLike for PipeEnd {
                 let need = if left <= PIPE_BUF { left } else { 1 };
                 if room >= need && (room > 0 || left == 0) {
                     let n = left.min(room);
+                    if let Err(e) = grow_buffer(&mut s.buf, n) {
+                        return Some(Err(e));
+                    }
                     s.buf.extend(&data[done..done + n]);
                     return Some(Ok(n));
                 }
@@ -287,7 +306,12 @@ impl FileLike for PipeEnd {
                     }
                     return Err(e);
                 }
-                Err(e) if done > 0 && (e.errno() == EAGAIN || e.errno() == ERESTARTSYS) => {
+                Err(e)
+                    if done > 0
+                        && (e.errno() == EAGAIN
+                            || e.errno() == ERESTARTSYS
+                            || e.errno() == ENOMEM) =>
+                {
                     return Ok(done);
                 }
                 Err(e) => return Err(e),

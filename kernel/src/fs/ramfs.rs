@@ -159,6 +159,9 @@ impl RamInode {
     /// A new inode in this inode's file system (`ENOSPC` past its inode
     /// limit).
     fn new_child(&self, kind: InodeType, mode: u32, parent: Weak<RamInode>) -> Result<Arc<Self>> {
+        if crate::vm::oom::user_memory_low() {
+            return_errno!(ENOSPC);
+        }
         self.fs.take_inode()?;
         Ok(Self::new_in(self.fs.clone(), kind, mode, parent))
     }

@@ -117,6 +117,7 @@ pub fn clone_current(thread: &Arc<Thread>, user: &UserContext, a: CloneArgs) -> 
     let f = a.flags;
     // The limits first: a fork bomb's failing forks must stay cheap.
     let charge = ThreadCharge::for_new_thread_of(process)?;
+    crate::vm::oom::check_user_memory()?;
 
     let mut child_ctx = user.clone();
     child_ctx.set_syscall_ret(0);

@@ -31,6 +31,25 @@ pub fn check_commit(bytes: u64) -> Result<()> {
     Ok(())
 }
 
+/// Pages below which user space may not make the kernel allocate more
+/// bookkeeping (regions, processes, open files, inodes): past it those
+/// fail with `ENOMEM` (or `ENOSPC`), so that kernel objects a program asks
+/// for cannot eat the reserve the kernel needs to recover.
+const LOW_PAGES: usize = 256;
+
+/// Whether memory for user space is nearly gone (see [`LOW_PAGES`]).
+pub fn user_memory_low() -> bool {
+    ostd::mm::free_frames_for_user() < LOW_PAGES
+}
+
+/// `ENOMEM` if memory for user space is nearly gone.
+pub fn check_user_memory() -> Result<()> {
+    if user_memory_low() {
+        return_errno_with_message!(ENOMEM, "memory for user space is exhausted");
+    }
+    Ok(())
+}
+
 /// The address space of the process last chosen (gone once its memory is
 /// free), and when it was chosen.
 static VICTIM: SpinLock<Option<(Weak<VmSpace>, Duration)>> = SpinLock::new(None);

@@ -154,6 +154,7 @@ impl Vmar {
         if inner.vmas.len() + 2 > MAX_MAP_COUNT {
             return_errno_with_message!(ENOMEM, "too many mappings");
         }
+        super::oom::check_user_memory()?;
         let start = match opts.addr {
             Some((addr, true)) => {
                 if addr % PAGE_SIZE != 0 {

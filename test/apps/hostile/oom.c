@@ -7,6 +7,9 @@
  *    big mapping, or 64 threads at once) is killed with SIGKILL by the OOM
  *    killer, and afterwards MemFree is back within 1 %;
  *  - MAP_POPULATE of more than is free fails with ENOMEM;
+ *  - pipes filled with more data than there is memory: writes fail with
+ *    ENOMEM (as Linux's pipe_write does when it gets no page; this kernel
+ *    never lets pipe data eat the memory the kernel keeps for itself);
  *  - a tmpfs stops at its size: write gives ENOSPC (after a short write),
  *    file creation gives ENOSPC past nr_inodes, statfs shows the limits,
  *    and removing the files gives the memory back.
@@ -137,6 +140,24 @@ static void threads_touching(void)
 		pause();
 }
 
+/* Fills pipes until writing fails; exits 0 if a write failed with ENOMEM
+ * (or EAGAIN), 1 if every pipe took its data. */
+static void fill_pipes(void)
+{
+	static char block[65536];
+	memset(block, 'p', sizeof block);
+	for (int i = 0; i < 400; i++) {
+		int fds[2];
+		if (pipe(fds) != 0)
+			_exit(errno == ENOMEM || errno == EMFILE ? 2 : 3);
+		fcntl(fds[1], F_SETFL, O_NONBLOCK);
+		ssize_t n = write(fds[1], block, sizeof block);
+		if (n < 0)
+			_exit(errno == ENOMEM || errno == EAGAIN ? 0 : 4);
+	}
+	_exit(1);
+}
+
 static void exhaustion(void)
 {
 	long before = meminfo_kib("MemFree");
@@ -152,6 +173,38 @@ static void exhaustion(void)
 
 	st = in_child(threads_touching);
 	CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "64 threads touching memory: OOM-killed (status %#x)", st);
+	after = free_memory_back(before);
+	CHECK(after >= before - before / 100, "memory back: MemFree %ld kB before, %ld kB after", before, after);
+
+	/* Pipes holding more data than there is memory: the writes fail (the
+	 * data is kernel memory user space asked for), nothing else breaks. */
+	pid_t fillers[40];
+	int nfill = (int)(ram_bytes() / (400UL * 65536)) + 4;
+	if (nfill > 40)
+		nfill = 40;
+	int refused = 0, others = 0;
+	for (int i = 0; i < nfill; i++) {
+		fillers[i] = fork();
+		if (fillers[i] == 0) {
+			/* Stay alive, holding the pipes, until told to go. */
+			pid_t inner = fork();
+			if (inner == 0)
+				fill_pipes();
+			int ist;
+			waitpid(inner, &ist, 0);
+			_exit(WIFEXITED(ist) ? WEXITSTATUS(ist) : 5);
+		}
+	}
+	for (int i = 0; i < nfill; i++) {
+		int fst;
+		waitpid(fillers[i], &fst, 0);
+		if (WIFEXITED(fst) && (WEXITSTATUS(fst) == 0 || WEXITSTATUS(fst) == 2))
+			refused++;
+		else if (!(WIFEXITED(fst) && WEXITSTATUS(fst) == 1))
+			others++;
+	}
+	CHECK(refused > 0 && others == 0, "filling pipes past memory: writes fail with ENOMEM (%d of %d fillers refused, %d odd)",
+	      refused, nfill, others);
 	after = free_memory_back(before);
 	CHECK(after >= before - before / 100, "memory back: MemFree %ld kB before, %ld kB after", before, after);
 
