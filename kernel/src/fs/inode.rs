@@ -184,6 +184,14 @@ pub trait Inode: Send + Sync + Any {
         return_errno!(EINVAL)
     }
 
+    /// `fallocate`: makes `[offset, offset + len)` backed by memory (and,
+    /// unless `keep_size`, part of the file); `ENOSPC` past the file
+    /// system's limit. With `punch_hole`, frees the range instead (it reads
+    /// as zeros). File systems without the operation: `EOPNOTSUPP`.
+    fn allocate(&self, _offset: u64, _len: u64, _keep_size: bool, _punch_hole: bool) -> Result<()> {
+        return_errno!(EOPNOTSUPP)
+    }
+
     /// The memory object holding the contents, for `mmap`.
     fn vmo(&self) -> Option<Arc<Vmo>> {
         None

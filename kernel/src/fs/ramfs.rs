@@ -298,9 +298,8 @@ impl Inode for RamInode {
             _ => return_errno!(EINVAL),
         };
         let mut m = self.meta.lock();
-        if size < m.size {
-            vmo.truncate(size);
-        }
+        // Also drops pages `fallocate` kept beyond the old size.
+        vmo.truncate(size);
         m.size = size;
         vmo.set_size(size);
         Ok(())
@@ -317,6 +316,32 @@ impl Inode for RamInode {
             files,
             files_free: files.saturating_sub(fs.inodes.load(Ordering::Relaxed)),
         }
+    }
+
+    fn allocate(&self, offset: u64, len: u64, keep_size: bool, punch_hole: bool) -> Result<()> {
+        let vmo = match &*self.content.lock() {
+            Content::File(v) => v.clone(),
+            Content::Dir(_) => return_errno!(EISDIR),
+            _ => return_errno!(ENODEV),
+        };
+        let end = offset.checked_add(len).ok_or(Error::new(EFBIG))?;
+        if punch_hole {
+            let size = self.meta.lock().size;
+            vmo.punch(offset, end.min(size).saturating_sub(offset));
+            return Ok(());
+        }
+        let first = (offset / PAGE_SIZE as u64) as usize;
+        let last = end.div_ceil(PAGE_SIZE as u64) as usize;
+        vmo.populate(first, last)?;
+        if !keep_size {
+            let mut m = self.meta.lock();
+            if end > m.size {
+                m.size = end;
+                vmo.set_size(end);
+            }
+            m.ctime = ostd::timer::wall_clock();
+        }
+        Ok(())
     }
 
     fn vmo(&self) -> Option<Arc<Vmo>> {

@@ -410,6 +410,49 @@ pub fn sys_ftruncate(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     truncate_inode(ctx, &inode, a[1])
 }
 
+/// `fallocate(fd, mode, offset, len)` with the modes Linux's tmpfs has:
+/// 0, `FALLOC_FL_KEEP_SIZE`, and `FALLOC_FL_PUNCH_HOLE` (with KEEP_SIZE).
+pub fn sys_fallocate(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    const KEEP_SIZE: u32 = 1;
+    const PUNCH_HOLE: u32 = 2;
+    let (mode, offset, len) = (a[1] as u32, a[2] as i64, a[3] as i64);
+    let file = get_file(ctx, a[0] as i32)?;
+    // The checks in the order of Linux's `vfs_fallocate`.
+    if offset < 0 || len <= 0 {
+        return_errno!(EINVAL);
+    }
+    if mode & !(KEEP_SIZE | PUNCH_HOLE) != 0 || (mode & PUNCH_HOLE != 0 && mode & KEEP_SIZE == 0) {
+        return_errno!(EOPNOTSUPP);
+    }
+    if file.status_flags() & g::O_ACCMODE == g::O_RDONLY || file.status_flags() & g::O_PATH != 0 {
+        return_errno!(EBADF);
+    }
+    let inode = match file.inode() {
+        Some(i) => i.clone(),
+        None if file.metadata().kind == InodeType::Fifo => return_errno!(ESPIPE),
+        None => return_errno!(ENODEV),
+    };
+    match inode.metadata().kind {
+        InodeType::Fifo => return_errno!(ESPIPE),
+        InodeType::Dir => return_errno!(EISDIR),
+        InodeType::File => {}
+        _ => return_errno!(ENODEV),
+    }
+    if (offset as u64)
+        .checked_add(len as u64)
+        .is_none_or(|e| e > i64::MAX as u64)
+    {
+        return_errno!(EFBIG);
+    }
+    inode.allocate(
+        offset as u64,
+        len as u64,
+        mode & KEEP_SIZE != 0,
+        mode & PUNCH_HOLE != 0,
+    )?;
+    ret(0)
+}
+
 pub fn sys_fsync(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     get_file(ctx, a[0] as i32)?;
     ret(0)

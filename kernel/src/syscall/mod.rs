@@ -122,6 +122,7 @@ static TABLE: [Option<Handler>; MAX_NR] = table! {
     __NR_utimensat => fs_tree::sys_utimensat,
     __NR_truncate => fs_tree::sys_truncate,
     __NR_ftruncate => fs_tree::sys_ftruncate,
+    __NR_fallocate => fs_tree::sys_fallocate,
     __NR_fsync => fs_tree::sys_fsync,
     __NR_fdatasync => fs_tree::sys_fsync,
     __NR_sync => fs_tree::sys_sync,

@@ -177,6 +177,76 @@ impl Vmo {
         Ok(done)
     }
 
+    /// Backs pages `first..last` with memory (zeroed), counted against the
+    /// quota: `ENOSPC` when it runs out, and then the pages this call took
+    /// are given back (as Linux's tmpfs undoes a failed `fallocate`).
+    pub fn populate(&self, first: usize, last: usize) -> Result<()> {
+        let mut pages = self.pages.lock();
+        let mut added = alloc::vec::Vec::new();
+        for idx in first..last {
+            if pages.contains_key(&idx) {
+                continue;
+            }
+            let frame = self
+                .quota
+                .as_ref()
+                .map_or(Ok(()), |q| q.charge())
+                .and_then(|()| {
+                    Frame::alloc_zeroed().ok_or_else(|| {
+                        if let Some(q) = &self.quota {
+                            q.uncharge(1);
+                        }
+                        Error::new(ENOMEM)
+                    })
+                });
+            match frame {
+                Ok(f) => {
+                    pages.insert(idx, f);
+                    added.push(idx);
+                }
+                Err(e) => {
+                    for i in &added {
+                        pages.remove(i);
+                    }
+                    if let Some(q) = &self.quota {
+                        q.uncharge(added.len() as u64);
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Zeroes `[offset, offset + len)`, freeing the whole pages inside it.
+    pub fn punch(&self, offset: u64, len: u64) {
+        let end = offset.saturating_add(len);
+        let first_whole = offset.div_ceil(PAGE_SIZE as u64) as usize;
+        let last_whole = (end / PAGE_SIZE as u64) as usize;
+        let mut pages = self.pages.lock();
+        let freed: alloc::vec::Vec<Frame> = (first_whole..last_whole.max(first_whole))
+            .filter_map(|i| pages.remove(&i))
+            .collect();
+        if let Some(q) = &self.quota {
+            q.uncharge(freed.len() as u64);
+        }
+        // The partial pages at either end keep their frames, zeroed in part.
+        for (from, to) in [
+            (offset, end.min((first_whole as u64) * PAGE_SIZE as u64)),
+            ((last_whole as u64 * PAGE_SIZE as u64).max(offset), end),
+        ] {
+            if from >= to {
+                continue;
+            }
+            let idx = (from / PAGE_SIZE as u64) as usize;
+            if let Some(f) = pages.get(&idx) {
+                let at = (from % PAGE_SIZE as u64) as usize;
+                let zeros = [0u8; PAGE_SIZE];
+                f.write_bytes(at, &zeros[..(to - from) as usize]);
+            }
+        }
+    }
+
     /// Drops pages wholly at or beyond byte `size` and zeroes the tail of
     /// the last partial page (so a later extension reads zeros).
     pub fn truncate(&self, size: u64) {

@@ -10,7 +10,8 @@
  *  - pipes filled with more data than there is memory: writes fail with
  *    ENOMEM (as Linux's pipe_write does when it gets no page; this kernel
  *    never lets pipe data eat the memory the kernel keeps for itself);
- *  - a tmpfs stops at its size: write gives ENOSPC (after a short write),
+ *  - a tmpfs stops at its size: write and fallocate give ENOSPC (write
+ *    after a short write),
  *    file creation gives ENOSPC past nr_inodes, statfs shows the limits,
  *    and removing the files gives the memory back.
  *
@@ -40,6 +41,13 @@
 #include "check.h"
 
 #define PAGE 4096UL
+
+#ifndef FALLOC_FL_KEEP_SIZE
+#define FALLOC_FL_KEEP_SIZE 0x01
+#endif
+#ifndef FALLOC_FL_PUNCH_HOLE
+#define FALLOC_FL_PUNCH_HOLE 0x02
+#endif
 
 static long meminfo_kib(const char *field)
 {
@@ -261,6 +269,38 @@ static void tmpfs_limits(void)
 		snprintf(path, sizeof path, "%s/f%d", dir, i);
 		unlink(path);
 	}
+
+	/* fallocate against the same limit, and its argument checks. */
+	snprintf(path, sizeof path, "%s/fa", dir);
+	fd = open(path, O_RDWR | O_CREAT, 0600);
+	CHECK_ERRNO(fallocate(fd, 0, 0, 2 << 20), ENOSPC, "fallocate of 2 MiB in a 1 MiB tmpfs: ENOSPC");
+	CHECK(ftruncate(fd, 0) == 0 && fallocate(fd, 0, 0, 512 << 10) == 0, "fallocate of 512 KiB");
+	struct stat st;
+	CHECK(fstat(fd, &st) == 0 && st.st_size == 512 << 10, "  extends the file (%ld)", (long)st.st_size);
+	CHECK(fallocate(fd, FALLOC_FL_KEEP_SIZE, 512 << 10, 64 << 10) == 0 && fstat(fd, &st) == 0 &&
+		      st.st_size == 512 << 10,
+	      "FALLOC_FL_KEEP_SIZE allocates without growing the file");
+	CHECK(statfs(dir, &sf) == 0 && sf.f_bfree == 256 - 144, "statfs counts the allocated blocks (%ld free)",
+	      (long)sf.f_bfree);
+	CHECK(fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 256 << 10) == 0 && statfs(dir, &sf) == 0 &&
+		      sf.f_bfree == 256 - 80,
+	      "FALLOC_FL_PUNCH_HOLE frees the blocks (%ld free)", (long)sf.f_bfree);
+	CHECK_ERRNO(fallocate(fd, 0, 0, 0), EINVAL, "fallocate of length 0: EINVAL");
+	CHECK_ERRNO(fallocate(fd, 0, -1, 10), EINVAL, "fallocate at a negative offset: EINVAL");
+	CHECK_ERRNO(fallocate(fd, FALLOC_FL_PUNCH_HOLE, 0, 10), EOPNOTSUPP, "PUNCH_HOLE without KEEP_SIZE: EOPNOTSUPP");
+	CHECK_ERRNO(fallocate(fd, 0x40, 0, 10), EOPNOTSUPP, "an unknown mode: EOPNOTSUPP");
+	int ro = open(path, O_RDONLY);
+	CHECK_ERRNO(fallocate(ro, 0, 0, 10), EBADF, "fallocate on a read-only descriptor: EBADF");
+	int pfd[2];
+	if (pipe(pfd) == 0) {
+		CHECK_ERRNO(fallocate(pfd[1], 0, 0, 10), ESPIPE, "fallocate on a pipe: ESPIPE");
+		close(pfd[0]);
+		close(pfd[1]);
+	}
+	close(ro);
+	close(fd);
+	unlink(path);
+
 	CHECK(mount(NULL, dir, NULL, MS_REMOUNT, "size=2m") == 0 && statfs(dir, &sf) == 0 && sf.f_blocks == 512,
 	      "remount with size=2m (%ld blocks)", (long)sf.f_blocks);
 	CHECK(mount("tmpfs", dir, "tmpfs", MS_REMOUNT, "bogus=1") == -1 && errno == EINVAL,
