@@ -261,23 +261,7 @@ pub fn sys_readv(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         }
         return ret(n);
     }
-    let mut total = 0;
-    for (base, len) in iovs {
-        let len = len.min(MAX_RW_COUNT - total);
-        if len == 0 {
-            continue;
-        }
-        let n = match read_to_user(ctx, &file, base, len, None) {
-            Ok(r) => count_of(r),
-            Err(_) if total > 0 => break,
-            Err(e) => return Err(e),
-        };
-        total += n;
-        if n < len {
-            break;
-        }
-    }
-    ret(total)
+    for_each_iovec(iovs, |base, len| read_to_user(ctx, &file, base, len, None))
 }
 
 pub fn sys_writev(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
@@ -298,23 +282,33 @@ pub fn sys_writev(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         }
         return ret(file.write(&buf)?);
     }
-    let mut done = 0;
+    for_each_iovec(iovs, |base, len| {
+        write_from_user(ctx, &file, base, len, None)
+    })
+}
+
+/// Moves the data of each buffer of an I/O vector in turn with `f` (which
+/// returns the count it moved), until a short transfer; the total is cut
+/// at `MAX_RW_COUNT`. An error after some data moved ends the call with
+/// the count so far, as Linux does.
+fn for_each_iovec(iovs: Vec<(u64, usize)>, mut f: impl FnMut(u64, usize) -> R) -> R {
+    let mut total = 0;
     for (base, len) in iovs {
-        let len = len.min(MAX_RW_COUNT - done);
+        let len = len.min(MAX_RW_COUNT - total);
         if len == 0 {
             continue;
         }
-        let w = match write_from_user(ctx, &file, base, len, None) {
+        let n = match f(base, len) {
             Ok(r) => count_of(r),
-            Err(_) if done > 0 => break,
+            Err(_) if total > 0 => break,
             Err(e) => return Err(e),
         };
-        done += w;
-        if w < len {
+        total += n;
+        if n < len {
             break;
         }
     }
-    ret(done)
+    ret(total)
 }
 
 pub fn sys_pread64(ctx: &mut SyscallContext, a: [u64; 6]) -> R {

@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "procutil.h"
 
 struct shared {
 	atomic_long forks;
@@ -46,21 +47,6 @@ static double now_s(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static long meminfo_kib(const char *field)
-{
-	FILE *f = fopen("/proc/meminfo", "r");
-	char line[128], name[64];
-	long v = -1, x;
-	while (f && fgets(line, sizeof line, f))
-		if (sscanf(line, "%63[^:]: %ld kB", name, &x) == 2 && !strcmp(name, field)) {
-			v = x;
-			break;
-		}
-	if (f)
-		fclose(f);
-	return v;
 }
 
 static long mem_free_kib(void)

@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "procutil.h"
 
 #define PAGE 4096UL
 
@@ -48,21 +49,6 @@
 #ifndef FALLOC_FL_PUNCH_HOLE
 #define FALLOC_FL_PUNCH_HOLE 0x02
 #endif
-
-static long meminfo_kib(const char *field)
-{
-	FILE *f = fopen("/proc/meminfo", "r");
-	char line[128], name[64];
-	long v = -1, x;
-	while (f && fgets(line, sizeof line, f))
-		if (sscanf(line, "%63[^:]: %ld kB", name, &x) == 2 && !strcmp(name, field)) {
-			v = x;
-			break;
-		}
-	if (f)
-		fclose(f);
-	return v;
-}
 
 /* Waits (up to 10 s) until MemFree is within 1 % of `before`; returns it. */
 static long free_memory_back(long before)

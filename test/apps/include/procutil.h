@@ -4,6 +4,7 @@
  *   now_ns()              CLOCK_MONOTONIC in nanoseconds
  *   sleep_ms(ms)          nanosleep, restarted after signals
  *   shared_alloc(size)    zeroed MAP_SHARED anonymous memory (survives fork)
+ *   meminfo_kib(field)    a /proc/meminfo field in kB ("MemFree"), or -1
  *   run_capture(path, argv, envp, out, size, &status)
  *                         fork + execve with stdout and stderr on a pipe;
  *                         collects the output (NUL-terminated) and waits.
@@ -15,6 +16,8 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -37,6 +40,22 @@ static void sleep_ms(long ms)
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
 		;
+}
+
+__attribute__((unused))
+static long meminfo_kib(const char *field)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[128], name[64];
+	long v = -1, x;
+	while (f && fgets(line, sizeof line, f))
+		if (sscanf(line, "%63[^:]: %ld kB", name, &x) == 2 && !strcmp(name, field)) {
+			v = x;
+			break;
+		}
+	if (f)
+		fclose(f);
+	return v;
 }
 
 __attribute__((unused, noinline))
