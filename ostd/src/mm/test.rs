@@ -311,3 +311,30 @@ fn heap_serves_large_allocations() {
     drop(big);
     assert!(free_frames() + (4 << 20) / PAGE_SIZE >= frames_before);
 }
+
+#[ktest]
+fn user_cmpxchg() {
+    let space = Arc::new(VmSpace::new().unwrap());
+    space.activate();
+    let f = Frame::alloc_zeroed().unwrap();
+    space.map(VA, f.clone(), PageFlags::WRITE).unwrap();
+    space.write_user(VA + 8, &7u32.to_le_bytes()).unwrap();
+    // Mismatch: nothing changes, the current value comes back.
+    assert_eq!(space.cmpxchg_user_u32(VA + 8, 1, 2), Ok(7));
+    assert_eq!(space.cmpxchg_user_u32(VA + 8, 7, 9), Ok(7));
+    let mut b = [0u8; 4];
+    space.read_user(VA + 8, &mut b).unwrap();
+    assert_eq!(u32::from_le_bytes(b), 9);
+    // Unmapped, misaligned or kernel addresses fault instead.
+    assert!(matches!(
+        space.cmpxchg_user_u32(VA + 0x10_0000, 0, 1),
+        Err(UserAccessError::Fault(_))
+    ));
+    assert!(space.cmpxchg_user_u32(VA + 9, 0, 1).is_err());
+    assert!(space.cmpxchg_user_u32(0xffff_8000_0000_0000, 0, 1).is_err());
+    // A read-only page faults too (the kernel then resolves or refuses).
+    space
+        .protect(VA..VA + 4096, |fl| fl - PageFlags::WRITE)
+        .unwrap();
+    assert!(space.cmpxchg_user_u32(VA + 8, 9, 1).is_err());
+}

@@ -106,6 +106,24 @@ __ostd_fill_user_b_fixup:
     mov %rcx, %rax
     OSTD_USER_ACCESS_END
     ret
+
+/* u64 __ostd_user_cmpxchg_u32(ptr, expected, new): atomically replaces the
+   u32 at ptr with new if it holds expected. Returns the value it held (in
+   the low 32 bits), or bit 32 set if the access faulted. */
+.global __ostd_user_cmpxchg_u32
+__ostd_user_cmpxchg_u32:
+    OSTD_USER_ACCESS_BEGIN
+    mov %esi, %eax
+.global __ostd_user_cmpxchg_insn
+__ostd_user_cmpxchg_insn:
+    lock cmpxchg %edx, (%rdi)
+    OSTD_USER_ACCESS_END
+    ret
+.global __ostd_user_cmpxchg_fixup
+__ostd_user_cmpxchg_fixup:
+    mov $0x100000000, %rax
+    OSTD_USER_ACCESS_END
+    ret
 "#,
     options(att_syntax)
 );
@@ -119,6 +137,9 @@ unsafe extern "C" {
     static __ostd_copy_user_b_fixup: u8;
     static __ostd_fill_user_b: u8;
     static __ostd_fill_user_b_fixup: u8;
+    fn __ostd_user_cmpxchg_u32(ptr: *mut u32, expected: u32, new: u32) -> u64;
+    static __ostd_user_cmpxchg_insn: u8;
+    static __ostd_user_cmpxchg_fixup: u8;
 }
 
 /// The faulting address of the last fixed-up fault (one CPU).
@@ -139,6 +160,10 @@ pub(crate) fn fixup(rip: u64, addr: u64) -> Option<u64> {
         (
             &raw const __ostd_fill_user_b,
             &raw const __ostd_fill_user_b_fixup,
+        ),
+        (
+            &raw const __ostd_user_cmpxchg_insn,
+            &raw const __ostd_user_cmpxchg_fixup,
         ),
     ];
     let (_, to) = table.iter().find(|(at, _)| *at as u64 == rip)?;
@@ -184,6 +209,28 @@ pub(crate) fn copy_to_user(dst: Vaddr, src: &[u8]) -> Result<(), UserFault> {
     // destination is user memory, which no Rust reference points into.
     let left = unsafe { __ostd_copy_user(dst as *mut u8, src.as_ptr(), src.len()) };
     result(src.len(), left)
+}
+
+/// Atomically replaces the `u32` at user address `addr` (4-byte aligned) of
+/// the loaded space with `new` if it holds `expected`; returns the value it
+/// held (equal to `expected` when the exchange happened).
+pub(crate) fn cmpxchg_user_u32(addr: Vaddr, expected: u32, new: u32) -> Result<u32, UserFault> {
+    check(addr, 4)?;
+    if !addr.is_multiple_of(4) {
+        return Err(UserFault { addr, copied: 0 });
+    }
+    // SAFETY: `addr..addr+4` is an aligned user address (checked above), so
+    // it cannot alias kernel memory; a fault on it is fixed up (see
+    // `fixup`); `lock cmpxchg` is atomic with respect to every other access
+    // to the word, user or kernel, on any CPU.
+    let r = unsafe { __ostd_user_cmpxchg_u32(addr as *mut u32, expected, new) };
+    if r & (1 << 32) != 0 {
+        return Err(UserFault {
+            addr: FAULT_ADDR.load(Ordering::Relaxed),
+            copied: 0,
+        });
+    }
+    Ok(r as u32)
 }
 
 /// Sets `len` bytes at user address `dst` of the loaded space to `byte`.

@@ -385,6 +385,22 @@ impl VmSpace {
         Ok(user_copy::fill_user(dst, byte, len)?)
     }
 
+    /// Atomically replaces the `u32` at user address `addr` (4-byte
+    /// aligned) of this space, the active one, with `new` if it holds
+    /// `expected`; returns the value it held. For futexes, whose words user
+    /// code changes concurrently.
+    pub fn cmpxchg_user_u32(
+        &self,
+        addr: Vaddr,
+        expected: u32,
+        new: u32,
+    ) -> Result<u32, UserAccessError> {
+        if !self.is_active() {
+            return Err(UserAccessError::NotActive);
+        }
+        Ok(user_copy::cmpxchg_user_u32(addr, expected, new)?)
+    }
+
     /// Makes this the address space of the current task and loads it.
     pub fn activate(self: &Arc<Self>) {
         crate::task::set_current_vm_space(self.clone());
