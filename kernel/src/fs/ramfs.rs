@@ -31,6 +31,11 @@ pub struct RamFs {
     pages: Arc<PageQuota>,
     max_inodes: AtomicU64,
     inodes: AtomicU64,
+    /// Serialises renames, as Linux's per-super-block rename mutex: while
+    /// it is held the tree's shape changes only through the holder, so
+    /// the subtree check and the move of a rename are one step, and which
+    /// of two directories is the ancestor cannot change.
+    rename_lock: Mutex<()>,
 }
 
 impl RamFs {
@@ -42,6 +47,7 @@ impl RamFs {
             pages: Arc::new(PageQuota::new(half)),
             max_inodes: AtomicU64::new(half),
             inodes: AtomicU64::new(0),
+            rename_lock: Mutex::new(()),
         })
     }
 
@@ -133,6 +139,9 @@ pub struct RamInode {
     fs: Arc<RamFs>,
     ino: u64,
     kind: InodeType,
+    // Lock order: a directory's `content` before a child directory's
+    // `content` (rmdir, rename), and an inode's `content` before its
+    // `meta`; `parent` is only ever taken alone.
     meta: Mutex<Meta>,
     content: Mutex<Content>,
     parent: Mutex<Weak<RamInode>>,
@@ -205,6 +214,19 @@ impl RamInode {
         m.ctime = t;
     }
 
+    /// Whether this directory is `other` or one of its ancestors. Stable
+    /// only under the file system's rename lock.
+    fn is_ancestor_of(&self, other: &RamInode) -> bool {
+        let mut cur = other.this.upgrade();
+        while let Some(c) = cur {
+            if core::ptr::eq(&*c, self) {
+                return true;
+            }
+            cur = c.parent.lock().upgrade();
+        }
+        false
+    }
+
     fn child(&self, name: &str) -> Result<Arc<RamInode>> {
         match &*self.content.lock() {
             Content::Dir(children) => children.get(name).cloned().ok_or(Error::new(ENOENT)),
@@ -235,12 +257,15 @@ impl RamInode {
 
 impl Inode for RamInode {
     fn metadata(&self) -> Metadata {
+        // Lock order: `content` before `meta` (as `insert` takes them).
+        let content = self.content.lock();
         let m = self.meta.lock();
-        let size = match &*self.content.lock() {
+        let size = match &*content {
             Content::Symlink(t) => t.len() as u64,
             Content::Dir(c) => (c.len() as u64 + 2) * 32,
             _ => m.size,
         };
+        drop(content);
         Metadata {
             ino: self.ino,
             dev: RAMFS_DEV,
@@ -445,19 +470,18 @@ impl Inode for RamInode {
             .as_any()
             .downcast_ref::<RamInode>()
             .ok_or(Error::new(EXDEV))?;
+        if !Arc::ptr_eq(&self.fs, &new_dir_ram.fs) {
+            return_errno!(EXDEV);
+        }
         if old == "." || old == ".." || new == "." || new == ".." {
             return_errno!(EBUSY);
         }
+        kpath::check_name(new.as_bytes()).map_err(|e| Error::new(Errno(e.errno() as u32)))?;
+        let _serial = self.fs.rename_lock.lock();
         let node = self.child(old)?;
         // Moving a directory into its own subtree is invalid.
-        if node.kind == InodeType::Dir {
-            let mut cur = new_dir_ram.this.upgrade();
-            while let Some(c) = cur {
-                if Arc::ptr_eq(&c, &node) {
-                    return_errno!(EINVAL);
-                }
-                cur = c.parent.lock().upgrade();
-            }
+        if node.kind == InodeType::Dir && node.is_ancestor_of(new_dir_ram) {
+            return_errno!(EINVAL);
         }
         if let Ok(existing) = new_dir_ram.child(new) {
             if Arc::ptr_eq(&existing, &node) {
@@ -470,20 +494,39 @@ impl Inode for RamInode {
                 (false, false) => new_dir_ram.unlink(new)?,
             }
         }
-        // Take it out of the old directory, then add it to the new one.
-        {
+        // Move the entry with both directories' entries locked, so that
+        // it is never in neither or in both; the ancestor first, as rmdir
+        // locks a parent before its child.
+        if core::ptr::eq(self, new_dir_ram) {
             let mut content = self.content.lock();
             let Content::Dir(children) = &mut *content else {
                 return_errno!(ENOTDIR)
             };
-            children.remove(old);
-        }
-        if node.kind == InodeType::Dir {
-            let mut m = self.meta.lock();
-            m.nlink = m.nlink.saturating_sub(1);
+            move_entry(children, old, &node, None, new)?;
+        } else {
+            let self_first = self.is_ancestor_of(new_dir_ram)
+                || (!new_dir_ram.is_ancestor_of(self) && self.ino < new_dir_ram.ino);
+            let (mut from, mut to) = if self_first {
+                let from = self.content.lock();
+                (from, new_dir_ram.content.lock())
+            } else {
+                let to = new_dir_ram.content.lock();
+                (self.content.lock(), to)
+            };
+            let (Content::Dir(from), Content::Dir(to)) = (&mut *from, &mut *to) else {
+                return_errno!(ENOTDIR)
+            };
+            if new_dir_ram.meta.lock().nlink == 0 {
+                return_errno!(ENOENT); // the target directory was removed
+            }
+            move_entry(from, old, &node, Some(to), new)?;
+            if node.kind == InodeType::Dir {
+                let mut m = self.meta.lock();
+                m.nlink = m.nlink.saturating_sub(1);
+                new_dir_ram.meta.lock().nlink += 1;
+            }
         }
         *node.parent.lock() = new_dir_ram.this.clone();
-        new_dir_ram.insert(new, node.clone())?;
         node.meta.lock().ctime = ostd::timer::wall_clock();
         Ok(())
     }
@@ -559,6 +602,33 @@ pub fn set_owner_mode(inode: &Arc<dyn Inode>, uid: u32, gid: u32, mode: u32, mti
         drop(m);
         r.set_mtime(mtime);
     }
+}
+
+/// Moves `node`, found as `old` in `from`, to `new` in `to` (or in `from`
+/// when `to` is `None`): `ENOENT` if `old` no longer names `node` (another
+/// call removed it meanwhile), `EEXIST` if `new` was taken meanwhile.
+fn move_entry(
+    from: &mut BTreeMap<String, Arc<RamInode>>,
+    old: &str,
+    node: &Arc<RamInode>,
+    to: Option<&mut BTreeMap<String, Arc<RamInode>>>,
+    new: &str,
+) -> Result<()> {
+    if !from.get(old).is_some_and(|n| Arc::ptr_eq(n, node)) {
+        return_errno!(ENOENT);
+    }
+    let to = match to {
+        Some(to) => to,
+        None if old == new => return Ok(()),
+        None => &mut *from,
+    };
+    if to.contains_key(new) {
+        return_errno!(EEXIST);
+    }
+    // Insert before removing: if the map cannot grow, nothing has moved.
+    to.insert(new.to_string(), node.clone());
+    from.remove(old);
+    Ok(())
 }
 
 impl Drop for RamInode {
