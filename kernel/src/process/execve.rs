@@ -44,6 +44,10 @@ pub fn execve(
         ostd::task::yield_now();
     }
 
+    // The old image's robust futexes die with it (Linux's
+    // exec_mm_release), while its memory is still loaded.
+    super::futex::exit_robust_list(thread, &process.vmar(), thread.robust_list());
+    thread.set_robust_list(0);
     process.set_vmar(program.vmar.clone());
     program.vmar.activate();
     process.files().lock().close_on_exec();

@@ -39,13 +39,14 @@ pub fn thread_exited(thread: &Arc<Thread>) {
     } else {
         drop(charge);
     }
-    // CLONE_CHILD_CLEARTID: zero the tid word and wake a futex waiter.
+    // As Linux's mm_release: robust futexes still held are marked as
+    // their owner's death, then CLONE_CHILD_CLEARTID zeroes the tid word
+    // and wakes a waiter (with a shared-futex key, as Linux does).
+    let vmar = process.vmar();
+    super::futex::exit_robust_list(thread, &vmar, thread.robust_list());
     let addr = thread.clear_child_tid();
-    if addr != 0 {
-        let vmar = process.vmar();
-        if vmar.write_val(addr, &0u32).is_ok() {
-            crate::syscall::futex::wake(&vmar, addr, 1);
-        }
+    if addr != 0 && vmar.write_val(addr, &0u32).is_ok() {
+        super::futex::wake_one_shared(&vmar, addr);
     }
     if last {
         let status = process

@@ -10,6 +10,7 @@ pub mod clone;
 pub mod credentials;
 pub mod execve;
 pub mod exit;
+pub mod futex;
 pub mod itimer;
 #[allow(clippy::module_inception)]
 mod process;

@@ -50,7 +50,7 @@ pub struct Thread {
     /// `set_tid_address`/`CLONE_CHILD_CLEARTID`: cleared and futex-woken
     /// at exit.
     clear_child_tid: AtomicU64,
-    /// `set_robust_list` head (recorded).
+    /// `set_robust_list` head, walked when the thread exits or execs.
     robust_list: AtomicU64,
     /// The syscall number to restart if the last syscall was interrupted,
     /// and how. Packed: 0 = none, else `(nr + 1) << 2 | Restart`.
@@ -383,6 +383,11 @@ impl Thread {
     /// `set_robust_list`.
     pub fn set_robust_list(&self, head: u64) {
         self.robust_list.store(head, Ordering::Relaxed);
+    }
+
+    /// The robust futex list head (0 if none).
+    pub fn robust_list(&self) -> u64 {
+        self.robust_list.load(Ordering::Relaxed)
     }
 
     /// Top of the alternate signal stack if one is set and `sp` is not

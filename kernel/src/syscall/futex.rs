@@ -1,221 +1,36 @@
-//! `futex(2)`: wait on and wake user-space words.
-//!
-//! Waiters are kept in a table keyed by the address space and the address
-//! (private and shared futexes are treated alike: shared futexes in
-//! separate address spaces would need physical keys, which `MAP_SHARED`
-//! futexes between processes would require).
+//! `futex(2)`, `futex_waitv(2)` and `get_robust_list(2)`: argument
+//! decoding and Linux's checks; the futexes themselves are in
+//! [`crate::process::futex`].
 
-use alloc::collections::BTreeMap;
-use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::time::Duration;
 
 use linux_raw_sys::general as g;
-use ostd::sync::{Mutex, Waiter, Waker};
 
 use super::{SyscallContext, SyscallReturn, ret};
 use crate::prelude::*;
-use crate::vm::Vmar;
+use crate::process::futex::{self, Key, WaitvItem};
 
 type R = Result<SyscallReturn>;
 
-struct FutexWaiter {
-    waker: Waker,
-    bitset: u32,
-    woken: Arc<core::sync::atomic::AtomicBool>,
-}
-
-type Key = (usize, u64);
-
-static WAITERS: Mutex<BTreeMap<Key, Vec<FutexWaiter>>> = Mutex::new(BTreeMap::new());
-
-fn key(vmar: &Arc<Vmar>, addr: u64) -> Key {
-    (Arc::as_ptr(vmar) as usize, addr)
-}
-
-/// Wakes up to `n` waiters on `addr`; returns how many.
-pub fn wake(vmar: &Arc<Vmar>, addr: u64, n: usize) -> usize {
-    wake_bitset(vmar, addr, n, u32::MAX)
-}
-
-fn wake_bitset(vmar: &Arc<Vmar>, addr: u64, n: usize, bitset: u32) -> usize {
-    let mut table = WAITERS.lock();
-    let Some(list) = table.get_mut(&key(vmar, addr)) else {
-        return 0;
-    };
-    let mut woken = 0;
-    list.retain(|w| {
-        if woken < n && w.bitset & bitset != 0 {
-            w.woken.store(true, core::sync::atomic::Ordering::Release);
-            w.waker.wake_up();
-            woken += 1;
-            false
-        } else {
-            true
-        }
-    });
-    if list.is_empty() {
-        table.remove(&key(vmar, addr));
-    }
-    woken
-}
-
-fn wait(
-    ctx: &SyscallContext,
-    addr: u64,
-    expected: u32,
-    timeout: Option<Duration>,
-    bitset: u32,
-) -> R {
-    if bitset == 0 {
-        return_errno!(EINVAL);
-    }
-    check_addr(ctx, addr, true)?;
-    let vmar = ctx.vmar();
-    let (waiter, waker) = Waiter::new_pair();
-    let woken = Arc::new(core::sync::atomic::AtomicBool::new(false));
-    {
-        // Check the value and enqueue under the table lock so a wake
-        // between the two cannot be missed.
-        let mut table = WAITERS.lock();
-        let val: u32 = vmar.read_val(addr)?;
-        if val != expected {
-            return_errno!(EAGAIN);
-        }
-        table
-            .entry(key(&vmar, addr))
-            .or_default()
-            .push(FutexWaiter {
-                waker: waker.clone(),
-                bitset,
-                woken: woken.clone(),
-            });
-    }
-    let deadline = timeout.map(|t| ostd::timer::monotonic() + t);
-    let timer = timeout.map(|t| {
-        let w = waker.clone();
-        ostd::timer::add_timeout(t, move || {
-            w.wake_up();
-        })
-    });
-    let result = loop {
-        if woken.load(core::sync::atomic::Ordering::Acquire) {
-            break Ok(());
-        }
-        if ctx.thread.has_pending_work() {
-            break Err(Error::new(if timeout.is_some() {
-                EINTR
-            } else {
-                ERESTARTSYS
-            }));
-        }
-        if deadline.is_some_and(|d| ostd::timer::monotonic() >= d) {
-            break Err(Error::new(ETIMEDOUT));
-        }
-        waiter.wait();
-    };
-    if let Some(t) = timer {
-        t.cancel();
-    }
-    if result.is_err() {
-        let mut table = WAITERS.lock();
-        if let Some(list) = table.get_mut(&key(&vmar, addr)) {
-            list.retain(|w| !Arc::ptr_eq(&w.woken, &woken));
-        }
-        // A wake that raced with the timeout counts as a wake.
-        if woken.load(core::sync::atomic::Ordering::Acquire) {
-            return ret(0);
-        }
-    }
-    result?;
-    ret(0)
-}
-
-fn read_timeout(
-    ctx: &SyscallContext,
-    addr: u64,
-    absolute_clock: Option<u32>,
-) -> Result<Option<Duration>> {
+/// A deadline on the monotonic clock from the absolute time at `addr` on
+/// `clock` (none if `addr` is 0).
+fn absolute_deadline(ctx: &SyscallContext, addr: u64, clock: u32) -> Result<Option<Duration>> {
     if addr == 0 {
         return Ok(None);
     }
     let t = super::time::read_timespec(ctx, addr)?;
-    Ok(Some(match absolute_clock {
-        Some(clock) => t.saturating_sub(super::time::clock_now(ctx.thread, clock)?),
-        None => t,
-    }))
+    let left = t.saturating_sub(super::time::clock_now(ctx.thread, clock)?);
+    Ok(futex::deadline_after(Some(left)))
 }
 
-/// Checks a futex address as Linux's `get_futex_key` does: `EINVAL` if not
-/// 4-byte aligned, `EFAULT` if not a user address, and, for a shared futex
-/// (whose key is the page behind the address), `EFAULT` unless the word can
-/// be read (mapped, not `PROT_NONE`, not past the end of a mapped file).
-/// A private futex is keyed by its address alone.
-fn check_addr(ctx: &SyscallContext, addr: u64, shared: bool) -> Result<()> {
-    if !addr.is_multiple_of(4) {
-        return_errno!(EINVAL);
+/// A deadline from the relative time at `addr` (none if 0).
+fn relative_deadline(ctx: &SyscallContext, addr: u64) -> Result<Option<Duration>> {
+    if addr == 0 {
+        return Ok(None);
     }
-    if addr
-        .checked_add(4)
-        .is_none_or(|end| end > crate::vm::layout::USER_END)
-    {
-        return_errno!(EFAULT);
-    }
-    if shared {
-        ctx.vmar().read_val::<u32>(addr)?;
-    }
-    Ok(())
-}
-
-/// `FUTEX_WAKE`'s count: Linux wakes a first waiter before it compares the
-/// count, so 0 and negative counts wake one.
-fn wake_count(val: u32) -> usize {
-    (val as i32).max(1) as usize
-}
-
-fn requeue(
-    ctx: &SyscallContext,
-    from: u64,
-    to: u64,
-    (n_wake, n_requeue): (i32, i32),
-    cmp: Option<u32>,
-    shared: bool,
-) -> R {
-    if n_wake < 0 || n_requeue < 0 {
-        return_errno!(EINVAL);
-    }
-    let (n_wake, n_requeue) = (n_wake as usize, n_requeue as usize);
-    check_addr(ctx, from, shared)?;
-    check_addr(ctx, to, shared)?;
-    let vmar = ctx.vmar();
-    let mut table = WAITERS.lock();
-    if let Some(expected) = cmp {
-        let val: u32 = vmar.read_val(from)?;
-        if val != expected {
-            return_errno!(EAGAIN);
-        }
-    }
-    let Some(mut list) = table.remove(&key(&vmar, from)) else {
-        return ret(0);
-    };
-    let mut woken = 0;
-    let mut moved = Vec::new();
-    for w in list.drain(..) {
-        if woken < n_wake {
-            w.woken.store(true, core::sync::atomic::Ordering::Release);
-            w.waker.wake_up();
-            woken += 1;
-        } else if moved.len() < n_requeue {
-            moved.push(w);
-        } else {
-            table.entry(key(&vmar, from)).or_default().push(w);
-        }
-    }
-    let n_moved = moved.len();
-    if !moved.is_empty() {
-        table.entry(key(&vmar, to)).or_default().extend(moved);
-    }
-    ret(woken + n_moved)
+    let t = super::time::read_timespec(ctx, addr)?;
+    Ok(futex::deadline_after(Some(t)))
 }
 
 pub fn sys_futex(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
@@ -224,35 +39,194 @@ pub fn sys_futex(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     let cmd = op & g::FUTEX_CMD_MASK as u32;
     let realtime = op & g::FUTEX_CLOCK_REALTIME != 0;
     let shared = op & g::FUTEX_PRIVATE_FLAG == 0;
-    // The requeue ops pass their second count in the timeout argument.
+    // Only the calls with an absolute timeout take a clock, as on Linux.
+    if realtime
+        && !matches!(
+            cmd,
+            g::FUTEX_WAIT_BITSET | g::FUTEX_WAIT_REQUEUE_PI | g::FUTEX_LOCK_PI2
+        )
+    {
+        return_errno!(ENOSYS);
+    }
+    let clock = if realtime {
+        g::CLOCK_REALTIME
+    } else {
+        g::CLOCK_MONOTONIC
+    };
+    // The requeue and wake-op calls pass a second count in the timeout.
     let val2 = utime as u32 as i32;
+    let vmar = ctx.vmar();
+    let key = |a: u64| Key::new(&vmar, a, shared);
+    let thread = ctx.thread;
     match cmd {
         g::FUTEX_WAIT => {
-            let t = read_timeout(ctx, utime, None)?;
-            wait(ctx, addr, val, t, u32::MAX)
+            let deadline = relative_deadline(ctx, utime)?;
+            futex::wait(thread, &vmar, key(addr)?, addr, val, deadline, u32::MAX)?;
+            ret(0)
         }
         g::FUTEX_WAIT_BITSET => {
-            let clock = if realtime {
-                g::CLOCK_REALTIME
-            } else {
-                g::CLOCK_MONOTONIC
-            };
-            let t = read_timeout(ctx, utime, Some(clock))?;
-            wait(ctx, addr, val, t, val3)
+            let deadline = absolute_deadline(ctx, utime, clock)?;
+            if val3 == 0 {
+                return_errno!(EINVAL);
+            }
+            futex::wait(thread, &vmar, key(addr)?, addr, val, deadline, val3)?;
+            ret(0)
         }
-        g::FUTEX_WAKE => {
-            check_addr(ctx, addr, shared)?;
-            ret(wake(&ctx.vmar(), addr, wake_count(val)))
-        }
+        g::FUTEX_WAKE => ret(futex::wake(key(addr)?, val as i32, u32::MAX)?),
         g::FUTEX_WAKE_BITSET => {
             if val3 == 0 {
                 return_errno!(EINVAL);
             }
-            check_addr(ctx, addr, shared)?;
-            ret(wake_bitset(&ctx.vmar(), addr, wake_count(val), val3))
+            ret(futex::wake(key(addr)?, val as i32, val3)?)
         }
-        g::FUTEX_REQUEUE => requeue(ctx, addr, addr2, (val as i32, val2), None, shared),
-        g::FUTEX_CMP_REQUEUE => requeue(ctx, addr, addr2, (val as i32, val2), Some(val3), shared),
+        g::FUTEX_REQUEUE | g::FUTEX_CMP_REQUEUE => {
+            let cmp = (cmd == g::FUTEX_CMP_REQUEUE).then_some(val3);
+            if (val as i32) < 0 || val2 < 0 {
+                return_errno!(EINVAL);
+            }
+            let (k1, k2) = (key(addr)?, key(addr2)?);
+            ret(futex::requeue(
+                &vmar,
+                (k1, addr),
+                k2,
+                val as i32,
+                val2,
+                cmp,
+            )?)
+        }
+        g::FUTEX_WAKE_OP => {
+            let (k1, k2) = (key(addr)?, key(addr2)?);
+            ret(futex::wake_op(
+                &vmar,
+                k1,
+                (k2, addr2),
+                (val as i32, val2),
+                val3,
+            )?)
+        }
+        g::FUTEX_LOCK_PI | g::FUTEX_LOCK_PI2 => {
+            // FUTEX_LOCK_PI's timeout is on the real-time clock.
+            let clock = if cmd == g::FUTEX_LOCK_PI {
+                g::CLOCK_REALTIME
+            } else {
+                clock
+            };
+            let deadline = absolute_deadline(ctx, utime, clock)?;
+            futex::lock_pi(thread, &vmar, key(addr)?, addr, deadline, false)?;
+            ret(0)
+        }
+        g::FUTEX_TRYLOCK_PI => {
+            futex::lock_pi(thread, &vmar, key(addr)?, addr, None, true)?;
+            ret(0)
+        }
+        g::FUTEX_UNLOCK_PI => {
+            futex::unlock_pi(thread, &vmar, key(addr)?, addr)?;
+            ret(0)
+        }
+        g::FUTEX_WAIT_REQUEUE_PI => {
+            let deadline = absolute_deadline(ctx, utime, clock)?;
+            let (k1, k2) = (key(addr)?, key(addr2)?);
+            futex::wait_requeue_pi(thread, &vmar, (k1, addr), (k2, addr2), val, deadline)?;
+            ret(0)
+        }
+        g::FUTEX_CMP_REQUEUE_PI => {
+            let (k1, k2) = (key(addr)?, key(addr2)?);
+            ret(futex::cmp_requeue_pi(
+                thread,
+                &vmar,
+                (k1, addr),
+                (k2, addr2),
+                val as i32,
+                val2,
+                val3,
+            )?)
+        }
         _ => return_errno!(ENOSYS),
     }
+}
+
+/// `futex_waitv(waiters, nr_futexes, flags, timeout, clockid)`.
+pub fn sys_futex_waitv(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let (waiters, nr, flags, timeout, clock) = (a[0], a[1] as u32, a[2] as u32, a[3], a[4] as u32);
+    if flags != 0 {
+        return_errno!(EINVAL);
+    }
+    if nr == 0 || nr > g::FUTEX_WAITV_MAX || waiters == 0 {
+        return_errno!(EINVAL);
+    }
+    let deadline = if timeout != 0 {
+        if clock != g::CLOCK_REALTIME && clock != g::CLOCK_MONOTONIC {
+            return_errno!(EINVAL);
+        }
+        absolute_deadline(ctx, timeout, clock)?
+    } else {
+        None
+    };
+    let vmar = ctx.vmar();
+    let mut items = Vec::new();
+    items
+        .try_reserve(nr as usize)
+        .map_err(|_| Error::new(ENOMEM))?;
+    let valid = g::FUTEX2_SIZE_MASK | g::FUTEX2_NUMA | g::FUTEX2_PRIVATE;
+    for i in 0..nr as u64 {
+        let w: g::futex_waitv = vmar.read_val(waiters + i * 24)?;
+        if w.flags & !valid != 0 || w.__reserved != 0 {
+            return_errno!(EINVAL);
+        }
+        // Only 32-bit words exist so far, and no NUMA placement.
+        if w.flags & g::FUTEX2_SIZE_MASK != g::FUTEX2_SIZE_U32 || w.flags & g::FUTEX2_NUMA != 0 {
+            return_errno!(EINVAL);
+        }
+        let expected = u32::try_from(w.val).map_err(|_| Error::new(EINVAL))?;
+        items.push((w.uaddr, expected, w.flags & g::FUTEX2_PRIVATE == 0));
+    }
+    let mut keyed = Vec::new();
+    keyed
+        .try_reserve(items.len())
+        .map_err(|_| Error::new(ENOMEM))?;
+    for (addr, expected, shared) in items {
+        keyed.push(WaitvItem {
+            key: Key::new(&vmar, addr, shared)?,
+            addr,
+            expected,
+        });
+    }
+    ret(futex::waitv(ctx.thread, &vmar, &keyed, deadline)?)
+}
+
+pub fn sys_set_robust_list(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    if a[1] != size_of::<g::robust_list_head>() as u64 {
+        return_errno!(EINVAL);
+    }
+    ctx.thread.set_robust_list(a[0]);
+    ret(0)
+}
+
+/// `get_robust_list(pid, head_ptr, len_ptr)`: another thread's list only
+/// for a caller that could trace it (root, or the same user and group).
+pub fn sys_get_robust_list(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let tid = a[0] as i32;
+    let target = if tid == 0 {
+        ctx.thread.clone()
+    } else if tid < 0 {
+        return_errno!(ESRCH);
+    } else {
+        crate::process::find_thread(tid as u32).ok_or(Error::new(ESRCH))?
+    };
+    let me = ctx.process.credentials();
+    let them = target.process().credentials();
+    let same_process = alloc::sync::Arc::ptr_eq(target.process(), ctx.process);
+    let same_ids = [them.ruid, them.euid, them.suid]
+        .iter()
+        .all(|&u| u == me.ruid)
+        && [them.rgid, them.egid, them.sgid]
+            .iter()
+            .all(|&g| g == me.rgid);
+    if !same_process && !same_ids && me.euid != 0 {
+        return_errno!(EPERM);
+    }
+    let vmar = ctx.vmar();
+    vmar.write_val(a[2], &(size_of::<g::robust_list_head>() as u64))?;
+    vmar.write_val(a[1], &target.robust_list())?;
+    ret(0)
 }

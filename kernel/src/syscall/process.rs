@@ -83,15 +83,6 @@ pub fn sys_set_tid_address(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     ret(ctx.thread.tid())
 }
 
-pub fn sys_set_robust_list(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
-    // struct robust_list_head is 24 bytes on x86-64.
-    if a[1] != 24 {
-        return_errno!(EINVAL);
-    }
-    ctx.thread.set_robust_list(a[0]);
-    ret(0)
-}
-
 /// Restartable sequences are not supported; glibc and musl carry on
 /// without them when registration fails with `ENOSYS` (no log line: every
 /// glibc program tries).

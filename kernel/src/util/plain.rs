@@ -122,6 +122,12 @@ plain_struct!(g::stat {
     __unused,
 });
 plain_struct!(g::__kernel_timespec { tv_sec, tv_nsec });
+plain_struct!(g::futex_waitv {
+    val,
+    uaddr,
+    flags,
+    __reserved
+});
 plain_struct!(g::timespec { tv_sec, tv_nsec });
 plain_struct!(g::timeval { tv_sec, tv_usec });
 plain_struct!(g::iovec { iov_base, iov_len });

@@ -615,6 +615,48 @@ impl Vmar {
         Ok(())
     }
 
+    /// What a shared futex operation on the word at `addr` is keyed by,
+    /// as Linux's `get_futex_key`: for a shared mapping, its memory object
+    /// and the word's offset in it (`Some((object id, offset))`), so that
+    /// every process mapping that memory meets on one key; for a private
+    /// mapping `None` (the address space and address). `EFAULT` unless the
+    /// word can be read (mapped, not `PROT_NONE`, not past a file's end).
+    pub fn futex_object(&self, addr: u64) -> Result<Option<(u64, u64)>> {
+        self.read_val::<u32>(addr)?;
+        let inner = self.inner.lock();
+        let vma = match inner.vmas.range(..=addr).next_back() {
+            Some((_, v)) if v.end > addr && !v.perms.is_empty() => v,
+            _ => return_errno!(EFAULT),
+        };
+        Ok(match &vma.backing {
+            Some((vmo, off)) if vma.shared => Some((vmo.id(), off + (addr - vma.start))),
+            _ => None,
+        })
+    }
+
+    /// Atomically replaces the `u32` at `addr` (4-byte aligned, else
+    /// `EINVAL`) with `new` if it holds `expected`, faulting the page in
+    /// writable first if needed; returns the value it held (`expected`
+    /// when the exchange happened). For futex words, which user space
+    /// changes concurrently.
+    pub fn cmpxchg_u32(&self, addr: u64, expected: u32, new: u32) -> Result<u32> {
+        if !addr.is_multiple_of(4) {
+            return_errno!(EINVAL);
+        }
+        // A fault is resolved and the exchange retried; a page that keeps
+        // disappearing (unmapped and remapped by another thread) ends it.
+        for _ in 0..16 {
+            match self.space.cmpxchg_user_u32(addr, expected, new) {
+                Ok(v) => return Ok(v),
+                Err(UserAccessError::Fault(f)) => self.fault_for_kernel(f.addr, true)?,
+                Err(UserAccessError::NotActive) => {
+                    return_errno_with_message!(EFAULT, "not the current address space")
+                }
+            }
+        }
+        return_errno!(EFAULT)
+    }
+
     /// Reads a plain value from user memory.
     pub fn read_val<T: Plain>(&self, addr: u64) -> Result<T> {
         let mut buf = [0u8; 512];

@@ -69,6 +69,8 @@ impl PageQuota {
 /// Pages of memory, indexed from 0. Sparse: a huge file with few pages
 /// costs only those pages.
 pub struct Vmo {
+    /// Unique for the kernel's lifetime (futex keys name the object).
+    id: u64,
     pages: Mutex<BTreeMap<usize, Frame>>,
     /// The file system's quota the pages count against, if any.
     quota: Option<Arc<PageQuota>>,
@@ -83,10 +85,21 @@ impl Default for Vmo {
     }
 }
 
+fn next_vmo_id() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
 impl Vmo {
+    /// This object's identity, never reused.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
     /// An empty object for anonymous memory.
     pub fn new() -> Self {
         Self {
+            id: next_vmo_id(),
             pages: Mutex::new(BTreeMap::new()),
             quota: None,
             size: AtomicU64::new(u64::MAX),
@@ -97,6 +110,7 @@ impl Vmo {
     /// counted against `quota`.
     pub fn new_file(quota: Option<Arc<PageQuota>>) -> Self {
         Self {
+            id: next_vmo_id(),
             pages: Mutex::new(BTreeMap::new()),
             quota,
             size: AtomicU64::new(0),
