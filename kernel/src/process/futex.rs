@@ -732,7 +732,6 @@ pub fn wait_requeue_pi(
 /// up to `n_requeue` waiters to wait for it. Returns the number woken plus
 /// the number moved.
 pub fn cmp_requeue_pi(
-    thread: &Thread,
     vmar: &Arc<Vmar>,
     (from, addr): (Key, u64),
     (to, addr2): (Key, u64),
@@ -758,7 +757,11 @@ pub fn cmp_requeue_pi(
     let mut count = 0;
     // The first waiter takes the lock if it is free.
     let mut uval: u32 = vmar.read_val(addr2)?;
-    if uval & FUTEX_TID_MASK == thread.tid() {
+    // The waiter must not already own the lock it would wait for.
+    if list
+        .front()
+        .is_some_and(|e| uval & FUTEX_TID_MASK == e.state.tid)
+    {
         pair.map(0).insert(from, list);
         return_errno!(EDEADLK);
     }

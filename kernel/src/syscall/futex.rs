@@ -132,7 +132,6 @@ pub fn sys_futex(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         g::FUTEX_CMP_REQUEUE_PI => {
             let (k1, k2) = (key(addr)?, key(addr2)?);
             ret(futex::cmp_requeue_pi(
-                thread,
                 &vmar,
                 (k1, addr),
                 (k2, addr2),
