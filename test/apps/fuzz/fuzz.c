@@ -149,15 +149,17 @@ static void say(const char *fmt, ...)
 	}
 }
 
-/* MemFree from /proc/meminfo, in KiB, or -1. */
+/* MemFree from /proc/meminfo, in KiB, or -1. The file is opened once and
+ * kept: workers may unmount or cover /proc (they run as root). */
 static long mem_free_kib(void)
 {
+	static int fd = -1;
 	char buf[1024];
-	int fd = open("/proc/meminfo", O_RDONLY);
+	if (fd < 0)
+		fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	ssize_t n = read(fd, buf, sizeof buf - 1);
-	close(fd);
+	ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
 	if (n <= 0)
 		return -1;
 	buf[n] = 0;

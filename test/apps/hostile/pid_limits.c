@@ -94,10 +94,17 @@ int main(void)
 	snprintf(text, sizeof text, "%ld\n", threads_max);
 	CHECK(write_text("/proc/sys/kernel/threads-max", text) == 0, "threads-max written back");
 
-	/* A low pid_max: forks fail with EAGAIN once its pids are used. */
+	/* A low pid_max: forks fail with EAGAIN once its pids are used. A
+	 * descriptor kept open sees the new value when read again from 0. */
+	int kept = open("/proc/sys/kernel/pid_max", O_RDONLY);
 	CHECK(write_text("/proc/sys/kernel/pid_max", "400") == 0 &&
 		      read_number("/proc/sys/kernel/pid_max") == 400,
 	      "pid_max set to 400");
+	char again[32] = "";
+	ssize_t got = pread(kept, again, sizeof again - 1, 0);
+	CHECK(got > 0 && atol(again) == 400, "pread from 0 of a kept /proc file gives the new value (%s)",
+	      got > 0 ? again : "nothing");
+	close(kept);
 	static pid_t kids[1000];
 	int made = 0, err = 0;
 	int above = 0;

@@ -652,7 +652,7 @@ impl Inode for ProcInode {
         let inode: Arc<dyn Inode> = self.this.upgrade()?;
         Some(self.generate().map(|data| {
             Arc::new(ProcFile {
-                data,
+                data: Mutex::new(data),
                 pos: Mutex::new(0),
                 flags: AtomicU32::new(oflags & !flags::O_CLOEXEC),
                 path: self.path(),
@@ -672,8 +672,10 @@ impl Inode for ProcInode {
 }
 
 /// An open procfs file: the contents generated at `open`, and a position.
+/// A read from offset 0 generates them again, as Linux's `seq_file` does,
+/// so a program may keep the file open and `pread` it for fresh values.
 pub struct ProcFile {
-    data: Vec<u8>,
+    data: Mutex<Vec<u8>>,
     pos: Mutex<u64>,
     flags: AtomicU32,
     path: String,
@@ -684,11 +686,18 @@ pub struct ProcFile {
 
 impl ProcFile {
     fn copy_out(&self, offset: u64, buf: &mut [u8]) -> usize {
+        let mut data = self.data.lock();
+        if offset == 0
+            && let Some(node) = self.inode.as_any().downcast_ref::<ProcInode>()
+            && let Ok(fresh) = node.generate()
+        {
+            *data = fresh;
+        }
         let start = usize::try_from(offset)
             .unwrap_or(usize::MAX)
-            .min(self.data.len());
-        let n = buf.len().min(self.data.len() - start);
-        buf[..n].copy_from_slice(&self.data[start..start + n]);
+            .min(data.len());
+        let n = buf.len().min(data.len() - start);
+        buf[..n].copy_from_slice(&data[start..start + n]);
         n
     }
 }
@@ -722,7 +731,8 @@ impl FileLike for ProcFile {
 
     fn seek(&self, pos: SeekFrom) -> Result<u64> {
         let mut cur = self.pos.lock();
-        *cur = crate::fs::file::seek_target(*cur, pos, self.data.len() as u64)?;
+        let len = self.data.lock().len() as u64;
+        *cur = crate::fs::file::seek_target(*cur, pos, len)?;
         Ok(*cur)
     }
 
