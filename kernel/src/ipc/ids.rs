@@ -2,10 +2,12 @@
 //!
 //! An object sits in a slot (`index`, below [`IPCMNI`]) and its id is
 //! `index + seq * 32768`, where `seq` is the table's sequence number when
-//! the object was made. Slots are taken lowest first, and the sequence
-//! number goes up whenever a slot at or below the last one taken is
-//! reused, so a stale id (of a removed object whose slot was reused) does
-//! not name the new object: it fails with `EINVAL`.
+//! the object was made. As in Linux's `ipc_idr_alloc`, slots are handed
+//! out cyclically: the first free one after the last taken, within the
+//! first `max(64, 1.5 * objects)` slots, then again from 0. The sequence
+//! number goes up whenever the search wraps around, so a stale id (of a
+//! removed object whose slot was reused) does not name the new object: it
+//! fails with `EINVAL`.
 
 use alloc::collections::BTreeMap;
 
@@ -17,9 +19,12 @@ use crate::process::credentials::Credentials;
 /// Slots per family (Linux's `IPCMNI`): the most objects there can be,
 /// whatever the `*mni` limits say.
 pub const IPCMNI: u32 = 32768;
-/// The largest sequence number (`INT_MAX >> 15`), so that ids stay
+/// Sequence numbers stay below `INT_MAX >> 15`, so that ids stay
 /// positive.
-const SEQ_MAX: u16 = u16::MAX;
+const SEQ_LIMIT: u16 = u16::MAX;
+/// The smallest range of slots the cyclic search covers (Linux's
+/// `ipc_min_cycle`).
+const MIN_CYCLE: u32 = 64;
 
 /// An IPC object: something with an [`IpcPerm`].
 pub trait IpcObject {
@@ -35,6 +40,8 @@ pub struct IpcIds<T> {
     keys: BTreeMap<i32, u32>,
     seq: u16,
     last_index: Option<u32>,
+    /// Where the next cyclic search starts.
+    next_index: u32,
 }
 
 /// What [`IpcIds::lookup_key`] found for a `*get` call.
@@ -59,6 +66,7 @@ impl<T: IpcObject> IpcIds<T> {
             keys: BTreeMap::new(),
             seq: 0,
             last_index: None,
+            next_index: 0,
         }
     }
 
@@ -100,9 +108,17 @@ impl<T: IpcObject> IpcIds<T> {
         if self.objects.len() as u64 >= u64::from(limit.min(IPCMNI)) {
             return_errno!(ENOSPC);
         }
-        let index = self.lowest_free();
+        let cycle = (self.objects.len() as u32 * 3 / 2).clamp(MIN_CYCLE, IPCMNI);
+        let index = self
+            .first_free(self.next_index, cycle)
+            .or_else(|| self.first_free(0, cycle))
+            .ok_or(Error::new(ENOSPC))?;
+        self.next_index = index + 1;
         if self.last_index.is_some_and(|last| index <= last) {
-            self.seq = if self.seq == SEQ_MAX { 0 } else { self.seq + 1 };
+            self.seq += 1;
+            if self.seq == SEQ_LIMIT {
+                self.seq = 0;
+            }
         }
         self.last_index = Some(index);
         obj.perm_mut().seq = self.seq;
@@ -186,15 +202,19 @@ impl<T: IpcObject> IpcIds<T> {
         (i32::from(seq) << 15) | index as i32
     }
 
-    fn lowest_free(&self) -> u32 {
-        let mut want = 0;
-        for &i in self.objects.keys() {
+    /// The first free slot in `from..end`.
+    fn first_free(&self, from: u32, end: u32) -> Option<u32> {
+        if from >= end {
+            return None;
+        }
+        let mut want = from;
+        for &i in self.objects.range(from..end).map(|(i, _)| i) {
             if i != want {
                 break;
             }
             want += 1;
         }
-        want
+        (want < end).then_some(want)
     }
 }
 

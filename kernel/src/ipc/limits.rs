@@ -83,20 +83,28 @@ pub fn sem_text() -> String {
 }
 
 /// Writes `/proc/sys/kernel/sem`. As Linux's `proc_ipc_sem_dointvec`,
-/// the numbers given replace the first ones (any values), and `SEMMNI`
-/// must stay within `0..=IPCMNI` (else `EINVAL` and nothing changes).
+/// the numbers given replace the first ones (any values, the rest of the
+/// text ignored), but `SEMMNI` must stay within `0..=IPCMNI`: else it is
+/// kept and the write fails with `ERANGE`.
 pub fn set_sem_text(text: &str) -> Result<()> {
-    let mut values = sem();
+    let vars = [&SEMMSL, &SEMMNS, &SEMOPM, &SEMMNI];
+    let mut values = [0; 4];
     let mut n = 0;
     for (slot, word) in values.iter_mut().zip(text.split_whitespace()) {
         *slot = parse_int(word)?;
         n += 1;
     }
-    if n == 0 || !(0..=IPCMNI as i32).contains(&values[3]) {
+    if n == 0 {
         return_errno!(EINVAL);
     }
-    for (var, v) in [&SEMMSL, &SEMMNS, &SEMOPM, &SEMMNI].iter().zip(values) {
+    for (var, &v) in vars.iter().zip(&values[..n.min(3)]) {
         var.store(v, Ordering::Relaxed);
+    }
+    if n == 4 {
+        if !(0..=IPCMNI as i32).contains(&values[3]) {
+            return_errno!(ERANGE);
+        }
+        SEMMNI.store(values[3], Ordering::Relaxed);
     }
     Ok(())
 }
@@ -174,16 +182,25 @@ fn set_bounded(var: &AtomicI32, text: &str, max: i32) -> Result<()> {
     Ok(())
 }
 
-/// A C `int` written to a sysctl.
+/// A C `int` written to a sysctl: the first word, with an optional `-`
+/// (the rest of the text is ignored, as `proc_dointvec` stops there).
 fn parse_int(text: &str) -> Result<i32> {
-    text.trim().parse().map_err(|_| Error::new(EINVAL))
+    let word = first_word(text)?;
+    if word.starts_with('+') {
+        return_errno!(EINVAL);
+    }
+    word.parse().map_err(|_| Error::new(EINVAL))
 }
 
 /// An `unsigned long` written to a sysctl (no sign accepted).
 fn parse_ulong(text: &str) -> Result<u64> {
-    let t = text.trim();
-    if t.starts_with('+') {
+    let word = first_word(text)?;
+    if word.starts_with('+') {
         return_errno!(EINVAL);
     }
-    t.parse().map_err(|_| Error::new(EINVAL))
+    word.parse().map_err(|_| Error::new(EINVAL))
+}
+
+fn first_word(text: &str) -> Result<&str> {
+    text.split_whitespace().next().ok_or(Error::new(EINVAL))
 }

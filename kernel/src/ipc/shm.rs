@@ -22,8 +22,8 @@ use ostd::sync::SpinLock;
 use super::ids::{IpcIds, IpcObject, KeyLookup};
 use super::perm::{IpcPerm, READ};
 use super::uapi::{
-    Ipc64Perm, SHM_DEST, SHM_LOCKED, SHM_NORESERVE, SHM_STAT, SHM_STAT_ANY, ShmInfo64, ShmUsage,
-    ShmidDs,
+    Ipc64Perm, SHM_DEST, SHM_HUGETLB, SHM_LOCKED, SHM_NORESERVE, SHM_STAT, SHM_STAT_ANY, ShmInfo64,
+    ShmUsage, ShmidDs,
 };
 use super::{limits, now};
 use crate::prelude::*;
@@ -35,7 +35,8 @@ use crate::vm::{PAGE_SIZE, Vmo};
 /// `EINVAL` for a new segment outside `SHMMIN..=SHMMAX` or an existing one
 /// smaller than `size`; `ENOSPC` past `SHMALL` pages or `SHMMNI` segments;
 /// `ENOMEM` for more than all of memory (unless `SHM_NORESERVE`, as with
-/// Linux's heuristic overcommit).
+/// Linux's heuristic overcommit) and for `SHM_HUGETLB` (as Linux without
+/// reserved huge pages).
 pub fn shmget(creds: &Credentials, pid: Pid, key: i32, size: u64, flags: i32) -> Result<i32> {
     let t = now();
     let mut reg = SHMS.lock();
@@ -60,6 +61,9 @@ pub fn shmget(creds: &Credentials, pid: Pid, key: i32, size: u64, flags: i32) ->
                 .is_none_or(|total| total > limits::shmall())
             {
                 return_errno!(ENOSPC);
+            }
+            if flags & SHM_HUGETLB != 0 {
+                return_errno_with_message!(ENOMEM, "no huge pages are reserved");
             }
             if flags & SHM_NORESERVE == 0 {
                 crate::vm::oom::check_commit(size)?;
@@ -108,6 +112,7 @@ pub fn attach(creds: &Credentials, id: i32, access: u32) -> Result<Attached> {
         attachment: ShmAttachment {
             id,
             size: seg.size,
+            writable: access & super::perm::WRITE != 0,
             counted: true,
         },
         vmo: seg.vmo.clone(),
@@ -119,6 +124,8 @@ pub fn attach(creds: &Credentials, id: i32, access: u32) -> Result<Attached> {
 pub struct ShmAttachment {
     id: i32,
     size: u64,
+    /// Attached for writing (not `SHM_RDONLY`).
+    writable: bool,
     /// Whether it counts in the segment's `shm_nattch`.
     counted: bool,
 }
@@ -132,6 +139,13 @@ impl ShmAttachment {
     /// The segment's size in bytes.
     pub fn segment_size(&self) -> u64 {
         self.size
+    }
+
+    /// Whether the region may be made writable: not for a `SHM_RDONLY`
+    /// attachment (Linux clears `VM_MAYWRITE`, and `mprotect` then fails
+    /// with `EACCES`).
+    pub fn may_write(&self) -> bool {
+        self.writable
     }
 
     /// Gives up an attachment that was never mapped (`shmat` failed after
@@ -159,6 +173,7 @@ impl Clone for ShmAttachment {
         Self {
             id: self.id,
             size: self.size,
+            writable: self.writable,
             counted,
         }
     }

@@ -62,6 +62,8 @@ pub const SHM_RND: i32 = 0o20000;
 pub const SHM_REMAP: i32 = 0o40000;
 /// `shmat`: attach executable.
 pub const SHM_EXEC: i32 = 0o100000;
+/// `shmget`: use huge pages (there are none to use).
+pub const SHM_HUGETLB: i32 = 0o4000;
 /// `shmget`: do not account the segment's memory.
 pub const SHM_NORESERVE: i32 = 0o10000;
 /// Mode bit: removed, destroyed at the last detach.

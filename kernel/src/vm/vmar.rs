@@ -242,6 +242,9 @@ impl Vmar {
         if !is_covered(&inner, start, end) || inner.vmas.len() + 2 > MAX_MAP_COUNT {
             return_errno!(ENOMEM);
         }
+        if perms.contains(VmPerms::WRITE) && has_read_only_shm(&inner, start, end) {
+            return_errno!(EACCES);
+        }
         for mut mid in carve(&mut inner, start, end) {
             mid.perms = perms;
             let shared = mid.shared;
@@ -745,6 +748,17 @@ impl Vmar {
         }
         Ok(())
     }
+}
+
+/// Whether a region in `[start, end)` is a read-only (`SHM_RDONLY`)
+/// attachment of a shared memory segment.
+fn has_read_only_shm(inner: &Inner, start: u64, end: u64) -> bool {
+    inner
+        .vmas
+        .range(..end)
+        .rev()
+        .take_while(|(_, v)| v.end > start)
+        .any(|(_, v)| v.shm.as_ref().is_some_and(|a| !a.may_write()))
 }
 
 /// Adds `vma`, merged with its neighbours when they are private anonymous
