@@ -149,9 +149,10 @@ impl<T: IpcObject> IpcIds<T> {
     }
 
     /// The object in slot `index` and its id, for the `*_STAT` commands,
-    /// which take a slot rather than an id (`EINVAL` if it is free).
+    /// which take a slot rather than an id (`EINVAL` if it is free). As in
+    /// Linux, only the slot part of the number counts.
     pub fn get_by_index(&self, index: i32) -> Result<(i32, &T)> {
-        let index = u32::try_from(index).map_err(|_| Error::new(EINVAL))?;
+        let (index, _) = split_id(index)?;
         let obj = self.objects.get(&index).ok_or(Error::new(EINVAL))?;
         Ok((self.id_of(index), obj))
     }
