@@ -11,6 +11,8 @@
  *   raw_semctl/shmctl/msgctl  the syscalls, with libc out of the way
  *   sysctl_read(name)       /proc/sys/kernel/<name> as a long (-1 on error)
  *   sysctl_write(name, s)   writes s there; returns 0 or -1 with errno
+ *   has_cap(n)              whether capability n is in CapEff (root may lack
+ *                           some on a host, in a container)
  *   wait_status(pid)        waitpid, returns the status (-1 on error)
  *   wait_until(cond, ms)    polls cond every millisecond, up to ms
  */
@@ -115,6 +117,20 @@ static int sysctl_write(const char *name, const char *text)
 	close(fd);
 	errno = e;
 	return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+__attribute__((unused))
+static int has_cap(int cap)
+{
+	char line[256];
+	unsigned long long caps = 0;
+	FILE *f = fopen("/proc/self/status", "r");
+	while (f && fgets(line, sizeof line, f))
+		if (sscanf(line, "CapEff: %llx", &caps) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return (caps >> cap) & 1;
 }
 
 __attribute__((unused))
