@@ -68,10 +68,14 @@ pub fn shmget(creds: &Credentials, pid: Pid, key: i32, size: u64, flags: i32) ->
             if flags & SHM_NORESERVE == 0 {
                 crate::vm::oom::check_commit(size)?;
             }
+            // Sized like Linux's shmem file: a page wholly past the end
+            // (reached by growing an attachment with `mremap`) is SIGBUS.
+            let vmo = Vmo::new_file(None);
+            vmo.set_size(size);
             let seg = ShmSegment {
                 perm: IpcPerm::new(key, flags, creds),
                 size,
-                vmo: Arc::new(Vmo::new()),
+                vmo: Arc::new(vmo),
                 atime: 0,
                 dtime: 0,
                 ctime: t,

@@ -42,8 +42,9 @@ fn semtimedop(
     nsops: u32,
     timeout: Option<linux_raw_sys::general::__kernel_timespec>,
 ) -> R {
+    // Compared as C does, unsigned: a negative SEMOPM limits nothing.
     let [_, _, semopm, _] = limits::sem();
-    if i64::from(nsops) > i64::from(semopm) {
+    if nsops > semopm as u32 {
         return_errno!(E2BIG);
     }
     if nsops < 1 {

@@ -125,6 +125,23 @@ int main(void)
 	CHECK_ERRNO((long)shmat(-1, NULL, 0), EINVAL, "shmat id -1 -> EINVAL");
 	CHECK_ERRNO((long)shmat(id + 32768 * 100, NULL, 0), EINVAL, "shmat of an unused id -> EINVAL");
 
+	/* Grown with mremap, an attachment ends where the segment does. */
+	a = shmat(id, NULL, 0);
+	c = fork();
+	if (c == 0) {
+		char *g = mremap(a, 3 * PAGE, 5 * PAGE, MREMAP_MAYMOVE);
+		if (g == MAP_FAILED)
+			_exit(1);
+		if (g[2 * PAGE] != 'z')
+			_exit(2);
+		g[4 * PAGE] = 1;
+		_exit(3);
+	}
+	status = wait_status(c);
+	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS,
+	      "past the segment's end, a grown attachment raises SIGBUS (status %#x)", status);
+	CHECK(shmdt(a) == 0, "shmdt");
+
 	/* IPC_SET, IPC_INFO, SHM_INFO, SHM_STAT */
 	ds = st(id);
 	ds.shm_perm.mode = 0644;
