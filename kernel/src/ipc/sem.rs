@@ -110,7 +110,9 @@ pub fn semop(
         }
         let blocking = match set.values.attempt(&sops, pid) {
             Attempt::Done => {
-                set.retry_pending();
+                if alters {
+                    set.retry_pending();
+                }
                 return Ok(());
             }
             Attempt::Failed(e) => return Err(e.into()),
