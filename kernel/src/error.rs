@@ -70,6 +70,8 @@ errnos!(
     ENOTSOCK,
     ELIBBAD,
     ENOLCK,
+    ENOMSG,
+    EIDRM,
 );
 
 /// Kernel-internal: the syscall was interrupted by a signal and is restarted

@@ -61,6 +61,7 @@ fn process_exited(process: &Arc<Process>, status: ExitStatus) {
     // Release resources now; the zombie keeps only its status.
     let files = core::mem::take(&mut *process.files().lock());
     drop(files);
+    crate::ipc::sem::exit_undo(process.pid());
     if let Some(dead) = DEAD_VMAR.get() {
         process.set_vmar(dead.clone());
     }

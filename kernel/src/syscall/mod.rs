@@ -8,6 +8,7 @@
 pub mod fs;
 mod fs_tree;
 pub mod futex;
+mod ipc;
 mod mm;
 mod names;
 mod poll;
@@ -230,6 +231,19 @@ static TABLE: [Option<Handler>; MAX_NR] = table! {
     __NR_sysinfo => system::sys_sysinfo,
     __NR_reboot => system::sys_reboot,
     __NR_sethostname => system::sys_sethostname,
+    // System V IPC.
+    __NR_semget => ipc::sys_semget,
+    __NR_semop => ipc::sys_semop,
+    __NR_semtimedop => ipc::sys_semtimedop,
+    __NR_semctl => ipc::sys_semctl,
+    __NR_shmget => ipc::sys_shmget,
+    __NR_shmat => ipc::sys_shmat,
+    __NR_shmdt => ipc::sys_shmdt,
+    __NR_shmctl => ipc::sys_shmctl,
+    __NR_msgget => ipc::sys_msgget,
+    __NR_msgsnd => ipc::sys_msgsnd,
+    __NR_msgrcv => ipc::sys_msgrcv,
+    __NR_msgctl => ipc::sys_msgctl,
 };
 
 /// Syscalls already reported as unimplemented (one bit each).

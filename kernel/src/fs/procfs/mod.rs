@@ -29,6 +29,7 @@ use ostd::sync::{Mutex, MutexGuard};
 use self::pid::PidEntry;
 use super::file::{FileLike, SeekFrom, flags};
 use super::inode::{FsStats, Inode, InodeType, Metadata};
+use crate::ipc::limits as ipc;
 use crate::prelude::*;
 use crate::process::{Pid, Process, Thread, Tid, find_process};
 
@@ -117,6 +118,14 @@ static SYS_KERNEL_ENTRIES: &[FixedEntry] = &[
         system::set_threads_max,
     ),
     dir("random", 120, SYS_RANDOM_ENTRIES),
+    // System V IPC limits.
+    tunable("sem", 140, ipc::sem_text, ipc::set_sem_text),
+    tunable("shmmax", 141, ipc::shmmax_text, ipc::set_shmmax_text),
+    tunable("shmall", 142, ipc::shmall_text, ipc::set_shmall_text),
+    tunable("shmmni", 143, ipc::shmmni_text, ipc::set_shmmni_text),
+    tunable("msgmax", 144, ipc::msgmax_text, ipc::set_msgmax_text),
+    tunable("msgmnb", 145, ipc::msgmnb_text, ipc::set_msgmnb_text),
+    tunable("msgmni", 146, ipc::msgmni_text, ipc::set_msgmni_text),
 ];
 
 static SYS_RANDOM_ENTRIES: &[FixedEntry] = &[
