@@ -222,7 +222,10 @@ struct Lock {
 
 impl Lock {
     fn conflicts_with(&self, class: Class, owner: Owner, write: bool, range: ByteRange) -> bool {
-        self.class == class && self.owner != owner && (self.write || write) && self.range.overlaps(range)
+        self.class == class
+            && self.owner != owner
+            && (self.write || write)
+            && self.range.overlaps(range)
     }
 }
 
@@ -333,7 +336,13 @@ pub fn test_record_lock(
 /// conversion that fails has lost it (as Linux documents). A conflict
 /// gives `EWOULDBLOCK`, or with `wait` a sleep (`ERESTARTSYS` on a
 /// signal).
-pub fn flock(key: FileKey, handle: &FileLockHandle, kind: LockType, pid: u32, wait: bool) -> Result<()> {
+pub fn flock(
+    key: FileKey,
+    handle: &FileLockHandle,
+    kind: LockType,
+    pid: u32,
+    wait: bool,
+) -> Result<()> {
     handle.remember(key);
     let owner = handle.owner();
     acquire(key, wait, None, |t| t.set_flock(key, owner, kind, pid))
@@ -361,10 +370,10 @@ fn acquire(
         if !wait {
             return Some(Err(Error::new(EAGAIN)));
         }
-        if let Some(me) = posix {
-            if t.would_deadlock(me, blocker) {
-                return Some(Err(Error::new(EDEADLK)));
-            }
+        if let Some(me) = posix
+            && t.would_deadlock(me, blocker)
+        {
+            return Some(Err(Error::new(EDEADLK)));
         }
         if thread.as_ref().is_some_and(|t| t.has_pending_work()) {
             return Some(Err(Error::new(ERESTARTSYS)));
@@ -404,8 +413,15 @@ impl LockTable {
         let locks = self.files.entry(req.key).or_default();
         // Splitting one lock in two and adding the new one: at most two
         // more entries.
-        locks.try_reserve(2).map_err(|_| Error::new(ENOLCK))?;
+        if locks.try_reserve(2).is_err() {
+            if locks.is_empty() {
+                self.files.remove(&req.key);
+            }
+            return_errno!(ENOLCK);
+        }
         let mut merged = req.range;
+        // Whether bytes were unlocked or downgraded (someone may proceed).
+        let mut released = false;
         let mut i = 0;
         while i < locks.len() {
             let l = locks[i];
@@ -418,6 +434,7 @@ impl LockTable {
                 locks.remove(i);
             } else if l.range.overlaps(req.range) {
                 locks.remove(i);
+                released = true;
                 if l.range.start < req.range.start {
                     locks.push(Lock {
                         range: ByteRange {
@@ -449,12 +466,18 @@ impl LockTable {
                 pid: req.pid,
             });
         }
-        self.changed(req.key, req.owner);
+        self.changed(req.key, req.owner, released);
         Ok(None)
     }
 
     /// Applies a `flock` request, or names the holder of a lock in its way.
-    fn set_flock(&mut self, key: FileKey, owner: Owner, kind: LockType, pid: u32) -> Result<Option<Owner>> {
+    fn set_flock(
+        &mut self,
+        key: FileKey,
+        owner: Owner,
+        kind: LockType,
+        pid: u32,
+    ) -> Result<Option<Owner>> {
         let write = kind == LockType::Write;
         if let Some(locks) = self.files.get_mut(&key)
             && let Some(i) = locks
@@ -465,7 +488,7 @@ impl LockTable {
                 return Ok(None);
             }
             locks.remove(i);
-            self.changed(key, owner);
+            self.changed(key, owner, true);
         }
         if kind == LockType::Unlock {
             return Ok(None);
@@ -479,7 +502,12 @@ impl LockTable {
         }
         crate::vm::oom::check_user_memory().map_err(|_| Error::new(ENOLCK))?;
         let locks = self.files.entry(key).or_default();
-        locks.try_reserve(1).map_err(|_| Error::new(ENOLCK))?;
+        if locks.try_reserve(1).is_err() {
+            if locks.is_empty() {
+                self.files.remove(&key);
+            }
+            return_errno!(ENOLCK);
+        }
         locks.push(Lock {
             class: Class::Flock,
             owner,
@@ -496,15 +524,17 @@ impl LockTable {
             let before = locks.len();
             locks.retain(|l| l.owner != owner);
             if locks.len() != before {
-                self.changed(key, owner);
+                self.changed(key, owner, true);
             }
         }
     }
 
-    /// After `owner`'s locks on `key` changed: forget an empty entry,
-    /// keep the index of classic owners' files, and wake the waiters,
-    /// which are no longer blocked by `owner` until they look again.
-    fn changed(&mut self, key: FileKey, owner: Owner) {
+    /// After `owner`'s locks on `key` changed: forget an empty entry and
+    /// keep the index of classic owners' files. If `released` (bytes were
+    /// unlocked or downgraded), wake the waiters, which no longer count as
+    /// blocked by `owner` until they look again (as Linux unblocks the
+    /// waiters of a lock it removes).
+    fn changed(&mut self, key: FileKey, owner: Owner, released: bool) {
         let (empty, still_holds) = match self.files.get(&key) {
             Some(locks) => (locks.is_empty(), locks.iter().any(|l| l.owner == owner)),
             None => (true, false),
@@ -519,9 +549,11 @@ impl LockTable {
                 self.posix_files.remove(&(o, key));
             }
         }
-        self.waiters
-            .retain(|w| !(w.key == key && w.blocker == owner));
-        queue(key).wake_all();
+        if released {
+            self.waiters
+                .retain(|w| !(w.key == key && w.blocker == owner));
+            queue(key).wake_all();
+        }
     }
 
     /// Whether the classic owner `me`, about to wait for `blocker`, would
@@ -682,9 +714,18 @@ mod test {
 
     #[ktest]
     fn flock_ranges() {
-        assert_eq!(ByteRange::from_flock(0, 10, 10, 0, 0).unwrap(), range(10, 19));
-        assert_eq!(ByteRange::from_flock(1, 0, 0, 50, 0).unwrap(), range(50, OFFSET_MAX));
-        assert_eq!(ByteRange::from_flock(2, -10, -5, 0, 100).unwrap(), range(85, 89));
+        assert_eq!(
+            ByteRange::from_flock(0, 10, 10, 0, 0).unwrap(),
+            range(10, 19)
+        );
+        assert_eq!(
+            ByteRange::from_flock(1, 0, 0, 50, 0).unwrap(),
+            range(50, OFFSET_MAX)
+        );
+        assert_eq!(
+            ByteRange::from_flock(2, -10, -5, 0, 100).unwrap(),
+            range(85, 89)
+        );
         assert_eq!(ByteRange::from_flock(0, 5, -5, 0, 0).unwrap(), range(0, 4));
         let err = |w, s, l, size| ByteRange::from_flock(w, s, l, 0, size).unwrap_err().errno();
         assert_eq!(err(3, 0, 0, 0), EINVAL);
@@ -700,19 +741,34 @@ mod test {
     fn split_merge_and_conflict() {
         let a = Owner::Process(u64::MAX - 1);
         let b = Owner::Process(u64::MAX - 2);
-        let key = FileKey { dev: 0xdead, ino: 1 };
+        let key = FileKey {
+            dev: 0xdead,
+            ino: 1,
+        };
         let set = |o, k, r| set_record_lock(&request(1, o, k, r), false);
         set(a, LockType::Write, range(10, 19)).unwrap();
         set(a, LockType::Read, range(12, 13)).unwrap();
         let seen = |k, r| test_record_lock(key, b, k, r).map(|i| (i.kind, i.range));
         assert_eq!(seen(LockType::Read, range(12, 13)), None);
-        assert_eq!(seen(LockType::Write, range(12, 12)), Some((LockType::Read, range(12, 13))));
-        assert_eq!(seen(LockType::Read, range(15, 15)), Some((LockType::Write, range(14, 19))));
-        assert_eq!(set(b, LockType::Read, range(19, 25)).unwrap_err().errno(), EAGAIN);
+        assert_eq!(
+            seen(LockType::Write, range(12, 12)),
+            Some((LockType::Read, range(12, 13)))
+        );
+        assert_eq!(
+            seen(LockType::Read, range(15, 15)),
+            Some((LockType::Write, range(14, 19)))
+        );
+        assert_eq!(
+            set(b, LockType::Read, range(19, 25)).unwrap_err().errno(),
+            EAGAIN
+        );
         set(a, LockType::Write, range(12, 13)).unwrap();
-        assert_eq!(seen(LockType::Read, ByteRange::ALL), Some((LockType::Write, range(10, 19))));
+        assert_eq!(
+            seen(LockType::Read, ByteRange::ALL),
+            Some((LockType::Write, range(10, 19)))
+        );
         set(a, LockType::Unlock, ByteRange::ALL).unwrap();
         assert_eq!(seen(LockType::Write, ByteRange::ALL), None);
-        assert!(TABLE.lock().files.get(&key).is_none());
+        assert!(!TABLE.lock().files.contains_key(&key));
     }
 }

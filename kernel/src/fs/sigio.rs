@@ -212,8 +212,10 @@ impl IoOwner {
             }
         };
         let permitted = |p: &Process| {
-            let c = p.credentials();
-            s.euid == 0 || [c.suid, c.ruid].iter().any(|&u| u == s.euid || u == s.uid)
+            s.euid == 0 || {
+                let c = p.credentials();
+                [c.suid, c.ruid].iter().any(|&u| u == s.euid || u == s.uid)
+            }
         };
         match s.kind {
             OwnerKind::Process => {

@@ -800,10 +800,15 @@ pub fn sys_fcntl(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
             file.set_status_flags(new)?;
             ret(0)
         }
-        g::F_GETLK | g::F_SETLK | g::F_SETLKW | g::F_OFD_GETLK | g::F_OFD_SETLK
+        g::F_GETLK
+        | g::F_SETLK
+        | g::F_SETLKW
+        | g::F_OFD_GETLK
+        | g::F_OFD_SETLK
         | g::F_OFD_SETLKW => fcntl_record_lock(ctx, fd, &file, lock_owner, cmd, a[2]),
-        g::F_GETOWN | g::F_SETOWN | g::F_GETOWN_EX | g::F_SETOWN_EX | g::F_GETSIG
-        | g::F_SETSIG => fcntl_io_owner(ctx, &file, cmd, a[2]),
+        g::F_GETOWN | g::F_SETOWN | g::F_GETOWN_EX | g::F_SETOWN_EX | g::F_GETSIG | g::F_SETSIG => {
+            fcntl_io_owner(ctx, &file, cmd, a[2])
+        }
         g::F_GETPIPE_SZ | g::F_SETPIPE_SZ => {
             let pipe = crate::fs::pipe::pipe_of(file.as_ref()).ok_or(Error::new(EBADF))?;
             if cmd == g::F_GETPIPE_SZ {
