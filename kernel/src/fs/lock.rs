@@ -419,44 +419,44 @@ impl LockTable {
             }
             return_errno!(ENOLCK);
         }
-        let mut merged = req.range;
-        // Whether bytes were unlocked or downgraded (someone may proceed).
+        // One pass to see what changes, one to remove (both linear: an
+        // owner may hold very many locks, and this runs with interrupts
+        // off). The owner's locks of the new type that touch the range
+        // merge into the new lock; the others in the range go, leaving
+        // the pieces outside it (one lock at most reaches past each end,
+        // since an owner's locks never overlap).
+        let unlock = req.kind == LockType::Unlock;
+        let r = req.range;
+        let mine = |l: &Lock| l.class == Class::Record && l.owner == req.owner;
+        let merges = |l: &Lock| !unlock && l.write == write && l.range.touches(r);
+        let mut merged = r;
+        let (mut before, mut after) = (None, None);
         let mut released = false;
-        let mut i = 0;
-        while i < locks.len() {
-            let l = locks[i];
-            if l.class != Class::Record || l.owner != req.owner {
-                i += 1;
-            } else if req.kind != LockType::Unlock && l.write == write && l.range.touches(req.range)
-            {
+        for l in locks.iter().filter(|l| mine(l)) {
+            if merges(l) {
                 merged.start = merged.start.min(l.range.start);
                 merged.end = merged.end.max(l.range.end);
-                locks.remove(i);
-            } else if l.range.overlaps(req.range) {
-                locks.remove(i);
+            } else if l.range.overlaps(r) {
                 released = true;
-                if l.range.start < req.range.start {
-                    locks.push(Lock {
-                        range: ByteRange {
-                            start: l.range.start,
-                            end: req.range.start - 1,
-                        },
-                        ..l
-                    });
+                if l.range.start < r.start {
+                    let range = ByteRange {
+                        start: l.range.start,
+                        end: r.start - 1,
+                    };
+                    before = Some(Lock { range, ..*l });
                 }
-                if l.range.end > req.range.end {
-                    locks.push(Lock {
-                        range: ByteRange {
-                            start: req.range.end + 1,
-                            end: l.range.end,
-                        },
-                        ..l
-                    });
+                if l.range.end > r.end {
+                    let range = ByteRange {
+                        start: r.end + 1,
+                        end: l.range.end,
+                    };
+                    after = Some(Lock { range, ..*l });
                 }
-            } else {
-                i += 1;
             }
         }
+        locks.retain(|l| !(mine(l) && (merges(l) || l.range.overlaps(r))));
+        locks.extend(before);
+        locks.extend(after);
         if req.kind != LockType::Unlock {
             locks.push(Lock {
                 class: Class::Record,

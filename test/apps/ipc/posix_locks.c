@@ -387,6 +387,23 @@ static void test_blocking(int fd)
 	CHECK(sees(F_WRLCK, 0, 0, F_UNLCK, 0, 0), "nothing left behind");
 }
 
+/* Many separate locks of one owner, then one unlock over all of them. */
+static void test_many(int fd)
+{
+	int ok = 1;
+
+	for (int i = 0; i < 2000 && ok; i++)
+		ok = lk(fd, F_SETLK, i % 3 ? F_RDLCK : F_WRLCK, SEEK_SET, 2 * i, 1) == 0;
+	CHECK(ok, "2000 separate one-byte locks");
+	CHECK(sees(F_WRLCK, 2 * 1001, 1, F_RDLCK, 2 * 1001, 1) && sees(F_WRLCK, 2 * 1001 + 1, 1, F_UNLCK, 0, 0),
+	      "each is its own lock, the bytes between are free");
+	CHECK(lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 1, 3997) == 0, "a write lock over bytes 1 to 3997");
+	CHECK(sees(F_RDLCK, 0, 0, F_WRLCK, 0, 3998), "merged with the write lock on byte 0: [0,3998)");
+	CHECK(sees(F_WRLCK, 3998, 1, F_RDLCK, 3998, 1), "the read lock on byte 3998 stays apart");
+	CHECK(lk(fd, F_SETLK, F_UNLCK, SEEK_SET, 0, 0) == 0, "unlock the whole file");
+	CHECK(sees(F_WRLCK, 0, 0, F_UNLCK, 0, 0), "nothing left");
+}
+
 int main(void)
 {
 	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
@@ -400,6 +417,7 @@ int main(void)
 	test_close_releases(fd);
 	test_fork_and_exit(fd);
 	test_blocking(fd);
+	test_many(fd);
 	close(req_w);
 	waitpid(helper, &st, 0);
 	close(fd);
