@@ -8,11 +8,13 @@ pub mod file;
 pub mod file_table;
 pub mod initramfs;
 pub mod inode;
+pub mod lock;
 pub mod mount;
 pub mod pipe;
 pub mod poll;
 pub mod procfs;
 pub mod ramfs;
+pub mod sigio;
 pub mod tty;
 
 use alloc::string::{String, ToString};

@@ -134,6 +134,22 @@ impl SigInfo {
         }
     }
 
+    /// An I/O readiness signal (`SIGIO` or the `F_SETSIG` signal) with
+    /// `si_code` `code` (`POLL_IN`, ...), `si_band` and `si_fd`. In the
+    /// x86-64 `siginfo_t` these overlay the sender fields: `si_band` (a
+    /// long at offset 16) takes the place of `si_pid` and `si_uid`, and
+    /// `si_fd` (offset 24) that of `si_status`, which is where
+    /// [`to_bytes`](Self::to_bytes) puts them.
+    pub fn poll(code: i32, band: i64, fd: i32) -> SigInfo {
+        SigInfo {
+            code,
+            pid: band as u32,
+            uid: (band >> 32) as u32,
+            status: fd,
+            addr: 0,
+        }
+    }
+
     /// The 128-byte `siginfo_t` for signal `sig` (x86-64 layout).
     pub fn to_bytes(&self, sig: Signal) -> [u8; 128] {
         let mut b = [0u8; 128];

@@ -95,6 +95,7 @@ static TABLE: [Option<Handler>; MAX_NR] = table! {
     __NR_dup2 => fs::sys_dup2,
     __NR_dup3 => fs::sys_dup3,
     __NR_fcntl => fs::sys_fcntl,
+    __NR_flock => fs::sys_flock,
     __NR_getdents64 => fs::sys_getdents64,
     __NR_chdir => fs::sys_chdir,
     __NR_pipe => fs::sys_pipe,

@@ -101,9 +101,17 @@ static ROOT_ENTRIES: &[FixedEntry] = &[
 ];
 
 static SYS_ENTRIES: &[FixedEntry] = &[
+    dir("fs", 103, SYS_FS_ENTRIES),
     dir("kernel", 101, SYS_KERNEL_ENTRIES),
     dir("vm", 102, SYS_VM_ENTRIES),
 ];
+
+static SYS_FS_ENTRIES: &[FixedEntry] = &[tunable(
+    "pipe-max-size",
+    150,
+    system::pipe_max_size,
+    system::set_pipe_max_size,
+)];
 
 static SYS_KERNEL_ENTRIES: &[FixedEntry] = &[
     file("hostname", 110, system::hostname),
@@ -667,6 +675,8 @@ impl Inode for ProcInode {
                 path: self.path(),
                 inode,
                 setter: setter.filter(|_| writing),
+                lock: crate::fs::lock::FileLockHandle::new(),
+                owner: crate::fs::sigio::IoOwner::new(),
             }) as Arc<dyn FileLike>
         }))
     }
@@ -689,6 +699,8 @@ pub struct ProcFile {
     inode: Arc<dyn Inode>,
     /// For a tunable opened for writing: what takes a written value.
     setter: Option<Setter>,
+    lock: crate::fs::lock::FileLockHandle,
+    owner: Arc<crate::fs::sigio::IoOwner>,
 }
 
 impl ProcFile {
@@ -754,6 +766,14 @@ impl FileLike for ProcFile {
 
     fn path(&self) -> Option<String> {
         Some(self.path.clone())
+    }
+
+    fn lock_handle(&self) -> Option<&crate::fs::lock::FileLockHandle> {
+        Some(&self.lock)
+    }
+
+    fn io_owner(&self) -> Option<&Arc<crate::fs::sigio::IoOwner>> {
+        Some(&self.owner)
     }
 
     fn as_any(&self) -> &dyn Any {
