@@ -35,6 +35,11 @@ struct State {
     /// and `w_counter`).
     r_counter: u64,
     w_counter: u64,
+    /// Events for edge-triggered epoll: data arriving or the last writer
+    /// leaving (for the read end), room appearing or the last reader
+    /// leaving (for the write end).
+    read_events: u64,
+    write_events: u64,
 }
 
 /// The shared part of a pipe.
@@ -66,6 +71,8 @@ impl Pipe {
                 writers: 0,
                 r_counter: 0,
                 w_counter: 0,
+                read_events: 0,
+                write_events: 0,
             }),
             readable: WaitQueue::new(),
             writable: WaitQueue::new(),
@@ -191,6 +198,9 @@ impl FileLike for DuplexEnd {
     fn poll(&self) -> crate::fs::poll::IoEvents {
         self.r.poll() | self.w.poll()
     }
+    fn event_counts(&self) -> (u64, u64) {
+        self.r.event_counts()
+    }
     fn as_any(&self) -> &dyn Any {
         self
     }
@@ -238,6 +248,7 @@ impl FileLike for PipeEnd {
                 for (o, b) in out.iter_mut().zip(s.buf.drain(..n)) {
                     *o = b;
                 }
+                s.write_events += 1;
                 return Some(Ok(n));
             }
             if s.writers == 0 {
@@ -278,6 +289,7 @@ impl FileLike for PipeEnd {
                         return Some(Err(e));
                     }
                     s.buf.extend(&data[done..done + n]);
+                    s.read_events += 1;
                     return Some(Ok(n));
                 }
                 if self.nonblocking() {
@@ -343,19 +355,24 @@ impl FileLike for PipeEnd {
         let mut ev = IoEvents::empty();
         if self.write {
             if s.readers == 0 {
-                ev |= IoEvents::ERR | IoEvents::OUT;
+                ev |= IoEvents::ERR | IoEvents::OUT | IoEvents::WRNORM;
             } else if PIPE_CAPACITY - s.buf.len() >= PIPE_BUF {
-                ev |= IoEvents::OUT;
+                ev |= IoEvents::OUT | IoEvents::WRNORM;
             }
         } else {
             if !s.buf.is_empty() {
-                ev |= IoEvents::IN;
+                ev |= IoEvents::IN | IoEvents::RDNORM;
             }
             if s.writers == 0 {
                 ev |= IoEvents::HUP;
             }
         }
         ev
+    }
+
+    fn event_counts(&self) -> (u64, u64) {
+        let s = self.pipe.state.lock();
+        (s.read_events, s.write_events)
     }
 
     fn ioctl(&self, cmd: u32, arg: u64) -> Result<i64> {
@@ -378,8 +395,10 @@ impl Drop for PipeEnd {
             let mut s = self.pipe.state.lock();
             if self.write {
                 s.writers -= 1;
+                s.read_events += u64::from(s.writers == 0);
             } else {
                 s.readers -= 1;
+                s.write_events += u64::from(s.readers == 0);
             }
             // The last end gone: what is left is nobody's (a FIFO opened
             // again starts empty, as on Linux).

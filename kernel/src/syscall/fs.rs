@@ -783,6 +783,12 @@ pub fn sys_fcntl(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
             file.set_status_flags(a[2] as u32)?;
             ret(0)
         }
+        g::F_ADD_SEALS => {
+            drop(files);
+            crate::fs::memfd::add_seals(&file, a[2] as u32)?;
+            ret(0)
+        }
+        g::F_GET_SEALS => ret(crate::fs::memfd::get_seals(&file)?),
         _ => return_errno!(EINVAL),
     }
 }
