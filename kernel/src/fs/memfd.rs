@@ -17,6 +17,7 @@ use alloc::vec::Vec;
 use core::any::Any;
 use core::time::Duration;
 
+use ostd::mm::PAGE_SIZE;
 use ostd::sync::Mutex;
 
 use super::file::{FileLike, OpenFile, flags};
@@ -101,7 +102,8 @@ pub fn get_seals(file: &Arc<dyn FileLike>) -> Result<u32> {
 /// `F_ADD_SEALS`, with the checks of Linux's `memfd_add_seals`: `EPERM`
 /// if the file is not open for writing or already has `F_SEAL_SEAL`,
 /// `EINVAL` for unknown seals or a file that cannot have seals, `EBUSY`
-/// for `F_SEAL_WRITE` while a writable shared mapping exists.
+/// for `F_SEAL_WRITE` while a shared mapping exists (Linux counts every
+/// shared mapping that could be made writable with `mprotect`).
 pub fn add_seals(file: &Arc<dyn FileLike>, new: u32) -> Result<()> {
     let f = file.status_flags();
     if f & flags::O_ACCMODE == flags::O_RDONLY || f & flags::O_PATH != 0 {
@@ -130,9 +132,9 @@ pub fn add_seals(file: &Arc<dyn FileLike>, new: u32) -> Result<()> {
         // either found or refused (see `Vmar::map`).
         let was_denied = vmo.shared_write_denied();
         vmo.set_shared_write_denied(true);
-        if mapped_writable(vmo) {
+        if mapped_shared(vmo) {
             vmo.set_shared_write_denied(was_denied);
-            return_errno_with_message!(EBUSY, "the memfd has writable shared mappings");
+            return_errno_with_message!(EBUSY, "the memfd has shared mappings");
         }
     }
     let mut new = new;
@@ -149,24 +151,40 @@ pub fn add_seals(file: &Arc<dyn FileLike>, new: u32) -> Result<()> {
     Ok(())
 }
 
-/// Whether some process maps `vmo` shared and writable.
-fn mapped_writable(vmo: &Arc<Vmo>) -> bool {
+/// Whether some process maps `vmo` shared.
+fn mapped_shared(vmo: &Arc<Vmo>) -> bool {
     let vmars: Vec<_> = crate::process::all_processes()
         .iter()
         .map(|p| p.vmar())
         .collect();
-    vmars.iter().any(|v| v.maps_shared_writable(vmo))
+    vmars.iter().any(|v| v.maps_shared(vmo))
 }
 
 impl MemFdInode {
-    fn check_write(seals: u32, offset: u64, len: u64, size: u64) -> Result<()> {
+    /// How much of a write of `len` bytes at `offset` the seals allow
+    /// (`EPERM` if none). Linux checks a write page by page: with
+    /// `F_SEAL_GROW`, the pages that stay within the file are written and
+    /// the write comes back short at the first that would not.
+    fn writable_len(seals: u32, offset: u64, len: usize, size: u64) -> Result<usize> {
         if seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE) != 0 {
             return_errno_with_message!(EPERM, "the memfd is sealed against writing");
         }
-        if seals & F_SEAL_GROW != 0 && offset.saturating_add(len) > size {
+        if seals & F_SEAL_GROW == 0 || offset.saturating_add(len as u64) <= size {
+            return Ok(len);
+        }
+        let page = PAGE_SIZE as u64;
+        let mut end = offset;
+        while end < offset + len as u64 {
+            let chunk_end = ((end / page + 1) * page).min(offset + len as u64);
+            if chunk_end > size {
+                break;
+            }
+            end = chunk_end;
+        }
+        if end == offset {
             return_errno_with_message!(EPERM, "the memfd is sealed against growing");
         }
-        Ok(())
+        Ok((end - offset) as usize)
     }
 }
 
@@ -182,8 +200,8 @@ impl Inode for MemFdInode {
     fn write_at(&self, offset: u64, buf: &[u8]) -> Result<usize> {
         let seals = self.seals.lock();
         let size = self.file.metadata().size;
-        Self::check_write(*seals, offset, buf.len() as u64, size)?;
-        self.file.write_at(offset, buf)
+        let len = Self::writable_len(*seals, offset, buf.len(), size)?;
+        self.file.write_at(offset, &buf[..len])
     }
 
     fn resize(&self, new: u64) -> Result<()> {

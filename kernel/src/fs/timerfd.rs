@@ -4,9 +4,11 @@
 //! the timer was set) as 8 bytes; the descriptor is readable while that
 //! number is not zero. Expirations are counted from the clock when someone
 //! looks, so the count is exact however late a timeout runs; the timeout
-//! only wakes readers and pollers. While expirations wait unread, it looks
-//! less often, so that a short period cannot flood the machine with
-//! callbacks nobody waits for.
+//! only wakes readers and pollers. As on Linux, a periodic timer wakes
+//! nobody while expirations wait unread (they are readable anyway): its
+//! next wake-up is scheduled by the read. So a short period cannot flood
+//! the machine with callbacks nobody waits for, and edge-triggered epoll
+//! sees one event per read.
 //!
 //! The timeout holds a weak reference to the timer and is cancelled when
 //! the last descriptor goes.
@@ -23,9 +25,6 @@ use super::file::{FileLike, flags};
 use super::inode::Metadata;
 use super::poll::{IoEvents, notify, wait_ready};
 use crate::prelude::*;
-
-/// How often a timer with unread expirations wakes its pollers at most.
-const IDLE_PERIOD: Duration = Duration::from_millis(50);
 
 /// The clock a timerfd measures.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,8 +68,9 @@ struct State {
     interval: Duration,
     /// Expirations counted and not read yet.
     ticks: u64,
-    /// All expirations counted (for edge-triggered epoll).
-    total: u64,
+    /// How many times expirations became readable (for edge-triggered
+    /// epoll).
+    wakeups: u64,
     timeout: Option<TimeoutHandle>,
     generation: u64,
 }
@@ -86,7 +86,7 @@ impl TimerFd {
                 next: None,
                 interval: Duration::ZERO,
                 ticks: 0,
-                total: 0,
+                wakeups: 0,
                 timeout: None,
                 generation: 0,
             }),
@@ -141,16 +141,17 @@ impl TimerFd {
         Some(ticks)
     }
 
-    /// Schedules the next wake-up of pollers, if the timer is armed.
+    /// Schedules the next wake-up of pollers, if the timer is armed and
+    /// nothing waits to be read.
     fn arm(&self, s: &mut State, now: Duration) {
         if let Some(h) = s.timeout.take() {
             h.cancel();
         }
         let Some(next) = s.next else { return };
-        let mut wait = next.saturating_sub(now);
         if s.ticks > 0 {
-            wait = wait.max(IDLE_PERIOD);
+            return;
         }
+        let wait = next.saturating_sub(now);
         let generation = GENERATION.fetch_add(1, Ordering::Relaxed);
         s.generation = generation;
         let this = self.this.clone();
@@ -177,8 +178,10 @@ impl State {
             self.next = next.checked_add(Duration::from_nanos(advance));
             k.try_into().unwrap_or(u64::MAX)
         };
+        if self.ticks == 0 {
+            self.wakeups = self.wakeups.wrapping_add(1);
+        }
         self.ticks = self.ticks.saturating_add(k);
-        self.total = self.total.wrapping_add(k);
     }
 
     fn setting(&mut self, now: Duration) -> TimerFdSetting {
@@ -249,7 +252,7 @@ impl FileLike for TimerFd {
         let now = self.clock.now();
         let mut s = self.state.lock();
         s.count(now);
-        (s.total, 0)
+        (s.wakeups, 0)
     }
 
     fn status_flags(&self) -> u32 {

@@ -29,9 +29,11 @@ use super::signal::{SigInfo, Signal, si};
 use super::{Process, Thread};
 use crate::prelude::*;
 
-/// Most timers a process may have. Linux bounds them by memory only
-/// (and by `RLIMIT_SIGPENDING` for their signals); `timer_create` beyond
-/// this fails with `EAGAIN`, as Linux's does when it runs out of ids.
+/// Most timers a process may have, whatever its limits. Linux charges
+/// each timer to its user's `RLIMIT_SIGPENDING` (its signal is allocated
+/// in advance) and is otherwise bounded by memory; here a process's timers
+/// count against its own `RLIMIT_SIGPENDING`, and never more than this.
+/// `timer_create` beyond fails with `EAGAIN`, as on Linux.
 pub const MAX_TIMERS: usize = 16384;
 
 /// While a timer's signal is pending, or was dropped (ignored), the timer
@@ -120,16 +122,17 @@ struct Timer {
 static GENERATION: AtomicU64 = AtomicU64::new(1);
 
 impl PosixTimers {
-    /// `timer_create`: a disarmed timer; returns its id. `EAGAIN` past
-    /// [`MAX_TIMERS`].
+    /// `timer_create`: a disarmed timer; returns its id. `EAGAIN` if
+    /// there are `limit` timers already (or [`MAX_TIMERS`]).
     pub fn create(
         &self,
         clock: TimerClock,
         notify: TimerNotify,
         value: Option<u64>,
+        limit: u64,
     ) -> Result<i32> {
         let mut t = self.inner.lock();
-        if t.map.len() >= MAX_TIMERS {
+        if t.map.len() as u64 >= limit.min(MAX_TIMERS as u64) {
             return_errno_with_message!(EAGAIN, "too many POSIX timers");
         }
         let mut id = t.next_id;

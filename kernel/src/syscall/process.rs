@@ -677,10 +677,9 @@ pub fn sys_pidfd_open(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         return_errno!(EINVAL);
     }
     let Some(p) = find_process(pid as u32) else {
-        // A thread that is not its process's leader: EINVAL, as Linux
-        // says for a pid without a thread group.
+        // A thread that is not its process's leader (Linux 6.18: ENOENT).
         if crate::process::find_thread(pid as u32).is_some() {
-            return_errno!(EINVAL);
+            return_errno!(ENOENT);
         }
         return_errno!(ESRCH);
     };
@@ -790,7 +789,10 @@ pub fn sys_pidfd_getfd(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     if me.euid != 0 && !same_user {
         return_errno!(EPERM);
     }
-    // A zombie has no descriptors left: EBADF, as for a closed one.
+    // A zombie has no descriptors left.
+    if target.is_zombie() {
+        return_errno!(ESRCH);
+    }
     let file = target.files().lock().get(target_fd)?;
     ret(ctx.process.files().lock().insert(file, true)?)
 }

@@ -4,13 +4,22 @@ use core::time::Duration;
 
 use linux_raw_sys::general as g;
 
+use alloc::sync::Arc;
+
 use super::{SyscallContext, SyscallReturn, ret};
 use crate::prelude::*;
+use crate::process::{Process, Thread};
 
 type R = Result<SyscallReturn>;
 
 /// The time of a clock, as seen by `thread` (for the CPU-time clocks).
 pub fn clock_now(thread: &crate::process::Thread, clock: u32) -> Result<Duration> {
+    if (clock as i32) < 0 {
+        return Ok(match cpu_clock(thread, clock as i32, true)? {
+            CpuClock::Process(p) => p.cpu_time(),
+            CpuClock::Thread(t) => t.cpu_time(),
+        });
+    }
     Ok(match clock {
         g::CLOCK_REALTIME | g::CLOCK_REALTIME_COARSE | g::CLOCK_TAI => ostd::timer::wall_clock(),
         g::CLOCK_MONOTONIC
@@ -21,6 +30,42 @@ pub fn clock_now(thread: &crate::process::Thread, clock: u32) -> Result<Duration
         g::CLOCK_THREAD_CPUTIME_ID => thread.cpu_time(),
         _ => return_errno!(EINVAL),
     })
+}
+
+/// What a CPU-time clock id measures.
+enum CpuClock {
+    Process(Arc<Process>),
+    Thread(Arc<Thread>),
+}
+
+/// The process or thread of a negative clock id (`clock_getcpuclockid`,
+/// `pthread_getcpuclockid`), decoded as Linux's `CPUCLOCK_PID`,
+/// `CPUCLOCK_PERTHREAD` and `CPUCLOCK_WHICH` (`pid_for_clock`): pid 0 is
+/// the caller; a thread must be one of the caller's process; with
+/// `gettime`, the caller's own tid also names its process. `EINVAL`
+/// otherwise. The profiling, virtual and scheduler clocks are all the CPU
+/// time used (user and system time are not told apart); a `which` of 3 is
+/// a dynamic clock (a file descriptor), not supported.
+fn cpu_clock(thread: &Thread, clock: i32, gettime: bool) -> Result<CpuClock> {
+    let (pid, per_thread, which) = (!(clock >> 3), clock & 4 != 0, clock & 3);
+    if which == 3 {
+        return_errno!(EINVAL);
+    }
+    let process = thread.process();
+    if per_thread {
+        let tid = if pid == 0 { thread.tid() as i32 } else { pid };
+        let t = process
+            .threads()
+            .into_iter()
+            .find(|t| t.tid() as i32 == tid)
+            .ok_or(Error::new(EINVAL))?;
+        return Ok(CpuClock::Thread(t));
+    }
+    if pid == 0 || (gettime && pid == thread.tid() as i32) {
+        return Ok(CpuClock::Process(process.clone()));
+    }
+    let p = crate::process::find_process(pid as u32).ok_or(Error::new(EINVAL))?;
+    Ok(CpuClock::Process(p))
 }
 
 fn timespec(d: Duration) -> g::__kernel_timespec {
@@ -350,32 +395,11 @@ const SIGEV_THREAD_ID: i32 = 4;
 /// (`clock_getcpuclockid`): glibc makes those for
 /// `CLOCK_PROCESS_CPUTIME_ID` and `CLOCK_THREAD_CPUTIME_ID`.
 fn timer_clock(ctx: &SyscallContext, clock: i32) -> Result<TimerClock> {
-    use alloc::sync::Arc;
     if clock < 0 {
-        // Linux's CPUCLOCK_PID, CPUCLOCK_PERTHREAD and CPUCLOCK_WHICH; a
-        // `which` of 3 is a dynamic (file descriptor) clock, unsupported.
-        let (pid, per_thread, which) = (!(clock >> 3), clock & 4 != 0, clock & 3);
-        if which == 3 {
-            return_errno!(EINVAL);
-        }
-        if per_thread {
-            let thread = if pid == 0 {
-                ctx.thread.clone()
-            } else {
-                ctx.process
-                    .threads()
-                    .into_iter()
-                    .find(|t| t.tid() as i32 == pid)
-                    .ok_or(Error::new(EINVAL))?
-            };
-            return Ok(TimerClock::ThreadCpu(Arc::downgrade(&thread)));
-        }
-        let process = if pid == 0 {
-            ctx.process.clone()
-        } else {
-            crate::process::find_process(pid as u32).ok_or(Error::new(EINVAL))?
-        };
-        return Ok(TimerClock::ProcessCpu(Arc::downgrade(&process)));
+        return Ok(match cpu_clock(ctx.thread, clock, false)? {
+            CpuClock::Process(p) => TimerClock::ProcessCpu(Arc::downgrade(&p)),
+            CpuClock::Thread(t) => TimerClock::ThreadCpu(Arc::downgrade(&t)),
+        });
     }
     Ok(match clock as u32 {
         g::CLOCK_REALTIME | g::CLOCK_TAI => TimerClock::Realtime,
@@ -446,7 +470,8 @@ pub fn sys_timer_create(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         ),
     };
     let timers = ctx.process.posix_timers();
-    let id = timers.create(clock, notify, value)?;
+    let limit = ctx.process.rlimit_cur(g::RLIMIT_SIGPENDING);
+    let id = timers.create(clock, notify, value, limit)?;
     if let Err(e) = ctx.vmar().write_val(id_addr, &id) {
         let _ = timers.delete(id);
         return Err(e);

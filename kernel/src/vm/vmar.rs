@@ -150,7 +150,7 @@ impl Vmar {
             return_errno!(ENOMEM);
         }
         let mut inner = self.inner.lock();
-        // Checked under the lock that `maps_shared_writable` takes: a seal
+        // Checked under the lock that `maps_shared` takes: a seal
         // against writing either sees this mapping or stops it.
         if opts.shared && opts.perms.contains(VmPerms::WRITE) && denies_shared_write(&opts.backing)
         {
@@ -541,14 +541,15 @@ impl Vmar {
         is_covered(&self.inner.lock(), addr, addr.saturating_add(len))
     }
 
-    /// Whether a writable shared mapping of `vmo` exists here (a memfd
-    /// cannot be sealed against writing then).
-    pub fn maps_shared_writable(&self, vmo: &Arc<Vmo>) -> bool {
-        self.inner.lock().vmas.values().any(|v| {
-            v.shared
-                && v.perms.contains(VmPerms::WRITE)
-                && v.backing.as_ref().is_some_and(|(o, _)| Arc::ptr_eq(o, vmo))
-        })
+    /// Whether a shared mapping of `vmo` exists here: writable, or one
+    /// that could be made writable (a memfd cannot be sealed against
+    /// writing then).
+    pub fn maps_shared(&self, vmo: &Arc<Vmo>) -> bool {
+        self.inner
+            .lock()
+            .vmas
+            .values()
+            .any(|v| v.shared && v.backing.as_ref().is_some_and(|(o, _)| Arc::ptr_eq(o, vmo)))
     }
 
     /// Regions as `(range, perms, shared, has_backing)`, for `/proc/self/maps`.
