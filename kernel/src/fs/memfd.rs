@@ -169,13 +169,14 @@ impl MemFdInode {
         if seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE) != 0 {
             return_errno_with_message!(EPERM, "the memfd is sealed against writing");
         }
-        if seals & F_SEAL_GROW == 0 || offset.saturating_add(len as u64) <= size {
+        let stop = offset.saturating_add(len as u64);
+        if seals & F_SEAL_GROW == 0 || stop <= size {
             return Ok(len);
         }
         let page = PAGE_SIZE as u64;
         let mut end = offset;
-        while end < offset + len as u64 {
-            let chunk_end = ((end / page + 1) * page).min(offset + len as u64);
+        while end < stop {
+            let chunk_end = (end / page + 1).saturating_mul(page).min(stop);
             if chunk_end > size {
                 break;
             }

@@ -6,10 +6,13 @@
 //! signal with `si_code` `SI_TIMER` for the process or one of its threads.
 //! Expirations are counted from the clock, not from callbacks: a timeout
 //! only makes the timer look at its clock, so a late callback loses
-//! nothing. While the timer's signal is still pending, further expirations
-//! only add to its overrun count; the count is handed to the signal when a
-//! thread takes it (Linux's `posixtimer_rearm`), which also arms the timer
-//! again.
+//! nothing. After an expiration has queued its signal, the timer rests
+//! until a thread takes the signal: the expirations in between are counted
+//! then, as the signal's overruns, and the timer is armed again (Linux's
+//! `posixtimer_rearm`). A signal that was dropped because it is ignored
+//! leaves the timer resting until the signal's disposition changes (as
+//! Linux does since 6.13). So a timer costs nothing while nobody takes its
+//! signals, whatever its period.
 //!
 //! Timers belong to their process: deleted at `execve` and at exit, never
 //! inherited by `fork`. Timeout callbacks hold only a weak reference to the
@@ -36,11 +39,13 @@ use crate::prelude::*;
 /// `timer_create` beyond fails with `EAGAIN`, as on Linux.
 pub const MAX_TIMERS: usize = 16384;
 
-/// While a timer's signal is pending, or was dropped (ignored), the timer
-/// looks at its clock at most this often: expirations in between are
-/// counted from the clock as overruns anyway, and a short period must not
-/// turn into a flood of callbacks nobody waits for.
-const IDLE_PERIOD: Duration = Duration::from_millis(50);
+/// A CPU-time clock advances only while its process runs, so a timer on
+/// one looks at it when it could have reached the expiration at the
+/// earliest, and, while it keeps finding it has not, less and less often:
+/// at least this long after the last look, doubling up to
+/// [`CPU_WAIT_MAX`].
+const CPU_WAIT_MIN: Duration = Duration::from_millis(1);
+const CPU_WAIT_MAX: Duration = Duration::from_secs(1);
 
 /// The clock a timer measures.
 #[derive(Clone)]
@@ -56,14 +61,21 @@ pub enum TimerClock {
 }
 
 impl TimerClock {
+    fn is_cpu_time(&self) -> bool {
+        matches!(self, Self::ProcessCpu(_) | Self::ThreadCpu(_))
+    }
+
     /// The clock's time; `None` once the process or thread it measures is
     /// gone (its timers never expire again, as on Linux).
     pub fn now(&self) -> Option<Duration> {
         match self {
             Self::Realtime => Some(ostd::timer::wall_clock()),
             Self::Monotonic => Some(ostd::timer::monotonic()),
-            Self::ProcessCpu(p) => p.upgrade().map(|p| p.cpu_time()),
-            Self::ThreadCpu(t) => t.upgrade().map(|t| t.cpu_time()),
+            Self::ProcessCpu(p) => p.upgrade().filter(|p| !p.is_zombie()).map(|p| p.cpu_time()),
+            Self::ThreadCpu(t) => t
+                .upgrade()
+                .filter(|t| t.task().is_some())
+                .map(|t| t.cpu_time()),
         }
     }
 }
@@ -115,6 +127,11 @@ struct Timer {
     overrun: u64,
     /// The overrun count of the last signal taken (`timer_getoverrun`).
     overrun_last: i32,
+    /// Resting after an expiration queued (or, ignored, dropped) the
+    /// signal; see the module's documentation.
+    parked: bool,
+    /// For a CPU-time clock: the least time until the next look.
+    cpu_wait: Duration,
     timeout: Option<TimeoutHandle>,
     generation: u64,
 }
@@ -151,6 +168,8 @@ impl PosixTimers {
                 next: None,
                 overrun: 0,
                 overrun_last: 0,
+                parked: false,
+                cpu_wait: CPU_WAIT_MIN,
                 timeout: None,
                 generation: 0,
             },
@@ -190,6 +209,8 @@ impl PosixTimers {
         timer.disarm();
         timer.overrun = 0;
         timer.overrun_last = 0;
+        timer.parked = false;
+        timer.cpu_wait = CPU_WAIT_MIN;
         timer.interval = new.interval;
         timer.next = None;
         if !new.value.is_zero()
@@ -220,7 +241,7 @@ impl PosixTimers {
 
     /// A thread of `process` takes the signal `info`: if a timer sent it,
     /// the timer's overrun count goes into it (`si_overrun`) and the timer
-    /// is armed for its next expiration.
+    /// is armed for its next expiration if it was resting.
     pub fn signal_taken(&self, process: &Arc<Process>, mut info: SigInfo) -> SigInfo {
         if info.code != si::SI_TIMER {
             return info;
@@ -230,18 +251,43 @@ impl PosixTimers {
         let Some(timer) = t.map.get_mut(&id) else {
             return info;
         };
-        if let Some(now) = timer.clock.now() {
+        let now = timer.clock.now();
+        if let Some(now) = now {
             // Expirations while the signal was pending are overruns.
             let k = timer.count_expirations(now);
             timer.overrun = timer.overrun.saturating_add(k);
-            timer.overrun_last = timer.overrun.min(i32::MAX as u64) as i32;
-            timer.overrun = 0;
-            if let Some(next) = timer.next {
-                timer.arm(id, process, next.saturating_sub(now));
+        }
+        timer.overrun_last = timer.overrun.min(i32::MAX as u64) as i32;
+        timer.overrun = 0;
+        info.uid = timer.overrun_last as u32;
+        if timer.parked
+            && let (Some(now), Some(next)) = (now, timer.next)
+        {
+            timer.parked = false;
+            timer.wait_for(id, process, next.saturating_sub(now));
+        }
+        info
+    }
+
+    /// The disposition of `signal` changed: resting timers whose signal
+    /// was dropped (ignored) look at their clock again.
+    pub fn signal_disposition_changed(&self, process: &Arc<Process>, signal: Signal) {
+        let mut t = self.inner.lock();
+        for (&id, timer) in t.map.iter_mut() {
+            if !timer.parked {
+                continue;
+            }
+            let Some((s, targets)) = timer.signal_and_targets(process) else {
+                continue;
+            };
+            if s != signal || timer.signal_pending(id, s, &targets) {
+                continue;
+            }
+            timer.parked = false;
+            if let Some(now) = timer.clock.now() {
+                timer.check(id, process, now);
             }
         }
-        info.uid = timer.overrun_last as u32;
-        info
     }
 }
 
@@ -278,35 +324,41 @@ impl Timer {
         k.try_into().unwrap_or(u64::MAX)
     }
 
-    /// Acts on the expirations due at `now` (the first queues the signal,
-    /// the rest are overruns) and arms the timer for the next look at its
-    /// clock.
+    /// Acts on the expirations due at `now`: the first queues the signal
+    /// (unless it is still pending), the rest are overruns, and the timer
+    /// rests; with none due, the timer looks again at its next expiration.
     fn check(&mut self, id: i32, process: &Arc<Process>, now: Duration) {
         let k = self.count_expirations(now);
         if k == 0 {
             if let Some(next) = self.next {
-                self.arm(id, process, next - now);
+                self.wait_for(id, process, next - now);
             }
             return;
         }
-        let mut quiet = false;
-        if let Some((signal, targets)) = self.signal_and_targets(process) {
-            quiet = true;
-            if self.signal_pending(id, signal, &targets) {
-                self.overrun = self.overrun.saturating_add(k);
-            } else {
-                self.overrun = self.overrun.saturating_add(k - 1);
-                self.queue_signal(id, signal, process);
-            }
+        self.cpu_wait = CPU_WAIT_MIN;
+        let Some((signal, targets)) = self.signal_and_targets(process) else {
+            return;
+        };
+        if self.signal_pending(id, signal, &targets) {
+            self.overrun = self.overrun.saturating_add(k);
+        } else {
+            self.overrun = self.overrun.saturating_add(k - 1);
+            self.queue_signal(id, signal, process);
         }
-        if let Some(next) = self.next {
-            let wait = next.saturating_sub(now);
-            self.arm(
-                id,
-                process,
-                if quiet { wait.max(IDLE_PERIOD) } else { wait },
-            );
-        }
+        self.parked = self.next.is_some();
+    }
+
+    /// Arms the timer to look at its clock once `remaining` has passed on
+    /// it.
+    fn wait_for(&mut self, id: i32, process: &Arc<Process>, remaining: Duration) {
+        let wait = if self.clock.is_cpu_time() {
+            let wait = remaining.max(self.cpu_wait);
+            self.cpu_wait = (self.cpu_wait * 2).min(CPU_WAIT_MAX);
+            wait
+        } else {
+            remaining
+        };
+        self.arm(id, process, wait);
     }
 
     /// The signal to send and the threads that may hold it pending.
@@ -354,9 +406,7 @@ impl Timer {
         }
     }
 
-    /// Makes the timer look at its clock in `after` (from now, in the
-    /// clock's time: CPU time runs no faster than real time on one CPU, so
-    /// a CPU-time timer looks again if it was early).
+    /// Makes the timer look at its clock in `after` of real time.
     fn arm(&mut self, id: i32, process: &Arc<Process>, after: Duration) {
         if matches!(self.notify, TimerNotify::None) {
             // Nobody to tell: the setting is computed from the clock.

@@ -46,6 +46,12 @@ pub fn sys_rt_sigaction(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
             t.clear_pending(s);
         }
     }
+    if new.is_some() {
+        // Timers whose signal was ignored may signal again.
+        ctx.process
+            .posix_timers()
+            .signal_disposition_changed(ctx.process, s);
+    }
     if oldact != 0 {
         vmar.write_val(oldact, &old.handler)?;
         vmar.write_val(oldact + 8, &old.flags)?;

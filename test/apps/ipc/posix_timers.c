@@ -10,7 +10,8 @@
  *   thread, a child), EOPNOTSUPP for the raw and coarse clocks, EINVAL
  *   for the rest;
  * - periodic timers and overruns (si_overrun = timer_getoverrun), and the
- *   timer's signal read through a signalfd (ssi_tid, ssi_overrun);
+ *   timer's signal read through a signalfd (ssi_tid, ssi_overrun); a
+ *   timer whose signal is ignored signals again once it is handled;
  * - the old setting, disarming, the errors (EINVAL, EFAULT);
  * - RLIMIT_SIGPENDING bounds the number of timers (EAGAIN);
  * - timers are not inherited by fork and are deleted by execve.
@@ -107,7 +108,13 @@ static int wait_sig(int s, siginfo_t *info)
 	return sigtimedwait(&set, info, &t);
 }
 
-static volatile sig_atomic_t cpu_fired;
+static volatile sig_atomic_t cpu_fired, hups;
+
+static void on_hup(int s)
+{
+	(void)s;
+	hups++;
+}
 
 static void on_prof(int s)
 {
@@ -304,6 +311,18 @@ int main(int argc, char **argv)
 	CHECK_ERRNO(syscall(SYS_timer_gettime, id, (void *)8), EFAULT, "gettime to a bad pointer -> EFAULT");
 	CHECK_ERRNO(syscall(SYS_timer_getoverrun, 123456), EINVAL, "getoverrun of no timer -> EINVAL");
 	CHECK_ERRNO(syscall(SYS_timer_delete, -1), EINVAL, "delete of timer -1 -> EINVAL");
+	syscall(SYS_timer_delete, id);
+
+	/* An ignored signal: the timer rests until the disposition changes. */
+	signal(SIGHUP, SIG_IGN);
+	ev = sev(SIGEV_SIGNAL, SIGHUP, 0);
+	CHECK(tcreate(CLOCK_MONOTONIC, &ev, &id) == 0 && tset(id, 0, 5 * MS, 5 * MS, NULL) == 0,
+	      "every 5 ms with SIGHUP, which is ignored");
+	sleep_ms(30);
+	struct sigaction hup = { .sa_handler = on_hup };
+	CHECK(sigaction(SIGHUP, &hup, NULL) == 0, "a handler for SIGHUP");
+	sleep_ms(50);
+	CHECK(hups >= 2, "the timer signals again (%d signals in 50 ms)", (int)hups);
 	syscall(SYS_timer_delete, id);
 
 	/* CPU-time clocks: they follow CPU time, not real time. */
