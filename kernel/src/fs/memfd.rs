@@ -266,3 +266,50 @@ pub fn name_from_bytes(bytes: &[u8]) -> Result<String> {
     }
     Ok(String::from_utf8_lossy(bytes).into_owned())
 }
+
+#[cfg(feature = "ktest")]
+mod test {
+    use ostd::prelude::ktest;
+
+    use super::*;
+
+    #[ktest]
+    fn grow_seal_cuts_writes_at_pages() {
+        let grow = F_SEAL_GROW;
+        assert_eq!(MemFdInode::writable_len(0, 0, 10, 0).unwrap(), 10);
+        assert_eq!(MemFdInode::writable_len(grow, 0, 10, 100).unwrap(), 10);
+        // Across the end inside one page: nothing.
+        assert_eq!(
+            MemFdInode::writable_len(grow, 95, 10, 100)
+                .unwrap_err()
+                .errno(),
+            EPERM
+        );
+        // Across the end and a page boundary: the whole pages inside.
+        assert_eq!(MemFdInode::writable_len(grow, 4090, 20, 4096).unwrap(), 6);
+        assert_eq!(
+            MemFdInode::writable_len(F_SEAL_WRITE, 0, 1, 4096)
+                .unwrap_err()
+                .errno(),
+            EPERM
+        );
+    }
+
+    #[ktest]
+    fn seals_forbid_what_they_say() {
+        let f = create("k", mfd::MFD_ALLOW_SEALING).unwrap();
+        assert_eq!(get_seals(&f).unwrap(), 0);
+        assert_eq!(f.write(b"abc").unwrap(), 3);
+        add_seals(&f, F_SEAL_SHRINK | F_SEAL_GROW).unwrap();
+        let inode = f.inode().unwrap();
+        assert_eq!(inode.resize(1).unwrap_err().errno(), EPERM);
+        assert_eq!(inode.resize(8).unwrap_err().errno(), EPERM);
+        assert_eq!(add_seals(&f, 0x40).unwrap_err().errno(), EINVAL);
+        add_seals(&f, F_SEAL_WRITE | F_SEAL_SEAL).unwrap();
+        assert_eq!(f.write_at(0, b"x").unwrap_err().errno(), EPERM);
+        assert_eq!(add_seals(&f, F_SEAL_EXEC).unwrap_err().errno(), EPERM);
+        assert!(inode.vmo().unwrap().shared_write_denied());
+        let sealed = create("s", 0).unwrap();
+        assert_eq!(get_seals(&sealed).unwrap(), F_SEAL_SEAL);
+    }
+}

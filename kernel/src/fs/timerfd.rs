@@ -280,3 +280,36 @@ impl Drop for TimerFd {
         }
     }
 }
+
+#[cfg(feature = "ktest")]
+mod test {
+    use ostd::prelude::ktest;
+
+    use super::*;
+
+    fn state(next: u64, interval: u64) -> State {
+        State {
+            next: Some(Duration::from_millis(next)),
+            interval: Duration::from_millis(interval),
+            ticks: 0,
+            wakeups: 0,
+            timeout: None,
+            generation: 0,
+        }
+    }
+
+    #[ktest]
+    fn expirations_follow_the_clock() {
+        let mut s = state(100, 10);
+        s.count(Duration::from_millis(99));
+        assert_eq!(s.ticks, 0);
+        s.count(Duration::from_millis(135));
+        assert_eq!((s.ticks, s.wakeups), (4, 1));
+        assert_eq!(s.next, Some(Duration::from_millis(140)));
+        s.count(Duration::from_millis(140));
+        assert_eq!((s.ticks, s.wakeups), (5, 1));
+        let mut once = state(100, 0);
+        once.count(Duration::from_secs(5));
+        assert_eq!((once.ticks, once.next), (1, None));
+    }
+}
