@@ -20,14 +20,13 @@ fn timeout_ms(ms: i64) -> Option<Duration> {
 
 /// Runs `f` with the signal mask temporarily replaced (`ppoll`,
 /// `pselect6`, `epoll_pwait`). The old mask comes back when `f` returns,
-/// unless a signal interrupted it (`interrupted` says): then only after
-/// that signal's handler has run, as Linux's `restore_saved_sigmask`
-/// does, since the signal may be one only the temporary mask lets in.
-fn with_mask<T>(
+/// unless a signal interrupted it: then only after that signal's handler
+/// has run, as Linux's `restore_saved_sigmask` does, since the signal may
+/// be one only the temporary mask lets in.
+fn with_mask<T: Interruption>(
     ctx: &SyscallContext,
     mask_addr: u64,
     f: impl FnOnce() -> T,
-    interrupted: impl FnOnce(&T) -> bool,
 ) -> Result<T> {
     if mask_addr == 0 {
         return Ok(f());
@@ -36,12 +35,31 @@ fn with_mask<T>(
     let old = ctx.thread.sig_mask();
     ctx.thread.set_sig_mask(new);
     let r = f();
-    if interrupted(&r) {
+    if r.interrupted() {
         ctx.thread.set_saved_mask(Some(old));
     } else {
         ctx.thread.set_sig_mask(old);
     }
     Ok(r)
+}
+
+/// The outcome of a wait that a signal may interrupt.
+trait Interruption {
+    fn interrupted(&self) -> bool;
+}
+
+/// `None`: interrupted (`poll`, `select`).
+impl<T> Interruption for Option<T> {
+    fn interrupted(&self) -> bool {
+        self.is_none()
+    }
+}
+
+/// `ERESTARTNOHAND`: interrupted (`epoll_wait`).
+impl<T> Interruption for Result<T> {
+    fn interrupted(&self) -> bool {
+        self.as_ref().is_err_and(|e| e.errno() == ERESTARTNOHAND)
+    }
 }
 
 /// Checks the size argument that comes with a signal mask (`sigsetsize`).
@@ -98,33 +116,28 @@ fn do_poll(
         n
     };
     let mut revents = Vec::new();
-    let n = with_mask(
-        ctx,
-        mask,
-        || {
-            let first = scan(&mut revents);
-            if first > 0 || timeout == Some(Duration::ZERO) {
-                return Some(first);
+    let n = with_mask(ctx, mask, || {
+        let first = scan(&mut revents);
+        if first > 0 || timeout == Some(Duration::ZERO) {
+            return Some(first);
+        }
+        let mut tmp = Vec::new();
+        let r = wait_ready(
+            || {
+                let n = scan(&mut tmp);
+                (n > 0).then_some(n)
+            },
+            timeout,
+        );
+        match r {
+            Some(Some(n)) => {
+                revents = tmp;
+                Some(n)
             }
-            let mut tmp = Vec::new();
-            let r = wait_ready(
-                || {
-                    let n = scan(&mut tmp);
-                    (n > 0).then_some(n)
-                },
-                timeout,
-            );
-            match r {
-                Some(Some(n)) => {
-                    revents = tmp;
-                    Some(n)
-                }
-                Some(None) => None, // interrupted
-                None => Some(0),
-            }
-        },
-        Option::is_none,
-    )?;
+            Some(None) => None, // interrupted
+            None => Some(0),
+        }
+    })?;
     let Some(n) = n else {
         return_errno!(ERESTARTNOHAND)
     };
@@ -197,32 +210,27 @@ fn do_select(
         n
     };
     let mut result = [[0u64; 16]; 3];
-    let n = with_mask(
-        ctx,
-        mask,
-        || {
-            let first = scan(&mut result);
-            if first > 0 || timeout == Some(Duration::ZERO) {
-                return Some(first);
+    let n = with_mask(ctx, mask, || {
+        let first = scan(&mut result);
+        if first > 0 || timeout == Some(Duration::ZERO) {
+            return Some(first);
+        }
+        let mut tmp = [[0u64; 16]; 3];
+        match wait_ready(
+            || {
+                let n = scan(&mut tmp);
+                (n > 0).then_some(n)
+            },
+            timeout,
+        ) {
+            Some(Some(n)) => {
+                result = tmp;
+                Some(n)
             }
-            let mut tmp = [[0u64; 16]; 3];
-            match wait_ready(
-                || {
-                    let n = scan(&mut tmp);
-                    (n > 0).then_some(n)
-                },
-                timeout,
-            ) {
-                Some(Some(n)) => {
-                    result = tmp;
-                    Some(n)
-                }
-                Some(None) => None,
-                None => Some(0),
-            }
-        },
-        Option::is_none,
-    )?;
+            Some(None) => None,
+            None => Some(0),
+        }
+    })?;
     let Some(n) = n else {
         return_errno!(ERESTARTNOHAND)
     };
@@ -345,12 +353,7 @@ fn do_epoll_wait(
         .as_any()
         .downcast_ref::<EpollFile>()
         .ok_or(Error::new(EINVAL))?;
-    let ready = with_mask(
-        ctx,
-        mask,
-        || ep.wait(max as usize, timeout),
-        |r| r.as_ref().is_err_and(|e| e.errno() == ERESTARTNOHAND),
-    )??;
+    let ready = with_mask(ctx, mask, || ep.wait(max as usize, timeout))??;
     let vmar = ctx.vmar();
     for (i, (ev, data)) in ready.iter().enumerate() {
         // struct epoll_event is packed on x86-64: u32 events, u64 data.
