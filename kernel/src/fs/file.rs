@@ -47,9 +47,17 @@ pub trait FileLike: Send + Sync + Any {
         return_errno!(ENOTTY)
     }
     /// Current readiness (`POLLIN`, `POLLOUT`, ...). Regular files are
-    /// always ready.
+    /// always ready (Linux's `DEFAULT_POLLMASK`).
     fn poll(&self) -> super::poll::IoEvents {
-        super::poll::IoEvents::IN | super::poll::IoEvents::OUT
+        use super::poll::IoEvents;
+        IoEvents::IN | IoEvents::OUT | IoEvents::RDNORM | IoEvents::WRNORM
+    }
+    /// How many events have made the file readable and writable so far
+    /// (data arriving, room appearing, a timer expiring). Edge-triggered
+    /// epoll reports a ready file again when a count moves; files that do
+    /// not count are reported again only when their readiness rises.
+    fn event_counts(&self) -> (u64, u64) {
+        (0, 0)
     }
     /// The `O_*` status flags.
     fn status_flags(&self) -> u32;

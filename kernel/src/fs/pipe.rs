@@ -69,6 +69,11 @@ struct State {
     /// and `w_counter`).
     r_counter: u64,
     w_counter: u64,
+    /// Events for edge-triggered epoll: data arriving or the last writer
+    /// leaving (for the read end), room appearing or the last reader
+    /// leaving (for the write end).
+    read_events: u64,
+    write_events: u64,
 }
 
 /// The shared part of a pipe.
@@ -159,6 +164,8 @@ impl Pipe {
                 writers: 0,
                 r_counter: 0,
                 w_counter: 0,
+                read_events: 0,
+                write_events: 0,
             }),
             readable: WaitQueue::new(),
             writable: WaitQueue::new(),
@@ -187,6 +194,8 @@ impl Pipe {
             if size / PAGE_SIZE < s.pages_used() {
                 return_errno!(EBUSY);
             }
+            // Growing makes room: an event for edge-triggered epoll.
+            s.write_events += u64::from(size > s.capacity);
             s.capacity = size;
         }
         self.writable.wake_all();
@@ -367,6 +376,9 @@ impl FileLike for DuplexEnd {
         self.w.set_async_flag(on);
         Ok(())
     }
+    fn event_counts(&self) -> (u64, u64) {
+        self.r.event_counts()
+    }
     fn as_any(&self) -> &dyn Any {
         self
     }
@@ -422,7 +434,9 @@ impl FileLike for PipeEnd {
         let n = p.readable.wait_until(|| {
             let mut s = p.state.lock();
             if !s.buf.is_empty() {
-                return Some(Ok(s.take(out)));
+                let n = s.take(out);
+                s.write_events += 1;
+                return Some(Ok(n));
             }
             if s.writers == 0 {
                 return Some(Ok(0));
@@ -470,6 +484,7 @@ impl FileLike for PipeEnd {
                         return Some(Err(e));
                     }
                     s.push_packet(&data[done..done + n]);
+                    s.read_events += 1;
                     return Some(Ok(n));
                 }
                 // Small writes go in whole or not at all.
@@ -480,6 +495,7 @@ impl FileLike for PipeEnd {
                         return Some(Err(e));
                     }
                     s.buf.extend(&data[done..done + n]);
+                    s.read_events += u64::from(n > 0);
                     return Some(Ok(n));
                 }
                 if self.nonblocking() {
@@ -565,19 +581,24 @@ impl FileLike for PipeEnd {
         let mut ev = IoEvents::empty();
         if self.write {
             if s.readers == 0 {
-                ev |= IoEvents::ERR | IoEvents::OUT;
+                ev |= IoEvents::ERR | IoEvents::OUT | IoEvents::WRNORM;
             } else if s.room() >= PIPE_BUF {
-                ev |= IoEvents::OUT;
+                ev |= IoEvents::OUT | IoEvents::WRNORM;
             }
         } else {
             if !s.buf.is_empty() {
-                ev |= IoEvents::IN;
+                ev |= IoEvents::IN | IoEvents::RDNORM;
             }
             if s.writers == 0 {
                 ev |= IoEvents::HUP;
             }
         }
         ev
+    }
+
+    fn event_counts(&self) -> (u64, u64) {
+        let s = self.pipe.state.lock();
+        (s.read_events, s.write_events)
     }
 
     fn ioctl(&self, cmd: u32, arg: u64) -> Result<i64> {
@@ -604,8 +625,10 @@ impl Drop for PipeEnd {
             let mut s = self.pipe.state.lock();
             if self.write {
                 s.writers -= 1;
+                s.read_events += u64::from(s.writers == 0);
             } else {
                 s.readers -= 1;
+                s.write_events += u64::from(s.readers == 0);
             }
             // The last end gone: what is left is nobody's (a FIFO opened
             // again starts empty, as on Linux).

@@ -470,9 +470,10 @@ impl FileLike for Tty {
 
     fn poll(&self) -> super::poll::IoEvents {
         let s = self.state.lock();
-        let mut ev = super::poll::IoEvents::OUT;
+        use super::poll::IoEvents;
+        let mut ev = IoEvents::OUT | IoEvents::WRNORM;
         if !s.ready.is_empty() || s.eof {
-            ev |= super::poll::IoEvents::IN;
+            ev |= IoEvents::IN | IoEvents::RDNORM;
         }
         ev
     }

@@ -11,6 +11,7 @@ pub mod credentials;
 pub mod execve;
 pub mod exit;
 pub mod itimer;
+pub mod posix_timer;
 #[allow(clippy::module_inception)]
 mod process;
 pub mod program_loader;

@@ -88,6 +88,7 @@ pub mod si {
     pub const SI_KERNEL: i32 = 0x80;
     pub const SI_TKILL: i32 = -6;
     pub const SI_QUEUE: i32 = -1;
+    pub const SI_TIMER: i32 = -2;
     pub const SEGV_MAPERR: i32 = 1;
     pub const SEGV_ACCERR: i32 = 2;
     pub const BUS_ADRERR: i32 = 2;
@@ -111,6 +112,10 @@ pub struct SigInfo {
     pub status: i32,
     /// `SIGSEGV`/`SIGBUS`: the faulting address.
     pub addr: u64,
+    /// `si_value` of a queued signal (`SI_QUEUE`) or a timer's signal
+    /// (`SI_TIMER`, whose `si_timerid` and `si_overrun` share the places of
+    /// `pid` and `uid`, as in Linux's `siginfo_t` union).
+    pub value: u64,
 }
 
 impl SigInfo {
@@ -121,6 +126,7 @@ impl SigInfo {
         uid: 0,
         status: 0,
         addr: 0,
+        value: 0,
     };
 
     /// A signal sent by process `pid` with `code` (`SI_USER`, `SI_TKILL`).
@@ -131,6 +137,7 @@ impl SigInfo {
             uid,
             status: 0,
             addr: 0,
+            value: 0,
         }
     }
 
@@ -147,6 +154,7 @@ impl SigInfo {
             uid: (band >> 32) as u32,
             status: fd,
             addr: 0,
+            value: 0,
         }
     }
 
@@ -169,7 +177,12 @@ impl SigInfo {
         } else {
             b[16..20].copy_from_slice(&self.pid.to_le_bytes());
             b[20..24].copy_from_slice(&self.uid.to_le_bytes());
-            b[24..28].copy_from_slice(&self.status.to_le_bytes());
+            if self.code < si::SI_USER {
+                // Queued and timer signals carry a `sigval` there.
+                b[24..32].copy_from_slice(&self.value.to_le_bytes());
+            } else {
+                b[24..28].copy_from_slice(&self.status.to_le_bytes());
+            }
         }
         b
     }

@@ -819,6 +819,11 @@ pub fn sys_fcntl(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
             let privileged = ctx.process.credentials().euid == 0;
             ret(pipe.set_capacity(a[2] as u32, privileged)?)
         }
+        g::F_ADD_SEALS => {
+            crate::fs::memfd::add_seals(&file, a[2] as u32)?;
+            ret(0)
+        }
+        g::F_GET_SEALS => ret(crate::fs::memfd::get_seals(&file)?),
         _ => return_errno!(EINVAL),
     }
 }

@@ -144,6 +144,7 @@ static TABLE: [Option<Handler>; MAX_NR] = table! {
     __NR_epoll_ctl => poll::sys_epoll_ctl,
     __NR_epoll_wait => poll::sys_epoll_wait,
     __NR_epoll_pwait => poll::sys_epoll_pwait,
+    __NR_epoll_pwait2 => poll::sys_epoll_pwait2,
     __NR_eventfd => poll::sys_eventfd,
     __NR_eventfd2 => poll::sys_eventfd2,
     // Memory.
@@ -154,6 +155,7 @@ static TABLE: [Option<Handler>; MAX_NR] = table! {
     __NR_mremap => mm::sys_mremap,
     __NR_madvise => mm::sys_madvise,
     __NR_mincore => mm::sys_mincore,
+    __NR_memfd_create => mm::sys_memfd_create,
     // Processes and threads.
     __NR_exit => process::sys_exit,
     __NR_exit_group => process::sys_exit_group,
@@ -195,6 +197,9 @@ static TABLE: [Option<Handler>; MAX_NR] = table! {
     __NR_setgroups => process::sys_setgroups,
     __NR_setfsuid => process::sys_setfsuid,
     __NR_setfsgid => process::sys_setfsgid,
+    __NR_pidfd_open => process::sys_pidfd_open,
+    __NR_pidfd_send_signal => process::sys_pidfd_send_signal,
+    __NR_pidfd_getfd => process::sys_pidfd_getfd,
     // Signals.
     __NR_rt_sigaction => signal::sys_rt_sigaction,
     __NR_rt_sigprocmask => signal::sys_rt_sigprocmask,
@@ -208,6 +213,8 @@ static TABLE: [Option<Handler>; MAX_NR] = table! {
     __NR_rt_sigqueueinfo => signal::sys_rt_sigqueueinfo,
     __NR_sigaltstack => signal::sys_sigaltstack,
     __NR_pause => signal::sys_pause,
+    __NR_signalfd => signal::sys_signalfd,
+    __NR_signalfd4 => signal::sys_signalfd4,
     // Time.
     __NR_clock_gettime => time::sys_clock_gettime,
     __NR_clock_getres => time::sys_clock_getres,
@@ -220,6 +227,14 @@ static TABLE: [Option<Handler>; MAX_NR] = table! {
     __NR_getitimer => time::sys_getitimer,
     __NR_times => time::sys_times,
     __NR_getrusage => time::sys_getrusage,
+    __NR_timerfd_create => time::sys_timerfd_create,
+    __NR_timerfd_settime => time::sys_timerfd_settime,
+    __NR_timerfd_gettime => time::sys_timerfd_gettime,
+    __NR_timer_create => time::sys_timer_create,
+    __NR_timer_settime => time::sys_timer_settime,
+    __NR_timer_gettime => time::sys_timer_gettime,
+    __NR_timer_getoverrun => time::sys_timer_getoverrun,
+    __NR_timer_delete => time::sys_timer_delete,
     // System.
     __NR_uname => system::sys_uname,
     __NR_getrandom => system::sys_getrandom,

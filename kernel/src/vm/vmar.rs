@@ -160,6 +160,12 @@ impl Vmar {
             return_errno!(ENOMEM);
         }
         let mut inner = self.inner.lock();
+        // Checked under the lock that `maps_shared` takes: a seal
+        // against writing either sees this mapping or stops it.
+        if opts.shared && opts.perms.contains(VmPerms::WRITE) && denies_shared_write(&opts.backing)
+        {
+            return_errno_with_message!(EPERM, "the file is sealed against writing");
+        }
         // A fixed mapping may split a region in two (and then take a slot).
         if inner.vmas.len() + 2 > MAX_MAP_COUNT {
             return_errno_with_message!(ENOMEM, "too many mappings");
@@ -243,6 +249,18 @@ impl Vmar {
             return_errno!(ENOMEM);
         }
         if perms.contains(VmPerms::WRITE) && has_read_only_shm(&inner, start, end) {
+            return_errno!(EACCES);
+        }
+        // A shared mapping of a file sealed against writing cannot become
+        // writable (Linux clears its VM_MAYWRITE).
+        if perms.contains(VmPerms::WRITE)
+            && inner
+                .vmas
+                .range(..end)
+                .rev()
+                .take_while(|(_, v)| v.end > start)
+                .any(|(_, v)| v.shared && denies_shared_write(&v.backing))
+        {
             return_errno!(EACCES);
         }
         for mut mid in carve(&mut inner, start, end) {
@@ -536,6 +554,17 @@ impl Vmar {
     /// checks and `msync`).
     pub fn is_mapped(&self, addr: u64, len: u64) -> bool {
         is_covered(&self.inner.lock(), addr, addr.saturating_add(len))
+    }
+
+    /// Whether a shared mapping of `vmo` exists here: writable, or one
+    /// that could be made writable (a memfd cannot be sealed against
+    /// writing then).
+    pub fn maps_shared(&self, vmo: &Arc<Vmo>) -> bool {
+        self.inner
+            .lock()
+            .vmas
+            .values()
+            .any(|v| v.shared && v.backing.as_ref().is_some_and(|(o, _)| Arc::ptr_eq(o, vmo)))
     }
 
     /// Regions as `(range, perms, shared, has_backing)`, for `/proc/self/maps`.
@@ -832,6 +861,13 @@ fn is_free_range(inner: &Inner, start: u64, end: u64) -> bool {
         .range(..end)
         .next_back()
         .is_none_or(|(_, v)| v.end <= start)
+}
+
+/// Whether the object behind a region forbids writable shared mappings.
+fn denies_shared_write(backing: &Option<(Arc<Vmo>, u64)>) -> bool {
+    backing
+        .as_ref()
+        .is_some_and(|(vmo, _)| vmo.shared_write_denied())
 }
 
 fn is_covered(inner: &Inner, start: u64, end: u64) -> bool {
