@@ -19,7 +19,7 @@ use alloc::vec::Vec;
 use ostd::sync::SpinLock;
 
 use crate::prelude::*;
-use crate::process::signal::{SigInfo, Signal, sig};
+use crate::process::signal::{SigInfo, Signal, si, sig};
 use crate::process::{Pid, Process};
 
 /// How an owner id is to be read (`F_OWNER_TID`, `F_OWNER_PID`,
@@ -88,10 +88,6 @@ impl PollReason {
         ev.bits() as i64
     }
 }
-
-/// `si_code` `SI_SIGIO`: used instead of `POLL_*` for a signal that has
-/// codes of its own.
-const SI_SIGIO: i32 = -5;
 
 #[derive(Clone, Copy)]
 struct OwnerState {
@@ -204,7 +200,9 @@ impl IoOwner {
             0 => (sig::SIGIO, SigInfo::KERNEL),
             n => {
                 let code = if n != sig::SIGIO && has_own_codes(n) {
-                    SI_SIGIO
+                    // `SI_SIGIO`: a signal with codes of its own does
+                    // not get `POLL_*` ones.
+                    si::SI_SIGIO
                 } else {
                     reason.code()
                 };

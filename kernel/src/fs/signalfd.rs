@@ -138,6 +138,11 @@ fn siginfo_record(s: Signal, info: &SigInfo) -> [u8; SIGINFO_SIZE] {
     if info.code == si::SI_TIMER {
         put32(24, info.pid); // ssi_tid: the timer id
         put32(32, info.uid); // ssi_overrun
+    } else if info.is_poll(s) {
+        // `SigInfo::poll` keeps si_fd in `status` and si_band in `pid`
+        // and `uid`; ssi_band is 32 bits.
+        put32(20, info.status as u32); // ssi_fd
+        put32(28, info.pid); // ssi_band
     } else if !(kernel_code && fault) {
         put32(12, info.pid); // ssi_pid
         put32(16, info.uid); // ssi_uid

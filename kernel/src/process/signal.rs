@@ -89,6 +89,7 @@ pub mod si {
     pub const SI_TKILL: i32 = -6;
     pub const SI_QUEUE: i32 = -1;
     pub const SI_TIMER: i32 = -2;
+    pub const SI_SIGIO: i32 = -5;
     pub const SEGV_MAPERR: i32 = 1;
     pub const SEGV_ACCERR: i32 = 2;
     pub const BUS_ADRERR: i32 = 2;
@@ -158,6 +159,28 @@ impl SigInfo {
         }
     }
 
+    /// Whether the `siginfo_t` of signal `s` with this `si_code` has the
+    /// I/O readiness layout (`si_band`, `si_fd`; see [`poll`](Self::poll)),
+    /// as Linux's `siginfo_layout` decides: `SI_SIGIO`, or a kernel code up
+    /// to `NSIGPOLL` for `SIGIO` or a signal without codes of its own.
+    pub fn is_poll(&self, s: Signal) -> bool {
+        const NSIGPOLL: i32 = 6;
+        let kernel_code = self.code > si::SI_USER && self.code < si::SI_KERNEL;
+        self.code == si::SI_SIGIO
+            || (kernel_code
+                && self.code <= NSIGPOLL
+                && !matches!(
+                    s,
+                    sig::SIGILL
+                        | sig::SIGFPE
+                        | sig::SIGSEGV
+                        | sig::SIGBUS
+                        | sig::SIGTRAP
+                        | sig::SIGCHLD
+                        | sig::SIGSYS
+                ))
+    }
+
     /// The 128-byte `siginfo_t` for signal `sig` (x86-64 layout).
     pub fn to_bytes(&self, sig: Signal) -> [u8; 128] {
         let mut b = [0u8; 128];
@@ -177,8 +200,9 @@ impl SigInfo {
         } else {
             b[16..20].copy_from_slice(&self.pid.to_le_bytes());
             b[20..24].copy_from_slice(&self.uid.to_le_bytes());
-            if self.code < si::SI_USER {
-                // Queued and timer signals carry a `sigval` there.
+            if self.code < si::SI_USER && self.code != si::SI_SIGIO {
+                // Queued and timer signals carry a `sigval` there (an
+                // `SI_SIGIO` signal has `si_fd`, as `POLL_*` ones).
                 b[24..32].copy_from_slice(&self.value.to_le_bytes());
             } else {
                 b[24..28].copy_from_slice(&self.status.to_le_bytes());

@@ -4,7 +4,8 @@
  * a pipe signals the owners of read ends (POLL_IN), data read signals the
  * owners of write ends (POLL_OUT), and so does the other end's last close;
  * the owner is a process, a process group or a thread; with F_SETSIG the
- * chosen signal carries si_code POLL_*, si_fd and si_band.
+ * chosen signal carries si_code POLL_*, si_fd and si_band, also when it is
+ * taken with sigtimedwait or read from a signalfd.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -13,6 +14,8 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -331,10 +334,72 @@ static void test_thread_owner(void)
 	close(p[1]);
 }
 
+/* A chosen signal taken from the queue instead of handled: sigtimedwait
+ * and a signalfd see si_fd and si_band too (SI_SIGIO for a signal with
+ * codes of its own). */
+static void test_fetched(void)
+{
+	int p[2], sfd;
+	char buf[16];
+	sigset_t set;
+	siginfo_t si;
+	struct signalfd_siginfo ssi;
+	struct timespec ts = { 1, 0 };
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGRTMIN + 2);
+	sigaddset(&set, SIGSYS);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	CHECK(pipe2(p, O_NONBLOCK) == 0, "pipe2 for queued signals");
+	sfd = signalfd(-1, &set, SFD_NONBLOCK);
+	CHECK(sfd >= 0, "signalfd(SIGRTMIN+2, SIGSYS)");
+	fcntl(p[0], F_SETOWN, getpid());
+	fcntl(p[0], F_SETSIG, SIGRTMIN + 2);
+	fcntl(p[0], F_SETFL, O_ASYNC | O_NONBLOCK);
+
+	write(p[1], "a", 1);
+	memset(&ssi, 0, sizeof ssi);
+	CHECK(read(sfd, &ssi, sizeof ssi) == sizeof ssi && ssi.ssi_signo == (unsigned)SIGRTMIN + 2 &&
+		      ssi.ssi_code == POLL_IN && ssi.ssi_fd == p[0] &&
+		      ssi.ssi_band == (POLLIN | POLLRDNORM),
+	      "signalfd: POLL_IN, ssi_fd the read end, ssi_band POLLIN|POLLRDNORM (fd %d band %#x)",
+	      ssi.ssi_fd, ssi.ssi_band);
+	read(p[0], buf, sizeof buf);
+
+	write(p[1], "a", 1);
+	memset(&si, 0, sizeof si);
+	CHECK(sigtimedwait(&set, &si, &ts) == SIGRTMIN + 2 && si.si_code == POLL_IN &&
+		      si.si_fd == p[0] && si.si_band == (POLLIN | POLLRDNORM),
+	      "sigtimedwait: POLL_IN, si_fd, si_band");
+	read(p[0], buf, sizeof buf);
+
+	fcntl(p[0], F_SETSIG, SIGSYS);
+	write(p[1], "a", 1);
+	memset(&si, 0, sizeof si);
+	CHECK(sigtimedwait(&set, &si, &ts) == SIGSYS && si.si_code == SI_SIGIO && si.si_fd == p[0] &&
+		      si.si_band == (POLLIN | POLLRDNORM),
+	      "F_SETSIG SIGSYS: si_code SI_SIGIO, with si_fd and si_band (code %d fd %d)", si.si_code,
+	      si.si_fd);
+	read(p[0], buf, sizeof buf);
+
+	write(p[1], "a", 1);
+	memset(&ssi, 0, sizeof ssi);
+	CHECK(read(sfd, &ssi, sizeof ssi) == sizeof ssi && ssi.ssi_signo == SIGSYS &&
+		      ssi.ssi_code == SI_SIGIO && ssi.ssi_fd == p[0] &&
+		      ssi.ssi_band == (POLLIN | POLLRDNORM),
+	      "signalfd: SI_SIGIO with ssi_fd and ssi_band");
+
+	close(sfd);
+	close(p[0]);
+	close(p[1]);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+}
+
 int main(void)
 {
 	test_owner_calls();
 	test_delivery();
+	test_fetched();
 	test_other_owners();
 	test_thread_owner();
 	return check_exit();
