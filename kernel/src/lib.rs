@@ -12,6 +12,7 @@ extern crate alloc;
 
 pub mod error;
 pub mod fs;
+pub mod net;
 mod prelude;
 pub mod process;
 pub mod syscall;

@@ -211,7 +211,11 @@ pub fn sys_write(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     write_from_user(ctx, &file, a[1], a[2] as usize, None)
 }
 
-fn read_iovecs(ctx: &SyscallContext, addr: u64, count: u64) -> Result<Vec<(u64, usize)>> {
+pub(super) fn read_iovecs(
+    ctx: &SyscallContext,
+    addr: u64,
+    count: u64,
+) -> Result<Vec<(u64, usize)>> {
     if count > g::UIO_MAXIOV as u64 {
         return_errno!(EINVAL);
     }
