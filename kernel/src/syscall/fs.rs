@@ -139,6 +139,11 @@ fn write_from_user(
 ) -> R {
     check_writable(file)?;
     let len = len.min(MAX_RW_COUNT);
+    if len == 0 && file.metadata().kind == InodeType::Socket {
+        // An empty write still reaches a socket (an empty datagram, or
+        // EPIPE on a stream shut for writing).
+        return ret(file.write(&[])?);
+    }
     let vmar = ctx.vmar();
     let chunk = append_chunk(file, offset);
     let mut buf = alloc::vec![0u8; len.min(chunk)];
