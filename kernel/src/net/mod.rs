@@ -216,6 +216,10 @@ pub struct Received {
 pub trait DataSource {
     /// Bytes in total.
     fn len(&self) -> usize;
+    /// Whether there are none.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
     /// Copies the bytes at `offset` into `buf`.
     fn read_at(&mut self, offset: usize, buf: &mut [u8]) -> Result<()>;
 }
@@ -224,6 +228,10 @@ pub trait DataSource {
 pub trait DataSink {
     /// Room in total.
     fn len(&self) -> usize;
+    /// Whether there is none.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
     /// Copies `data` to `offset`.
     fn write_at(&mut self, offset: usize, data: &[u8]) -> Result<()>;
 }

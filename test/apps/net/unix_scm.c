@@ -314,6 +314,47 @@ static void test_pass_socket(void)
 	close(carrier[1]);
 }
 
+/*
+ * A long chain of sockets, each in flight in the previous one's queue:
+ * closing the first must drop them all (without recursing as deep as the
+ * chain in the kernel).
+ */
+static void test_deep_chain(void)
+{
+	enum { N = 2000 };
+	int first[2], prev_a, ok = 1;
+	socketpair(AF_UNIX, SOCK_STREAM, 0, first);
+	prev_a = first[0];
+	int keep_b = first[1];
+	/* The last socket of the chain: its peer tells when it is closed. */
+	int tail_peer = -1;
+	for (int i = 1; i <= N && ok; i++) {
+		int p[2];
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, p) != 0) {
+			ok = 0;
+			break;
+		}
+		if (send_fds(prev_a, &p[1], 1, "c") != 1)
+			ok = 0;
+		close(prev_a);
+		close(p[1]);
+		prev_a = p[0];
+	}
+	tail_peer = prev_a;
+	CHECK(ok, "a chain of %d sockets, each queued in the previous one", N);
+	close(keep_b);
+	char c;
+	struct pollfd pf = { .fd = tail_peer, .events = POLLIN };
+	CHECK(poll(&pf, 1, 5000) == 1 && read(tail_peer, &c, 1) == 0,
+	      "closing the head releases the whole chain: the tail's peer sees end of file");
+	close(tail_peer);
+	int sv[2];
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0 && write(sv[0], "a", 1) == 1 && read(sv[1], &c, 1) == 1,
+	      "sockets still work afterwards");
+	close(sv[0]);
+	close(sv[1]);
+}
+
 int main(void)
 {
 	mkdir("/tmp", 01777);
@@ -322,5 +363,6 @@ int main(void)
 	test_bad_control();
 	test_credentials();
 	test_pass_socket();
+	test_deep_chain();
 	return check_exit();
 }

@@ -20,7 +20,7 @@ use alloc::collections::VecDeque;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::any::Any;
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
 use ostd::sync::SpinLock;
 
@@ -94,6 +94,8 @@ pub struct UnixSocket {
     /// How deep sockets nest in this socket's queue (see
     /// [`MAX_RECURSION_LEVEL`]); only grows.
     depth: AtomicU32,
+    /// The next socket on the [`PARKED`] list.
+    parked_next: SpinLock<Option<Arc<UnixSocket>>>,
     this: Weak<UnixSocket>,
 }
 
@@ -117,6 +119,7 @@ impl UnixSocket {
             shared: Shared::new(),
             opts: SocketOptions::new(),
             depth: AtomicU32::new(0),
+            parked_next: SpinLock::new(None),
             this: this.clone(),
         })
     }
@@ -736,19 +739,34 @@ impl UnixSocket {
     /// Releases a socket: also for embryos never accepted, whose client
     /// sees the connection reset.
     fn release_inner(&self, embryo: bool) {
+        let nested = RELEASING.fetch_add(1, Ordering::AcqRel) > 0;
         let (binding, conn, rx) = {
             let mut st = self.state.lock();
             if st.released {
+                drop(st);
+                finish_release();
                 return;
             }
             st.released = true;
             st.shutdown = SHUTDOWN_MASK;
+            let unread = !st.rx.is_empty();
+            // Inside another release, the queue (which may hold sockets
+            // that hold sockets...) is left for the outermost one to drop.
+            let rx = if nested {
+                VecDeque::new()
+            } else {
+                core::mem::take(&mut st.rx)
+            };
             (
                 st.binding.take(),
                 core::mem::replace(&mut st.conn, Conn::None),
-                core::mem::take(&mut st.rx),
+                (rx, unread),
             )
         };
+        let (rx, unread) = rx;
+        if nested && unread {
+            self.park();
+        }
         if let Some(b) = &binding {
             addr::unbind(b);
         }
@@ -762,7 +780,7 @@ impl UnixSocket {
                 {
                     let mut st = peer.state.lock();
                     st.shutdown = SHUTDOWN_MASK;
-                    if !rx.is_empty() || embryo {
+                    if unread || embryo {
                         st.error = Some(ECONNRESET);
                     }
                 }
@@ -774,6 +792,51 @@ impl UnixSocket {
         drop(rx);
         drop(binding);
         self.wake();
+        finish_release();
+    }
+
+    /// Puts this released socket on the list whose queues the outermost
+    /// release drops.
+    fn park(&self) {
+        let Some(me) = self.this.upgrade() else {
+            return;
+        };
+        let mut head = PARKED.lock();
+        *self.parked_next.lock() = head.take();
+        *head = Some(me);
+    }
+}
+
+/// Releases in progress. Dropping a queue drops the files in it, which
+/// may release sockets whose queues hold more sockets, without bound: so
+/// a release inside another leaves its queue on [`PARKED`], and the
+/// outermost release drops those queues one after another.
+static RELEASING: AtomicUsize = AtomicUsize::new(0);
+/// Released sockets whose queues are still to be dropped, linked through
+/// `parked_next` (no allocation on this path).
+static PARKED: SpinLock<Option<Arc<UnixSocket>>> = SpinLock::new(None);
+
+/// Ends a release; the last one to end drops the parked queues.
+fn finish_release() {
+    loop {
+        if RELEASING.fetch_sub(1, Ordering::AcqRel) != 1 {
+            return;
+        }
+        let next = {
+            let mut head = PARKED.lock();
+            let s = head.take();
+            if let Some(s) = &s {
+                *head = s.parked_next.lock().take();
+            }
+            s
+        };
+        let Some(sock) = next else {
+            return;
+        };
+        RELEASING.fetch_add(1, Ordering::AcqRel);
+        let rx = core::mem::take(&mut sock.state.lock().rx);
+        drop(rx);
+        drop(sock);
     }
 }
 
@@ -797,7 +860,7 @@ impl Socket for UnixSocket {
             st.binding_now = true;
         }
         let r = match &addr {
-            None => addr::autobind(&me).map(|(a, b)| (a, b)),
+            None => addr::autobind(&me),
             Some(a @ UnixAddr::Abstract(n)) => addr::bind_abstract(n, &me).map(|b| (a.clone(), b)),
             Some(a @ UnixAddr::Path(p)) => addr::bind_path(p, &me).map(|b| (a.clone(), b)),
         };
