@@ -10,6 +10,7 @@
 //! copies user memory in pieces as buffer space allows, and never while it
 //! holds one of its locks (a copy may fault and sleep).
 
+pub mod ip;
 pub mod options;
 pub mod unix;
 
@@ -316,8 +317,15 @@ pub fn create(domain: i32, ty: i32, protocol: i32) -> Result<Arc<dyn Socket>> {
     match domain as u16 {
         family::AF_UNIX => Ok(unix::UnixSocket::new(unix_type(ty, protocol)?)),
         family::AF_INET | family::AF_INET6 => {
-            inet_type(ty, protocol)?;
-            return_errno_with_message!(EAFNOSUPPORT, "no IP stack")
+            let fam = if domain as u16 == family::AF_INET {
+                ip::Family::V4
+            } else {
+                ip::Family::V6
+            };
+            Ok(match inet_type(ty, protocol)? {
+                SockType::Dgram => ip::udp::UdpSocket::new(fam),
+                _ => ip::tcp::TcpSocket::new(fam),
+            })
         }
         _ => return_errno!(EAFNOSUPPORT),
     }
