@@ -108,6 +108,20 @@ pub fn with_stack<R>(f: impl FnOnce(&mut Stack) -> R) -> Result<R> {
     Ok(r)
 }
 
+/// Like [`with_stack`], but does nothing if there is no stack yet (for
+/// releases, which must not allocate).
+pub fn with_existing_stack(f: impl FnOnce(&mut Stack)) {
+    {
+        let mut guard = STACK.lock();
+        let Some(stack) = guard.as_mut() else {
+            return;
+        };
+        f(stack);
+        stack.poll();
+    }
+    wake_waiters();
+}
+
 /// Runs `f` on the stack without polling it or waking anyone: for
 /// questions (readiness, names), which pollers ask while they wait.
 pub fn inspect_stack<R>(f: impl FnOnce(&mut Stack) -> R) -> Option<R> {
@@ -428,16 +442,21 @@ pub fn check_local(addr: IpAddress) -> Result<Option<IpAddress>> {
 }
 
 /// A destination: the unspecified address means this machine, as on
-/// Linux.
-pub fn remote(family: Family, ep: IpEndpoint) -> IpEndpoint {
+/// Linux; `ENETUNREACH` for an address no interface reaches (there is
+/// only the loopback interface) or of the other family.
+pub fn remote(family: Family, ep: IpEndpoint) -> Result<IpEndpoint> {
     if ep.addr.is_unspecified() {
         let addr = match family {
             Family::V4 => IpAddress::v4(127, 0, 0, 1),
             Family::V6 => IpAddress::Ipv6(Ipv6Address::LOCALHOST),
         };
-        return IpEndpoint::new(addr, ep.port);
+        return Ok(IpEndpoint::new(addr, ep.port));
     }
-    ep
+    match (family, ep.addr) {
+        (Family::V4, IpAddress::Ipv4(a)) if a.octets()[0] == 127 => Ok(ep),
+        (Family::V6, IpAddress::Ipv6(a)) if a == Ipv6Address::LOCALHOST => Ok(ep),
+        _ => return_errno!(ENETUNREACH),
+    }
 }
 
 /// `IPPROTO_TCP`.

@@ -17,7 +17,7 @@ use smoltcp::wire::{IpEndpoint, IpListenEndpoint};
 
 use super::{
     Binding, Family, IPPROTO_IP, IPPROTO_IPV6, IPPROTO_TCP, Proto, SockAddr, Stack, check_local,
-    encode_addr, inspect_stack, parse_addr, remote, with_stack,
+    encode_addr, inspect_stack, parse_addr, remote, with_existing_stack, with_stack,
 };
 use crate::fs::poll::IoEvents;
 use crate::net::options::{SOL_SOCKET, SocketOptions, read_i32, so};
@@ -28,9 +28,9 @@ use crate::net::{
 use crate::prelude::*;
 
 /// Bytes of each stack socket's receive and send buffers.
-const BUFFER: usize = 128 * 1024;
+const BUFFER: usize = 64 * 1024;
 /// Stack sockets a listener keeps at most.
-const MAX_BACKLOG: usize = 64;
+const MAX_BACKLOG: usize = 32;
 /// `TCP_NODELAY`.
 const TCP_NODELAY: i32 = 1;
 /// Largest piece moved through a kernel buffer at once.
@@ -400,11 +400,11 @@ impl Socket for TcpSocket {
 
     fn connect(&self, raw: &[u8], nonblock: bool) -> Result<()> {
         let ep = match parse_addr(raw, self.family)? {
-            SockAddr::Ip(ep) => remote(self.family, ep),
+            SockAddr::Ip(ep) => remote(self.family, ep)?,
             SockAddr::Unspec => return_errno!(EAFNOSUPPORT),
         };
-        if (self.family == Family::V4) != matches!(ep.addr, smoltcp::wire::IpAddress::Ipv4(_)) {
-            return_errno!(ENETUNREACH);
+        if ep.port == 0 {
+            return_errno!(ECONNREFUSED);
         }
         let mut sock = new_stack_socket()?;
         sock.set_nagle_enabled(!self.nodelay.load(Ordering::Relaxed));
@@ -632,7 +632,7 @@ impl Socket for TcpSocket {
                 core::mem::replace(&mut inner.conn, Conn::Idle),
             )
         };
-        let _ = with_stack(|stack| {
+        with_existing_stack(|stack| {
             if let Some(b) = &binding {
                 stack.unbind(b);
             }

@@ -11,7 +11,7 @@ use smoltcp::wire::{IpEndpoint, IpListenEndpoint};
 
 use super::{
     Binding, Family, IPPROTO_IP, IPPROTO_IPV6, IPPROTO_UDP, Proto, SockAddr, Stack, check_local,
-    encode_addr, inspect_stack, parse_addr, remote, with_stack,
+    encode_addr, inspect_stack, parse_addr, remote, with_existing_stack, with_stack,
 };
 use crate::fs::poll::IoEvents;
 use crate::net::options::{SOL_SOCKET, SocketOptions, so};
@@ -149,7 +149,7 @@ impl Socket for UdpSocket {
                 Ok(())
             }
             SockAddr::Ip(ep) => {
-                let ep = remote(self.family, ep);
+                let ep = remote(self.family, ep)?;
                 self.ensure_bound()?;
                 self.inner.lock().peer = Some(ep);
                 Ok(())
@@ -163,16 +163,13 @@ impl Socket for UdpSocket {
         }
         let dest = match &args.addr {
             Some(raw) => match parse_addr(raw, self.family)? {
-                SockAddr::Ip(ep) => remote(self.family, ep),
+                SockAddr::Ip(ep) => remote(self.family, ep)?,
                 SockAddr::Unspec => self.inner.lock().peer.ok_or(Error::new(EDESTADDRREQ))?,
             },
             None => self.inner.lock().peer.ok_or(Error::new(EDESTADDRREQ))?,
         };
         if dest.port == 0 {
             return_errno!(EINVAL);
-        }
-        if (self.family == Family::V4) != matches!(dest.addr, smoltcp::wire::IpAddress::Ipv4(_)) {
-            return_errno!(ENETUNREACH);
         }
         let len = src.len();
         if len > MAX_DATAGRAM {
@@ -335,7 +332,7 @@ impl Socket for UdpSocket {
             inner.released = true;
             (inner.handle.take(), inner.binding.take())
         };
-        let _ = with_stack(|stack| {
+        with_existing_stack(|stack| {
             if let Some(b) = &b {
                 stack.unbind(b);
             }
