@@ -164,6 +164,37 @@ static void test_cycles(void)
 	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0, "after 100 reference cycles sockets still work");
 	close(sv[0]);
 	close(sv[1]);
+
+	/*
+	 * A cycle that holds a third socket: b's queue holds b itself and q.
+	 * Once the cycle is collected, q is closed and its peer p sees end
+	 * of file. Sockets sent afterwards make sure a collection runs.
+	 */
+	int ab[2], pq[2];
+	socketpair(AF_UNIX, SOCK_STREAM, 0, ab);
+	socketpair(AF_UNIX, SOCK_STREAM, 0, pq);
+	send_fd(ab[0], ab[1]);
+	send_fd(ab[0], pq[1]);
+	close(ab[0]);
+	close(ab[1]);
+	close(pq[1]);
+	for (int i = 0; i < 300; i++) {
+		int t[2], u[2];
+		socketpair(AF_UNIX, SOCK_DGRAM, 0, t);
+		socketpair(AF_UNIX, SOCK_DGRAM, 0, u);
+		send_fd(t[0], u[0]);
+		char c;
+		recv(t[1], &c, 1, 0); /* the passed socket is closed unreceived */
+		close(t[0]);
+		close(t[1]);
+		close(u[0]);
+		close(u[1]);
+	}
+	struct pollfd pf = { .fd = pq[0], .events = POLLIN };
+	char c;
+	CHECK(poll(&pf, 1, 5000) == 1 && read(pq[0], &c, 1) == 0,
+	      "a cycle of sockets only queues hold is collected: a socket it held is closed");
+	close(pq[0]);
 }
 
 static void test_burst(void)

@@ -92,6 +92,7 @@ impl Message {
         let charge = data.len() + MESSAGE_OVERHEAD;
         sender.wmem.fetch_add(charge, Ordering::AcqRel);
         INFLIGHT_FDS.fetch_add(files.len(), Ordering::AcqRel);
+        files.iter().for_each(super::gc::hold);
         Self {
             data,
             read: 0,
@@ -116,7 +117,13 @@ impl Message {
     /// Takes the files out (they are no longer in flight).
     pub fn take_files(&mut self) -> Vec<Arc<dyn FileLike>> {
         release_inflight(self.files.len());
+        self.files.iter().for_each(super::gc::unhold);
         core::mem::take(&mut self.files)
+    }
+
+    /// The files, to look at.
+    pub fn files(&self) -> &[Arc<dyn FileLike>] {
+        &self.files
     }
 
     /// New references to the files (`MSG_PEEK`).
@@ -128,6 +135,7 @@ impl Message {
 impl Drop for Message {
     fn drop(&mut self) {
         release_inflight(self.files.len());
+        self.files.iter().for_each(super::gc::unhold);
         self.sender.wmem.fetch_sub(self.charge, Ordering::AcqRel);
         self.sender.wake();
     }

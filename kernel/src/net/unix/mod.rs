@@ -14,13 +14,14 @@
 //! may send before the server accepts.
 
 pub mod addr;
+mod gc;
 mod message;
 
 use alloc::collections::VecDeque;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::any::Any;
-use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 
 use ostd::sync::SpinLock;
 
@@ -96,6 +97,10 @@ pub struct UnixSocket {
     depth: AtomicU32,
     /// The next socket on the [`PARKED`] list.
     parked_next: SpinLock<Option<Arc<UnixSocket>>>,
+    /// Messages in queues that hold this socket's open file.
+    inflight: AtomicUsize,
+    /// Whether the collector knows this socket.
+    registered: AtomicBool,
     this: Weak<UnixSocket>,
 }
 
@@ -120,6 +125,8 @@ impl UnixSocket {
             opts: SocketOptions::new(),
             depth: AtomicU32::new(0),
             parked_next: SpinLock::new(None),
+            inflight: AtomicUsize::new(0),
+            registered: AtomicBool::new(false),
             this: this.clone(),
         })
     }
@@ -197,7 +204,11 @@ impl UnixSocket {
         if level > MAX_RECURSION_LEVEL {
             return_errno!(ETOOMANYREFS);
         }
-        message::check_inflight(files.len())?;
+        gc::maybe_collect(false);
+        if message::check_inflight(files.len()).is_err() {
+            gc::maybe_collect(true);
+            message::check_inflight(files.len())?;
+        }
         to.depth.fetch_max(level, Ordering::AcqRel);
         Ok(())
     }
@@ -220,6 +231,19 @@ impl UnixSocket {
             return_errno!(EPERM);
         }
         Ok(c)
+    }
+
+    /// Calls `f` on every file queued here (for the collector).
+    fn for_each_queued_file(&self, mut f: impl FnMut(&Arc<dyn FileLike>)) {
+        let st = self.state.lock();
+        for m in &st.rx {
+            m.files().iter().for_each(&mut f);
+        }
+    }
+
+    /// Takes the whole receive queue (the collector drops it).
+    fn take_queue(&self) -> VecDeque<Message> {
+        core::mem::take(&mut self.state.lock().rx)
     }
 
     /// Wakes this socket's waiters and every poller.
