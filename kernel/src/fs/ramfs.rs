@@ -544,6 +544,11 @@ impl Inode for RamInode {
     }
 
     fn open_special(&self, flags: u32) -> Option<Result<Arc<dyn super::file::FileLike>>> {
+        // A socket inode is reached with `connect`, not `open` (Linux:
+        // `ENXIO`).
+        if self.kind == InodeType::Socket {
+            return Some(Err(Error::new(ENXIO)));
+        }
         if self.kind != InodeType::Fifo {
             return None;
         }

@@ -141,6 +141,11 @@ fn write_from_user(
 ) -> R {
     check_writable(file)?;
     let len = len.min(MAX_RW_COUNT);
+    if len == 0 && file.metadata().kind == InodeType::Socket {
+        // An empty write still reaches a socket (an empty datagram, or
+        // EPIPE on a stream shut for writing).
+        return ret(file.write(&[])?);
+    }
     let vmar = ctx.vmar();
     let chunk = append_chunk(file, offset);
     let mut buf = alloc::vec![0u8; len.min(chunk)];
@@ -213,7 +218,11 @@ pub fn sys_write(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     write_from_user(ctx, &file, a[1], a[2] as usize, None)
 }
 
-fn read_iovecs(ctx: &SyscallContext, addr: u64, count: u64) -> Result<Vec<(u64, usize)>> {
+pub(super) fn read_iovecs(
+    ctx: &SyscallContext,
+    addr: u64,
+    count: u64,
+) -> Result<Vec<(u64, usize)>> {
     if count > g::UIO_MAXIOV as u64 {
         return_errno!(EINVAL);
     }

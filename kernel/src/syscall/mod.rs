@@ -14,6 +14,7 @@ mod names;
 mod poll;
 mod process;
 mod signal;
+mod socket;
 mod system;
 mod time;
 
@@ -147,6 +148,25 @@ static TABLE: [Option<Handler>; MAX_NR] = table! {
     __NR_epoll_pwait2 => poll::sys_epoll_pwait2,
     __NR_eventfd => poll::sys_eventfd,
     __NR_eventfd2 => poll::sys_eventfd2,
+    // Sockets.
+    __NR_socket => socket::sys_socket,
+    __NR_socketpair => socket::sys_socketpair,
+    __NR_bind => socket::sys_bind,
+    __NR_listen => socket::sys_listen,
+    __NR_accept => socket::sys_accept,
+    __NR_accept4 => socket::sys_accept4,
+    __NR_connect => socket::sys_connect,
+    __NR_shutdown => socket::sys_shutdown,
+    __NR_getsockname => socket::sys_getsockname,
+    __NR_getpeername => socket::sys_getpeername,
+    __NR_getsockopt => socket::sys_getsockopt,
+    __NR_setsockopt => socket::sys_setsockopt,
+    __NR_sendto => socket::sys_sendto,
+    __NR_recvfrom => socket::sys_recvfrom,
+    __NR_sendmsg => socket::sys_sendmsg,
+    __NR_recvmsg => socket::sys_recvmsg,
+    __NR_sendmmsg => socket::sys_sendmmsg,
+    __NR_recvmmsg => socket::sys_recvmmsg,
     // Memory.
     __NR_brk => mm::sys_brk,
     __NR_mmap => mm::sys_mmap,
