@@ -24,7 +24,9 @@ use ostd::sync::WaitQueue;
 
 use crate::fs::file::{FileLike, flags};
 use crate::fs::inode::{InodeType, Metadata};
+use crate::fs::lock::FileLockHandle;
 use crate::fs::poll::IoEvents;
+use crate::fs::sigio::IoOwner;
 use crate::prelude::*;
 
 /// Address families.
@@ -396,10 +398,15 @@ static NEXT_INO: AtomicU64 = AtomicU64::new(1 << 40);
 const SOCKFS_DEV: u64 = 8;
 
 /// An open socket: what a socket descriptor refers to.
+///
+/// It takes `flock` locks and has an `F_SETOWN` owner, as every Linux
+/// file does; `O_ASYNC` is accepted but sockets send no `SIGIO` yet.
 pub struct SocketFile {
     socket: Arc<dyn Socket>,
     flags: AtomicU32,
     ino: u64,
+    lock: FileLockHandle,
+    owner: Arc<IoOwner>,
 }
 
 impl SocketFile {
@@ -410,6 +417,8 @@ impl SocketFile {
             socket,
             flags: AtomicU32::new(flags::O_RDWR | nb),
             ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
+            lock: FileLockHandle::new(),
+            owner: IoOwner::new(),
         })
     }
 
@@ -470,6 +479,14 @@ impl FileLike for SocketFile {
     fn set_status_flags(&self, new: u32) -> Result<()> {
         crate::fs::file::set_changeable_flags(&self.flags, new);
         Ok(())
+    }
+
+    fn lock_handle(&self) -> Option<&FileLockHandle> {
+        Some(&self.lock)
+    }
+
+    fn io_owner(&self) -> Option<&Arc<IoOwner>> {
+        Some(&self.owner)
     }
 
     fn as_any(&self) -> &dyn Any {

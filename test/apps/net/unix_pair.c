@@ -2,8 +2,9 @@
  * socketpair(AF_UNIX): stream, datagram and seqpacket semantics (message
  * boundaries, MSG_PEEK, MSG_TRUNC, MSG_WAITALL, MSG_DONTWAIT), shutdown,
  * EPIPE and SIGPIPE, poll readiness, bounded buffers, read/write/readv/
- * writev, fstat and /proc/self/fd of a socket, FIONREAD, sendmmsg and
- * recvmmsg, and the errors of socket() and socketpair().
+ * writev, fstat and /proc/self/fd of a socket, FIONREAD, flock and
+ * F_SETOWN, sendmmsg and recvmmsg, and the errors of socket() and
+ * socketpair().
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -448,6 +450,11 @@ static void test_file_view(void)
 	snprintf(want, sizeof want, "socket:[%lu]", (unsigned long)st.st_ino);
 	CHECK(n > 0 && strcmp(link, want) == 0, "/proc/self/fd link is %s (%s)", want, n > 0 ? link : "?");
 	CHECK_ERRNO(lseek(sv[0], 0, SEEK_SET), ESPIPE, "lseek on a socket -> ESPIPE");
+	/* As every file: flock locks and an F_SETOWN owner. */
+	CHECK(flock(sv[0], LOCK_EX | LOCK_NB) == 0, "flock(LOCK_EX) on a socket");
+	CHECK(flock(sv[0], LOCK_UN) == 0, "flock(LOCK_UN)");
+	CHECK(fcntl(sv[0], F_SETOWN, getpid()) == 0 && fcntl(sv[0], F_GETOWN) == getpid(),
+	      "F_SETOWN/F_GETOWN on a socket");
 	close(sv[0]);
 	close(sv[1]);
 }
