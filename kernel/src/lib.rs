@@ -12,6 +12,8 @@ extern crate alloc;
 
 pub mod error;
 pub mod fs;
+pub mod ipc;
+pub mod net;
 mod prelude;
 pub mod process;
 pub mod syscall;

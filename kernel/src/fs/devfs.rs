@@ -278,6 +278,8 @@ impl Inode for DevNode {
             inode: node,
             path: format!("/dev/{name}"),
             flags: AtomicU32::new(oflags & !flags::O_CLOEXEC),
+            lock: super::lock::FileLockHandle::new(),
+            owner: super::sigio::IoOwner::new(),
         })))
     }
 
@@ -296,6 +298,8 @@ pub struct DevFile {
     inode: Arc<dyn Inode>,
     path: String,
     flags: AtomicU32,
+    lock: super::lock::FileLockHandle,
+    owner: Arc<super::sigio::IoOwner>,
 }
 
 impl DevFile {
@@ -360,6 +364,14 @@ impl FileLike for DevFile {
 
     fn path(&self) -> Option<String> {
         Some(self.path.clone())
+    }
+
+    fn lock_handle(&self) -> Option<&super::lock::FileLockHandle> {
+        Some(&self.lock)
+    }
+
+    fn io_owner(&self) -> Option<&Arc<super::sigio::IoOwner>> {
+        Some(&self.owner)
     }
 
     fn as_any(&self) -> &dyn Any {

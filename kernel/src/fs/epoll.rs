@@ -1,10 +1,16 @@
 //! `epoll` instances and `eventfd` counters.
+//!
+//! An epoll instance keeps its interests and checks their readiness when
+//! asked (see `poll.rs`). Level-triggered interests are reported while
+//! ready; edge-triggered ones (`EPOLLET`) once per new event: when their
+//! readiness rises or a file's event counts ([`FileLike::event_counts`])
+//! move, as Linux reports an item again on every wake-up of its file.
 
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::any::Any;
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use ostd::sync::{Mutex, SpinLock};
 
@@ -13,7 +19,9 @@ use super::inode::{InodeType, Metadata};
 use super::poll::{IoEvents, notify, wait_ready};
 use crate::prelude::*;
 
-fn anon_metadata(ino: u64) -> Metadata {
+/// What `fstat` shows of a descriptor with no file behind it (Linux's
+/// anonymous inode).
+pub(super) fn anon_metadata(ino: u64) -> Metadata {
     Metadata::anonymous(ino, 13, InodeType::File, 0o600, 0)
 }
 
@@ -21,6 +29,32 @@ fn anon_metadata(ino: u64) -> Metadata {
 pub const EPOLLET: u32 = 1 << 31;
 /// `EPOLLONESHOT`.
 pub const EPOLLONESHOT: u32 = 1 << 30;
+/// `EPOLLWAKEUP`.
+pub const EPOLLWAKEUP: u32 = 1 << 29;
+/// `EPOLLEXCLUSIVE`.
+pub const EPOLLEXCLUSIVE: u32 = 1 << 28;
+
+/// `EPOLL_CTL_*` operations.
+#[allow(missing_docs)]
+pub mod op {
+    pub const EPOLL_CTL_ADD: u32 = 1;
+    pub const EPOLL_CTL_DEL: u32 = 2;
+    pub const EPOLL_CTL_MOD: u32 = 3;
+}
+
+/// The only events an `EPOLLEXCLUSIVE` interest may ask for (Linux's
+/// `EPOLLEXCLUSIVE_OK_BITS`).
+const EXCLUSIVE_OK: u32 = IoEvents::IN.bits()
+    | IoEvents::OUT.bits()
+    | IoEvents::ERR.bits()
+    | IoEvents::HUP.bits()
+    | EPOLLWAKEUP
+    | EPOLLET
+    | EPOLLEXCLUSIVE;
+
+/// The events that concern writing; a file's write event count moves
+/// edge-triggered interests in these, its read count the others.
+const WRITE_SIDE: u32 = IoEvents::OUT.bits() | IoEvents::WRNORM.bits() | 0x200;
 
 struct Interest {
     file: Weak<dyn FileLike>,
@@ -28,6 +62,32 @@ struct Interest {
     data: u64,
     /// Disabled by `EPOLLONESHOT` after one report.
     armed: bool,
+    /// Edge-triggered: the readiness when last looked at, and the file's
+    /// event counts then.
+    seen_ready: u32,
+    seen_counts: (u64, u64),
+}
+
+impl Interest {
+    fn new(file: &Arc<dyn FileLike>, events: u32, data: u64) -> Self {
+        Self {
+            file: Arc::downgrade(file),
+            events,
+            data,
+            armed: true,
+            seen_ready: 0,
+            seen_counts: file.event_counts(),
+        }
+    }
+}
+
+/// Whether `file` can be watched: Linux refuses files without a poll
+/// operation, such as regular files and directories, with `EPERM`.
+pub fn check_pollable(file: &Arc<dyn FileLike>) -> Result<()> {
+    if file.as_any().is::<super::file::OpenFile>() {
+        return_errno_with_message!(EPERM, "regular files cannot be polled by epoll");
+    }
+    Ok(())
 }
 
 /// Linux's `EP_MAX_NESTS`: epoll instances may watch each other in chains
@@ -102,6 +162,26 @@ impl EpollFile {
             .unwrap_or(0)
     }
 
+    /// `epoll_ctl(op, fd, event)` once the files are known: the checks in
+    /// the order of Linux's `do_epoll_ctl`.
+    pub fn ctl(&self, op: u32, fd: i32, file: &Arc<dyn FileLike>, event: (u32, u64)) -> Result<()> {
+        let (events, data) = event;
+        if op != op::EPOLL_CTL_DEL && events & EPOLLEXCLUSIVE != 0 {
+            if op == op::EPOLL_CTL_MOD {
+                return_errno_with_message!(EINVAL, "EPOLLEXCLUSIVE cannot be modified");
+            }
+            if file.as_any().is::<EpollFile>() || events & !EXCLUSIVE_OK != 0 {
+                return_errno_with_message!(EINVAL, "EPOLLEXCLUSIVE with other flags");
+            }
+        }
+        match op {
+            op::EPOLL_CTL_ADD => self.add(fd, file, events, data),
+            op::EPOLL_CTL_DEL => self.remove(fd),
+            op::EPOLL_CTL_MOD => self.modify(fd, events, data),
+            _ => return_errno!(EINVAL),
+        }
+    }
+
     /// `EPOLL_CTL_ADD`. Watching another epoll instance is refused with
     /// `ELOOP` if it closes a loop or makes a chain longer than Linux
     /// allows (`EP_MAX_NESTS`): polling one would otherwise recurse
@@ -133,27 +213,25 @@ impl EpollFile {
             w.retain(|w| w.strong_count() > 0);
             w.push(self.this.clone());
         }
-        i.insert(
-            fd,
-            Interest {
-                file: Arc::downgrade(file),
-                events,
-                data,
-                armed: true,
-            },
-        );
+        i.insert(fd, Interest::new(file, events, data));
         drop(i);
         notify();
         Ok(())
     }
 
-    /// `EPOLL_CTL_MOD`.
+    /// `EPOLL_CTL_MOD`: also re-arms an `EPOLLONESHOT` interest, and an
+    /// edge-triggered one is reported again if ready. An `EPOLLEXCLUSIVE`
+    /// interest cannot be changed (`EINVAL`).
     pub fn modify(&self, fd: i32, events: u32, data: u64) -> Result<()> {
         let mut i = self.interests.lock();
         let e = i.get_mut(&fd).ok_or(Error::new(ENOENT))?;
+        if e.events & EPOLLEXCLUSIVE != 0 {
+            return_errno!(EINVAL);
+        }
         e.events = events;
         e.data = data;
         e.armed = true;
+        e.seen_ready = 0;
         drop(i);
         notify();
         Ok(())
@@ -178,22 +256,43 @@ impl EpollFile {
         Ok(())
     }
 
-    /// The ready events now, at most `max`: `(events, data)` pairs.
-    fn collect(&self, max: usize) -> Vec<(u32, u64)> {
+    /// The ready events now, at most `max`: `(events, data)` pairs. With
+    /// `consume` (`epoll_wait`), what is reported counts as seen by
+    /// edge-triggered and one-shot interests; without (polling the epoll
+    /// instance itself), nothing changes.
+    fn collect(&self, max: usize, consume: bool) -> Vec<(u32, u64)> {
         let mut out = Vec::new();
         let mut i = self.interests.lock();
-        i.retain(|_, it| it.file.strong_count() > 0);
+        if consume {
+            i.retain(|_, it| it.file.strong_count() > 0);
+        }
         for it in i.values_mut() {
-            if out.len() >= max || !it.armed {
+            if out.len() >= max {
+                break;
+            }
+            if !it.armed {
                 continue;
             }
             let Some(f) = it.file.upgrade() else { continue };
             let ready = f.poll().bits() & (it.events | IoEvents::ERR.bits() | IoEvents::HUP.bits());
-            if ready != 0 {
-                out.push((ready, it.data));
-                if it.events & EPOLLONESHOT != 0 {
-                    it.armed = false;
+            if it.events & EPOLLET != 0 {
+                let counts = f.event_counts();
+                let fresh = ready & !it.seen_ready != 0
+                    || (counts.0 != it.seen_counts.0 && ready & !WRITE_SIDE != 0)
+                    || (counts.1 != it.seen_counts.1 && ready & WRITE_SIDE != 0);
+                if consume {
+                    it.seen_ready = ready;
+                    it.seen_counts = counts;
                 }
+                if !fresh {
+                    continue;
+                }
+            } else if ready == 0 {
+                continue;
+            }
+            out.push((ready, it.data));
+            if consume && it.events & EPOLLONESHOT != 0 {
+                it.armed = false;
             }
         }
         out
@@ -208,7 +307,7 @@ impl EpollFile {
     ) -> Result<Vec<(u32, u64)>> {
         let r = wait_ready(
             || {
-                let v = self.collect(max);
+                let v = self.collect(max, true);
                 (!v.is_empty()).then_some(v)
             },
             timeout,
@@ -232,10 +331,10 @@ impl FileLike for EpollFile {
         anon_metadata(0xe9011)
     }
     fn poll(&self) -> IoEvents {
-        if self.collect(1).is_empty() {
+        if self.collect(1, false).is_empty() {
             IoEvents::empty()
         } else {
-            IoEvents::IN
+            IoEvents::IN | IoEvents::RDNORM
         }
     }
     fn status_flags(&self) -> u32 {
@@ -251,6 +350,9 @@ pub struct EventFd {
     count: SpinLock<u64>,
     semaphore: bool,
     flags: AtomicU32,
+    /// Writes and reads so far (for edge-triggered epoll).
+    writes: AtomicU64,
+    reads: AtomicU64,
 }
 
 impl EventFd {
@@ -260,6 +362,8 @@ impl EventFd {
             count: SpinLock::new(init),
             semaphore,
             flags: AtomicU32::new(flags::O_RDWR | (status_flags & flags::O_NONBLOCK)),
+            writes: AtomicU64::new(0),
+            reads: AtomicU64::new(0),
         })
     }
 
@@ -291,6 +395,7 @@ impl FileLike for EventFd {
             },
         };
         buf[..8].copy_from_slice(&v.to_le_bytes());
+        self.reads.fetch_add(1, Ordering::Relaxed);
         notify();
         Ok(8)
     }
@@ -318,6 +423,7 @@ impl FileLike for EventFd {
                 }
             }
         }
+        self.writes.fetch_add(1, Ordering::Relaxed);
         notify();
         Ok(8)
     }
@@ -336,6 +442,13 @@ impl FileLike for EventFd {
             ev |= IoEvents::OUT;
         }
         ev
+    }
+
+    fn event_counts(&self) -> (u64, u64) {
+        (
+            self.writes.load(Ordering::Relaxed),
+            self.reads.load(Ordering::Relaxed),
+        )
     }
 
     fn status_flags(&self) -> u32 {

@@ -8,14 +8,18 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use ostd::sync::Mutex;
 
 use super::inode::{Inode, InodeType, Metadata};
+use super::lock::FileLockHandle;
+use super::sigio::IoOwner;
 use crate::prelude::*;
 
 /// `O_*` status flags kept per open file description.
 pub mod flags {
     pub use linux_raw_sys::general::{
-        O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL, O_LARGEFILE, O_NOCTTY,
-        O_NOFOLLOW, O_NONBLOCK, O_PATH, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY,
+        O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY, O_EXCL, O_LARGEFILE,
+        O_NOCTTY, O_NOFOLLOW, O_NONBLOCK, O_PATH, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY,
     };
+    /// `O_ASYNC` (`FASYNC`): signal the owner when I/O becomes possible.
+    pub const O_ASYNC: u32 = linux_raw_sys::general::FASYNC;
 }
 
 /// Something a file descriptor can refer to.
@@ -43,9 +47,17 @@ pub trait FileLike: Send + Sync + Any {
         return_errno!(ENOTTY)
     }
     /// Current readiness (`POLLIN`, `POLLOUT`, ...). Regular files are
-    /// always ready.
+    /// always ready (Linux's `DEFAULT_POLLMASK`).
     fn poll(&self) -> super::poll::IoEvents {
-        super::poll::IoEvents::IN | super::poll::IoEvents::OUT
+        use super::poll::IoEvents;
+        IoEvents::IN | IoEvents::OUT | IoEvents::RDNORM | IoEvents::WRNORM
+    }
+    /// How many events have made the file readable and writable so far
+    /// (data arriving, room appearing, a timer expiring). Edge-triggered
+    /// epoll reports a ready file again when a count moves; files that do
+    /// not count are reported again only when their readiness rises.
+    fn event_counts(&self) -> (u64, u64) {
+        (0, 0)
     }
     /// The `O_*` status flags.
     fn status_flags(&self) -> u32;
@@ -60,6 +72,23 @@ pub trait FileLike: Send + Sync + Any {
     /// The path the file was opened by, if known.
     fn path(&self) -> Option<String> {
         None
+    }
+    /// This open file description's identity for `flock` and OFD locks
+    /// (see [`lock`](super::lock)); `None` if it cannot hold them.
+    fn lock_handle(&self) -> Option<&FileLockHandle> {
+        None
+    }
+    /// Who gets this description's I/O signals (`F_SETOWN`, see
+    /// [`sigio`](super::sigio)); `None` if it has no owner to set.
+    fn io_owner(&self) -> Option<&Arc<IoOwner>> {
+        None
+    }
+    /// `O_ASYNC` set (`on`) or cleared through descriptor `fd` by
+    /// `F_SETFL`. Files that signal readiness register with what they
+    /// read from and keep the flag; the rest ignore it, as Linux ignores
+    /// it for files without a `fasync` operation.
+    fn set_async(&self, _fd: i32, _on: bool) -> Result<()> {
+        Ok(())
     }
     /// For downcasting.
     fn as_any(&self) -> &dyn Any;
@@ -86,6 +115,8 @@ pub struct OpenFile {
     path: String,
     offset: Mutex<u64>,
     flags: AtomicU32,
+    lock: FileLockHandle,
+    owner: Arc<IoOwner>,
 }
 
 impl OpenFile {
@@ -96,6 +127,8 @@ impl OpenFile {
             path,
             offset: Mutex::new(0),
             flags: AtomicU32::new(flags & !flags::O_CLOEXEC),
+            lock: FileLockHandle::new(),
+            owner: IoOwner::new(),
         })
     }
 
@@ -181,6 +214,14 @@ impl FileLike for OpenFile {
 
     fn path(&self) -> Option<String> {
         Some(self.path.clone())
+    }
+
+    fn lock_handle(&self) -> Option<&FileLockHandle> {
+        Some(&self.lock)
+    }
+
+    fn io_owner(&self) -> Option<&Arc<IoOwner>> {
+        Some(&self.owner)
     }
 
     fn as_any(&self) -> &dyn Any {

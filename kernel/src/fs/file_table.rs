@@ -4,6 +4,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use super::file::FileLike;
+use super::lock::ProcessLockOwner;
 use crate::prelude::*;
 
 /// Maximum number of descriptors (the default `RLIMIT_NOFILE`).
@@ -16,9 +17,25 @@ struct Entry {
 }
 
 /// Descriptor number → open file, with the close-on-exec flag.
-#[derive(Clone, Default)]
+///
+/// The table also owns the process's POSIX record locks (as Linux's
+/// `files_struct` does): closing any descriptor of a file releases them
+/// for that file, and dropping the table releases them all.
+#[derive(Default)]
 pub struct FileTable {
     entries: Vec<Option<Entry>>,
+    locks: ProcessLockOwner,
+}
+
+/// A copy for `fork`: the same open files, but POSIX locks are not
+/// inherited, so the copy is a new lock owner.
+impl Clone for FileTable {
+    fn clone(&self) -> Self {
+        Self {
+            entries: self.entries.clone(),
+            locks: ProcessLockOwner::new(),
+        }
+    }
 }
 
 impl FileTable {
@@ -57,9 +74,13 @@ impl FileTable {
         if self.entries.len() <= fd {
             self.entries.resize(fd + 1, None);
         }
-        self.entries[fd]
+        let old = self.entries[fd]
             .replace(Entry { file, cloexec })
-            .map(|e| e.file)
+            .map(|e| e.file);
+        if let Some(f) = &old {
+            self.locks.descriptor_closed(f.as_ref());
+        }
+        old
     }
 
     /// The file at `fd`.
@@ -79,6 +100,7 @@ impl FileTable {
     pub fn remove(&mut self, fd: i32) -> Result<Arc<dyn FileLike>> {
         self.entry(fd)?;
         let e = self.entries[fd as usize].take().ok_or(Error::new(EBADF))?;
+        self.locks.descriptor_closed(e.file.as_ref());
         Ok(e.file)
     }
 
@@ -99,10 +121,15 @@ impl FileTable {
     /// Closes every close-on-exec descriptor (at `execve`).
     pub fn close_on_exec(&mut self) {
         for e in self.entries.iter_mut() {
-            if e.as_ref().is_some_and(|e| e.cloexec) {
-                *e = None;
+            if let Some(closed) = e.take_if(|e| e.cloexec) {
+                self.locks.descriptor_closed(closed.file.as_ref());
             }
         }
+    }
+
+    /// The owner of the POSIX record locks taken through this table.
+    pub fn lock_owner(&self) -> super::lock::Owner {
+        self.locks.owner()
     }
 
     /// Open descriptors and their files.

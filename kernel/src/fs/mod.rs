@@ -8,11 +8,17 @@ pub mod file;
 pub mod file_table;
 pub mod initramfs;
 pub mod inode;
+pub mod lock;
+pub mod memfd;
 pub mod mount;
+pub mod pidfd;
 pub mod pipe;
 pub mod poll;
 pub mod procfs;
 pub mod ramfs;
+pub mod sigio;
+pub mod signalfd;
+pub mod timerfd;
 pub mod tty;
 
 use alloc::string::{String, ToString};

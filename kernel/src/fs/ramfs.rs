@@ -160,6 +160,26 @@ impl RamInode {
         Self::new_in(fs, InodeType::Dir, 0o755, Weak::new())
     }
 
+    /// A regular file in no directory, with link count 0, that lives as
+    /// long as it is referenced (`memfd_create`). Such files share a file
+    /// system of their own, with tmpfs's default limits (Linux's internal
+    /// `shm_mnt`): `ENOSPC` past its inode limit or when user memory is
+    /// low.
+    pub fn new_unlinked_file(mode: u32) -> Result<Arc<Self>> {
+        static UNLINKED: ostd::sync::SpinLock<Option<Arc<RamFs>>> = ostd::sync::SpinLock::new(None);
+        let fs = UNLINKED
+            .lock()
+            .get_or_insert_with(RamFs::with_defaults)
+            .clone();
+        if crate::vm::oom::user_memory_low() {
+            return_errno!(ENOSPC);
+        }
+        fs.take_inode()?;
+        let node = Self::new_in(fs, InodeType::File, mode, Weak::new());
+        node.meta.lock().nlink = 0;
+        Ok(node)
+    }
+
     /// The file system this inode belongs to.
     pub fn fs(&self) -> &Arc<RamFs> {
         &self.fs
@@ -567,6 +587,11 @@ impl Inode for RamInode {
     }
 
     fn open_special(&self, flags: u32) -> Option<Result<Arc<dyn super::file::FileLike>>> {
+        // A socket inode is reached with `connect`, not `open` (Linux:
+        // `ENXIO`).
+        if self.kind == InodeType::Socket {
+            return Some(Err(Error::new(ENXIO)));
+        }
         if self.kind != InodeType::Fifo {
             return None;
         }

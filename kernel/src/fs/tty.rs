@@ -20,6 +20,8 @@ use ostd::sync::{SpinLock, WaitQueue};
 
 use super::file::FileLike;
 use super::inode::{InodeType, Metadata};
+use super::lock::FileLockHandle;
+use super::sigio::{IoOwner, PollReason, SigioList};
 use crate::prelude::*;
 use crate::process::signal::sig;
 
@@ -56,6 +58,8 @@ struct State {
 pub struct Tty {
     state: SpinLock<State>,
     readers: WaitQueue,
+    /// Opens with `O_ASYNC`: signalled when input can be read.
+    sigio: SigioList,
 }
 
 fn default_termios() -> termios {
@@ -111,6 +115,7 @@ pub fn console() -> Arc<Tty> {
             fg_pgid: None,
         }),
         readers: WaitQueue::new(),
+        sigio: SigioList::new(),
     });
     *c = Some(tty.clone());
     drop(c);
@@ -207,8 +212,15 @@ impl Tty {
                 }
             }
         }
+        let readable = {
+            let s = self.state.lock();
+            !s.ready.is_empty() || s.eof
+        };
         self.readers.wake_all();
         super::poll::notify();
+        if readable {
+            self.sigio.notify(PollReason::In);
+        }
     }
 
     /// Makes this the controlling terminal of `process`'s session if the
@@ -283,6 +295,8 @@ impl Tty {
 pub struct TtyFile {
     tty: Arc<Tty>,
     flags: AtomicU32,
+    lock: FileLockHandle,
+    owner: Arc<IoOwner>,
 }
 
 impl TtyFile {
@@ -295,6 +309,8 @@ impl TtyFile {
         Arc::new(TtyFile {
             tty,
             flags: AtomicU32::new(oflags & keep),
+            lock: FileLockHandle::new(),
+            owner: IoOwner::new(),
         })
     }
 
@@ -346,8 +362,33 @@ impl FileLike for TtyFile {
         Ok(())
     }
 
+    fn lock_handle(&self) -> Option<&FileLockHandle> {
+        Some(&self.lock)
+    }
+
+    fn io_owner(&self) -> Option<&Arc<IoOwner>> {
+        Some(&self.owner)
+    }
+
+    fn set_async(&self, fd: i32, on: bool) -> Result<()> {
+        self.tty.sigio.set(fd, &self.owner, on)?;
+        let bit = linux_raw_sys::general::FASYNC;
+        if on {
+            self.flags.fetch_or(bit, Ordering::Relaxed);
+        } else {
+            self.flags.fetch_and(!bit, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
     fn as_any(&self) -> &dyn Any {
         self
+    }
+}
+
+impl Drop for TtyFile {
+    fn drop(&mut self) {
+        let _ = self.tty.sigio.set(0, &self.owner, false);
     }
 }
 
@@ -429,9 +470,10 @@ impl FileLike for Tty {
 
     fn poll(&self) -> super::poll::IoEvents {
         let s = self.state.lock();
-        let mut ev = super::poll::IoEvents::OUT;
+        use super::poll::IoEvents;
+        let mut ev = IoEvents::OUT | IoEvents::WRNORM;
         if !s.ready.is_empty() || s.eof {
-            ev |= super::poll::IoEvents::IN;
+            ev |= IoEvents::IN | IoEvents::RDNORM;
         }
         ev
     }

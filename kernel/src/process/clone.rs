@@ -49,6 +49,7 @@ const SUPPORTED: u64 = CSIGNAL
     | CLONE_FS
     | CLONE_FILES
     | CLONE_SIGHAND
+    | CLONE_PIDFD
     | CLONE_VFORK
     | CLONE_PARENT
     | CLONE_THREAD
@@ -75,6 +76,8 @@ pub struct CloneArgs {
     pub child_tid: u64,
     /// `CLONE_SETTLS` value (the new FS base).
     pub tls: u64,
+    /// `CLONE_PIDFD`: where to store the child's pidfd.
+    pub pidfd: u64,
 }
 
 /// Checks flag combinations exactly as Linux's `copy_process` does.
@@ -97,6 +100,18 @@ fn validate(a: &CloneArgs) -> Result<()> {
     }
     if a.exit_signal > 64 {
         return_errno!(EINVAL);
+    }
+    if f & CLONE_PIDFD != 0 {
+        // Pidfds of threads (Linux 6.9) are not supported.
+        if f & (CLONE_DETACHED | CLONE_THREAD) != 0 {
+            return_errno!(EINVAL);
+        }
+        if f & CLONE_PARENT_SETTID != 0 && a.pidfd == a.parent_tid {
+            return_errno_with_message!(
+                EINVAL,
+                "CLONE_PIDFD and CLONE_PARENT_SETTID share the field"
+            );
+        }
     }
     if f & !SUPPORTED != 0 {
         log::debug!("clone: unsupported flags {:#x}", f & !SUPPORTED);
@@ -223,6 +238,13 @@ pub fn clone_current(thread: &Arc<Thread>, user: &UserContext, a: CloneArgs) -> 
         .clear_child_tid(clear_tid)
         .set_child_tid(set_tid)
         .build(child_ctx)?;
+    let pidfd = if f & CLONE_PIDFD != 0 {
+        Some(crate::fs::pidfd::install_for_child(
+            process, &child, a.pidfd,
+        )?)
+    } else {
+        None
+    };
 
     // Nothing fails from here on.
     if f & CLONE_PARENT_SETTID != 0 {
@@ -241,6 +263,9 @@ pub fn clone_current(thread: &Arc<Thread>, user: &UserContext, a: CloneArgs) -> 
     if !child.register_unless(|| thread.has_pending_work()) {
         // The thread and its process point at each other: break the cycle.
         new.detach();
+        if let Some(fd) = pidfd {
+            let _ = process.files().lock().remove(fd);
+        }
         return_errno_with_message!(ERESTARTNOINTR, "signal during fork");
     }
     new.run();

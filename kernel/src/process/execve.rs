@@ -3,8 +3,8 @@
 //! The new image is built completely first (`program_loader`); only then,
 //! past the point of no return, is the old one replaced. At that point the
 //! other threads exit, close-on-exec descriptors close, caught signals
-//! revert to their defaults (ignored ones stay ignored, the mask is kept)
-//! and a vfork parent is released.
+//! revert to their defaults (ignored ones stay ignored, the mask is kept),
+//! POSIX timers are deleted and a vfork parent is released.
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -52,6 +52,7 @@ pub fn execve(
     program.vmar.activate();
     process.files().lock().close_on_exec();
     process.sig_actions().lock().reset_for_exec();
+    process.posix_timers().clear();
     thread.set_alt_stack(0, 0);
     thread.set_clear_child_tid(0);
     program.name_process(process, path);

@@ -60,8 +60,10 @@ pub fn thread_exited(thread: &Arc<Thread>) {
 /// Turns the process into a zombie and tells its parent.
 fn process_exited(process: &Arc<Process>, status: ExitStatus) {
     // Release resources now; the zombie keeps only its status.
+    process.posix_timers().clear();
     let files = core::mem::take(&mut *process.files().lock());
     drop(files);
+    crate::ipc::sem::exit_undo(process.pid());
     if let Some(dead) = DEAD_VMAR.get() {
         process.set_vmar(dead.clone());
     }
@@ -99,6 +101,8 @@ fn process_exited(process: &Arc<Process>, status: ExitStatus) {
         notify_parent_of_exit(&parent, process, status);
     }
     process.vfork_release();
+    // Its pidfds have become readable.
+    crate::fs::poll::notify();
 }
 
 /// Where the children of the exiting `process` go: the nearest ancestor
@@ -145,6 +149,7 @@ fn notify_parent_of_exit(parent: &Arc<Process>, child: &Arc<Process>, status: Ex
             uid: 0,
             status: st,
             addr: 0,
+            value: 0,
         };
         send_to_process_info(parent, s, info);
     }
@@ -240,6 +245,7 @@ pub fn handle_exception(thread: &Arc<Thread>, ctx: &mut UserContext, e: CpuExcep
                     uid: 0,
                     status: 0,
                     addr: e.page_fault_addr,
+                    value: 0,
                 };
                 thread.force_signal_info(sig::SIGBUS, info);
                 return;
@@ -265,6 +271,7 @@ pub fn handle_exception(thread: &Arc<Thread>, ctx: &mut UserContext, e: CpuExcep
                 uid: 0,
                 status: 0,
                 addr: e.page_fault_addr,
+                value: 0,
             };
             thread.force_signal_info(sig::SIGSEGV, info);
             return;

@@ -12,6 +12,7 @@ pub mod execve;
 pub mod exit;
 pub mod futex;
 pub mod itimer;
+pub mod posix_timer;
 #[allow(clippy::module_inception)]
 mod process;
 pub mod program_loader;

@@ -106,6 +106,7 @@ pub struct Process {
     /// Threads of a stopped process sleep here.
     pub(super) stop_queue: WaitQueue,
     real_timer: super::itimer::RealTimer,
+    posix_timers: super::posix_timer::PosixTimers,
     /// CPU time used by exited, reaped children (for `times`).
     pub(super) children_time: SpinLock<core::time::Duration>,
     /// CPU time of this process's threads that have exited.
@@ -261,6 +262,7 @@ impl ProcessBuilder {
             wait_event: SpinLock::new(None),
             stop_queue: WaitQueue::new(),
             real_timer: Default::default(),
+            posix_timers: Default::default(),
             children_time: SpinLock::new(core::time::Duration::ZERO),
             exited_threads_time: SpinLock::new(core::time::Duration::ZERO),
             start_time: ostd::timer::monotonic(),
@@ -305,6 +307,8 @@ impl Process {
     pub(super) fn reaped(&self) {
         table::remove(self.pid);
         drop(self.zombie_charge.lock().take());
+        // Its pidfds hang up.
+        crate::fs::poll::notify();
     }
 
     /// The pid.
@@ -542,6 +546,11 @@ impl Process {
     /// The `ITIMER_REAL` timer.
     pub fn real_timer(&self) -> &super::itimer::RealTimer {
         &self.real_timer
+    }
+
+    /// The POSIX timers (`timer_create`).
+    pub fn posix_timers(&self) -> &super::posix_timer::PosixTimers {
+        &self.posix_timers
     }
 
     /// When the process started (monotonic clock).

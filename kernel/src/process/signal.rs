@@ -88,6 +88,8 @@ pub mod si {
     pub const SI_KERNEL: i32 = 0x80;
     pub const SI_TKILL: i32 = -6;
     pub const SI_QUEUE: i32 = -1;
+    pub const SI_TIMER: i32 = -2;
+    pub const SI_SIGIO: i32 = -5;
     pub const SEGV_MAPERR: i32 = 1;
     pub const SEGV_ACCERR: i32 = 2;
     pub const BUS_ADRERR: i32 = 2;
@@ -111,6 +113,10 @@ pub struct SigInfo {
     pub status: i32,
     /// `SIGSEGV`/`SIGBUS`: the faulting address.
     pub addr: u64,
+    /// `si_value` of a queued signal (`SI_QUEUE`) or a timer's signal
+    /// (`SI_TIMER`, whose `si_timerid` and `si_overrun` share the places of
+    /// `pid` and `uid`, as in Linux's `siginfo_t` union).
+    pub value: u64,
 }
 
 impl SigInfo {
@@ -121,6 +127,7 @@ impl SigInfo {
         uid: 0,
         status: 0,
         addr: 0,
+        value: 0,
     };
 
     /// A signal sent by process `pid` with `code` (`SI_USER`, `SI_TKILL`).
@@ -131,7 +138,47 @@ impl SigInfo {
             uid,
             status: 0,
             addr: 0,
+            value: 0,
         }
+    }
+
+    /// An I/O readiness signal (`SIGIO` or the `F_SETSIG` signal) with
+    /// `si_code` `code` (`POLL_IN`, ...), `si_band` and `si_fd`. In the
+    /// x86-64 `siginfo_t` these overlay the sender fields: `si_band` (a
+    /// long at offset 16) takes the place of `si_pid` and `si_uid`, and
+    /// `si_fd` (offset 24) that of `si_status`, which is where
+    /// [`to_bytes`](Self::to_bytes) puts them.
+    pub fn poll(code: i32, band: i64, fd: i32) -> SigInfo {
+        SigInfo {
+            code,
+            pid: band as u32,
+            uid: (band >> 32) as u32,
+            status: fd,
+            addr: 0,
+            value: 0,
+        }
+    }
+
+    /// Whether the `siginfo_t` of signal `s` with this `si_code` has the
+    /// I/O readiness layout (`si_band`, `si_fd`; see [`poll`](Self::poll)),
+    /// as Linux's `siginfo_layout` decides: `SI_SIGIO`, or a kernel code up
+    /// to `NSIGPOLL` for `SIGIO` or a signal without codes of its own.
+    pub fn is_poll(&self, s: Signal) -> bool {
+        const NSIGPOLL: i32 = 6;
+        let kernel_code = self.code > si::SI_USER && self.code < si::SI_KERNEL;
+        self.code == si::SI_SIGIO
+            || (kernel_code
+                && self.code <= NSIGPOLL
+                && !matches!(
+                    s,
+                    sig::SIGILL
+                        | sig::SIGFPE
+                        | sig::SIGSEGV
+                        | sig::SIGBUS
+                        | sig::SIGTRAP
+                        | sig::SIGCHLD
+                        | sig::SIGSYS
+                ))
     }
 
     /// The 128-byte `siginfo_t` for signal `sig` (x86-64 layout).
@@ -153,7 +200,13 @@ impl SigInfo {
         } else {
             b[16..20].copy_from_slice(&self.pid.to_le_bytes());
             b[20..24].copy_from_slice(&self.uid.to_le_bytes());
-            b[24..28].copy_from_slice(&self.status.to_le_bytes());
+            if self.code < si::SI_USER && self.code != si::SI_SIGIO {
+                // Queued and timer signals carry a `sigval` there (an
+                // `SI_SIGIO` signal has `si_fd`, as `POLL_*` ones).
+                b[24..32].copy_from_slice(&self.value.to_le_bytes());
+            } else {
+                b[24..28].copy_from_slice(&self.status.to_le_bytes());
+            }
         }
         b
     }

@@ -133,6 +133,7 @@ fn notify_parent(process: &Arc<Process>, suppress_flag: u64, code: i32, status: 
                 uid: 0,
                 status,
                 addr: 0,
+                value: 0,
             };
             super::exit::send_to_process_info(&parent, sig::SIGCHLD, info);
         }

@@ -347,6 +347,16 @@ impl Thread {
         if let Some(t) = self.task() {
             t.wake_up();
         }
+        // A signalfd watching this signal may have become readable.
+        crate::fs::poll::notify();
+    }
+
+    /// The origin of `s` if it is pending for this thread.
+    pub fn pending_info(&self, s: Signal) -> Option<SigInfo> {
+        let infos = self.sig_infos.lock();
+        self.sig_pending()
+            .contains(s)
+            .then(|| infos[s as usize - 1])
     }
 
     /// Takes the lowest pending unblocked signal and its origin.
@@ -469,7 +479,15 @@ impl Thread {
         let mut bit = SigSet::EMPTY;
         bit.add(s);
         self.sig_pending.fetch_and(!bit.0, Ordering::AcqRel);
-        Some((s, infos[s as usize - 1]))
+        let info = infos[s as usize - 1];
+        drop(infos);
+        // A timer's signal learns its overrun count when it is taken.
+        Some((
+            s,
+            self.process
+                .posix_timers()
+                .signal_taken(&self.process, info),
+        ))
     }
 
     /// CPU time this thread has used.

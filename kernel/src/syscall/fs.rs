@@ -10,6 +10,8 @@ use linux_raw_sys::general as g;
 use super::{SyscallContext, SyscallReturn, ret};
 use crate::fs::file::{FileLike, OpenFile, SeekFrom, check_open_type, flags};
 use crate::fs::inode::{Inode, InodeType, Metadata};
+use crate::fs::lock::{self, ByteRange, FileKey, LockType, Owner, RecordRequest};
+use crate::fs::sigio::OwnerKind;
 use crate::prelude::*;
 use crate::process::credentials::access;
 
@@ -139,6 +141,11 @@ fn write_from_user(
 ) -> R {
     check_writable(file)?;
     let len = len.min(MAX_RW_COUNT);
+    if len == 0 && file.metadata().kind == InodeType::Socket {
+        // An empty write still reaches a socket (an empty datagram, or
+        // EPIPE on a stream shut for writing).
+        return ret(file.write(&[])?);
+    }
     let vmar = ctx.vmar();
     let chunk = append_chunk(file, offset);
     let mut buf = alloc::vec![0u8; len.min(chunk)];
@@ -211,7 +218,11 @@ pub fn sys_write(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     write_from_user(ctx, &file, a[1], a[2] as usize, None)
 }
 
-fn read_iovecs(ctx: &SyscallContext, addr: u64, count: u64) -> Result<Vec<(u64, usize)>> {
+pub(super) fn read_iovecs(
+    ctx: &SyscallContext,
+    addr: u64,
+    count: u64,
+) -> Result<Vec<(u64, usize)>> {
     if count > g::UIO_MAXIOV as u64 {
         return_errno!(EINVAL);
     }
@@ -763,28 +774,213 @@ pub fn sys_dup3(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
 
 pub fn sys_fcntl(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     let fd = fd_arg(a[0]);
-    let mut files = ctx.process.files().lock();
-    let file = files.get(fd)?;
-    match a[1] as u32 {
-        g::F_DUPFD | g::F_DUPFD_CLOEXEC => {
-            let min = a[2] as usize;
-            if min >= crate::fs::file_table::MAX_FDS {
-                return_errno!(EINVAL);
+    let cmd = a[1] as u32;
+    let (file, lock_owner) = {
+        let mut files = ctx.process.files().lock();
+        let file = files.get(fd)?;
+        match cmd {
+            g::F_DUPFD | g::F_DUPFD_CLOEXEC => {
+                let min = a[2] as usize;
+                if min >= crate::fs::file_table::MAX_FDS {
+                    return_errno!(EINVAL);
+                }
+                return ret(files.insert_from(min, file, cmd == g::F_DUPFD_CLOEXEC)?);
             }
-            ret(files.insert_from(min, file, a[1] as u32 == g::F_DUPFD_CLOEXEC)?)
+            g::F_GETFD => return ret(files.cloexec(fd)? as i64),
+            g::F_SETFD => {
+                files.set_cloexec(fd, a[2] & 1 != 0)?;
+                return ret(0);
+            }
+            g::F_GETFL => return ret(file.status_flags()),
+            // Linux's `check_fcntl_cmd`: an `O_PATH` descriptor allows only
+            // the commands above.
+            _ if file.status_flags() & flags::O_PATH != 0 => return_errno!(EBADF),
+            _ => {}
         }
-        g::F_GETFD => ret(files.cloexec(fd)? as i64),
-        g::F_SETFD => {
-            files.set_cloexec(fd, a[2] & 1 != 0)?;
-            ret(0)
-        }
-        g::F_GETFL => ret(file.status_flags()),
+        let owner = files.lock_owner();
+        (file, owner)
+    };
+    match cmd {
         g::F_SETFL => {
-            file.set_status_flags(a[2] as u32)?;
+            let new = a[2] as u32;
+            if (new ^ file.status_flags()) & flags::O_ASYNC != 0 {
+                file.set_async(fd, new & flags::O_ASYNC != 0)?;
+            }
+            file.set_status_flags(new)?;
             ret(0)
         }
+        g::F_GETLK
+        | g::F_SETLK
+        | g::F_SETLKW
+        | g::F_OFD_GETLK
+        | g::F_OFD_SETLK
+        | g::F_OFD_SETLKW => fcntl_record_lock(ctx, fd, &file, lock_owner, cmd, a[2]),
+        g::F_GETOWN | g::F_SETOWN | g::F_GETOWN_EX | g::F_SETOWN_EX | g::F_GETSIG | g::F_SETSIG => {
+            fcntl_io_owner(ctx, &file, cmd, a[2])
+        }
+        g::F_GETPIPE_SZ | g::F_SETPIPE_SZ => {
+            let pipe = crate::fs::pipe::pipe_of(file.as_ref()).ok_or(Error::new(EBADF))?;
+            if cmd == g::F_GETPIPE_SZ {
+                return ret(pipe.capacity());
+            }
+            // The size is an `unsigned int`; root may go past
+            // pipe-max-size (Linux: CAP_SYS_RESOURCE).
+            let privileged = ctx.process.credentials().euid == 0;
+            ret(pipe.set_capacity(a[2] as u32, privileged)?)
+        }
+        g::F_ADD_SEALS => {
+            crate::fs::memfd::add_seals(&file, a[2] as u32)?;
+            ret(0)
+        }
+        g::F_GET_SEALS => ret(crate::fs::memfd::get_seals(&file)?),
         _ => return_errno!(EINVAL),
     }
+}
+
+/// `F_GETLK`, `F_SETLK`, `F_SETLKW` and their OFD forms on `file` (at
+/// `fd`); `posix_owner` owns the caller's classic locks. Arguments are
+/// checked in Linux's order: the range, the type, the access mode, then
+/// an OFD request's `l_pid`.
+fn fcntl_record_lock(
+    ctx: &SyscallContext,
+    fd: i32,
+    file: &Arc<dyn FileLike>,
+    posix_owner: Owner,
+    cmd: u32,
+    arg: u64,
+) -> R {
+    let vmar = ctx.vmar();
+    let mut fl: g::flock = vmar.read_val(arg)?;
+    let ofd = matches!(cmd, g::F_OFD_GETLK | g::F_OFD_SETLK | g::F_OFD_SETLKW);
+    let get = matches!(cmd, g::F_GETLK | g::F_OFD_GETLK);
+    // Only the OFD form may ask about F_UNLCK (the caller's own locks).
+    if get && !ofd && fl.l_type != g::F_RDLCK as i16 && fl.l_type != g::F_WRLCK as i16 {
+        return_errno!(EINVAL);
+    }
+    let pos = match fl.l_whence as u32 {
+        g::SEEK_CUR => file.seek(SeekFrom::Current(0)).unwrap_or(0),
+        _ => 0,
+    };
+    let size = match fl.l_whence as u32 {
+        g::SEEK_END => file.metadata().size,
+        _ => 0,
+    };
+    let range = ByteRange::from_flock(fl.l_whence, fl.l_start, fl.l_len, pos, size)?;
+    let kind = LockType::from_l_type(fl.l_type)?;
+    if !get {
+        match kind {
+            LockType::Read => check_readable(file)?,
+            LockType::Write => check_writable(file)?,
+            LockType::Unlock => {}
+        }
+    }
+    if ofd && fl.l_pid != 0 {
+        return_errno!(EINVAL);
+    }
+    let key = FileKey::of(file.as_ref());
+    let owner = if ofd {
+        let handle = file.lock_handle().ok_or(Error::new(ENOLCK))?;
+        handle.remember(key);
+        handle.owner()
+    } else {
+        posix_owner
+    };
+    if get {
+        match lock::test_record_lock(key, owner, kind, range) {
+            Some(held) => {
+                fl.l_type = held.kind.l_type();
+                fl.l_whence = g::SEEK_SET as i16;
+                (fl.l_start, fl.l_len) = held.range.start_len();
+                fl.l_pid = held.pid;
+            }
+            None => fl.l_type = g::F_UNLCK as i16,
+        }
+        vmar.write_val(arg, &fl)?;
+        return ret(0);
+    }
+    let req = RecordRequest {
+        key,
+        owner,
+        pid: ctx.process.pid(),
+        kind,
+        range,
+    };
+    lock::set_record_lock(&req, matches!(cmd, g::F_SETLKW | g::F_OFD_SETLKW))?;
+    // As Linux's `fcntl_setlk`: if the descriptor was closed while the
+    // lock was being taken, the close did not see the lock; take it back.
+    if !ofd && kind != LockType::Unlock {
+        let same = ctx
+            .process
+            .files()
+            .lock()
+            .get(fd)
+            .is_ok_and(|f| Arc::ptr_eq(&f, file));
+        if !same {
+            let undo = RecordRequest {
+                kind: LockType::Unlock,
+                ..req
+            };
+            let _ = lock::set_record_lock(&undo, false);
+            return_errno!(EBADF);
+        }
+    }
+    ret(0)
+}
+
+/// `F_GETOWN`, `F_SETOWN`, `F_GETOWN_EX`, `F_SETOWN_EX`, `F_GETSIG` and
+/// `F_SETSIG`.
+fn fcntl_io_owner(ctx: &SyscallContext, file: &Arc<dyn FileLike>, cmd: u32, arg: u64) -> R {
+    let owner = file.io_owner().ok_or(Error::new(EINVAL))?;
+    match cmd {
+        g::F_GETOWN => ret(owner.get_legacy()),
+        g::F_SETOWN => {
+            owner.set_legacy(arg as i32, ctx.process)?;
+            ret(0)
+        }
+        g::F_GETOWN_EX => {
+            let (kind, pid) = owner.get();
+            let ex = g::f_owner_ex {
+                type_: kind.raw(),
+                pid: pid as i32,
+            };
+            ctx.vmar().write_val(arg, &ex)?;
+            ret(0)
+        }
+        g::F_SETOWN_EX => {
+            let ex: g::f_owner_ex = ctx.vmar().read_val(arg)?;
+            owner.set(OwnerKind::from_raw(ex.type_)?, ex.pid, ctx.process)?;
+            ret(0)
+        }
+        g::F_GETSIG => ret(owner.signal()),
+        _ => {
+            owner.set_signal(arg as i32)?;
+            ret(0)
+        }
+    }
+}
+
+/// `flock(fd, operation)`: `LOCK_SH`, `LOCK_EX` or `LOCK_UN`, with
+/// `LOCK_NB` not to wait. The operation is checked before the descriptor,
+/// and `LOCK_MAND` requests are ignored, as on Linux since 5.15.
+pub fn sys_flock(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let op = a[1] as u32;
+    if op & g::LOCK_MAND != 0 {
+        return ret(0);
+    }
+    let kind = match op & !g::LOCK_NB {
+        g::LOCK_SH => LockType::Read,
+        g::LOCK_EX => LockType::Write,
+        g::LOCK_UN => LockType::Unlock,
+        _ => return_errno!(EINVAL),
+    };
+    let file = get_file(ctx, fd_arg(a[0]))?;
+    if file.status_flags() & flags::O_PATH != 0 {
+        return_errno!(EBADF);
+    }
+    let handle = file.lock_handle().ok_or(Error::new(ENOLCK))?;
+    let key = FileKey::of(file.as_ref());
+    lock::flock(key, handle, kind, ctx.process.pid(), op & g::LOCK_NB == 0)?;
+    ret(0)
 }
 
 pub fn sys_getdents64(ctx: &mut SyscallContext, a: [u64; 6]) -> R {

@@ -142,3 +142,42 @@ pub fn sys_mincore(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     }
     ret(0)
 }
+
+pub fn sys_memfd_create(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    use crate::fs::memfd::{self, mfd};
+    let (name_addr, flags) = (a[0], a[1] as u32);
+    let known = mfd::MFD_CLOEXEC
+        | mfd::MFD_ALLOW_SEALING
+        | mfd::MFD_HUGETLB
+        | mfd::MFD_NOEXEC_SEAL
+        | mfd::MFD_EXEC;
+    // With MFD_HUGETLB, bits 26-31 may give the page size.
+    let allowed = if flags & mfd::MFD_HUGETLB != 0 {
+        known | (0x3f << 26)
+    } else {
+        known
+    };
+    if flags & !allowed != 0 {
+        return_errno!(EINVAL);
+    }
+    if flags & mfd::MFD_EXEC != 0 && flags & mfd::MFD_NOEXEC_SEAL != 0 {
+        return_errno!(EINVAL);
+    }
+    let name = ctx
+        .vmar()
+        .read_cstring(name_addr, memfd::NAME_MAX)
+        .map_err(|e| {
+            if e.errno() == ENAMETOOLONG {
+                Error::new(EINVAL)
+            } else {
+                e
+            }
+        })?;
+    let name = memfd::name_from_bytes(&name)?;
+    if flags & mfd::MFD_HUGETLB != 0 {
+        return_errno_with_message!(EINVAL, "huge pages are not supported");
+    }
+    let file = memfd::create(&name, flags)?;
+    let cloexec = flags & mfd::MFD_CLOEXEC != 0;
+    ret(ctx.process.files().lock().insert(file, cloexec)?)
+}

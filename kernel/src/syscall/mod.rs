@@ -8,11 +8,13 @@
 pub mod fs;
 mod fs_tree;
 pub mod futex;
+mod ipc;
 mod mm;
 mod names;
 mod poll;
 mod process;
 mod signal;
+mod socket;
 mod system;
 mod time;
 
@@ -94,6 +96,7 @@ static TABLE: [Option<Handler>; MAX_NR] = table! {
     __NR_dup2 => fs::sys_dup2,
     __NR_dup3 => fs::sys_dup3,
     __NR_fcntl => fs::sys_fcntl,
+    __NR_flock => fs::sys_flock,
     __NR_getdents64 => fs::sys_getdents64,
     __NR_chdir => fs::sys_chdir,
     __NR_pipe => fs::sys_pipe,
@@ -142,8 +145,28 @@ static TABLE: [Option<Handler>; MAX_NR] = table! {
     __NR_epoll_ctl => poll::sys_epoll_ctl,
     __NR_epoll_wait => poll::sys_epoll_wait,
     __NR_epoll_pwait => poll::sys_epoll_pwait,
+    __NR_epoll_pwait2 => poll::sys_epoll_pwait2,
     __NR_eventfd => poll::sys_eventfd,
     __NR_eventfd2 => poll::sys_eventfd2,
+    // Sockets.
+    __NR_socket => socket::sys_socket,
+    __NR_socketpair => socket::sys_socketpair,
+    __NR_bind => socket::sys_bind,
+    __NR_listen => socket::sys_listen,
+    __NR_accept => socket::sys_accept,
+    __NR_accept4 => socket::sys_accept4,
+    __NR_connect => socket::sys_connect,
+    __NR_shutdown => socket::sys_shutdown,
+    __NR_getsockname => socket::sys_getsockname,
+    __NR_getpeername => socket::sys_getpeername,
+    __NR_getsockopt => socket::sys_getsockopt,
+    __NR_setsockopt => socket::sys_setsockopt,
+    __NR_sendto => socket::sys_sendto,
+    __NR_recvfrom => socket::sys_recvfrom,
+    __NR_sendmsg => socket::sys_sendmsg,
+    __NR_recvmsg => socket::sys_recvmsg,
+    __NR_sendmmsg => socket::sys_sendmmsg,
+    __NR_recvmmsg => socket::sys_recvmmsg,
     // Memory.
     __NR_brk => mm::sys_brk,
     __NR_mmap => mm::sys_mmap,
@@ -152,6 +175,7 @@ static TABLE: [Option<Handler>; MAX_NR] = table! {
     __NR_mremap => mm::sys_mremap,
     __NR_madvise => mm::sys_madvise,
     __NR_mincore => mm::sys_mincore,
+    __NR_memfd_create => mm::sys_memfd_create,
     // Processes and threads.
     __NR_exit => process::sys_exit,
     __NR_exit_group => process::sys_exit_group,
@@ -195,6 +219,9 @@ static TABLE: [Option<Handler>; MAX_NR] = table! {
     __NR_setgroups => process::sys_setgroups,
     __NR_setfsuid => process::sys_setfsuid,
     __NR_setfsgid => process::sys_setfsgid,
+    __NR_pidfd_open => process::sys_pidfd_open,
+    __NR_pidfd_send_signal => process::sys_pidfd_send_signal,
+    __NR_pidfd_getfd => process::sys_pidfd_getfd,
     // Signals.
     __NR_rt_sigaction => signal::sys_rt_sigaction,
     __NR_rt_sigprocmask => signal::sys_rt_sigprocmask,
@@ -208,6 +235,8 @@ static TABLE: [Option<Handler>; MAX_NR] = table! {
     __NR_rt_sigqueueinfo => signal::sys_rt_sigqueueinfo,
     __NR_sigaltstack => signal::sys_sigaltstack,
     __NR_pause => signal::sys_pause,
+    __NR_signalfd => signal::sys_signalfd,
+    __NR_signalfd4 => signal::sys_signalfd4,
     // Time.
     __NR_clock_gettime => time::sys_clock_gettime,
     __NR_clock_getres => time::sys_clock_getres,
@@ -220,6 +249,14 @@ static TABLE: [Option<Handler>; MAX_NR] = table! {
     __NR_getitimer => time::sys_getitimer,
     __NR_times => time::sys_times,
     __NR_getrusage => time::sys_getrusage,
+    __NR_timerfd_create => time::sys_timerfd_create,
+    __NR_timerfd_settime => time::sys_timerfd_settime,
+    __NR_timerfd_gettime => time::sys_timerfd_gettime,
+    __NR_timer_create => time::sys_timer_create,
+    __NR_timer_settime => time::sys_timer_settime,
+    __NR_timer_gettime => time::sys_timer_gettime,
+    __NR_timer_getoverrun => time::sys_timer_getoverrun,
+    __NR_timer_delete => time::sys_timer_delete,
     // System.
     __NR_uname => system::sys_uname,
     __NR_getrandom => system::sys_getrandom,
@@ -232,6 +269,19 @@ static TABLE: [Option<Handler>; MAX_NR] = table! {
     __NR_sysinfo => system::sys_sysinfo,
     __NR_reboot => system::sys_reboot,
     __NR_sethostname => system::sys_sethostname,
+    // System V IPC.
+    __NR_semget => ipc::sys_semget,
+    __NR_semop => ipc::sys_semop,
+    __NR_semtimedop => ipc::sys_semtimedop,
+    __NR_semctl => ipc::sys_semctl,
+    __NR_shmget => ipc::sys_shmget,
+    __NR_shmat => ipc::sys_shmat,
+    __NR_shmdt => ipc::sys_shmdt,
+    __NR_shmctl => ipc::sys_shmctl,
+    __NR_msgget => ipc::sys_msgget,
+    __NR_msgsnd => ipc::sys_msgsnd,
+    __NR_msgrcv => ipc::sys_msgrcv,
+    __NR_msgctl => ipc::sys_msgctl,
 };
 
 /// Syscalls already reported as unimplemented (one bit each).

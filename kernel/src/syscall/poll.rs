@@ -1,5 +1,5 @@
-//! I/O multiplexing: `poll`, `ppoll`, `select`, `pselect6`, `epoll_*`,
-//! `eventfd2`.
+//! I/O multiplexing: `poll`, `ppoll`, `select`, `pselect6`, `epoll_*`
+//! (with `epoll_pwait2`), `eventfd2`.
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -19,8 +19,15 @@ fn timeout_ms(ms: i64) -> Option<Duration> {
 }
 
 /// Runs `f` with the signal mask temporarily replaced (`ppoll`,
-/// `pselect6`, `epoll_pwait`); the old mask is restored afterwards.
-fn with_mask<T>(ctx: &SyscallContext, mask_addr: u64, f: impl FnOnce() -> T) -> Result<T> {
+/// `pselect6`, `epoll_pwait`). The old mask comes back when `f` returns,
+/// unless a signal interrupted it: then only after that signal's handler
+/// has run, as Linux's `restore_saved_sigmask` does, since the signal may
+/// be one only the temporary mask lets in.
+fn with_mask<T: Interruption>(
+    ctx: &SyscallContext,
+    mask_addr: u64,
+    f: impl FnOnce() -> T,
+) -> Result<T> {
     if mask_addr == 0 {
         return Ok(f());
     }
@@ -28,8 +35,39 @@ fn with_mask<T>(ctx: &SyscallContext, mask_addr: u64, f: impl FnOnce() -> T) -> 
     let old = ctx.thread.sig_mask();
     ctx.thread.set_sig_mask(new);
     let r = f();
-    ctx.thread.set_sig_mask(old);
+    if r.interrupted() {
+        ctx.thread.set_saved_mask(Some(old));
+    } else {
+        ctx.thread.set_sig_mask(old);
+    }
     Ok(r)
+}
+
+/// The outcome of a wait that a signal may interrupt.
+trait Interruption {
+    fn interrupted(&self) -> bool;
+}
+
+/// `None`: interrupted (`poll`, `select`).
+impl<T> Interruption for Option<T> {
+    fn interrupted(&self) -> bool {
+        self.is_none()
+    }
+}
+
+/// `ERESTARTNOHAND`: interrupted (`epoll_wait`).
+impl<T> Interruption for Result<T> {
+    fn interrupted(&self) -> bool {
+        self.as_ref().is_err_and(|e| e.errno() == ERESTARTNOHAND)
+    }
+}
+
+/// Checks the size argument that comes with a signal mask (`sigsetsize`).
+fn check_sigset_size(mask_addr: u64, size: u64) -> Result<()> {
+    if mask_addr != 0 && size != 8 {
+        return_errno!(EINVAL);
+    }
+    Ok(())
 }
 
 /// A `pollfd`: the descriptor, the requested events and its file.
@@ -119,6 +157,7 @@ pub fn sys_ppoll(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     } else {
         None
     };
+    check_sigset_size(a[3], a[4])?;
     do_poll(ctx, a[0], a[1], timeout, a[3])
 }
 
@@ -262,34 +301,34 @@ fn epoll_of(ctx: &SyscallContext, fd: i32) -> Result<Arc<dyn FileLike>> {
 }
 
 pub fn sys_epoll_ctl(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    use crate::fs::epoll::{check_pollable, op};
     let (epfd, op, fd, ev_addr) = (a[0] as i32, a[1] as u32, a[2] as i32, a[3]);
-    let ep = epoll_of(ctx, epfd)?;
-    let ep = ep
+    // The checks in the order of Linux's `epoll_ctl`: the event is read
+    // first (for every operation but DEL), then the descriptors.
+    let event = if op != op::EPOLL_CTL_DEL {
+        let vmar = ctx.vmar();
+        (vmar.read_val(ev_addr)?, vmar.read_val(ev_addr + 4)?)
+    } else {
+        (0, 0)
+    };
+    let (ep_file, target) = {
+        let files = ctx.process.files().lock();
+        (files.get(epfd)?, files.get(fd)?)
+    };
+    check_pollable(&target)?;
+    let ep = ep_file
         .as_any()
         .downcast_ref::<EpollFile>()
         .ok_or(Error::new(EINVAL))?;
-    let target = ctx.process.files().lock().get(fd)?;
     if fd == epfd {
         return_errno!(EINVAL);
     }
-    let read_event = || -> Result<(u32, u64)> {
-        let vmar = ctx.vmar();
-        Ok((vmar.read_val(ev_addr)?, vmar.read_val(ev_addr + 4)?))
-    };
-    match op {
-        1 => {
-            let (events, data) = read_event()?;
-            ep.add(fd, &target, events, data)?
-        }
-        2 => ep.remove(fd)?,
-        3 => {
-            let (events, data) = read_event()?;
-            ep.modify(fd, events, data)?
-        }
-        _ => return_errno!(EINVAL),
-    }
+    ep.ctl(op, fd, &target, event)?;
     ret(0)
 }
+
+/// `sizeof(struct epoll_event)` (packed on x86-64).
+const EPOLL_EVENT_SIZE: u64 = 12;
 
 fn do_epoll_wait(
     ctx: &SyscallContext,
@@ -299,8 +338,15 @@ fn do_epoll_wait(
     timeout: Option<Duration>,
     mask: u64,
 ) -> R {
-    if max <= 0 {
+    // Linux's EP_MAX_EVENTS, and its `access_ok` on the whole array.
+    if max <= 0 || max as u64 > i32::MAX as u64 / EPOLL_EVENT_SIZE {
         return_errno!(EINVAL);
+    }
+    if events
+        .checked_add(max as u64 * EPOLL_EVENT_SIZE)
+        .is_none_or(|end| end > crate::vm::layout::TASK_SIZE_MAX)
+    {
+        return_errno!(EFAULT);
     }
     let ep = epoll_of(ctx, epfd)?;
     let ep = ep
@@ -311,7 +357,7 @@ fn do_epoll_wait(
     let vmar = ctx.vmar();
     for (i, (ev, data)) in ready.iter().enumerate() {
         // struct epoll_event is packed on x86-64: u32 events, u64 data.
-        let at = events + i as u64 * 12;
+        let at = events + i as u64 * EPOLL_EVENT_SIZE;
         vmar.write_val(at, ev)?;
         vmar.write_val(at + 4, data)?;
     }
@@ -330,6 +376,7 @@ pub fn sys_epoll_wait(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
 }
 
 pub fn sys_epoll_pwait(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    check_sigset_size(a[4], a[5])?;
     do_epoll_wait(
         ctx,
         a[0] as i32,
@@ -338,6 +385,17 @@ pub fn sys_epoll_pwait(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         timeout_ms(a[3] as i32 as i64),
         a[4],
     )
+}
+
+/// `epoll_pwait2`: `epoll_pwait` with a `timespec` timeout (`NULL`: none).
+pub fn sys_epoll_pwait2(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let timeout = if a[3] != 0 {
+        Some(super::time::read_timespec(ctx, a[3])?)
+    } else {
+        None
+    };
+    check_sigset_size(a[4], a[5])?;
+    do_epoll_wait(ctx, a[0] as i32, a[1], a[2] as i32, timeout, a[4])
 }
 
 pub fn sys_eventfd2(ctx: &mut SyscallContext, a: [u64; 6]) -> R {

@@ -182,10 +182,9 @@ pub fn sys_clone(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         parent_tid: a[2],
         child_tid: a[3],
         tls: a[4],
+        // The pidfd goes where the parent's tid would.
+        pidfd: a[2],
     };
-    if args.flags & cf::CLONE_PIDFD != 0 {
-        return_errno_with_message!(EINVAL, "CLONE_PIDFD is not supported");
-    }
     ret(clone_current(ctx.thread, ctx.user, args)?)
 }
 
@@ -229,14 +228,13 @@ pub fn sys_clone3(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         set_tid_size,
         _cgroup,
     ] = raw;
-    let _ = pidfd;
     if flags & cf::CSIGNAL != 0 || exit_signal > 64 {
         return_errno!(EINVAL);
     }
     if flags & (cf::CLONE_THREAD | cf::CLONE_PARENT) != 0 && exit_signal != 0 {
         return_errno!(EINVAL);
     }
-    if set_tid != 0 || set_tid_size != 0 || flags & cf::CLONE_PIDFD != 0 || flags >> 32 != 0 {
+    if set_tid != 0 || set_tid_size != 0 || flags >> 32 != 0 {
         return_errno_with_message!(EINVAL, "clone3 feature not supported");
     }
     if (stack == 0) != (stack_size == 0) {
@@ -249,6 +247,7 @@ pub fn sys_clone3(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         parent_tid,
         child_tid,
         tls,
+        pidfd,
     };
     ret(clone_current(ctx.thread, ctx.user, args)?)
 }
@@ -390,6 +389,7 @@ pub fn sys_wait4(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
 const P_ALL: u64 = 0;
 const P_PID: u64 = 1;
 const P_PGID: u64 = 2;
+const P_PIDFD: u64 = 3;
 
 pub fn sys_waitid(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     let (idtype, id, infop, options) = (a[0], a[1] as i32, a[2], a[3]);
@@ -401,21 +401,36 @@ pub fn sys_waitid(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     if options & (WEXITED | WUNTRACED | WCONTINUED) == 0 {
         return_errno!(EINVAL);
     }
+    // A non-blocking pidfd makes the wait non-blocking too, and finding
+    // nothing is then EAGAIN.
+    let mut pidfd_nonblocking = false;
     let w = match idtype {
         P_ALL => WaitFor::Any,
         P_PID if id > 0 => WaitFor::Pid(id as u32),
         P_PGID if id > 0 => WaitFor::Group(id as u32),
         P_PGID if id == 0 => WaitFor::Group(ctx.process.pgid()),
+        P_PIDFD if id >= 0 => {
+            let f = super::fs::get_file(ctx, id)?;
+            let pidfd = f
+                .as_any()
+                .downcast_ref::<PidFd>()
+                .ok_or(Error::new(EBADF))?;
+            pidfd_nonblocking = pidfd.nonblocking();
+            WaitFor::Pid(pidfd.pid())
+        }
         _ => return_errno!(EINVAL),
     };
     let opts = WaitOptions {
-        no_hang: options & WNOHANG != 0,
+        no_hang: options & WNOHANG != 0 || pidfd_nonblocking,
         no_wait: options & WNOWAIT != 0,
         exited: options & WEXITED != 0,
         stopped: options & WUNTRACED != 0,
         continued: options & WCONTINUED != 0,
     };
     let r = wait_child(ctx.thread, w, opts)?;
+    if r.is_none() && pidfd_nonblocking && options & WNOHANG == 0 {
+        return_errno!(EAGAIN);
+    }
     let vmar = ctx.vmar();
     // siginfo_t: si_signo, si_errno, si_code, pad, si_pid, si_uid, si_status.
     let mut info = [0u8; 128];
@@ -637,4 +652,138 @@ pub fn sys_setfsuid(ctx: &mut SyscallContext, _a: [u64; 6]) -> R {
 
 pub fn sys_setfsgid(ctx: &mut SyscallContext, _a: [u64; 6]) -> R {
     ret(ctx.process.credentials().egid)
+}
+
+// ---- pidfds (`pidfd_open(2)`, `pidfd_send_signal(2)`, `pidfd_getfd(2)`) ----
+
+use crate::fs::pidfd::PidFd;
+
+/// `PIDFD_NONBLOCK` (`O_NONBLOCK`).
+const PIDFD_NONBLOCK: u64 = 0o4000;
+
+pub fn sys_pidfd_open(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let (pid, flags) = (a[0] as i32, a[1] as u32 as u64);
+    // PIDFD_THREAD (Linux 6.9) is not supported.
+    if flags & !PIDFD_NONBLOCK != 0 || pid <= 0 {
+        return_errno!(EINVAL);
+    }
+    let Some(p) = find_process(pid as u32) else {
+        // A thread that is not its process's leader (Linux 6.18: ENOENT).
+        if crate::process::find_thread(pid as u32).is_some() {
+            return_errno!(ENOENT);
+        }
+        return_errno!(ESRCH);
+    };
+    let pidfd = PidFd::new(&p, flags as u32);
+    ret(ctx.process.files().lock().insert(pidfd, true)?)
+}
+
+/// The process behind descriptor `fd`: `EBADF` if it is not a pidfd,
+/// `ESRCH` once the process has been reaped.
+fn pidfd_target(
+    ctx: &SyscallContext,
+    fd: i32,
+) -> Result<alloc::sync::Arc<crate::process::Process>> {
+    let f = super::fs::get_file(ctx, fd)?;
+    let pidfd = f
+        .as_any()
+        .downcast_ref::<PidFd>()
+        .ok_or(Error::new(EBADF))?;
+    pidfd.process().ok_or(Error::new(ESRCH))
+}
+
+pub fn sys_pidfd_send_signal(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    use crate::process::signal::{SigInfo, is_valid, si};
+    const PIDFD_SIGNAL_THREAD: u32 = 1;
+    const PIDFD_SIGNAL_THREAD_GROUP: u32 = 2;
+    const PIDFD_SIGNAL_PROCESS_GROUP: u32 = 4;
+    let (fd, signal, info_addr, flags) = (a[0] as i32, a[1] as i32, a[2], a[3] as u32);
+    let scopes = PIDFD_SIGNAL_THREAD | PIDFD_SIGNAL_THREAD_GROUP | PIDFD_SIGNAL_PROCESS_GROUP;
+    if flags & !scopes != 0 || flags.count_ones() > 1 {
+        return_errno!(EINVAL);
+    }
+    let f = super::fs::get_file(ctx, fd)?;
+    let pidfd = f
+        .as_any()
+        .downcast_ref::<PidFd>()
+        .ok_or(Error::new(EBADF))?;
+    let me = ctx.process.pid();
+    let mut info = SigInfo::from_sender(
+        if flags == PIDFD_SIGNAL_THREAD {
+            si::SI_TKILL
+        } else {
+            si::SI_USER
+        },
+        me,
+        ctx.process.credentials().ruid,
+    );
+    if info_addr != 0 {
+        let vmar = ctx.vmar();
+        let signo: i32 = vmar.read_val(info_addr)?;
+        let code: i32 = vmar.read_val(info_addr + 8)?;
+        if signo != signal {
+            return_errno!(EINVAL);
+        }
+        // Only a process itself may send what looks like the kernel's or
+        // kill's signals.
+        if (pidfd.pid() != me
+            || flags == PIDFD_SIGNAL_THREAD
+            || flags == PIDFD_SIGNAL_PROCESS_GROUP)
+            && (code >= 0 || code == si::SI_TKILL)
+        {
+            return_errno!(EPERM);
+        }
+        info.code = code;
+        info.value = vmar.read_val(info_addr + 24)?;
+    }
+    let target = pidfd.process().ok_or(Error::new(ESRCH))?;
+    if signal < 0 || (signal != 0 && !is_valid(signal as u64)) {
+        return_errno!(EINVAL);
+    }
+    let s = (signal != 0).then_some(signal as u8);
+    if flags == PIDFD_SIGNAL_PROCESS_GROUP {
+        super::signal::signal_many(ctx, Some(target.pid()), s, info)?;
+        return ret(0);
+    }
+    if !super::signal::may_signal(ctx, &target) {
+        return_errno!(EPERM);
+    }
+    if let Some(s) = s
+        && !target.is_zombie()
+    {
+        if flags == PIDFD_SIGNAL_THREAD {
+            if let Some(t) = target.main_thread() {
+                t.send_signal_info(s, info);
+            }
+        } else {
+            crate::process::exit::send_to_process_info(&target, s, info);
+        }
+    }
+    ret(0)
+}
+
+pub fn sys_pidfd_getfd(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let (fd, target_fd, flags) = (a[0] as i32, a[1] as i32, a[2]);
+    if flags != 0 {
+        return_errno!(EINVAL);
+    }
+    let target = pidfd_target(ctx, fd)?;
+    // Linux asks for ptrace access (PTRACE_MODE_ATTACH_REALCREDS): root,
+    // or the same real ids as all the target's ids.
+    let (me, them) = (ctx.process.credentials(), target.credentials());
+    let same_user = [them.ruid, them.euid, them.suid]
+        .iter()
+        .all(|&u| u == me.ruid)
+        && [them.rgid, them.egid, them.sgid]
+            .iter()
+            .all(|&g| g == me.rgid);
+    if me.euid != 0 && !same_user {
+        return_errno!(EPERM);
+    }
+    // A zombie has no descriptors left.
+    if target.is_zombie() {
+        return_errno!(ESRCH);
+    }
+    let file = target.files().lock().get(target_fd)?;
+    ret(ctx.process.files().lock().insert(file, true)?)
 }

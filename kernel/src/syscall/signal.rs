@@ -46,6 +46,12 @@ pub fn sys_rt_sigaction(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
             t.clear_pending(s);
         }
     }
+    if new.is_some() {
+        // Timers whose signal was ignored may signal again.
+        ctx.process
+            .posix_timers()
+            .signal_disposition_changed(ctx.process, s);
+    }
     if oldact != 0 {
         vmar.write_val(oldact, &old.handler)?;
         vmar.write_val(oldact + 8, &old.flags)?;
@@ -102,7 +108,7 @@ fn check_sig(s: u64) -> Result<Option<u8>> {
 
 /// Whether the caller may signal `target` (`kill(2)`: root, or a real or
 /// effective uid matching the target's real or saved uid).
-fn may_signal(ctx: &SyscallContext, target: &Process) -> bool {
+pub(super) fn may_signal(ctx: &SyscallContext, target: &Process) -> bool {
     let me = ctx.process.credentials();
     let them = target.credentials();
     me.euid == 0
@@ -113,10 +119,14 @@ fn may_signal(ctx: &SyscallContext, target: &Process) -> bool {
 }
 
 fn signal_process(ctx: &SyscallContext, p: &alloc::sync::Arc<Process>, s: Option<u8>, code: i32) {
+    let info = SigInfo::from_sender(code, ctx.process.pid(), ctx.process.credentials().ruid);
+    signal_process_info(p, s, info);
+}
+
+fn signal_process_info(p: &alloc::sync::Arc<Process>, s: Option<u8>, info: SigInfo) {
     if let Some(s) = s
         && !p.is_zombie()
     {
-        let info = SigInfo::from_sender(code, ctx.process.pid(), ctx.process.credentials().ruid);
         send_to_process_info(p, s, info);
     }
 }
@@ -132,15 +142,33 @@ pub fn sys_kill(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         signal_process(ctx, &p, s, si::SI_USER);
         return ret(0);
     }
-    // A group or everyone: sent with the process table locked, so that a
-    // process forked meanwhile either gets the signal or its fork backs out
-    // (see `table::insert_unless`); a fork bomb cannot outrun its kill.
-    let me = ctx.process.pid();
     let pgid = match pid {
         0 => Some(ctx.process.pgid()),
         -1 => None,
         p => Some(p.unsigned_abs()),
     };
+    let info = SigInfo::from_sender(
+        si::SI_USER,
+        ctx.process.pid(),
+        ctx.process.credentials().ruid,
+    );
+    signal_many(ctx, pgid, s, info)?;
+    ret(0)
+}
+
+/// Sends `s` to process group `pgid`, or to everyone but init and the
+/// caller (`None`): `ESRCH` if there is nobody, `EPERM` if the caller may
+/// signal none of them.
+pub(super) fn signal_many(
+    ctx: &SyscallContext,
+    pgid: Option<u32>,
+    s: Option<u8>,
+    info: SigInfo,
+) -> Result<()> {
+    // Sent with the process table locked, so that a process forked
+    // meanwhile either gets the signal or its fork backs out (see
+    // `table::insert_unless`); a fork bomb cannot outrun its kill.
+    let me = ctx.process.pid();
     let (mut found, mut allowed) = (false, false);
     crate::process::table::for_each_process(|p| {
         // Zombies count as found (Linux signals them, to no effect).
@@ -154,7 +182,7 @@ pub fn sys_kill(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         found = true;
         if may_signal(ctx, p) {
             allowed = true;
-            signal_process(ctx, p, s, si::SI_USER);
+            signal_process_info(p, s, info);
         }
     });
     if !found {
@@ -163,7 +191,7 @@ pub fn sys_kill(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     if !allowed {
         return_errno!(EPERM);
     }
-    ret(0)
+    Ok(())
 }
 
 pub fn sys_tgkill(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
@@ -285,7 +313,7 @@ pub fn sys_rt_sigqueueinfo(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     let pid = a[0] as i32;
     let s = check_sig(a[1])?;
     // Only kernel-reserved si_code values are refused (as Linux does for
-    // other processes); the payload itself is not queued.
+    // other processes); of the payload, the sigval is queued.
     let code: i32 = ctx.vmar().read_val(a[2] + 8)?;
     if (code >= 0 || code == -6) && pid as u32 != ctx.process.pid() {
         return_errno!(EPERM);
@@ -294,7 +322,9 @@ pub fn sys_rt_sigqueueinfo(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     if !may_signal(ctx, &p) {
         return_errno!(EPERM);
     }
-    signal_process(ctx, &p, s, code);
+    let mut info = SigInfo::from_sender(code, ctx.process.pid(), ctx.process.credentials().ruid);
+    info.value = ctx.vmar().read_val(a[2] + 24)?;
+    signal_process_info(&p, s, info);
     ret(0)
 }
 
@@ -341,4 +371,38 @@ pub fn sys_sigaltstack(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         }
     }
     ret(0)
+}
+
+// ---- signalfd (`signalfd(2)`) ----
+
+use crate::fs::file::flags as oflags;
+use crate::fs::signalfd::SignalFd;
+
+pub fn sys_signalfd4(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let (fd, mask_addr, size, flags) = (a[0] as i32, a[1], a[2], a[3] as u32);
+    // The checks in the order of Linux's `signalfd4`.
+    if size != 8 {
+        return_errno!(EINVAL);
+    }
+    let mask = SigSet(ctx.vmar().read_val::<u64>(mask_addr)?);
+    if flags & !(oflags::O_CLOEXEC | oflags::O_NONBLOCK) != 0 {
+        return_errno!(EINVAL);
+    }
+    if fd == -1 {
+        let sfd = SignalFd::new(mask, flags);
+        let cloexec = flags & oflags::O_CLOEXEC != 0;
+        return ret(ctx.process.files().lock().insert(sfd, cloexec)?);
+    }
+    // An existing signalfd gets the new mask (its flags stay).
+    let file = super::fs::get_file(ctx, fd)?;
+    let sfd = file
+        .as_any()
+        .downcast_ref::<SignalFd>()
+        .ok_or(Error::new(EINVAL))?;
+    sfd.set_mask(mask);
+    ret(fd)
+}
+
+pub fn sys_signalfd(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    sys_signalfd4(ctx, [a[0], a[1], a[2], 0, 0, 0])
 }

@@ -4,13 +4,22 @@ use core::time::Duration;
 
 use linux_raw_sys::general as g;
 
+use alloc::sync::Arc;
+
 use super::{SyscallContext, SyscallReturn, ret};
 use crate::prelude::*;
+use crate::process::{Process, Thread};
 
 type R = Result<SyscallReturn>;
 
 /// The time of a clock, as seen by `thread` (for the CPU-time clocks).
 pub fn clock_now(thread: &crate::process::Thread, clock: u32) -> Result<Duration> {
+    if (clock as i32) < 0 {
+        return Ok(match cpu_clock(thread, clock as i32, true)? {
+            CpuClock::Process(p) => p.cpu_time(),
+            CpuClock::Thread(t) => t.cpu_time(),
+        });
+    }
     Ok(match clock {
         g::CLOCK_REALTIME | g::CLOCK_REALTIME_COARSE | g::CLOCK_TAI => ostd::timer::wall_clock(),
         g::CLOCK_MONOTONIC
@@ -21,6 +30,42 @@ pub fn clock_now(thread: &crate::process::Thread, clock: u32) -> Result<Duration
         g::CLOCK_THREAD_CPUTIME_ID => thread.cpu_time(),
         _ => return_errno!(EINVAL),
     })
+}
+
+/// What a CPU-time clock id measures.
+enum CpuClock {
+    Process(Arc<Process>),
+    Thread(Arc<Thread>),
+}
+
+/// The process or thread of a negative clock id (`clock_getcpuclockid`,
+/// `pthread_getcpuclockid`), decoded as Linux's `CPUCLOCK_PID`,
+/// `CPUCLOCK_PERTHREAD` and `CPUCLOCK_WHICH` (`pid_for_clock`): pid 0 is
+/// the caller; a thread must be one of the caller's process; with
+/// `gettime`, the caller's own tid also names its process. `EINVAL`
+/// otherwise. The profiling, virtual and scheduler clocks are all the CPU
+/// time used (user and system time are not told apart); a `which` of 3 is
+/// a dynamic clock (a file descriptor), not supported.
+fn cpu_clock(thread: &Thread, clock: i32, gettime: bool) -> Result<CpuClock> {
+    let (pid, per_thread, which) = (!(clock >> 3), clock & 4 != 0, clock & 3);
+    if which == 3 {
+        return_errno!(EINVAL);
+    }
+    let process = thread.process();
+    if per_thread {
+        let tid = if pid == 0 { thread.tid() as i32 } else { pid };
+        let t = process
+            .threads()
+            .into_iter()
+            .find(|t| t.tid() as i32 == tid)
+            .ok_or(Error::new(EINVAL))?;
+        return Ok(CpuClock::Thread(t));
+    }
+    if pid == 0 || (gettime && pid == thread.tid() as i32) {
+        return Ok(CpuClock::Process(process.clone()));
+    }
+    let p = crate::process::find_process(pid as u32).ok_or(Error::new(EINVAL))?;
+    Ok(CpuClock::Process(p))
 }
 
 fn timespec(d: Duration) -> g::__kernel_timespec {
@@ -218,5 +263,251 @@ pub fn sys_getrusage(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     buf[0..8].copy_from_slice(&d.as_secs().to_le_bytes());
     buf[8..16].copy_from_slice(&(d.subsec_micros() as u64).to_le_bytes());
     ctx.vmar().write_bytes(a[1], &buf)?;
+    ret(0)
+}
+
+/// A `struct itimerspec` as read from user memory, not yet checked.
+struct RawItimerspec {
+    interval: g::__kernel_timespec,
+    value: g::__kernel_timespec,
+}
+
+impl RawItimerspec {
+    fn read(ctx: &SyscallContext, addr: u64) -> Result<Self> {
+        let vmar = ctx.vmar();
+        Ok(Self {
+            interval: vmar.read_val(addr)?,
+            value: vmar.read_val(addr + 16)?,
+        })
+    }
+
+    /// `(value, interval)`; `EINVAL` if a `timespec` is invalid.
+    fn check(&self) -> Result<(Duration, Duration)> {
+        let conv = |ts: &g::__kernel_timespec| -> Result<Duration> {
+            if ts.tv_sec < 0 || !(0..1_000_000_000).contains(&ts.tv_nsec) {
+                return_errno!(EINVAL);
+            }
+            Ok(Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
+        };
+        Ok((conv(&self.value)?, conv(&self.interval)?))
+    }
+}
+
+fn write_itimerspec(ctx: &SyscallContext, addr: u64, value: Duration, interval: Duration) -> R {
+    let vmar = ctx.vmar();
+    vmar.write_val(addr, &timespec(interval))?;
+    vmar.write_val(addr + 16, &timespec(value))?;
+    ret(0)
+}
+
+// ---- timerfd (`timerfd_create(2)`) ----
+
+use crate::fs::file::flags as oflags;
+use crate::fs::timerfd::{TimerFd, TimerFdClock, TimerFdSetting};
+
+const TFD_TIMER_ABSTIME: u32 = 1;
+const TFD_TIMER_CANCEL_ON_SET: u32 = 2;
+
+pub fn sys_timerfd_create(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let (clock, flags) = (a[0] as i32, a[1] as u32);
+    if flags & !(oflags::O_CLOEXEC | oflags::O_NONBLOCK) != 0 {
+        return_errno!(EINVAL);
+    }
+    let alarm = clock == g::CLOCK_REALTIME_ALARM as i32 || clock == g::CLOCK_BOOTTIME_ALARM as i32;
+    let kind = match clock as u32 {
+        _ if clock < 0 => return_errno!(EINVAL),
+        g::CLOCK_REALTIME | g::CLOCK_REALTIME_ALARM => TimerFdClock::Realtime,
+        g::CLOCK_MONOTONIC | g::CLOCK_BOOTTIME | g::CLOCK_BOOTTIME_ALARM => TimerFdClock::Monotonic,
+        _ => return_errno!(EINVAL),
+    };
+    // Alarm clocks need CAP_WAKE_ALARM.
+    if alarm && ctx.process.credentials().euid != 0 {
+        return_errno!(EPERM);
+    }
+    let tfd = TimerFd::new(kind, flags);
+    ret(ctx
+        .process
+        .files()
+        .lock()
+        .insert(tfd, flags & oflags::O_CLOEXEC != 0)?)
+}
+
+/// The timerfd behind `fd`: `EBADF` for no file, `EINVAL` for another kind.
+fn timerfd_of(
+    ctx: &SyscallContext,
+    fd: i32,
+) -> Result<alloc::sync::Arc<dyn crate::fs::file::FileLike>> {
+    let f = super::fs::get_file(ctx, fd)?;
+    if !f.as_any().is::<TimerFd>() {
+        return_errno!(EINVAL);
+    }
+    Ok(f)
+}
+
+pub fn sys_timerfd_settime(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let (fd, flags, new_addr, old_addr) = (a[0] as i32, a[1] as u32, a[2], a[3]);
+    // The order of Linux's checks: the new setting is read first.
+    let raw = RawItimerspec::read(ctx, new_addr)?;
+    if flags & !(TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET) != 0 {
+        return_errno!(EINVAL);
+    }
+    let (value, interval) = raw.check()?;
+    let f = timerfd_of(ctx, fd)?;
+    let tfd = f
+        .as_any()
+        .downcast_ref::<TimerFd>()
+        .ok_or(Error::new(EINVAL))?;
+    // TFD_TIMER_CANCEL_ON_SET: the real-time clock is never set here, so
+    // there is nothing to cancel on.
+    let old = tfd.set(
+        TimerFdSetting { value, interval },
+        flags & TFD_TIMER_ABSTIME != 0,
+    );
+    if old_addr != 0 {
+        write_itimerspec(ctx, old_addr, old.value, old.interval)?;
+    }
+    ret(0)
+}
+
+pub fn sys_timerfd_gettime(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let f = timerfd_of(ctx, a[0] as i32)?;
+    let tfd = f
+        .as_any()
+        .downcast_ref::<TimerFd>()
+        .ok_or(Error::new(EINVAL))?;
+    let cur = tfd.get();
+    write_itimerspec(ctx, a[1], cur.value, cur.interval)
+}
+
+// ---- POSIX timers (`timer_create(2)`) ----
+
+use crate::process::posix_timer::{TimerClock, TimerNotify, TimerSetting};
+
+const SIGEV_SIGNAL: i32 = 0;
+const SIGEV_NONE: i32 = 1;
+const SIGEV_THREAD: i32 = 2;
+const SIGEV_THREAD_ID: i32 = 4;
+
+/// The clock of `timer_create`: the clocks Linux has timers for, with
+/// `EOPNOTSUPP` for those it has none for (raw and coarse clocks, and the
+/// alarm clocks, which need a wake-up device) and `EINVAL` for the rest.
+/// A negative id is a CPU-time clock of a process or thread
+/// (`clock_getcpuclockid`): glibc makes those for
+/// `CLOCK_PROCESS_CPUTIME_ID` and `CLOCK_THREAD_CPUTIME_ID`.
+fn timer_clock(ctx: &SyscallContext, clock: i32) -> Result<TimerClock> {
+    if clock < 0 {
+        return Ok(match cpu_clock(ctx.thread, clock, false)? {
+            CpuClock::Process(p) => TimerClock::ProcessCpu(Arc::downgrade(&p)),
+            CpuClock::Thread(t) => TimerClock::ThreadCpu(Arc::downgrade(&t)),
+        });
+    }
+    Ok(match clock as u32 {
+        g::CLOCK_REALTIME | g::CLOCK_TAI => TimerClock::Realtime,
+        g::CLOCK_MONOTONIC | g::CLOCK_BOOTTIME => TimerClock::Monotonic,
+        g::CLOCK_PROCESS_CPUTIME_ID => TimerClock::ProcessCpu(Arc::downgrade(ctx.process)),
+        g::CLOCK_THREAD_CPUTIME_ID => TimerClock::ThreadCpu(Arc::downgrade(ctx.thread)),
+        g::CLOCK_MONOTONIC_RAW
+        | g::CLOCK_REALTIME_COARSE
+        | g::CLOCK_MONOTONIC_COARSE
+        | g::CLOCK_REALTIME_ALARM
+        | g::CLOCK_BOOTTIME_ALARM => return_errno!(EOPNOTSUPP),
+        _ => return_errno!(EINVAL),
+    })
+}
+
+/// What a `struct sigevent` asks for (Linux's `good_sigevent`), and its
+/// `sigev_value`.
+fn timer_notify(ctx: &SyscallContext, raw: &[u8; 64]) -> Result<(TimerNotify, u64)> {
+    let int_at =
+        |off: usize| i32::from_le_bytes([raw[off], raw[off + 1], raw[off + 2], raw[off + 3]]);
+    let mut value = [0u8; 8];
+    value.copy_from_slice(&raw[..8]);
+    let value = u64::from_le_bytes(value);
+    let (signo, notify, tid) = (int_at(8), int_at(12), int_at(16));
+    let valid_signal = || {
+        if !crate::process::signal::is_valid(signo as i64 as u64) {
+            return_errno!(EINVAL);
+        }
+        Ok(signo as u8)
+    };
+    let n = match notify {
+        SIGEV_NONE => TimerNotify::None,
+        // SIGEV_THREAD is libc's business; the kernel signals the process.
+        SIGEV_SIGNAL | SIGEV_THREAD => TimerNotify::Process(valid_signal()?),
+        x if x == SIGEV_SIGNAL | SIGEV_THREAD_ID => {
+            let thread = ctx
+                .process
+                .threads()
+                .into_iter()
+                .find(|t| t.tid() as i32 == tid)
+                .ok_or(Error::new(EINVAL))?;
+            TimerNotify::Thread(alloc::sync::Arc::downgrade(&thread), valid_signal()?)
+        }
+        _ => return_errno!(EINVAL),
+    };
+    Ok((n, value))
+}
+
+pub fn sys_timer_create(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let (clock, sevp, id_addr) = (a[0] as i32, a[1], a[2]);
+    let raw = if sevp != 0 {
+        let mut raw = [0u8; 64];
+        ctx.vmar().read_bytes(sevp, &mut raw)?;
+        Some(raw)
+    } else {
+        None
+    };
+    let clock = timer_clock(ctx, clock)?;
+    // Without a sigevent: SIGALRM to the process, with the timer's id.
+    let (notify, value) = match &raw {
+        Some(raw) => {
+            let (n, v) = timer_notify(ctx, raw)?;
+            (n, Some(v))
+        }
+        None => (
+            TimerNotify::Process(crate::process::signal::sig::SIGALRM),
+            None,
+        ),
+    };
+    let timers = ctx.process.posix_timers();
+    let limit = ctx.process.rlimit_cur(g::RLIMIT_SIGPENDING);
+    let id = timers.create(clock, notify, value, limit)?;
+    if let Err(e) = ctx.vmar().write_val(id_addr, &id) {
+        let _ = timers.delete(id);
+        return Err(e);
+    }
+    ret(0)
+}
+
+pub fn sys_timer_settime(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    const TIMER_ABSTIME: u32 = g::TIMER_ABSTIME;
+    let (id, flags, new_addr, old_addr) = (a[0] as i32, a[1] as u32, a[2], a[3]);
+    if new_addr == 0 {
+        return_errno!(EINVAL);
+    }
+    let (value, interval) = RawItimerspec::read(ctx, new_addr)?.check()?;
+    let old = ctx.process.posix_timers().set(
+        ctx.process,
+        id,
+        TimerSetting { value, interval },
+        flags & TIMER_ABSTIME != 0,
+    )?;
+    if old_addr != 0 {
+        write_itimerspec(ctx, old_addr, old.value, old.interval)?;
+    }
+    ret(0)
+}
+
+pub fn sys_timer_gettime(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let cur = ctx.process.posix_timers().get(ctx.process, a[0] as i32)?;
+    write_itimerspec(ctx, a[1], cur.value, cur.interval)
+}
+
+pub fn sys_timer_getoverrun(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    ret(ctx.process.posix_timers().overrun(a[0] as i32)?)
+}
+
+pub fn sys_timer_delete(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    ctx.process.posix_timers().delete(a[0] as i32)?;
     ret(0)
 }

@@ -131,6 +131,14 @@ plain_struct!(g::futex_waitv {
 plain_struct!(g::timespec { tv_sec, tv_nsec });
 plain_struct!(g::timeval { tv_sec, tv_usec });
 plain_struct!(g::iovec { iov_base, iov_len });
+plain_struct!(g::flock {
+    l_type,
+    l_whence,
+    l_start,
+    l_len,
+    l_pid,
+});
+plain_struct!(g::f_owner_ex { type_, pid });
 plain_struct!(g::rlimit64 { rlim_cur, rlim_max });
 plain_struct!(g::rlimit { rlim_cur, rlim_max });
 plain_struct!(g::winsize {

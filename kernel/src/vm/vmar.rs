@@ -24,6 +24,7 @@ use ostd::mm::{Frame, PageFlags, UserAccessError, VmSpace};
 use ostd::sync::Mutex;
 
 use super::{PAGE_SIZE, VmPerms, Vmo, page_down, page_up};
+use crate::ipc::shm::ShmAttachment;
 use crate::prelude::*;
 use crate::util::plain::Plain;
 
@@ -63,6 +64,9 @@ struct Vma {
     shared: bool,
     /// The object behind the region and the offset of `start` in it.
     backing: Option<(Arc<Vmo>, u64)>,
+    /// A System V shared memory segment's attachment: cloned and dropped
+    /// with the region, which is how the segment counts its attachments.
+    shm: Option<ShmAttachment>,
 }
 
 impl Vma {
@@ -145,11 +149,23 @@ impl Vmar {
 
     /// Maps a region; returns its address.
     pub fn map(&self, opts: MapOptions) -> Result<u64> {
+        self.map_with(opts, &mut None)
+    }
+
+    /// [`map`](Self::map), the region holding `shm` (taken out of it once
+    /// the region exists).
+    fn map_with(&self, opts: MapOptions, shm: &mut Option<ShmAttachment>) -> Result<u64> {
         let len = page_up(opts.len);
         if len == 0 || len > layout::USER_END {
             return_errno!(ENOMEM);
         }
         let mut inner = self.inner.lock();
+        // Checked under the lock that `maps_shared` takes: a seal
+        // against writing either sees this mapping or stops it.
+        if opts.shared && opts.perms.contains(VmPerms::WRITE) && denies_shared_write(&opts.backing)
+        {
+            return_errno_with_message!(EPERM, "the file is sealed against writing");
+        }
         // A fixed mapping may split a region in two (and then take a slot).
         if inner.vmas.len() + 2 > MAX_MAP_COUNT {
             return_errno_with_message!(ENOMEM, "too many mappings");
@@ -186,6 +202,7 @@ impl Vmar {
                 perms: opts.perms,
                 shared: opts.shared,
                 backing: opts.backing,
+                shm: shm.take(),
             },
         );
         Ok(start)
@@ -230,6 +247,21 @@ impl Vmar {
         // regions it splits would pass the limit.
         if !is_covered(&inner, start, end) || inner.vmas.len() + 2 > MAX_MAP_COUNT {
             return_errno!(ENOMEM);
+        }
+        if perms.contains(VmPerms::WRITE) && has_read_only_shm(&inner, start, end) {
+            return_errno!(EACCES);
+        }
+        // A shared mapping of a file sealed against writing cannot become
+        // writable (Linux clears its VM_MAYWRITE).
+        if perms.contains(VmPerms::WRITE)
+            && inner
+                .vmas
+                .range(..end)
+                .rev()
+                .take_while(|(_, v)| v.end > start)
+                .any(|(_, v)| v.shared && denies_shared_write(&v.backing))
+        {
+            return_errno!(EACCES);
         }
         for mut mid in carve(&mut inner, start, end) {
             mid.perms = perms;
@@ -432,6 +464,7 @@ impl Vmar {
                             perms: VmPerms::READ | VmPerms::WRITE,
                             shared: false,
                             backing: None,
+                            shm: None,
                         },
                     );
                 }
@@ -521,6 +554,17 @@ impl Vmar {
     /// checks and `msync`).
     pub fn is_mapped(&self, addr: u64, len: u64) -> bool {
         is_covered(&self.inner.lock(), addr, addr.saturating_add(len))
+    }
+
+    /// Whether a shared mapping of `vmo` exists here: writable, or one
+    /// that could be made writable (a memfd cannot be sealed against
+    /// writing then).
+    pub fn maps_shared(&self, vmo: &Arc<Vmo>) -> bool {
+        self.inner
+            .lock()
+            .vmas
+            .values()
+            .any(|v| v.shared && v.backing.as_ref().is_some_and(|(o, _)| Arc::ptr_eq(o, vmo)))
     }
 
     /// Regions as `(range, perms, shared, has_backing)`, for `/proc/self/maps`.
@@ -725,6 +769,69 @@ impl Vmar {
     }
 }
 
+// ---- System V shared memory attachments ----
+
+impl Vmar {
+    /// `shmat`: maps a shared memory segment (`opts.backing`) as a region
+    /// holding `attachment`; if that fails, the attachment is given up.
+    pub fn map_shm(&self, opts: MapOptions, attachment: ShmAttachment) -> Result<u64> {
+        let mut shm = Some(attachment);
+        let result = self.map_with(opts, &mut shm);
+        if let Some(unused) = shm {
+            unused.abandon();
+        }
+        result
+    }
+
+    /// `shmdt(addr)`, as Linux's: finds the first segment region at or
+    /// above `addr` that maps its segment from offset `region.start - addr`
+    /// (the start of an attachment, or a piece of one that `mprotect` or
+    /// `munmap` split off), unmaps it, then the other regions of the same
+    /// segment within the segment's size from `addr` that map it the same
+    /// way. `EINVAL` if there is none.
+    pub fn detach_shm(&self, addr: u64) -> Result<()> {
+        let mut inner = self.inner.lock();
+        let attached_at = |v: &Vma| {
+            let shm = v.shm.as_ref()?;
+            let (_, off) = v.backing.as_ref()?;
+            (v.start - addr == *off).then(|| (shm.segment(), shm.segment_size()))
+        };
+        let Some((first, (segment, size))) = inner
+            .vmas
+            .range(addr..)
+            .find_map(|(_, v)| attached_at(v).map(|found| (v.start..v.end, found)))
+        else {
+            return_errno!(EINVAL);
+        };
+        let limit = addr.saturating_add(page_up(size));
+        let mut ranges = Vec::new();
+        ranges.push(first.clone());
+        ranges.extend(
+            inner
+                .vmas
+                .range(first.end..)
+                .take_while(|(_, v)| v.end <= limit)
+                .filter(|(_, v)| attached_at(v).is_some_and(|(s, _)| s == segment))
+                .map(|(_, v)| v.start..v.end),
+        );
+        for r in ranges {
+            self.remove_range(&mut inner, r.start, r.end);
+        }
+        Ok(())
+    }
+}
+
+/// Whether a region in `[start, end)` is a read-only (`SHM_RDONLY`)
+/// attachment of a shared memory segment.
+fn has_read_only_shm(inner: &Inner, start: u64, end: u64) -> bool {
+    inner
+        .vmas
+        .range(..end)
+        .rev()
+        .take_while(|(_, v)| v.end > start)
+        .any(|(_, v)| v.shm.as_ref().is_some_and(|a| !a.may_write()))
+}
+
 /// Adds `vma`, merged with its neighbours when they are private anonymous
 /// memory with the same permissions, as Linux merges them: mapping page
 /// after page then makes one region, not one per page.
@@ -796,6 +903,13 @@ fn is_free_range(inner: &Inner, start: u64, end: u64) -> bool {
         .range(..end)
         .next_back()
         .is_none_or(|(_, v)| v.end <= start)
+}
+
+/// Whether the object behind a region forbids writable shared mappings.
+fn denies_shared_write(backing: &Option<(Arc<Vmo>, u64)>) -> bool {
+    backing
+        .as_ref()
+        .is_some_and(|(vmo, _)| vmo.shared_write_denied())
 }
 
 fn is_covered(inner: &Inner, start: u64, end: u64) -> bool {

@@ -7,7 +7,7 @@
 
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use ostd::mm::{Frame, PAGE_SIZE};
 use ostd::sync::Mutex;
@@ -77,6 +77,9 @@ pub struct Vmo {
     /// A file's size, kept by its file system: mappings cannot fault in
     /// pages wholly past it. `u64::MAX` for anonymous memory.
     size: AtomicU64,
+    /// No shared mapping may write to it (a memfd sealed against
+    /// writing): such mappings cannot be made or made writable.
+    shared_write_denied: AtomicBool,
 }
 
 impl Default for Vmo {
@@ -103,6 +106,7 @@ impl Vmo {
             pages: Mutex::new(BTreeMap::new()),
             quota: None,
             size: AtomicU64::new(u64::MAX),
+            shared_write_denied: AtomicBool::new(false),
         }
     }
 
@@ -114,7 +118,18 @@ impl Vmo {
             pages: Mutex::new(BTreeMap::new()),
             quota,
             size: AtomicU64::new(0),
+            shared_write_denied: AtomicBool::new(false),
         }
+    }
+
+    /// Forbids (or allows again) writable shared mappings of the object.
+    pub fn set_shared_write_denied(&self, denied: bool) {
+        self.shared_write_denied.store(denied, Ordering::Release);
+    }
+
+    /// Whether writable shared mappings are forbidden.
+    pub fn shared_write_denied(&self) -> bool {
+        self.shared_write_denied.load(Ordering::Acquire)
     }
 
     /// Records the file's size.

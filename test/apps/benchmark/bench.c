@@ -1,5 +1,5 @@
 /*
- * Process-management micro-benchmarks, one subcommand per figure:
+ * Process-management and IPC micro-benchmarks, one subcommand per figure:
  *
  *   bench NAME [-n ITERATIONS]     one benchmark
  *   bench all                      all of them, in the order listed below
@@ -24,7 +24,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -261,6 +265,66 @@ static int b_pipe_rtt(const char *name, long n)
 	return 0;
 }
 
+/*
+ * One byte back and forth between this process and a child, over a
+ * connected socket: `mine` is this end, `theirs` the child's.
+ */
+static int socket_ping_pong(const char *name, long n, int mine, int theirs)
+{
+	char c = 'x';
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(mine);
+		while (read(theirs, &c, 1) == 1)
+			if (write(theirs, &c, 1) != 1)
+				_exit(1);
+		_exit(0);
+	}
+	if (pid < 0)
+		return fail(name, "fork");
+	close(theirs);
+	long long t0 = now_ns();
+	for (long i = 0; i < n; i++)
+		if (write(mine, &c, 1) != 1 || read(mine, &c, 1) != 1)
+			return fail(name, "ping-pong");
+	long long dt = now_ns() - t0;
+	close(mine);
+	if (reap(pid, 0))
+		return fail(name, "child");
+	report(name, (double)dt / n, "ns/roundtrip");
+	return 0;
+}
+
+static int b_unix_rtt(const char *name, long n)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == -1)
+		return fail(name, "socketpair");
+	return socket_ping_pong(name, n, sv[0], sv[1]);
+}
+
+/* Over TCP on 127.0.0.1, with TCP_NODELAY on both ends. */
+static int b_tcp_rtt(const char *name, long n)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof a;
+	int one = 1;
+	int l = socket(AF_INET, SOCK_STREAM, 0);
+	if (l == -1 || bind(l, (struct sockaddr *)&a, len) == -1 || listen(l, 1) == -1 ||
+	    getsockname(l, (struct sockaddr *)&a, &len) == -1)
+		return fail(name, "listen");
+	int c = socket(AF_INET, SOCK_STREAM, 0);
+	if (c == -1 || connect(c, (struct sockaddr *)&a, len) == -1)
+		return fail(name, "connect");
+	int s = accept(l, NULL, NULL);
+	if (s == -1)
+		return fail(name, "accept");
+	close(l);
+	setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	return socket_ping_pong(name, n, c, s);
+}
+
 struct bench {
 	const char *name;
 	int (*fn)(const char *, long);
@@ -278,6 +342,8 @@ static const struct bench benches[] = {
 	{ "page_fault", b_page_fault, 5 },
 	{ "cow_fault", b_cow_fault, 5 },
 	{ "pipe_rtt", b_pipe_rtt, 10000 },
+	{ "unix_rtt", b_unix_rtt, 10000 },
+	{ "tcp_rtt", b_tcp_rtt, 3000 },
 };
 #define NBENCH (sizeof(benches) / sizeof(benches[0]))
 

@@ -19,6 +19,7 @@ extern char **environ;
 static const char *const names[] = {
 	"getppid", "fork_exit_wait", "vfork_exit_wait", "vfork_exec_wait", "fork_exec_wait",
 	"posix_spawn_wait", "fork_256m", "page_fault", "cow_fault", "pipe_rtt",
+	"unix_rtt", "tcp_rtt",
 };
 
 static char bench_path[1024];

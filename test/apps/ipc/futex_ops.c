@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/shm.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -187,6 +188,28 @@ static void shared_file_other_address(void)
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the file waiter returned 0");
 	munmap(b, 4096);
 	close(fd);
+}
+
+static void shared_sysv_segment(void)
+{
+	int id = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
+	CHECK(id >= 0, "a System V segment");
+	pid_t c = fork();
+	if (c == 0) {
+		uint32_t *w = shmat(id, NULL, 0);
+		struct timespec t = rel_ms(5000);
+		long r = w == (void *)-1 ? -1 : futex(&w[5], FUTEX_WAIT, 0, &t, NULL, 0);
+		_exit(r == 0 ? 0 : 1);
+	}
+	uint32_t *w = shmat(id, NULL, 0);
+	CHECK(w != (void *)-1, "attached in the parent");
+	CHECK(wake_when_waiting(&w[5], FUTEX_WAKE) == 1,
+	      "a wake through the parent's attachment meets the child's waiter");
+	int st;
+	waitpid(c, &st, 0);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the segment waiter returned 0");
+	shmdt(w);
+	shmctl(id, IPC_RMID, NULL);
 }
 
 /* -------------------------------------------- private memory, threads */
@@ -637,6 +660,7 @@ int main(void)
 {
 	shared_between_processes();
 	shared_file_other_address();
+	shared_sysv_segment();
 	private_and_shared_ops();
 	wake_op();
 	requeue();

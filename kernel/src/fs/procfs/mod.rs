@@ -29,6 +29,7 @@ use ostd::sync::{Mutex, MutexGuard};
 use self::pid::PidEntry;
 use super::file::{FileLike, SeekFrom, flags};
 use super::inode::{FsStats, Inode, InodeType, Metadata};
+use crate::ipc::limits as ipc;
 use crate::prelude::*;
 use crate::process::{Pid, Process, Thread, Tid, find_process};
 
@@ -100,9 +101,17 @@ static ROOT_ENTRIES: &[FixedEntry] = &[
 ];
 
 static SYS_ENTRIES: &[FixedEntry] = &[
+    dir("fs", 103, SYS_FS_ENTRIES),
     dir("kernel", 101, SYS_KERNEL_ENTRIES),
     dir("vm", 102, SYS_VM_ENTRIES),
 ];
+
+static SYS_FS_ENTRIES: &[FixedEntry] = &[tunable(
+    "pipe-max-size",
+    150,
+    system::pipe_max_size,
+    system::set_pipe_max_size,
+)];
 
 static SYS_KERNEL_ENTRIES: &[FixedEntry] = &[
     file("hostname", 110, system::hostname),
@@ -117,6 +126,14 @@ static SYS_KERNEL_ENTRIES: &[FixedEntry] = &[
         system::set_threads_max,
     ),
     dir("random", 120, SYS_RANDOM_ENTRIES),
+    // System V IPC limits.
+    tunable("sem", 140, ipc::sem_text, ipc::set_sem_text),
+    tunable("shmmax", 141, ipc::shmmax_text, ipc::set_shmmax_text),
+    tunable("shmall", 142, ipc::shmall_text, ipc::set_shmall_text),
+    tunable("shmmni", 143, ipc::shmmni_text, ipc::set_shmmni_text),
+    tunable("msgmax", 144, ipc::msgmax_text, ipc::set_msgmax_text),
+    tunable("msgmnb", 145, ipc::msgmnb_text, ipc::set_msgmnb_text),
+    tunable("msgmni", 146, ipc::msgmni_text, ipc::set_msgmni_text),
 ];
 
 static SYS_RANDOM_ENTRIES: &[FixedEntry] = &[
@@ -658,6 +675,8 @@ impl Inode for ProcInode {
                 path: self.path(),
                 inode,
                 setter: setter.filter(|_| writing),
+                lock: crate::fs::lock::FileLockHandle::new(),
+                owner: crate::fs::sigio::IoOwner::new(),
             }) as Arc<dyn FileLike>
         }))
     }
@@ -682,6 +701,8 @@ pub struct ProcFile {
     inode: Arc<dyn Inode>,
     /// For a tunable opened for writing: what takes a written value.
     setter: Option<Setter>,
+    lock: crate::fs::lock::FileLockHandle,
+    owner: Arc<crate::fs::sigio::IoOwner>,
 }
 
 impl ProcFile {
@@ -755,6 +776,14 @@ impl FileLike for ProcFile {
 
     fn path(&self) -> Option<String> {
         Some(self.path.clone())
+    }
+
+    fn lock_handle(&self) -> Option<&crate::fs::lock::FileLockHandle> {
+        Some(&self.lock)
+    }
+
+    fn io_owner(&self) -> Option<&Arc<crate::fs::sigio::IoOwner>> {
+        Some(&self.owner)
     }
 
     fn as_any(&self) -> &dyn Any {

@@ -239,6 +239,18 @@ pub(super) fn set_pid_max(text: &str) -> Result<()> {
     crate::process::table::set_pid_max(v)
 }
 
+/// `/proc/sys/fs/pipe-max-size`: the largest pipe capacity an
+/// unprivileged process may set.
+pub(super) fn pipe_max_size() -> String {
+    format!("{}\n", crate::fs::pipe::max_size())
+}
+
+/// Writes `/proc/sys/fs/pipe-max-size` (rounded up to a power-of-two
+/// number of pages, as Linux stores it).
+pub(super) fn set_pipe_max_size(text: &str) -> Result<()> {
+    crate::fs::pipe::set_max_size(parse_tunable(text)?)
+}
+
 /// `/proc/sys/kernel/threads-max`: the most threads the system may have.
 pub(super) fn threads_max() -> String {
     format!("{}\n", crate::process::table::max_threads())

@@ -299,3 +299,27 @@ fn procfs_path_helpers() {
     assert_eq!(parse_number("+1"), None);
     assert_eq!(parse_number(""), None);
 }
+
+#[ktest]
+fn procfs_fixed_inode_numbers_unique() {
+    fn collect(entries: &'static [FixedEntry], out: &mut Vec<(u64, &'static str)>) {
+        for e in entries {
+            out.push((e.ino, e.name));
+            if let Fixed::Dir(sub) = e.node {
+                collect(sub, out);
+            }
+        }
+    }
+    // The root, `self` and `thread-self` are 1, 2 and 3.
+    let mut all = alloc::vec![(1, "/proc"), (2, "self"), (3, "thread-self")];
+    collect(ROOT_ENTRIES, &mut all);
+    all.sort_unstable();
+    for w in all.windows(2) {
+        assert_ne!(
+            w[0].0, w[1].0,
+            "{} and {} share an inode number",
+            w[0].1, w[1].1
+        );
+    }
+    assert!(all.iter().all(|&(ino, _)| ino < 1000));
+}
