@@ -607,6 +607,9 @@ pub fn lock_pi(
 ) -> Result<()> {
     let tid = thread.tid();
     loop {
+        // User space may change the word under every attempt; a thread
+        // being killed stops trying.
+        check_not_killed(thread)?;
         let (waiter, state) = new_state(thread);
         let entry = Entry::new(&state, 0, u32::MAX, key, Kind::Pi);
         {
@@ -651,6 +654,7 @@ pub fn lock_pi(
 pub fn unlock_pi(thread: &Thread, vmar: &Arc<Vmar>, key: Key, addr: u64) -> Result<()> {
     let tid = thread.tid();
     loop {
+        check_not_killed(thread)?;
         let mut map = BUCKETS[key.bucket_index()].lock();
         let uval: u32 = vmar.read_val(addr)?;
         if uval & FUTEX_TID_MASK != tid {
@@ -866,7 +870,8 @@ fn owner_died(vmar: &Arc<Vmar>, addr: u64, tid: Tid, pi: bool, pending: bool) {
     let Ok(mut uval) = vmar.read_val::<u32>(addr) else {
         return;
     };
-    loop {
+    // Bounded: user space (another thread) may keep changing the word.
+    for _ in 0..64 {
         // Died between taking the lock in user space and listing it: a
         // waiter may have been woken for a lock nobody will release.
         if pending && !pi && uval == 0 {
@@ -878,36 +883,50 @@ fn owner_died(vmar: &Arc<Vmar>, addr: u64, tid: Tid, pi: bool, pending: bool) {
         }
         let new = (uval & FUTEX_WAITERS) | FUTEX_OWNER_DIED;
         match vmar.cmpxchg_u32(addr, uval, new) {
-            Ok(seen) if seen == uval => break,
+            Ok(seen) if seen == uval => return wake_after_death(vmar, addr, uval, pi),
             Ok(seen) => uval = seen,
             Err(_) => return,
         }
     }
+}
+
+/// Wakes a waiter of a futex whose owner died (word `uval` before).
+fn wake_after_death(vmar: &Arc<Vmar>, addr: u64, uval: u32, pi: bool) {
     if uval & FUTEX_WAITERS == 0 {
         return;
     }
     let Ok(key) = Key::new(vmar, addr, true) else {
         return;
     };
-    if pi {
-        retry_pi_waiter(key);
-    } else {
-        let _ = wake(key, 1, u32::MAX);
+    // Linux wakes with a shared-operation key. A lock whose waiters use
+    // private operations has a private key: waking it too costs a spurious
+    // wake-up at most, which every futex user tolerates.
+    let private = Key::new(vmar, addr, false).ok();
+    for key in core::iter::once(key).chain(private) {
+        if pi {
+            retry_pi_waiter(key);
+        } else {
+            let _ = wake(key, 1, u32::MAX);
+        }
     }
-    // A PI futex locked with the private flag has a private key.
-    if pi && let Ok(private) = Key::new(vmar, addr, false) {
-        retry_pi_waiter(private);
+}
+
+/// `EINTR` if the thread is being killed (ending a retry loop).
+fn check_not_killed(thread: &Thread) -> Result<()> {
+    if thread.fatal_signal_pending() {
+        return_errno!(EINTR);
     }
+    Ok(())
 }
 
 /// Wakes the first PI waiter of `key` to look at the word again.
 fn retry_pi_waiter(key: Key) {
     let mut map = BUCKETS[key.bucket_index()].lock();
     let Some(q) = map.get_mut(&key) else { return };
-    if let Some(i) = q.iter().position(|e| e.kind() == Kind::Pi) {
-        if let Some(e) = q.remove(i) {
-            e.state.finish(RETRY);
-        }
+    if let Some(i) = q.iter().position(|e| e.kind() == Kind::Pi)
+        && let Some(e) = q.remove(i)
+    {
+        e.state.finish(RETRY);
     }
     if q.is_empty() {
         map.remove(&key);
