@@ -44,9 +44,9 @@ pub fn execve(
         ostd::task::yield_now();
     }
 
-    // The old image's robust futexes die with it (Linux's
+    // The old image's robust and PI futexes die with it (Linux's
     // exec_mm_release), while its memory is still loaded.
-    super::futex::exit_robust_list(thread, &process.vmar(), thread.robust_list());
+    super::futex::release_all(thread, &process.vmar(), true);
     thread.set_robust_list(0);
     process.set_vmar(program.vmar.clone());
     program.vmar.activate();

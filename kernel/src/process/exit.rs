@@ -27,6 +27,12 @@ pub fn exit_process(process: &Arc<Process>, status: ExitStatus) {
 /// Called on the thread's own task when it has left its user loop.
 pub fn thread_exited(thread: &Arc<Thread>) {
     let process = thread.process().clone();
+    // As Linux's mm_release: robust futexes still held are marked as
+    // their owner's death, waking a waiter (with a shared-futex key, as
+    // Linux does), and PI futexes it owns are handed on; lockers see the
+    // thread until that is done.
+    let vmar = process.vmar();
+    super::futex::release_all(thread, &vmar, false);
     *process.exited_threads_time.lock() += thread.cpu_time();
     let last = {
         let mut threads = process.threads.lock();
@@ -39,11 +45,7 @@ pub fn thread_exited(thread: &Arc<Thread>) {
     } else {
         drop(charge);
     }
-    // As Linux's mm_release: robust futexes still held are marked as
-    // their owner's death, then CLONE_CHILD_CLEARTID zeroes the tid word
-    // and wakes a waiter (with a shared-futex key, as Linux does).
-    let vmar = process.vmar();
-    super::futex::exit_robust_list(thread, &vmar, thread.robust_list());
+    // Then CLONE_CHILD_CLEARTID zeroes the tid word and wakes a waiter.
     let addr = thread.clear_child_tid();
     if addr != 0 && vmar.write_val(addr, &0u32).is_ok() {
         super::futex::wake_one_shared(&vmar, addr);

@@ -24,14 +24,18 @@
 //! A PI futex word holds its owner's thread id, `FUTEX_WAITERS` while
 //! threads wait in the kernel, and `FUTEX_OWNER_DIED` after its owner died
 //! holding it. Unlocking hands the lock straight to the first waiter (the
-//! word then names it). The scheduler has no priorities to boost yet, so
-//! inheritance itself is a no-op: the protocol, ownership and errors are
-//! Linux's.
+//! word then names it). The kernel keeps, with each PI waiter, the owner
+//! it waits for (Linux's `pi_state` owner); when that owner exits or
+//! execs, its waiters look at the word again and one takes the lock, even
+//! if the word still names the dead owner or user space cleared it (as
+//! Linux's `exit_pi_state_list`, whatever the robust list says). The
+//! scheduler has no priorities to boost yet, so inheritance itself is a
+//! no-op: the protocol, ownership and errors are Linux's.
 
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use core::time::Duration;
 
 use ostd::sync::{Mutex, MutexGuard, SpinLock, Waiter, Waker};
@@ -109,8 +113,36 @@ static BUCKETS: [Mutex<Queues>; 1 << BUCKET_BITS] =
 const PENDING: usize = usize::MAX;
 /// A PI waiter was handed the lock.
 const OWNER: usize = usize::MAX - 1;
-/// A PI waiter must try again (the owner died).
-const RETRY: usize = usize::MAX - 2;
+/// A PI waiter must try again: its owner, whose tid is in the low 32
+/// bits, exited or execed (`RETRY | tid`).
+const RETRY: usize = 1 << 32;
+
+/// The owner whose exit a [`RETRY`] outcome reports.
+fn dead_owner(outcome: usize) -> Option<Tid> {
+    (outcome & !(Tid::MAX as usize) == RETRY).then_some(outcome as Tid)
+}
+
+/// Where a thread is in releasing its futexes (Linux's `futex_state`),
+/// for lockers of PI futexes it owns.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u8)]
+pub enum FutexState {
+    Live = 0,
+    /// Releasing them at exit or exec: a locker waits until it is done.
+    Exiting = 1,
+    /// Exited: a PI futex whose word still names it has no owner (`ESRCH`).
+    Dead = 2,
+}
+
+impl From<u8> for FutexState {
+    fn from(v: u8) -> Self {
+        match v {
+            1 => FutexState::Exiting,
+            2 => FutexState::Dead,
+            _ => FutexState::Live,
+        }
+    }
+}
 
 /// One sleeping thread (shared by its entries: `futex_waitv` queues one
 /// entry per word).
@@ -118,7 +150,7 @@ struct WaitState {
     waker: Waker,
     tid: Tid,
     /// [`PENDING`], the index of the word that woke it, [`OWNER`] or
-    /// [`RETRY`].
+    /// [`RETRY`] with a tid.
     outcome: AtomicUsize,
 }
 
@@ -157,6 +189,9 @@ struct Entry {
     /// The queue it is on and what it waits for; changed only with that
     /// queue's bucket locked (requeueing locks both buckets).
     place: SpinLock<(Key, Kind)>,
+    /// For a PI waiter, the tid of the owner it waits for; changed with
+    /// its bucket locked.
+    pi_owner: AtomicU32,
 }
 
 impl Entry {
@@ -166,6 +201,7 @@ impl Entry {
             index,
             bitset,
             place: SpinLock::new((key, kind)),
+            pi_owner: AtomicU32::new(0),
         })
     }
 
@@ -580,20 +616,49 @@ fn take_free(vmar: &Vmar, addr: u64, uval: u32, tid: Tid, waiters: bool) -> Resu
     Ok(vmar.cmpxchg_u32(addr, uval, new)? == uval)
 }
 
-/// The checks and bookkeeping of a lock attempt on a held PI futex:
-/// `Ok(true)` with `FUTEX_WAITERS` set in the word (the caller may
-/// queue), `Ok(false)` if the word changed (try again).
-fn prepare_to_wait_pi(vmar: &Vmar, addr: u64, uval: u32) -> Result<bool> {
-    let owner = uval & FUTEX_TID_MASK;
-    if super::find_thread(owner).is_none() {
-        // The owner is gone and nobody recorded its death: Linux says
-        // `ESRCH` (unless the word was marked by the robust list).
-        return_errno!(ESRCH);
+/// What a lock attempt on a held PI futex does next.
+enum Attach {
+    /// `FUTEX_WAITERS` is set in the word: queue.
+    Queue,
+    /// The word changed: look again.
+    Again,
+    /// The owner is releasing its futexes: look again once it is done.
+    OwnerExiting,
+}
+
+/// Whether the PI futex owner `owner` can be waited for: `ESRCH` if it is
+/// gone (and nobody recorded its death in the word, as Linux says).
+fn check_owner(owner: Tid) -> Result<FutexState> {
+    match super::find_thread(owner).map(|t| t.futex_state()) {
+        None | Some(FutexState::Dead) => return_errno!(ESRCH),
+        Some(state) => Ok(state),
+    }
+}
+
+/// The checks and bookkeeping of a lock attempt on a held PI futex.
+fn prepare_to_wait_pi(vmar: &Vmar, addr: u64, uval: u32) -> Result<Attach> {
+    if check_owner(uval & FUTEX_TID_MASK)? == FutexState::Exiting {
+        return Ok(Attach::OwnerExiting);
     }
     if uval & FUTEX_WAITERS != 0 {
-        return Ok(true);
+        return Ok(Attach::Queue);
     }
-    Ok(vmar.cmpxchg_u32(addr, uval, uval | FUTEX_WAITERS)? == uval)
+    Ok(
+        if vmar.cmpxchg_u32(addr, uval, uval | FUTEX_WAITERS)? == uval {
+            Attach::Queue
+        } else {
+            Attach::Again
+        },
+    )
+}
+
+/// Records `owner` as the owner the PI waiters of `key` wait for.
+fn set_pi_owner(map: &Queues, key: Key, owner: Tid) {
+    for e in map.get(&key).into_iter().flatten() {
+        if e.kind() == Kind::Pi {
+            e.pi_owner.store(owner, Ordering::Relaxed);
+        }
+    }
 }
 
 /// `FUTEX_LOCK_PI`/`FUTEX_LOCK_PI2`/`FUTEX_TRYLOCK_PI`.
@@ -604,6 +669,20 @@ pub fn lock_pi(
     addr: u64,
     deadline: Option<Duration>,
     try_only: bool,
+) -> Result<()> {
+    lock_pi_after(thread, vmar, (key, addr), deadline, try_only, None)
+}
+
+/// [`lock_pi`] for a waiter whose owner `dead` exited or execed (if
+/// `Some`): until it queues again, it takes the futex even if the word
+/// still names `dead`.
+fn lock_pi_after(
+    thread: &Thread,
+    vmar: &Arc<Vmar>,
+    (key, addr): (Key, u64),
+    deadline: Option<Duration>,
+    try_only: bool,
+    mut dead: Option<Tid>,
 ) -> Result<()> {
     let tid = thread.tid();
     loop {
@@ -619,8 +698,9 @@ pub fn lock_pi(
             if owner == tid {
                 return_errno!(EDEADLK);
             }
-            if owner == 0 {
+            if owner == 0 || Some(owner) == dead {
                 if take_free(vmar, addr, uval, tid, has_waiters(&map, key))? {
+                    set_pi_owner(&map, key, tid);
                     return Ok(());
                 }
                 continue;
@@ -628,9 +708,16 @@ pub fn lock_pi(
             if try_only {
                 return_errno!(EAGAIN);
             }
-            if !prepare_to_wait_pi(vmar, addr, uval)? {
-                continue;
+            match prepare_to_wait_pi(vmar, addr, uval)? {
+                Attach::Queue => {}
+                Attach::Again => continue,
+                Attach::OwnerExiting => {
+                    drop(map);
+                    ostd::task::yield_now();
+                    continue;
+                }
             }
+            entry.pi_owner.store(owner, Ordering::Relaxed);
             queue(&mut map, key, entry.clone())?;
         }
         let outcome = match sleep(thread, &waiter, &state, deadline) {
@@ -645,7 +732,8 @@ pub fn lock_pi(
         if outcome == Some(OWNER) {
             return Ok(());
         }
-        // RETRY: the owner died; look at the word again.
+        // RETRY: the owner exited or execed; look at the word again.
+        dead = outcome.and_then(dead_owner);
     }
 }
 
@@ -683,6 +771,7 @@ pub fn unlock_pi(thread: &Thread, vmar: &Arc<Vmar>, key: Key, addr: u64) -> Resu
         if q.is_empty() {
             map.remove(&key);
         }
+        set_pi_owner(&map, key, next);
         return Ok(());
     }
 }
@@ -727,8 +816,15 @@ pub fn wait_requeue_pi(
     if outcome == OWNER {
         return Ok(());
     }
-    // The PI futex's owner died while we waited on it: take it normally.
-    lock_pi(thread, vmar, target, addr2, deadline, false)
+    // The PI futex's owner exited or execed while we waited on it.
+    lock_pi_after(
+        thread,
+        vmar,
+        (target, addr2),
+        deadline,
+        false,
+        dead_owner(outcome),
+    )
 }
 
 /// `FUTEX_CMP_REQUEUE_PI`: if the word at `addr` holds `cmp`, gives the PI
@@ -773,13 +869,26 @@ pub fn cmp_requeue_pi(
         && let Some(first) = list.front()
     {
         let more = list.len() > 1 || has_waiters(pair.map(1), to);
-        if take_free(vmar, addr2, uval, first.state.tid, more)? {
+        let first_tid = first.state.tid;
+        if take_free(vmar, addr2, uval, first_tid, more)? {
             if let Some(e) = list.pop_front() {
                 e.state.finish(OWNER);
             }
+            set_pi_owner(pair.map(1), to, first_tid);
             count += 1;
         }
         uval = vmar.read_val(addr2)?;
+    }
+    // Waiting for an owner that is gone or going: `ESRCH`, or, while it
+    // releases its futexes, `EAGAIN` as if the word had changed.
+    let owner = uval & FUTEX_TID_MASK;
+    if owner != 0 && n_requeue > 0 && !list.is_empty() {
+        let checked = check_owner(owner);
+        if !matches!(checked, Ok(FutexState::Live)) {
+            pair.map(0).insert(from, list);
+            checked?;
+            return_errno!(EAGAIN);
+        }
     }
     let mut moved = VecDeque::new();
     while moved.len() < n_requeue as usize {
@@ -796,6 +905,7 @@ pub fn cmp_requeue_pi(
         }
         let Some(e) = list.pop_front() else { break };
         *e.place.lock() = (to, Kind::Pi);
+        e.pi_owner.store(uval & FUTEX_TID_MASK, Ordering::Relaxed);
         moved.push_back(e);
     }
     count += moved.len();
@@ -814,11 +924,41 @@ pub fn cmp_requeue_pi(
 /// `ROBUST_LIST_LIMIT`), so a cyclic list cannot keep an exit busy.
 const ROBUST_LIST_LIMIT: usize = g::ROBUST_LIST_LIMIT as usize;
 
+/// Releases the futexes of `thread` when it exits or execs (Linux's
+/// `futex_exit_release`/`futex_exec_release`): walks its robust list,
+/// then sends the waiters of the PI futexes it owns to look at their
+/// words again (`exit_pi_state_list`), so that one of each takes the
+/// lock. A locker that finds the thread at it waits until it is done.
+pub fn release_all(thread: &Thread, vmar: &Arc<Vmar>, exec: bool) {
+    thread.set_futex_state(FutexState::Exiting);
+    exit_robust_list(thread, vmar, thread.robust_list());
+    let tid = thread.tid();
+    for bucket in BUCKETS.iter() {
+        let mut map = bucket.lock();
+        map.retain(|_, q| {
+            q.retain(|e| {
+                let owned = e.kind() == Kind::Pi && e.pi_owner.load(Ordering::Relaxed) == tid;
+                if owned {
+                    e.state.finish(RETRY | tid as usize);
+                }
+                !owned
+            });
+            !q.is_empty()
+        });
+    }
+    thread.set_futex_state(if exec {
+        FutexState::Live
+    } else {
+        FutexState::Dead
+    });
+}
+
 /// Walks the robust futex list of `thread` (registered at `head`) when it
 /// exits or execs: every futex it still holds is marked
-/// `FUTEX_OWNER_DIED` and one waiter is woken, so that the next locker
-/// gets `EOWNERDEAD`. Bad pointers end the walk quietly.
-pub fn exit_robust_list(thread: &Thread, vmar: &Arc<Vmar>, head: u64) {
+/// `FUTEX_OWNER_DIED` and, for a non-PI one, a waiter is woken, so that
+/// the next locker gets `EOWNERDEAD` (PI waiters are sent on by
+/// [`release_all`]). Bad pointers end the walk quietly.
+fn exit_robust_list(thread: &Thread, vmar: &Arc<Vmar>, head: u64) {
     if head == 0 {
         return;
     }
@@ -890,24 +1030,19 @@ fn owner_died(vmar: &Arc<Vmar>, addr: u64, tid: Tid, pi: bool, pending: bool) {
     }
 }
 
-/// Wakes a waiter of a futex whose owner died (word `uval` before).
+/// Wakes a waiter of a non-PI futex whose owner died (word `uval`
+/// before). PI waiters are woken by `release_all` afterwards (a non-PI
+/// wake-up on a PI futex fails).
 fn wake_after_death(vmar: &Arc<Vmar>, addr: u64, uval: u32, pi: bool) {
-    if uval & FUTEX_WAITERS == 0 {
+    if uval & FUTEX_WAITERS == 0 || pi {
         return;
     }
-    let Ok(key) = Key::new(vmar, addr, true) else {
-        return;
-    };
     // Linux wakes with a shared-operation key. A lock whose waiters use
     // private operations has a private key: waking it too costs a spurious
     // wake-up at most, which every futex user tolerates.
-    let private = Key::new(vmar, addr, false).ok();
-    for key in core::iter::once(key).chain(private) {
-        if pi {
-            retry_pi_waiter(key);
-        } else {
-            let _ = wake(key, 1, u32::MAX);
-        }
+    wake_one_shared(vmar, addr);
+    if let Ok(private) = Key::new(vmar, addr, false) {
+        let _ = wake(private, 1, u32::MAX);
     }
 }
 
@@ -917,18 +1052,4 @@ fn check_not_killed(thread: &Thread) -> Result<()> {
         return_errno!(EINTR);
     }
     Ok(())
-}
-
-/// Wakes the first PI waiter of `key` to look at the word again.
-fn retry_pi_waiter(key: Key) {
-    let mut map = BUCKETS[key.bucket_index()].lock();
-    let Some(q) = map.get_mut(&key) else { return };
-    if let Some(i) = q.iter().position(|e| e.kind() == Kind::Pi)
-        && let Some(e) = q.remove(i)
-    {
-        e.state.finish(RETRY);
-    }
-    if q.is_empty() {
-        map.remove(&key);
-    }
 }

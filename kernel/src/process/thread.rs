@@ -1,7 +1,7 @@
 //! `Thread`: a POSIX thread, running user code on an ostd task.
 
 use alloc::sync::{Arc, Weak};
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 
 use ostd::sync::{Once, SpinLock};
 use ostd::task::{Task, TaskOptions};
@@ -52,6 +52,9 @@ pub struct Thread {
     clear_child_tid: AtomicU64,
     /// `set_robust_list` head, walked when the thread exits or execs.
     robust_list: AtomicU64,
+    /// Where the thread is in releasing its futexes at exit or exec
+    /// (`futex::FutexState`).
+    futex_state: AtomicU8,
     /// The syscall number to restart if the last syscall was interrupted,
     /// and how. Packed: 0 = none, else `(nr + 1) << 2 | Restart`.
     restart: AtomicU64,
@@ -166,6 +169,7 @@ impl ThreadBuilder {
             sig_infos: SpinLock::new([SigInfo::KERNEL; 64]),
             clear_child_tid: AtomicU64::new(self.clear_child_tid),
             robust_list: AtomicU64::new(0),
+            futex_state: AtomicU8::new(super::futex::FutexState::Live as u8),
             alt_stack: SpinLock::new((0, 0)),
             restart: AtomicU64::new(0),
             saved_mask: SpinLock::new(None),
@@ -398,6 +402,14 @@ impl Thread {
     /// The robust futex list head (0 if none).
     pub fn robust_list(&self) -> u64 {
         self.robust_list.load(Ordering::Relaxed)
+    }
+
+    pub fn futex_state(&self) -> super::futex::FutexState {
+        super::futex::FutexState::from(self.futex_state.load(Ordering::SeqCst))
+    }
+
+    pub fn set_futex_state(&self, state: super::futex::FutexState) {
+        self.futex_state.store(state as u8, Ordering::SeqCst);
     }
 
     /// Top of the alternate signal stack if one is set and `sp` is not
