@@ -285,6 +285,12 @@ impl Inode for RamInode {
             Content::Dir(c) => (c.len() as u64 + 2) * 32,
             _ => m.size,
         };
+        // What memory holds, in 512-byte units, as tmpfs counts: a sparse
+        // file has only its pages.
+        let blocks = match &*content {
+            Content::File(vmo) => (vmo.resident_pages() * (PAGE_SIZE / 512)) as u64,
+            _ => 0,
+        };
         drop(content);
         Metadata {
             ino: self.ino,
@@ -299,7 +305,7 @@ impl Inode for RamInode {
             atime: m.atime,
             mtime: m.mtime,
             ctime: m.ctime,
-            blocks: size.div_ceil(512),
+            blocks,
         }
     }
 

@@ -35,7 +35,7 @@
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use core::time::Duration;
 
 use ostd::sync::{Mutex, MutexGuard, SpinLock, Waiter, Waker};
@@ -108,6 +108,9 @@ type Queues = BTreeMap<Key, VecDeque<Arc<Entry>>>;
 /// and that read may fault and sleep.
 static BUCKETS: [Mutex<Queues>; 1 << BUCKET_BITS] =
     [const { Mutex::new(BTreeMap::new()) }; 1 << BUCKET_BITS];
+
+/// Set once a thread has queued as a PI waiter.
+static PI_WAITED: AtomicBool = AtomicBool::new(false);
 
 /// The outcome of a wait, set once by whoever ends it.
 const PENDING: usize = usize::MAX;
@@ -718,6 +721,7 @@ fn lock_pi_after(
                 }
             }
             entry.pi_owner.store(owner, Ordering::Relaxed);
+            PI_WAITED.store(true, Ordering::SeqCst);
             queue(&mut map, key, entry.clone())?;
         }
         let outcome = match sleep(thread, &waiter, &state, deadline) {
@@ -906,6 +910,7 @@ pub fn cmp_requeue_pi(
         let Some(e) = list.pop_front() else { break };
         *e.place.lock() = (to, Kind::Pi);
         e.pi_owner.store(uval & FUTEX_TID_MASK, Ordering::Relaxed);
+        PI_WAITED.store(true, Ordering::SeqCst);
         moved.push_back(e);
     }
     count += moved.len();
@@ -933,6 +938,16 @@ pub fn release_all(thread: &Thread, vmar: &Arc<Vmar>, exec: bool) {
     thread.set_futex_state(FutexState::Exiting);
     exit_robust_list(thread, vmar, thread.robust_list());
     let tid = thread.tid();
+    // Until some thread has waited on a PI futex there is nothing to scan
+    // for (every exit would otherwise lock every bucket).
+    if !PI_WAITED.load(Ordering::SeqCst) {
+        thread.set_futex_state(if exec {
+            FutexState::Live
+        } else {
+            FutexState::Dead
+        });
+        return;
+    }
     for bucket in BUCKETS.iter() {
         let mut map = bucket.lock();
         map.retain(|_, q| {

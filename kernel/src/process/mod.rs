@@ -62,6 +62,12 @@ pub fn try_current_thread() -> Option<Arc<Thread>> {
         .cloned()
 }
 
+/// Whether the current thread (if any) is being killed: long kernel loops
+/// that have no thread at hand stop early then.
+pub fn fatal_signal_pending() -> bool {
+    try_current_thread().is_some_and(|t| t.fatal_signal_pending())
+}
+
 /// The address space of the current process.
 pub fn current_vmar() -> crate::error::Result<Arc<Vmar>> {
     Ok(current_thread()?.process().vmar())

@@ -1,6 +1,7 @@
 //! `Thread`: a POSIX thread, running user code on an ostd task.
 
 use alloc::sync::{Arc, Weak};
+use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 
 use ostd::sync::{Once, SpinLock};
@@ -46,7 +47,10 @@ pub struct Thread {
     sig_forced: AtomicU64,
     /// Where each pending signal came from (the first instance: standard
     /// signals do not queue).
-    sig_infos: SpinLock<[SigInfo; 64]>,
+    /// The origin of each pending signal, indexed by signal number - 1;
+    /// empty until a signal first arrives (most threads never get one, and
+    /// 64 entries made for each new thread cost every `clone`).
+    sig_infos: SpinLock<Vec<SigInfo>>,
     /// `set_tid_address`/`CLONE_CHILD_CLEARTID`: cleared and futex-woken
     /// at exit.
     clear_child_tid: AtomicU64,
@@ -166,7 +170,7 @@ impl ThreadBuilder {
             sig_mask: AtomicU64::new(self.sig_mask.0),
             sig_pending: AtomicU64::new(0),
             sig_forced: AtomicU64::new(0),
-            sig_infos: SpinLock::new([SigInfo::KERNEL; 64]),
+            sig_infos: SpinLock::new(Vec::new()),
             clear_child_tid: AtomicU64::new(self.clear_child_tid),
             robust_list: AtomicU64::new(0),
             futex_state: AtomicU8::new(super::futex::FutexState::Live as u8),
@@ -344,7 +348,14 @@ impl Thread {
         {
             let mut infos = self.sig_infos.lock();
             if self.sig_pending.load(Ordering::Acquire) & set.0 == 0 {
-                infos[s as usize - 1] = info;
+                // Without memory for the table the signal still arrives,
+                // as one the kernel sent (`SI_KERNEL`).
+                if infos.is_empty() && infos.try_reserve_exact(64).is_ok() {
+                    infos.resize(64, SigInfo::KERNEL);
+                }
+                if let Some(slot) = infos.get_mut(s as usize - 1) {
+                    *slot = info;
+                }
             }
             self.sig_pending.fetch_or(set.0, Ordering::AcqRel);
         }
@@ -358,9 +369,12 @@ impl Thread {
     /// The origin of `s` if it is pending for this thread.
     pub fn pending_info(&self, s: Signal) -> Option<SigInfo> {
         let infos = self.sig_infos.lock();
-        self.sig_pending()
-            .contains(s)
-            .then(|| infos[s as usize - 1])
+        self.sig_pending().contains(s).then(|| {
+            infos
+                .get(s as usize - 1)
+                .copied()
+                .unwrap_or(SigInfo::KERNEL)
+        })
     }
 
     /// Takes the lowest pending unblocked signal and its origin.
@@ -491,7 +505,10 @@ impl Thread {
         let mut bit = SigSet::EMPTY;
         bit.add(s);
         self.sig_pending.fetch_and(!bit.0, Ordering::AcqRel);
-        let info = infos[s as usize - 1];
+        let info = infos
+            .get(s as usize - 1)
+            .copied()
+            .unwrap_or(SigInfo::KERNEL);
         drop(infos);
         // A timer's signal learns its overrun count when it is taken.
         Some((

@@ -216,6 +216,17 @@ impl Vmo {
             if pages.contains_key(&idx) {
                 continue;
             }
+            // Each missing page costs a frame, so the loop ends when memory
+            // or the quota does; a thread being killed stops sooner.
+            if added.len() % 256 == 255 && crate::process::fatal_signal_pending() {
+                for i in &added {
+                    pages.remove(i);
+                }
+                if let Some(q) = &self.quota {
+                    q.uncharge(added.len() as u64);
+                }
+                return_errno!(EINTR);
+            }
             let frame = self
                 .quota
                 .as_ref()
@@ -253,9 +264,11 @@ impl Vmo {
         let first_whole = offset.div_ceil(PAGE_SIZE as u64) as usize;
         let last_whole = (end / PAGE_SIZE as u64) as usize;
         let mut pages = self.pages.lock();
-        let freed: alloc::vec::Vec<Frame> = (first_whole..last_whole.max(first_whole))
-            .filter_map(|i| pages.remove(&i))
-            .collect();
+        // Only the pages present are visited: the range may span 2^50
+        // pages of a huge sparse file.
+        let mut freed = pages.split_off(&first_whole);
+        let mut after = freed.split_off(&last_whole.max(first_whole));
+        pages.append(&mut after);
         if let Some(q) = &self.quota {
             q.uncharge(freed.len() as u64);
         }

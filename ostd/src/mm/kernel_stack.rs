@@ -61,6 +61,20 @@ static SLOTS: SpinLock<Slots> = SpinLock::new(Slots {
     first_free_word: 0,
 });
 
+/// Stacks kept mapped after their task ended, for the next tasks: creating
+/// and ending a thread then maps, unmaps and flushes nothing (Linux keeps
+/// such a cache too). Fixed-size, so that putting a stack back never
+/// allocates.
+const CACHED_STACKS: usize = 8;
+
+struct Cache {
+    stacks: [Option<(u64, Vec<u64>)>; CACHED_STACKS],
+}
+
+static CACHE: SpinLock<Cache> = SpinLock::new(Cache {
+    stacks: [const { None }; CACHED_STACKS],
+});
+
 /// A mapped kernel stack; unmapped and freed on drop.
 #[derive(Debug)]
 pub(crate) struct KernelStack {
@@ -76,6 +90,19 @@ impl KernelStack {
         let pages = size
             .div_ceil(PAGE_SIZE)
             .min((SLOT_SIZE as usize / PAGE_SIZE) - 1);
+        if let Some((slot, frames)) = CACHE
+            .lock()
+            .stacks
+            .iter_mut()
+            .find(|c| c.as_ref().is_some_and(|(_, f)| f.len() == pages))
+            .and_then(Option::take)
+        {
+            return Some(KernelStack {
+                slot,
+                pages,
+                frames,
+            });
+        }
         let mut frames = Vec::new();
         frames.try_reserve_exact(pages).ok()?;
         let slot = SLOTS.lock().take()?;
@@ -115,17 +142,41 @@ impl KernelStack {
 
 impl Drop for KernelStack {
     fn drop(&mut self) {
-        let top = self.top();
-        for (i, &f) in self.frames.iter().enumerate() {
-            unmap_kernel_page(top - ((i + 1) * PAGE_SIZE) as u64);
-            free_block(f, 0);
+        // A whole stack is kept for reuse while the cache has room.
+        if self.pages == self.frames.len() && self.pages > 0 {
+            let mut cache = CACHE.lock();
+            if let Some(free) = cache.stacks.iter_mut().find(|c| c.is_none()) {
+                *free = Some((self.slot, core::mem::take(&mut self.frames)));
+                return;
+            }
         }
-        // The page table of the slot's 2 MiB goes too if no stack is left
-        // in it (a fork bomb's stacks leave no tables behind).
-        if !self.frames.is_empty() {
-            free_empty_table(top - 1);
-        }
-        SLOTS.lock().release(self.slot);
+        release(self.slot, &self.frames);
+    }
+}
+
+/// Unmaps and frees a stack's frames and gives its slot back.
+fn release(slot: u64, frames: &[u64]) {
+    let top = REGION_BASE + (slot + 1) * SLOT_SIZE;
+    for (i, &f) in frames.iter().enumerate() {
+        unmap_kernel_page(top - ((i + 1) * PAGE_SIZE) as u64);
+        free_block(f, 0);
+    }
+    // The page table of the slot's 2 MiB goes too if no stack is left in
+    // it (a fork bomb's stacks leave no tables behind).
+    if !frames.is_empty() {
+        free_empty_table(top - 1);
+    }
+    SLOTS.lock().release(slot);
+}
+
+/// Frees the stacks kept for reuse (for tests that count frames).
+#[allow(dead_code)]
+pub(crate) fn drain_cache() {
+    loop {
+        let Some((slot, frames)) = CACHE.lock().stacks.iter_mut().find_map(Option::take) else {
+            return;
+        };
+        release(slot, &frames);
     }
 }
 

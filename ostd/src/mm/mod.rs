@@ -21,6 +21,8 @@ pub use frame::{Frame, Segment, free_frames, free_frames_for_user, total_frames}
 pub use heap::heap_stats;
 pub(crate) use kernel_space::load_kernel_root;
 pub(crate) use kernel_stack::KernelStack;
+#[cfg(feature = "ktest")]
+pub(crate) use kernel_stack::drain_cache as drain_stack_cache;
 pub(crate) use kernel_stack::is_guard_page;
 pub(crate) use user_copy::fixup as user_copy_fixup;
 pub use user_copy::{UserAccessError, UserFault};

@@ -253,6 +253,7 @@ fn frame_reference_count_cannot_wrap() {
 
 #[ktest]
 fn kernel_stack_slots_run_out_cleanly() {
+    kernel_stack::drain_cache();
     let mut stacks = Vec::new();
     while let Some(s) = KernelStack::new(0) {
         stacks.push(s);
@@ -262,6 +263,7 @@ fn kernel_stack_slots_run_out_cleanly() {
     assert!(crate::task::TaskOptions::new(|| {}).build().is_none());
     let n = stacks.len();
     drop(stacks);
+    kernel_stack::drain_cache();
     let again: Vec<KernelStack> = (0..n).map(|_| KernelStack::new(0).unwrap()).collect();
     assert_eq!(again.len(), n);
 }

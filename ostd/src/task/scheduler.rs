@@ -20,7 +20,7 @@
 //! separate idle task. An exited task's stack is freed by the next task,
 //! right after the switch away from it.
 
-use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeMap, BinaryHeap};
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
@@ -46,9 +46,39 @@ fn slice_ns(nr_running: usize) -> u64 {
     (TARGET_LATENCY_NS / nr_running.max(1) as u64).max(MIN_SLICE_NS)
 }
 
-/// Runnable tasks by virtual runtime (the task id breaks ties, so that
-/// tasks with equal runtime run first come, first served).
-type RunQueue = BTreeMap<(u64, u64), Arc<Task>>;
+/// A runnable task and its place: virtual runtime, then the task id (so
+/// that tasks with equal runtime run first come, first served).
+struct Queued {
+    key: (u64, u64),
+    task: Arc<Task>,
+}
+
+impl PartialEq for Queued {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key
+    }
+}
+
+impl Eq for Queued {}
+
+impl PartialOrd for Queued {
+    fn partial_cmp(&self, other: &Self) -> Option<core::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Queued {
+    /// Reversed: the heap's greatest element is the least key.
+    fn cmp(&self, other: &Self) -> core::cmp::Ordering {
+        other.key.cmp(&self.key)
+    }
+}
+
+/// Runnable tasks, least virtual runtime first. A binary heap in a vector
+/// that keeps its capacity: a switch allocates nothing (a `BTreeMap` frees
+/// its node when it empties and allocates one again, on every switch
+/// between two tasks).
+type RunQueue = BinaryHeap<Queued>;
 
 struct Scheduler {
     run_queue: RunQueue,
@@ -65,7 +95,7 @@ struct Scheduler {
 }
 
 static SCHED: SpinLock<Scheduler> = SpinLock::new(Scheduler {
-    run_queue: BTreeMap::new(),
+    run_queue: BinaryHeap::new(),
     group_load: BTreeMap::new(),
     min_vruntime: 0,
     current: None,
@@ -164,7 +194,7 @@ pub(super) fn set_group(task: &Task, group: u64) {
 impl Scheduler {
     fn insert(&mut self, task: Arc<Task>) {
         let key = (task.vruntime.load(Ordering::Relaxed), task.id);
-        self.run_queue.insert(key, task);
+        self.run_queue.push(Queued { key, task });
     }
 
     /// Counts `task` among its group's runnable tasks (once).
@@ -225,7 +255,7 @@ impl Scheduler {
     /// lie well below the last one that ran, and a waking task must not be
     /// placed behind all of them).
     fn reference(&self) -> u64 {
-        let leftmost = self.run_queue.first_key_value().map(|(&(vr, _), _)| vr);
+        let leftmost = self.run_queue.peek().map(|q| q.key.0);
         let running = self
             .current
             .as_ref()
@@ -240,7 +270,7 @@ impl Scheduler {
 
     /// Takes the task with the least virtual runtime.
     fn pop_next(&mut self) -> Option<Arc<Task>> {
-        let (_, task) = self.run_queue.pop_first()?;
+        let Queued { task, .. } = self.run_queue.pop()?;
         let vr = task.vruntime.load(Ordering::Relaxed);
         if vr > self.min_vruntime {
             self.min_vruntime = vr;
@@ -264,7 +294,8 @@ pub fn yield_now() {
     let _irq = disable_irqs();
     {
         let s = SCHED.lock();
-        if let (Some(cur), Some((&(last, _), _))) = (&s.current, s.run_queue.last_key_value()) {
+        let last = s.run_queue.iter().map(|q| q.key.0).max();
+        if let (Some(cur), Some(last)) = (&s.current, last) {
             let vr = cur.vruntime.load(Ordering::Relaxed);
             cur.vruntime.store(vr.max(last + 1), Ordering::Relaxed);
         }
@@ -331,8 +362,8 @@ fn pick_and_switch() {
         }
         if matches!(cur.state(), TaskState::Running)
             && s.run_queue
-                .first_key_value()
-                .is_none_or(|(&(vr, _), _)| vr >= cur.vruntime.load(Ordering::Relaxed))
+                .peek()
+                .is_none_or(|q| q.key.0 >= cur.vruntime.load(Ordering::Relaxed))
         {
             // Still the least: keep running.
             s.start_slice();

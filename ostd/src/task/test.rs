@@ -114,6 +114,8 @@ fn exited_tasks_free_their_stacks() {
         }
     }
     yield_now();
+    // Up to a few ended tasks' stacks are kept for reuse.
+    crate::mm::drain_stack_cache();
     assert!(crate::mm::free_frames() + 32 >= before);
 }
 
@@ -133,8 +135,10 @@ fn task_stacks_have_guard_pages() {
     assert_eq!(s.top() - s.bottom(), KERNEL_STACK_SIZE as u64);
     // The page below the stack is not mapped in any address space.
     assert!(crate::mm::is_guard_page(s.bottom() - 8));
+    crate::mm::drain_stack_cache();
     let before = crate::mm::free_frames();
     drop(s);
+    crate::mm::drain_stack_cache();
     assert_eq!(
         crate::mm::free_frames(),
         before + KERNEL_STACK_SIZE / crate::mm::PAGE_SIZE
