@@ -139,10 +139,11 @@ fn task_stacks_have_guard_pages() {
     let before = crate::mm::free_frames();
     drop(s);
     crate::mm::drain_stack_cache();
-    assert_eq!(
-        crate::mm::free_frames(),
-        before + KERNEL_STACK_SIZE / crate::mm::PAGE_SIZE
-    );
+    // Its pages come back, and the page table of its 2 MiB if no other
+    // stack is left there.
+    let freed = crate::mm::free_frames() - before;
+    let pages = KERNEL_STACK_SIZE / crate::mm::PAGE_SIZE;
+    assert!(freed == pages || freed == pages + 1, "{freed} frames freed");
 }
 
 #[ktest]
