@@ -264,3 +264,13 @@ pub fn check_open_type(kind: InodeType, flags: u32) -> Result<()> {
     }
     Ok(())
 }
+
+/// `F_SETFL` on a file whose one changeable status flag is `O_NONBLOCK`
+/// (eventfd, epoll, signalfd, timerfd, pidfd): the others are ignored.
+pub fn set_nonblock_only(status: &AtomicU32, f: u32) {
+    let old = status.load(Ordering::Relaxed);
+    status.store(
+        (old & !flags::O_NONBLOCK) | (f & flags::O_NONBLOCK),
+        Ordering::Relaxed,
+    );
+}

@@ -113,11 +113,7 @@ impl FileLike for SignalFd {
     }
 
     fn set_status_flags(&self, f: u32) -> Result<()> {
-        let old = self.flags.load(Ordering::Relaxed);
-        self.flags.store(
-            (old & !flags::O_NONBLOCK) | (f & flags::O_NONBLOCK),
-            Ordering::Relaxed,
-        );
+        super::file::set_nonblock_only(&self.flags, f);
         Ok(())
     }
 
