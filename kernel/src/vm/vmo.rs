@@ -210,52 +210,66 @@ impl Vmo {
     /// quota: `ENOSPC` when it runs out, and then the pages this call took
     /// are given back (as Linux's tmpfs undoes a failed `fallocate`).
     pub fn populate(&self, first: usize, last: usize) -> Result<()> {
-        let mut pages = self.pages.lock();
+        // The lock is taken a page at a time and the page is zeroed
+        // outside it: a fallocate of a gigabyte must not keep every other
+        // user of the file (readers, page faults) waiting, unkillably,
+        // until it is done.
         let mut added = alloc::vec::Vec::new();
-        for idx in first..last {
-            if pages.contains_key(&idx) {
-                continue;
+        let mut idx = first;
+        let result = loop {
+            {
+                let pages = self.pages.lock();
+                while idx < last && pages.contains_key(&idx) {
+                    idx += 1;
+                }
+            }
+            if idx >= last {
+                break Ok(());
             }
             // Each missing page costs a frame, so the loop ends when memory
             // or the quota does; a thread being killed stops sooner.
             if added.len() % 256 == 255 && crate::process::fatal_signal_pending() {
-                for i in &added {
-                    pages.remove(i);
-                }
-                if let Some(q) = &self.quota {
-                    q.uncharge(added.len() as u64);
-                }
-                return_errno!(EINTR);
+                break Err(Error::new(EINTR));
             }
-            let frame = self
-                .quota
-                .as_ref()
-                .map_or(Ok(()), |q| q.charge())
-                .and_then(|()| {
-                    Frame::alloc_zeroed().ok_or_else(|| {
-                        if let Some(q) = &self.quota {
-                            q.uncharge(1);
-                        }
-                        Error::new(ENOMEM)
-                    })
-                });
-            match frame {
-                Ok(f) => {
-                    pages.insert(idx, f);
-                    added.push(idx);
+            if let Some(q) = &self.quota
+                && let Err(e) = q.charge()
+            {
+                break Err(e);
+            }
+            let Some(frame) = Frame::alloc_zeroed() else {
+                if let Some(q) = &self.quota {
+                    q.uncharge(1);
                 }
-                Err(e) => {
-                    for i in &added {
-                        pages.remove(i);
-                    }
-                    if let Some(q) = &self.quota {
-                        q.uncharge(added.len() as u64);
-                    }
-                    return Err(e);
+                break Err(Error::new(ENOMEM));
+            };
+            let mut pages = self.pages.lock();
+            if pages.contains_key(&idx) {
+                // Written meanwhile: that page stays.
+                drop(pages);
+                if let Some(q) = &self.quota {
+                    q.uncharge(1);
                 }
+            } else {
+                pages.insert(idx, frame);
+                if added.try_reserve(1).is_err() {
+                    break Err(Error::new(ENOMEM));
+                }
+                added.push(idx);
+            }
+            idx += 1;
+        };
+        if result.is_err() {
+            let mut pages = self.pages.lock();
+            let mut gone = 0;
+            for i in &added {
+                gone += pages.remove(i).is_some() as u64;
+            }
+            drop(pages);
+            if let Some(q) = &self.quota {
+                q.uncharge(gone);
             }
         }
-        Ok(())
+        result
     }
 
     /// Zeroes `[offset, offset + len)`, freeing the whole pages inside it.
