@@ -243,18 +243,22 @@ impl Vmo {
                 break Err(Error::new(ENOMEM));
             };
             let mut pages = self.pages.lock();
-            if pages.contains_key(&idx) {
+            match pages.entry(idx) {
                 // Written meanwhile: that page stays.
-                drop(pages);
-                if let Some(q) = &self.quota {
-                    q.uncharge(1);
+                alloc::collections::btree_map::Entry::Occupied(_) => {
+                    drop(pages);
+                    if let Some(q) = &self.quota {
+                        q.uncharge(1);
+                    }
                 }
-            } else {
-                pages.insert(idx, frame);
-                if added.try_reserve(1).is_err() {
-                    break Err(Error::new(ENOMEM));
+                alloc::collections::btree_map::Entry::Vacant(v) => {
+                    v.insert(frame);
+                    drop(pages);
+                    if added.try_reserve(1).is_err() {
+                        break Err(Error::new(ENOMEM));
+                    }
+                    added.push(idx);
                 }
-                added.push(idx);
             }
             idx += 1;
         };
