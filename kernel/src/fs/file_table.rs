@@ -21,10 +21,22 @@ struct Entry {
 /// The table also owns the process's POSIX record locks (as Linux's
 /// `files_struct` does): closing any descriptor of a file releases them
 /// for that file, and dropping the table releases them all.
-#[derive(Default)]
 pub struct FileTable {
     entries: Vec<Option<Entry>>,
     locks: ProcessLockOwner,
+    /// Processes using the table: more than one after `CLONE_FILES`. The
+    /// last one to exit closes the descriptors (Linux's `files_struct`).
+    users: usize,
+}
+
+impl Default for FileTable {
+    fn default() -> Self {
+        Self {
+            entries: Vec::new(),
+            locks: ProcessLockOwner::default(),
+            users: 1,
+        }
+    }
 }
 
 /// A copy for `fork`: the same open files, but POSIX locks are not
@@ -34,6 +46,7 @@ impl Clone for FileTable {
         Self {
             entries: self.entries.clone(),
             locks: ProcessLockOwner::new(),
+            users: 1,
         }
     }
 }
@@ -42,6 +55,19 @@ impl FileTable {
     /// An empty table.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Counts one more process using the table (`CLONE_FILES`).
+    pub fn share(&mut self) {
+        self.users += 1;
+    }
+
+    /// A process using the table exits: the table's contents if it was
+    /// the last user (to be dropped, closing every descriptor), else
+    /// nothing (the other users keep it).
+    pub fn leave(&mut self) -> Option<FileTable> {
+        self.users = self.users.saturating_sub(1);
+        (self.users == 0).then(|| core::mem::take(self))
     }
 
     /// Installs `file` at the lowest free descriptor `>= min`.

@@ -268,6 +268,9 @@ pub fn clone_current(thread: &Arc<Thread>, user: &UserContext, a: CloneArgs) -> 
         }
         return_errno_with_message!(ERESTARTNOINTR, "signal during fork");
     }
+    if f & CLONE_FILES != 0 {
+        process.files().lock().share();
+    }
     new.run();
 
     if let Some(done) = vfork_done {

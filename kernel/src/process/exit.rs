@@ -63,7 +63,9 @@ pub fn thread_exited(thread: &Arc<Thread>) {
 fn process_exited(process: &Arc<Process>, status: ExitStatus) {
     // Release resources now; the zombie keeps only its status.
     process.posix_timers().clear();
-    let files = core::mem::take(&mut *process.files().lock());
+    // The descriptors close with the table's last user (`CLONE_FILES`
+    // shares it between processes).
+    let files = process.files().lock().leave();
     drop(files);
     crate::ipc::sem::exit_undo(process.pid());
     if let Some(dead) = DEAD_VMAR.get() {

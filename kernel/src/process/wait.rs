@@ -29,6 +29,11 @@ pub struct WaitOptions {
     pub stopped: bool,
     /// `WCONTINUED`: report continued children.
     pub continued: bool,
+    /// `__WALL`: clone children and the others alike.
+    pub all: bool,
+    /// `__WCLONE`: only clone children (whose exit signal is not
+    /// `SIGCHLD`); without it, only the others.
+    pub clone: bool,
 }
 
 /// What a wait found.
@@ -53,12 +58,16 @@ impl WaitResult {
     }
 }
 
-fn matches(c: &Process, w: WaitFor) -> bool {
-    match w {
+fn matches(c: &Process, w: WaitFor, opts: WaitOptions) -> bool {
+    let selected = match w {
         WaitFor::Any => true,
         WaitFor::Pid(p) => c.pid() == p,
         WaitFor::Group(g) => c.pgid() == g,
-    }
+    };
+    // Linux's eligible_child: a "clone" child reports with a signal other
+    // than SIGCHLD, and is waited for only with __WCLONE or __WALL.
+    let clone_child = c.exit_signal() != Some(super::signal::sig::SIGCHLD);
+    selected && (opts.all || clone_child == opts.clone)
 }
 
 /// Waits for a child to exit. `Ok(None)` with `no_hang` when none has.
@@ -72,14 +81,10 @@ pub fn wait_child(
         let children = process.children.lock();
         if opts.exited {
             // Zombies are indexed: no need to look at every child.
+            let eligible = |p: &Pid| children.all.get(p).is_some_and(|c| matches(c, w, opts));
             let zombie = match w {
-                WaitFor::Any => children.zombies.first().copied(),
-                WaitFor::Pid(p) => children.zombies.get(&p).copied(),
-                WaitFor::Group(_) => children
-                    .zombies
-                    .iter()
-                    .copied()
-                    .find(|p| children.all.get(p).is_some_and(|c| matches(c, w))),
+                WaitFor::Pid(p) => children.zombies.get(&p).copied().filter(eligible),
+                _ => children.zombies.iter().copied().find(eligible),
             };
             if let Some(status) = zombie
                 .and_then(|p| children.all.get(&p))
@@ -94,7 +99,7 @@ pub fn wait_child(
             }
         }
         if opts.stopped || opts.continued {
-            for c in children.all.values().filter(|c| matches(c, w)) {
+            for c in children.all.values().filter(|c| matches(c, w, opts)) {
                 let event = match c.wait_event() {
                     Some(super::process::WaitEvent::Stopped(s)) if opts.stopped => {
                         Some(WaitResult::Stopped(s))
@@ -113,9 +118,8 @@ pub fn wait_child(
             }
         }
         let any = match w {
-            WaitFor::Any => !children.all.is_empty(),
-            WaitFor::Pid(p) => children.all.contains_key(&p),
-            WaitFor::Group(_) => children.all.values().any(|c| matches(c, w)),
+            WaitFor::Pid(p) => children.all.get(&p).is_some_and(|c| matches(c, w, opts)),
+            _ => children.all.values().any(|c| matches(c, w, opts)),
         };
         drop(children);
         if !any {

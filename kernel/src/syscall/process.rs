@@ -357,7 +357,8 @@ fn wait_for(ctx: &SyscallContext, pid: i32) -> WaitFor {
 }
 
 pub fn sys_wait4(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
-    let (pid, status_addr, options, rusage) = (a[0] as i32, a[1], a[2], a[3]);
+    // `options` is an int: __WCLONE's sign bit must not spread.
+    let (pid, status_addr, options, rusage) = (a[0] as i32, a[1], a[2] as u32 as u64, a[3]);
     if options & !(WNOHANG | WUNTRACED | WCONTINUED | WNOTHREAD | WALL | WCLONE) != 0 {
         return_errno!(EINVAL);
     }
@@ -370,6 +371,8 @@ pub fn sys_wait4(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         exited: true,
         stopped: options & WUNTRACED != 0,
         continued: options & WCONTINUED != 0,
+        all: options & WALL != 0,
+        clone: options & WCLONE != 0,
     };
     match wait_child(ctx.thread, wait_for(ctx, pid), opts)? {
         None => ret(0),
@@ -392,7 +395,7 @@ const P_PGID: u64 = 2;
 const P_PIDFD: u64 = 3;
 
 pub fn sys_waitid(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
-    let (idtype, id, infop, options) = (a[0], a[1] as i32, a[2], a[3]);
+    let (idtype, id, infop, options) = (a[0], a[1] as i32, a[2], a[3] as u32 as u64);
     if options & !(WNOHANG | WUNTRACED | WEXITED | WCONTINUED | WNOWAIT | WNOTHREAD | WALL | WCLONE)
         != 0
     {
@@ -426,6 +429,8 @@ pub fn sys_waitid(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         exited: options & WEXITED != 0,
         stopped: options & WUNTRACED != 0,
         continued: options & WCONTINUED != 0,
+        all: options & WALL != 0,
+        clone: options & WCLONE != 0,
     };
     let r = wait_child(ctx.thread, w, opts)?;
     if r.is_none() && pidfd_nonblocking && options & WNOHANG == 0 {
