@@ -117,9 +117,12 @@ pub fn wait_child(
                 }
             }
         }
+        // Something to wait for: an eligible child that can still report
+        // (a zombie reports only its exit, as Linux's notask_error).
+        let can_report = |c: &Arc<Process>| matches(c, w, opts) && (opts.exited || !c.is_zombie());
         let any = match w {
-            WaitFor::Pid(p) => children.all.get(&p).is_some_and(|c| matches(c, w, opts)),
-            _ => children.all.values().any(|c| matches(c, w, opts)),
+            WaitFor::Pid(p) => children.all.get(&p).is_some_and(can_report),
+            _ => children.all.values().any(can_report),
         };
         drop(children);
         if !any {

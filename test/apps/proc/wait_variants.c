@@ -155,5 +155,23 @@ int main(void)
 		r = wait4(c, &status, 0, NULL);
 	CHECK(r == c && WIFEXITED(status) && WEXITSTATUS(status) == 7, "last child exited 7 (%#x)", status);
 	CHECK_ERRNO(wait4(-1, &status, 0, NULL), ECHILD, "all reaped -> ECHILD");
+	/* Only children that can still report are waited for: with no child,
+	 * or only a zombie, waitid(WSTOPPED) is ECHILD at once instead of
+	 * blocking (a zombie reports only its exit). */
+	{
+		siginfo_t si;
+		CHECK_ERRNO(waitid(P_ALL, 0, &si, WSTOPPED), ECHILD, "waitid(WSTOPPED) with no child");
+		pid_t z = fork();
+		if (z == 0)
+			_exit(3);
+		usleep(100000);
+		CHECK_ERRNO(waitid(P_ALL, 0, &si, WSTOPPED), ECHILD,
+			    "waitid(WSTOPPED) with only a zombie child");
+		CHECK_ERRNO(waitid(P_PID, z, &si, WSTOPPED | WCONTINUED), ECHILD,
+			    "waitid(WSTOPPED|WCONTINUED) for that zombie");
+		memset(&si, 0, sizeof si);
+		CHECK(waitid(P_PID, z, &si, WEXITED) == 0 && si.si_pid == z && si.si_status == 3,
+		      "and WEXITED reaps it");
+	}
 	return check_exit();
 }
