@@ -70,12 +70,12 @@ fn matches(c: &Process, w: WaitFor, opts: WaitOptions) -> bool {
     selected && (opts.all || clone_child == opts.clone)
 }
 
+/// What a wait reports: the child, what happened, and for an exit the
+/// CPU time of the child and of the children it reaped (`wait4`'s rusage).
+pub type Waited = (Pid, WaitResult, core::time::Duration);
+
 /// Waits for a child to exit. `Ok(None)` with `no_hang` when none has.
-pub fn wait_child(
-    thread: &Arc<Thread>,
-    w: WaitFor,
-    opts: WaitOptions,
-) -> Result<Option<(Pid, WaitResult)>> {
+pub fn wait_child(thread: &Arc<Thread>, w: WaitFor, opts: WaitOptions) -> Result<Option<Waited>> {
     let process = thread.process();
     process.children_wait.wait_until(|| {
         let children = process.children.lock();
@@ -86,16 +86,16 @@ pub fn wait_child(
                 WaitFor::Pid(p) => children.zombies.get(&p).copied().filter(eligible),
                 _ => children.zombies.iter().copied().find(eligible),
             };
-            if let Some(status) = zombie
-                .and_then(|p| children.all.get(&p))
-                .and_then(|c| c.exit_status())
+            if let Some(c) = zombie.and_then(|p| children.all.get(&p))
+                && let Some(status) = c.exit_status()
             {
-                let pid = zombie.unwrap_or_default();
+                let pid = c.pid();
+                let time = total_time(c);
                 drop(children);
                 if !opts.no_wait {
                     reap(process, pid);
                 }
-                return Some(Ok(Some((pid, WaitResult::Exited(status)))));
+                return Some(Ok(Some((pid, WaitResult::Exited(status), time))));
             }
         }
         if opts.stopped || opts.continued {
@@ -113,7 +113,7 @@ pub fn wait_child(
                     if !opts.no_wait {
                         c.set_wait_event(None);
                     }
-                    return Some(Ok(Some((c.pid(), r))));
+                    return Some(Ok(Some((c.pid(), r, core::time::Duration::ZERO))));
                 }
             }
         }
@@ -138,11 +138,15 @@ pub fn wait_child(
     })
 }
 
+/// The CPU time of `child` and of the children it reaped.
+fn total_time(child: &Process) -> core::time::Duration {
+    child.cpu_time() + *child.children_time.lock()
+}
+
 fn reap(parent: &Process, pid: Pid) {
     let child = parent.children.lock().remove(pid);
     if let Some(child) = child {
-        let t = child.cpu_time() + *child.children_time.lock();
-        *parent.children_time.lock() += t;
+        *parent.children_time.lock() += total_time(&child);
         child.reaped();
     }
 }

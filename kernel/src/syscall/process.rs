@@ -376,13 +376,15 @@ pub fn sys_wait4(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     };
     match wait_child(ctx.thread, wait_for(ctx, pid), opts)? {
         None => ret(0),
-        Some((pid, status)) => {
+        Some((pid, status, time)) => {
             let vmar = ctx.vmar();
             if status_addr != 0 {
                 vmar.write_val(status_addr, &status.wait_status())?;
             }
             if rusage != 0 {
-                vmar.write_bytes(rusage, &[0u8; 144])?;
+                // The child's CPU time, all as user time (ru_utime): user
+                // and system time are not told apart.
+                vmar.write_bytes(rusage, &super::time::rusage_bytes(time))?;
             }
             ret(pid)
         }
@@ -439,7 +441,7 @@ pub fn sys_waitid(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     let vmar = ctx.vmar();
     // siginfo_t: si_signo, si_errno, si_code, pad, si_pid, si_uid, si_status.
     let mut info = [0u8; 128];
-    if let Some((pid, result)) = r {
+    if let Some((pid, result, _)) = r {
         use crate::process::ExitStatus;
         use crate::process::wait::WaitResult;
         // si_code: CLD_EXITED 1, CLD_KILLED 2, CLD_DUMPED 3, CLD_STOPPED 5,

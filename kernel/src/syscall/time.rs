@@ -259,11 +259,16 @@ pub fn sys_getrusage(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         1 => ctx.thread.cpu_time(),
         _ => *ctx.process.children_time_lock(),
     };
+    ctx.vmar().write_bytes(a[1], &rusage_bytes(d))?;
+    ret(0)
+}
+
+/// A `struct rusage` with `d` as its user time and nothing else.
+pub fn rusage_bytes(d: Duration) -> [u8; 144] {
     let mut buf = [0u8; 144];
     buf[0..8].copy_from_slice(&d.as_secs().to_le_bytes());
     buf[8..16].copy_from_slice(&(d.subsec_micros() as u64).to_le_bytes());
-    ctx.vmar().write_bytes(a[1], &buf)?;
-    ret(0)
+    buf
 }
 
 /// A `struct itimerspec` as read from user memory, not yet checked.

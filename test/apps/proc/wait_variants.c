@@ -19,6 +19,8 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/times.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -172,6 +174,40 @@ int main(void)
 		memset(&si, 0, sizeof si);
 		CHECK(waitid(P_PID, z, &si, WEXITED) == 0 && si.si_pid == z && si.si_status == 3,
 		      "and WEXITED reaps it");
+	}
+	/* A reaped child's CPU time reaches wait4's rusage, getrusage
+	 * (RUSAGE_CHILDREN) and times() (busybox `time` reads wait4's). */
+	{
+		struct rusage before, ru, after;
+		getrusage(RUSAGE_CHILDREN, &before);
+		pid_t c = fork();
+		if (c == 0) {
+			struct timespec t0, t;
+			clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
+			do
+				clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+			while ((t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) < 300000000L);
+			_exit(0);
+		}
+		int st;
+		memset(&ru, 0, sizeof ru);
+		CHECK(wait4(c, &st, 0, &ru) == c, "wait4 with rusage");
+		long us = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000L + ru.ru_utime.tv_usec +
+			  ru.ru_stime.tv_usec;
+		CHECK(us >= 250000 && us < 5000000, "wait4's rusage has the child's 0.3 s of CPU (%ld us)",
+		      us);
+		getrusage(RUSAGE_CHILDREN, &after);
+		long grew = (after.ru_utime.tv_sec + after.ru_stime.tv_sec - before.ru_utime.tv_sec -
+			     before.ru_stime.tv_sec) * 1000000L +
+			    after.ru_utime.tv_usec + after.ru_stime.tv_usec - before.ru_utime.tv_usec -
+			    before.ru_stime.tv_usec;
+		CHECK(grew >= 250000, "getrusage(RUSAGE_CHILDREN) grew by it (%ld us)", grew);
+		struct tms tm;
+		times(&tm);
+		long hz = sysconf(_SC_CLK_TCK);
+		CHECK((tm.tms_cutime + tm.tms_cstime) * 1000 / hz >= 250,
+		      "times() counts it in tms_cutime + tms_cstime (%ld ticks)",
+		      (long)(tm.tms_cutime + tm.tms_cstime));
 	}
 	return check_exit();
 }
