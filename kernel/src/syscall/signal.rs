@@ -135,7 +135,11 @@ pub fn sys_kill(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     let pid = a[0] as i32;
     let s = check_sig(a[1])?;
     if pid > 0 {
-        let p = find_process(pid as u32).ok_or(Error::new(ESRCH))?;
+        // A thread id names its process too (Linux looks pids and tids up
+        // alike and signals the whole thread group).
+        let p = find_process(pid as u32)
+            .or_else(|| crate::process::find_thread(pid as u32).map(|t| t.process().clone()))
+            .ok_or(Error::new(ESRCH))?;
         if !may_signal(ctx, &p) {
             return_errno!(EPERM);
         }
