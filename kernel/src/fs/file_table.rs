@@ -57,6 +57,11 @@ impl FileTable {
         Self::default()
     }
 
+    /// How many processes use the table.
+    pub fn users(&self) -> usize {
+        self.users
+    }
+
     /// Counts one more process using the table (`CLONE_FILES`).
     pub fn share(&mut self) {
         self.users += 1;

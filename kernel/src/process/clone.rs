@@ -198,12 +198,12 @@ pub fn clone_current(thread: &Arc<Thread>, user: &UserContext, a: CloneArgs) -> 
         process.vmar().fork()?
     };
     let files = if f & CLONE_FILES != 0 {
-        process.files().clone()
+        process.files()
     } else {
         Arc::new(Mutex::new(process.files().lock().clone()))
     };
     let fs = if f & CLONE_FS != 0 {
-        process.fs().clone()
+        process.fs()
     } else {
         Arc::new(Mutex::new(process.fs().lock().clone()))
     };
@@ -230,6 +230,10 @@ pub fn clone_current(thread: &Arc<Thread>, user: &UserContext, a: CloneArgs) -> 
         .rlimits(process.rlimits())
         .build_unregistered()?;
     child.set_exe(process.exe_path(), process.cmdline());
+    child.set_dumpable(process.dumpable());
+    if process.no_new_privs() {
+        child.set_no_new_privs();
+    }
     child.set_comm(process.comm().as_bytes());
     let new = ThreadBuilder::new(child.clone())
         .charge(charge)
@@ -238,6 +242,12 @@ pub fn clone_current(thread: &Arc<Thread>, user: &UserContext, a: CloneArgs) -> 
         .clear_child_tid(clear_tid)
         .set_child_tid(set_tid)
         .build(child_ctx)?;
+    // The alternate signal stack is inherited, except by a child that
+    // runs on the same memory concurrently (Linux's sas_ss_reset).
+    if f & (CLONE_VM | CLONE_VFORK) != CLONE_VM {
+        let (base, size) = thread.alt_stack();
+        new.thread().set_alt_stack(base, size);
+    }
     let pidfd = if f & CLONE_PIDFD != 0 {
         Some(crate::fs::pidfd::install_for_child(
             process, &child, a.pidfd,

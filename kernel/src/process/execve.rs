@@ -54,6 +54,7 @@ pub fn execve(
     process.sig_actions().lock().reset_for_exec();
     process.posix_timers().clear();
     thread.set_alt_stack(0, 0);
+    process.set_dumpable(true);
     thread.set_clear_child_tid(0);
     program.name_process(process, path);
 

@@ -74,8 +74,9 @@ pub struct Process {
     pub(super) children: SpinLock<Children>,
     pub(super) threads: SpinLock<Vec<Arc<Thread>>>,
     vmar: SpinLock<Arc<Vmar>>,
-    files: Arc<Mutex<FileTable>>,
-    fs: Arc<Mutex<FsContext>>,
+    /// Replaced only by `unshare` (shared with `CLONE_FILES`/`CLONE_FS`).
+    files: SpinLock<Arc<Mutex<FileTable>>>,
+    fs: SpinLock<Arc<Mutex<FsContext>>>,
     sig_actions: Arc<SpinLock<SigActions>>,
     pub(super) exit_status: SpinLock<Option<ExitStatus>>,
     /// The status chosen by the first `exit_group`/fatal signal, applied
@@ -96,6 +97,10 @@ pub struct Process {
     /// `PR_SET_CHILD_SUBREAPER`: orphaned descendants re-parent to this
     /// process rather than to init.
     child_subreaper: core::sync::atomic::AtomicBool,
+    /// `PR_SET_DUMPABLE`: inherited by `fork`, set again by `execve`.
+    dumpable: core::sync::atomic::AtomicBool,
+    /// `PR_SET_NO_NEW_PRIVS`: never cleared, inherited, kept by `execve`.
+    no_new_privs: core::sync::atomic::AtomicBool,
     cmdline: SpinLock<Vec<u8>>,
     /// The command name (`/proc/PID/comm`): at most 15 bytes.
     comm: SpinLock<String>,
@@ -240,10 +245,11 @@ impl ProcessBuilder {
             children: SpinLock::new(Children::default()),
             threads: SpinLock::new(Vec::new()),
             vmar: SpinLock::new(vmar),
-            files: self.files.unwrap_or_default(),
-            fs: self
-                .fs
-                .unwrap_or_else(|| Arc::new(Mutex::new(FsContext::new()))),
+            files: SpinLock::new(self.files.unwrap_or_default()),
+            fs: SpinLock::new(
+                self.fs
+                    .unwrap_or_else(|| Arc::new(Mutex::new(FsContext::new()))),
+            ),
             sig_actions: self.sig_actions.unwrap_or_default(),
             exit_status: SpinLock::new(None),
             exit_status_pending: SpinLock::new(None),
@@ -255,6 +261,8 @@ impl ProcessBuilder {
             exe_path: SpinLock::new(self.exe_path),
             pdeath_signal: core::sync::atomic::AtomicU8::new(0),
             child_subreaper: core::sync::atomic::AtomicBool::new(false),
+            dumpable: core::sync::atomic::AtomicBool::new(true),
+            no_new_privs: core::sync::atomic::AtomicBool::new(false),
             cmdline: SpinLock::new(Vec::new()),
             comm: SpinLock::new(String::new()),
             credentials: SpinLock::new(self.credentials),
@@ -338,13 +346,26 @@ impl Process {
     }
 
     /// The file table.
-    pub fn files(&self) -> &Arc<Mutex<FileTable>> {
-        &self.files
+    pub fn files(&self) -> Arc<Mutex<FileTable>> {
+        self.files.lock().clone()
+    }
+
+    /// Gives the process another file table (`unshare(CLONE_FILES)`);
+    /// returns the old one.
+    pub fn set_files(&self, t: Arc<Mutex<FileTable>>) -> Arc<Mutex<FileTable>> {
+        core::mem::replace(&mut *self.files.lock(), t)
     }
 
     /// The file-system context.
-    pub fn fs(&self) -> &Arc<Mutex<FsContext>> {
-        &self.fs
+    pub fn fs(&self) -> Arc<Mutex<FsContext>> {
+        self.fs.lock().clone()
+    }
+
+    /// Gives the process another file-system context
+    /// (`unshare(CLONE_FS)`).
+    pub fn set_fs(&self, f: Arc<Mutex<FsContext>>) {
+        let old = core::mem::replace(&mut *self.fs.lock(), f);
+        drop(old);
     }
 
     /// The signal dispositions.
@@ -498,6 +519,26 @@ impl Process {
     /// `PR_SET_CHILD_SUBREAPER`.
     pub fn set_child_subreaper(&self, on: bool) {
         self.child_subreaper.store(on, Ordering::Relaxed);
+    }
+
+    /// `PR_GET_DUMPABLE`.
+    pub fn dumpable(&self) -> bool {
+        self.dumpable.load(Ordering::Relaxed)
+    }
+
+    /// `PR_SET_DUMPABLE` (and `execve`, which sets it again).
+    pub fn set_dumpable(&self, on: bool) {
+        self.dumpable.store(on, Ordering::Relaxed);
+    }
+
+    /// `PR_GET_NO_NEW_PRIVS`.
+    pub fn no_new_privs(&self) -> bool {
+        self.no_new_privs.load(Ordering::Relaxed)
+    }
+
+    /// `PR_SET_NO_NEW_PRIVS` (one way only).
+    pub fn set_no_new_privs(&self) {
+        self.no_new_privs.store(true, Ordering::Relaxed);
     }
 
     /// The parent-death signal (0: none).

@@ -706,7 +706,8 @@ pub fn sys_chdir(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     {
         return_errno!(EACCES);
     }
-    let mut fs = ctx.process.fs().lock();
+    let fs_ctx = ctx.process.fs();
+    let mut fs = fs_ctx.lock();
     fs.cwd_path = normalize(&fs.cwd_path, &path);
     fs.cwd = inode;
     ret(0)
@@ -735,14 +736,16 @@ pub fn normalize(cwd: &str, path: &str) -> String {
 }
 
 pub fn sys_dup(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
-    let mut files = ctx.process.files().lock();
+    let files_table = ctx.process.files();
+    let mut files = files_table.lock();
     let f = files.get(fd_arg(a[0]))?;
     ret(files.insert(f, false)?)
 }
 
 pub fn sys_dup2(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     let (old, new) = (fd_arg(a[0]), fd_arg(a[1]));
-    let mut files = ctx.process.files().lock();
+    let files_table = ctx.process.files();
+    let mut files = files_table.lock();
     let f = files.get(old)?;
     if old == new {
         return ret(new);
@@ -761,7 +764,8 @@ pub fn sys_dup3(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     if old == new || fl & !flags::O_CLOEXEC != 0 {
         return_errno!(EINVAL);
     }
-    let mut files = ctx.process.files().lock();
+    let files_table = ctx.process.files();
+    let mut files = files_table.lock();
     let f = files.get(old)?;
     if new < 0 || new as usize >= crate::fs::file_table::MAX_FDS {
         return_errno!(EBADF);
@@ -776,7 +780,8 @@ pub fn sys_fcntl(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     let fd = fd_arg(a[0]);
     let cmd = a[1] as u32;
     let (file, lock_owner) = {
-        let mut files = ctx.process.files().lock();
+        let files_table = ctx.process.files();
+        let mut files = files_table.lock();
         let file = files.get(fd)?;
         match cmd {
             g::F_DUPFD | g::F_DUPFD_CLOEXEC => {
@@ -1036,7 +1041,8 @@ fn do_pipe2(ctx: &mut SyscallContext, addr: u64, fl: u32) -> R {
     let (r, w) = crate::fs::pipe::new_pipe(fl);
     let cloexec = fl & flags::O_CLOEXEC != 0;
     let (rfd, wfd) = {
-        let mut files = ctx.process.files().lock();
+        let files_table = ctx.process.files();
+        let mut files = files_table.lock();
         let rfd = files.insert(r, cloexec)?;
         match files.insert(w, cloexec) {
             Ok(wfd) => (rfd, wfd),
@@ -1050,7 +1056,8 @@ fn do_pipe2(ctx: &mut SyscallContext, addr: u64, fl: u32) -> R {
     buf[..4].copy_from_slice(&rfd.to_le_bytes());
     buf[4..].copy_from_slice(&wfd.to_le_bytes());
     if let Err(e) = ctx.vmar().write_bytes(addr, &buf) {
-        let mut files = ctx.process.files().lock();
+        let files_table = ctx.process.files();
+        let mut files = files_table.lock();
         let _ = files.remove(rfd);
         let _ = files.remove(wfd);
         return Err(e);
@@ -1133,7 +1140,8 @@ pub fn sys_close_range(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     let last = last.min(crate::fs::file_table::MAX_FDS as u32 - 1);
     let mut closed = Vec::new();
     {
-        let mut files = ctx.process.files().lock();
+        let files_table = ctx.process.files();
+        let mut files = files_table.lock();
         for fd in first..=last {
             let fd = fd as i32;
             if fl & CLOSE_RANGE_CLOEXEC != 0 {

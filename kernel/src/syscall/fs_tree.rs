@@ -468,7 +468,8 @@ pub fn sys_fchdir(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     if inode.metadata().kind != InodeType::Dir {
         return_errno!(ENOTDIR);
     }
-    let mut fs = ctx.process.fs().lock();
+    let fs_ctx = ctx.process.fs();
+    let mut fs = fs_ctx.lock();
     fs.cwd = inode;
     if let Some(p) = file.path() {
         fs.cwd_path = super::fs::normalize(&fs.cwd_path.clone(), &p);

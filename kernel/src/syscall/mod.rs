@@ -195,6 +195,7 @@ static TABLE: [Option<Handler>; MAX_NR] = table! {
     __NR_rseq => process::sys_rseq,
     __NR_arch_prctl => process::sys_arch_prctl,
     __NR_prctl => process::sys_prctl,
+    __NR_unshare => process::sys_unshare,
     __NR_futex => futex::sys_futex,
     __NR_futex_waitv => futex::sys_futex_waitv,
     __NR_clone => process::sys_clone,

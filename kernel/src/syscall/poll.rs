@@ -312,7 +312,8 @@ pub fn sys_epoll_ctl(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         (0, 0)
     };
     let (ep_file, target) = {
-        let files = ctx.process.files().lock();
+        let files_table = ctx.process.files();
+        let files = files_table.lock();
         (files.get(epfd)?, files.get(fd)?)
     };
     check_pollable(&target)?;

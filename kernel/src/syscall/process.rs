@@ -1,5 +1,10 @@
 //! Process and thread syscalls: identities, exit, thread-area set-up.
 
+use alloc::sync::Arc;
+
+use linux_raw_sys::prctl as pr;
+use ostd::sync::Mutex;
+
 use super::{SyscallContext, SyscallReturn, ret};
 use crate::prelude::*;
 use crate::process::exit::exit_process;
@@ -83,6 +88,70 @@ pub fn sys_set_tid_address(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     ret(ctx.thread.tid())
 }
 
+/// `unshare(flags)`: a private copy of what the process shares with
+/// others. Namespaces do not exist here, so their flags are `EINVAL`, as
+/// on a Linux built without them.
+pub fn sys_unshare(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    use crate::process::clone::flags::*;
+    const CLONE_NEWTIME: u64 = 0x80;
+    const NAMESPACES: u64 = CLONE_NEWNS
+        | CLONE_NEWUTS
+        | CLONE_NEWIPC
+        | CLONE_NEWNET
+        | CLONE_NEWUSER
+        | CLONE_NEWPID
+        | CLONE_NEWCGROUP
+        | CLONE_NEWTIME;
+    let mut f = a[0];
+    let valid = CLONE_THREAD
+        | CLONE_FS
+        | CLONE_SIGHAND
+        | CLONE_VM
+        | CLONE_FILES
+        | CLONE_SYSVSEM
+        | NAMESPACES;
+    if f & !valid != 0 {
+        return_errno!(EINVAL);
+    }
+    if f & NAMESPACES != 0 {
+        return_errno_with_message!(EINVAL, "namespaces are not supported");
+    }
+    // Linux's implications: sharing less memory means sharing fewer
+    // handlers, which means being a thread group of one.
+    if f & CLONE_VM != 0 {
+        f |= CLONE_SIGHAND;
+    }
+    if f & CLONE_SIGHAND != 0 {
+        f |= CLONE_THREAD;
+    }
+    let process = ctx.process;
+    if f & CLONE_THREAD != 0 && process.threads().len() > 1 {
+        return_errno!(EINVAL);
+    }
+    if f & CLONE_SIGHAND != 0 && Arc::strong_count(process.sig_actions()) > 1 {
+        return_errno!(EINVAL);
+    }
+    if f & CLONE_FS != 0 {
+        let copy = process.fs().lock().clone();
+        process.set_fs(Arc::new(Mutex::new(copy)));
+    }
+    if f & CLONE_FILES != 0 {
+        let table = process.files();
+        let mut shared = table.lock();
+        if shared.users() > 1 {
+            let copy = shared.clone();
+            let _ = shared.leave(); // another user remains
+            drop(shared);
+            process.set_files(Arc::new(Mutex::new(copy)));
+        }
+    }
+    if f & CLONE_SYSVSEM != 0 {
+        // Leaving the undo list applies its adjustments, as at exit.
+        crate::ipc::sem::exit_undo(process.pid());
+    }
+    ret(0)
+}
+
 /// Restartable sequences are not supported; glibc and musl carry on
 /// without them when registration fails with `ENOSYS` (no log line: every
 /// glibc program tries).
@@ -119,12 +188,16 @@ pub fn sys_arch_prctl(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     }
 }
 
-const PR_SET_PDEATHSIG: u64 = 1;
-const PR_GET_PDEATHSIG: u64 = 2;
-const PR_SET_NAME: u64 = 15;
-const PR_GET_NAME: u64 = 16;
-const PR_SET_CHILD_SUBREAPER: u64 = 36;
-const PR_GET_CHILD_SUBREAPER: u64 = 37;
+const PR_SET_PDEATHSIG: u64 = pr::PR_SET_PDEATHSIG as u64;
+const PR_GET_PDEATHSIG: u64 = pr::PR_GET_PDEATHSIG as u64;
+const PR_GET_DUMPABLE: u64 = pr::PR_GET_DUMPABLE as u64;
+const PR_SET_DUMPABLE: u64 = pr::PR_SET_DUMPABLE as u64;
+const PR_SET_NAME: u64 = pr::PR_SET_NAME as u64;
+const PR_GET_NAME: u64 = pr::PR_GET_NAME as u64;
+const PR_SET_CHILD_SUBREAPER: u64 = pr::PR_SET_CHILD_SUBREAPER as u64;
+const PR_GET_CHILD_SUBREAPER: u64 = pr::PR_GET_CHILD_SUBREAPER as u64;
+const PR_SET_NO_NEW_PRIVS: u64 = pr::PR_SET_NO_NEW_PRIVS as u64;
+const PR_GET_NO_NEW_PRIVS: u64 = pr::PR_GET_NO_NEW_PRIVS as u64;
 
 pub fn sys_prctl(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     match a[0] {
@@ -155,6 +228,28 @@ pub fn sys_prctl(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
             let v = ctx.process.is_child_subreaper() as i32;
             ctx.vmar().write_val(a[1], &v)?;
             ret(0)
+        }
+        PR_GET_DUMPABLE => ret(ctx.process.dumpable() as u64),
+        PR_SET_DUMPABLE => {
+            // SUID_DUMP_DISABLE or SUID_DUMP_USER; 2 is for the kernel.
+            if a[1] > 1 {
+                return_errno!(EINVAL);
+            }
+            ctx.process.set_dumpable(a[1] == 1);
+            ret(0)
+        }
+        PR_SET_NO_NEW_PRIVS => {
+            if a[1] != 1 || a[2] != 0 || a[3] != 0 || a[4] != 0 {
+                return_errno!(EINVAL);
+            }
+            ctx.process.set_no_new_privs();
+            ret(0)
+        }
+        PR_GET_NO_NEW_PRIVS => {
+            if a[1] != 0 || a[2] != 0 || a[3] != 0 || a[4] != 0 {
+                return_errno!(EINVAL);
+            }
+            ret(ctx.process.no_new_privs() as u64)
         }
         PR_GET_NAME => {
             let mut name = [0u8; 16];

@@ -164,7 +164,8 @@ pub fn sys_socketpair(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     let (s0, s1) = net::create_pair(a[0] as i32, ty, a[2] as i32)?;
     let (f0, f1) = (SocketFile::new(s0, nonblock), SocketFile::new(s1, nonblock));
     let (fd0, fd1) = {
-        let mut files = ctx.process.files().lock();
+        let files_table = ctx.process.files();
+        let mut files = files_table.lock();
         let fd0 = files.insert(f0, cloexec)?;
         match files.insert(f1, cloexec) {
             Ok(fd1) => (fd0, fd1),
@@ -181,7 +182,8 @@ pub fn sys_socketpair(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     buf[4..].copy_from_slice(&fd1.to_le_bytes());
     if let Err(e) = ctx.vmar().write_bytes(a[3], &buf) {
         let closed = {
-            let mut files = ctx.process.files().lock();
+            let files_table = ctx.process.files();
+            let mut files = files_table.lock();
             (files.remove(fd0), files.remove(fd1))
         };
         drop(closed);
@@ -399,7 +401,8 @@ fn read_control(ctx: &SyscallContext, hdr: &MsgHdr) -> Result<Ancillary> {
                         if anc.files.len() + n > SCM_MAX_FD {
                             return_errno!(EINVAL);
                         }
-                        let files = ctx.process.files().lock();
+                        let files_table = ctx.process.files();
+                        let files = files_table.lock();
                         for c in data.chunks_exact(4) {
                             let fd = i32::from_le_bytes([c[0], c[1], c[2], c[3]]);
                             anc.files.push(files.get(fd)?);
@@ -462,7 +465,8 @@ fn write_control(
         let mut fds: Vec<i32> = Vec::new();
         let mut rest: Vec<Arc<dyn FileLike>> = Vec::new();
         {
-            let mut table = ctx.process.files().lock();
+            let table_table = ctx.process.files();
+            let mut table = table_table.lock();
             for f in files {
                 if fds.len() < fdmax
                     && rest.is_empty()

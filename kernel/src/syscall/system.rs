@@ -131,7 +131,8 @@ pub fn sys_sched_yield(_ctx: &mut SyscallContext, _a: [u64; 6]) -> R {
 }
 
 pub fn sys_umask(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
-    let mut fs = ctx.process.fs().lock();
+    let fs_ctx = ctx.process.fs();
+    let mut fs = fs_ctx.lock();
     let old = fs.umask;
     fs.umask = a[0] as u32 & 0o777;
     ret(old)

@@ -338,7 +338,7 @@ impl ProcInode {
             Node::Fd { pid, fd, .. } => {
                 // Like Linux: the link's permissions show how the file is open.
                 let file = find_process(pid)
-                    .and_then(|p| lock_bounded(p.files()).ok().and_then(|f| f.get(fd).ok()));
+                    .and_then(|p| lock_bounded(&p.files()).ok().and_then(|f| f.get(fd).ok()));
                 let acc = file.map_or(flags::O_RDONLY, |f| f.status_flags() & flags::O_ACCMODE);
                 match acc {
                     flags::O_RDONLY => 0o500,
@@ -486,7 +486,7 @@ impl Inode for ProcInode {
                 let (p, _) = target(pid, tid)?;
                 let fd = parse_number(name).ok_or(Error::new(ENOENT))?;
                 let fd = i32::try_from(fd).map_err(|_| Error::new(ENOENT))?;
-                lock_bounded(p.files())?
+                lock_bounded(&p.files())?
                     .get(fd)
                     .map_err(|_| Error::new(ENOENT))?;
                 Node::Fd { pid, tid, fd }
@@ -578,7 +578,7 @@ impl Inode for ProcInode {
                 entry: PidEntry::Fd,
             } => {
                 let (p, _) = target(pid, tid)?;
-                let fds: Vec<i32> = lock_bounded(p.files())?.iter().map(|(fd, _)| fd).collect();
+                let fds: Vec<i32> = lock_bounded(&p.files())?.iter().map(|(fd, _)| fd).collect();
                 out.extend(fds.into_iter().map(|fd| {
                     (
                         fd.to_string(),
@@ -621,7 +621,7 @@ impl Inode for ProcInode {
             }
             Node::Fd { pid, tid, fd } => {
                 let (p, _) = target(pid, tid)?;
-                let file = lock_bounded(p.files())?
+                let file = lock_bounded(&p.files())?
                     .get(fd)
                     .map_err(|_| Error::new(ENOENT))?;
                 pid::describe_file(&p, &file)

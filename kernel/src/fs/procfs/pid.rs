@@ -131,12 +131,12 @@ pub(super) fn read_link(p: &Arc<Process>, entry: PidEntry) -> Result<String> {
             if exe.is_empty() {
                 return_errno!(ENOENT);
             }
-            let fs = super::lock_bounded(p.fs())?.clone();
+            let fs = super::lock_bounded(&p.fs())?.clone();
             let abs = absolute(&exe, &fs.cwd_path);
             // Linux shows the executable itself, not the link it was run by.
             Ok(realpath(&fs, &abs).unwrap_or(abs))
         }
-        PidEntry::Cwd => Ok(super::lock_bounded(p.fs())?.cwd_path.clone()),
+        PidEntry::Cwd => Ok(super::lock_bounded(&p.fs())?.cwd_path.clone()),
         PidEntry::Root => Ok("/".to_string()),
         _ => return_errno!(EINVAL),
     }
@@ -150,7 +150,7 @@ pub(super) fn describe_file(p: &Process, file: &Arc<dyn FileLike>) -> Result<Str
         }
         // Opened by a relative name: the best guess is the current
         // working directory.
-        let cwd = super::lock_bounded(p.fs())?.cwd_path.clone();
+        let cwd = super::lock_bounded(&p.fs())?.cwd_path.clone();
         return Ok(absolute(&path, &cwd));
     }
     if file.as_any().is::<crate::fs::tty::TtyFile>() {
@@ -320,7 +320,7 @@ impl Info {
 
         // A table that stays locked is shown as empty rather than failing
         // the whole file.
-        let (tty, fd_size) = super::lock_bounded(p.files()).map_or((false, 64), |files| {
+        let (tty, fd_size) = super::lock_bounded(&p.files()).map_or((false, 64), |files| {
             let tty = files
                 .iter()
                 .any(|(fd, f)| fd <= 2 && f.as_any().is::<crate::fs::tty::TtyFile>());
@@ -366,7 +366,7 @@ impl Info {
             threads: threads.len().max(1),
             uid: creds.euid,
             gid: creds.egid,
-            umask: super::lock_bounded(p.fs()).map_or(0o022, |fs| fs.umask),
+            umask: super::lock_bounded(&p.fs()).map_or(0o022, |fs| fs.umask),
             fd_size,
             start_ticks: ticks(p.start_time()),
             children_ticks,
