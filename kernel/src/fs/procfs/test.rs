@@ -225,7 +225,8 @@ fn test_process() -> Arc<Process> {
     let (r, _w) = crate::fs::pipe::new_pipe(0);
     let pipe_ino = r.metadata().ino;
     {
-        let mut files = p.files().lock();
+        let table = p.files();
+        let mut files = table.lock();
         files.insert(null, false).unwrap();
         files.insert(r, false).unwrap();
     }
