@@ -63,6 +63,9 @@ fn process_exited(process: &Arc<Process>, status: ExitStatus) {
     process.posix_timers().clear();
     let files = core::mem::take(&mut *process.files().lock());
     drop(files);
+    if process.pid() == process.sid() {
+        crate::fs::tty::session_leader_exited(process.sid());
+    }
     crate::ipc::sem::exit_undo(process.pid());
     if let Some(dead) = DEAD_VMAR.get() {
         process.set_vmar(dead.clone());

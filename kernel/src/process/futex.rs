@@ -904,10 +904,10 @@ fn owner_died(vmar: &Arc<Vmar>, addr: u64, tid: Tid, pi: bool, pending: bool) {
 fn retry_pi_waiter(key: Key) {
     let mut map = BUCKETS[key.bucket_index()].lock();
     let Some(q) = map.get_mut(&key) else { return };
-    if let Some(i) = q.iter().position(|e| e.kind() == Kind::Pi) {
-        if let Some(e) = q.remove(i) {
-            e.state.finish(RETRY);
-        }
+    if let Some(i) = q.iter().position(|e| e.kind() == Kind::Pi)
+        && let Some(e) = q.remove(i)
+    {
+        e.state.finish(RETRY);
     }
     if q.is_empty() {
         map.remove(&key);

@@ -156,7 +156,7 @@ pub(super) fn mounts() -> String {
 
 /// `/proc/filesystems`: the file system types `mount` accepts.
 pub(super) fn filesystems() -> String {
-    String::from("nodev\tproc\nnodev\ttmpfs\nnodev\tdevtmpfs\nnodev\tramfs\n")
+    String::from("nodev\tproc\nnodev\ttmpfs\nnodev\tdevtmpfs\nnodev\tdevpts\nnodev\tramfs\n")
 }
 
 /// `/proc/version`.
@@ -173,7 +173,7 @@ pub(super) fn cmdline() -> String {
 pub(super) fn devices() -> String {
     String::from(
         "Character devices:\n  1 mem\n  4 /dev/vc/0\n  4 tty\n  4 ttyS\n  5 /dev/tty\n  \
-         5 /dev/console\n\nBlock devices:\n",
+         5 /dev/console\n  5 /dev/ptmx\n136 pts\n\nBlock devices:\n",
     )
 }
 
