@@ -13,6 +13,9 @@
  * - closing the slave: master reads give EIO, poll gives POLLHUP;
  * - packet mode (TIOCPKT): TIOCPKT_DATA headers, FLUSHREAD and FLUSHWRITE;
  * - a full buffer: EAGAIN with O_NONBLOCK, a blocked write ends with EINTR;
+ *   blocked readers and writers die of SIGKILL;
+ * - opening /dev/ptmx until the limit gives ENOSPC, with fewer than 4096
+ *   open (Linux's /proc/sys/kernel/pty/max, which it never reaches);
  * - a pty driving /bin/sh.
  * Every blocking step is bounded by poll or alarm.
  */
@@ -423,7 +426,93 @@ static void test_full(void)
 		drained += n;
 	CHECK(drained == total, "the master reads all %ld bytes back", drained);
 	CHECK(wait_for(s, POLLOUT, 1000) & POLLOUT, "the slave is writable again");
+
+	/* A writer blocked on the full master and a reader blocked on the
+	 * empty slave are killable. */
+	fcntl(m, F_SETFL, O_NONBLOCK);
+	while (write(m, chunk, sizeof chunk) > 0)
+		;
+	pid_t w = fork();
+	if (w == 0) {
+		fcntl(m, F_SETFL, 0);
+		write(m, chunk, sizeof chunk);
+		_exit(0);
+	}
+	int m2, s2;
+	CHECK(open_pair(&m2, &s2, 0) == 0, "open another pair");
+	pid_t r = fork();
+	if (r == 0) {
+		read(s2, big, sizeof big);
+		_exit(0);
+	}
+	usleep(200 * 1000);
+	kill(w, SIGKILL);
+	kill(r, SIGKILL);
+	int st = 0;
+	alarm(5);
+	CHECK(waitpid(r, &st, 0) == r && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL,
+	      "a reader blocked on the slave dies of SIGKILL");
+	CHECK(waitpid(w, &st, 0) == w && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL,
+	      "a writer blocked on the full master dies of SIGKILL");
+	alarm(0);
+	close(s2);
+	close(m2);
 	close(s);
+	close(m);
+}
+
+/* Opens /dev/ptmx up to 1000 times (descriptor tables may be limited to
+ * 1024), reports the count and the errno that ended it, then waits to die. */
+static void limit_child(int rep)
+{
+	int n = 0, err = 0;
+	while (n < 1000) {
+		/* Not posix_openpt: musl turns ENOSPC into EAGAIN. */
+		if (open("/dev/ptmx", O_RDWR | O_NOCTTY) < 0) {
+			err = errno;
+			break;
+		}
+		n++;
+	}
+	int msg[2] = { n, err };
+	write(rep, msg, sizeof msg);
+	for (;;)
+		pause();
+}
+
+static void test_limit(void)
+{
+	pid_t kids[8];
+	int nkids = 0, total = 0, err = 0;
+	while (nkids < 8 && !err) {
+		int p[2];
+		if (pipe(p) != 0)
+			break;
+		pid_t pid = fork();
+		if (pid == 0) {
+			close(p[0]);
+			limit_child(p[1]);
+		}
+		close(p[1]);
+		kids[nkids++] = pid;
+		int msg[2] = { 0, -1 };
+		if (read_within(p[0], msg, sizeof msg, 60000) != sizeof msg) {
+			close(p[0]);
+			break;
+		}
+		close(p[0]);
+		total += msg[0];
+		err = msg[1];
+	}
+	CHECK(total < 4096 && err == ENOSPC, "opening /dev/ptmx ends with ENOSPC (after %d: %s)", total, strerror(err));
+	for (int i = 0; i < nkids; i++)
+		kill(kids[i], SIGKILL);
+	alarm(30);
+	for (int i = 0; i < nkids; i++)
+		waitpid(kids[i], NULL, 0);
+	alarm(0);
+	int m = posix_openpt(O_RDWR | O_NOCTTY);
+	CHECK(m >= 0, "a pseudo-terminal opens again once they are closed");
 	close(m);
 }
 
@@ -491,6 +580,7 @@ int main(void)
 	test_slave_close();
 	test_packet();
 	test_full();
+	test_limit();
 	test_shell();
 	return check_exit();
 }

@@ -12,8 +12,9 @@
 //! up (its session leader gets `SIGHUP`) and removes `/dev/pts/N`; once
 //! every slave file is closed, master reads give `EIO` after the data
 //! left. Packet mode (`TIOCPKT`) prefixes each read of the master with a
-//! status byte. At most [`PTY_MAX`] pairs exist at once (Linux's
-//! `/proc/sys/kernel/pty/max`); past that `/dev/ptmx` gives `ENOSPC`.
+//! status byte. Fewer than [`PTY_MAX`] pairs exist at once (Linux's
+//! `/proc/sys/kernel/pty/max`, which counts the new pair against the
+//! limit, so 4095 can be open); past that `/dev/ptmx` gives `ENOSPC`.
 
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::string::String;
@@ -41,7 +42,8 @@ use crate::fs::sigio::{IoOwner, PollReason, SigioList};
 use crate::prelude::*;
 use crate::process::Pid;
 
-/// The most pseudo-terminals at once (Linux's default `pty/max`).
+/// Linux's default `pty/max`: pairs are made while fewer than this, minus
+/// one, exist.
 pub const PTY_MAX: usize = 4096;
 /// Bytes the slave may write before the master reads: slave writers wait
 /// past this.
@@ -160,13 +162,13 @@ pub fn controlling_tty(sid: Pid) -> Option<Arc<Tty>> {
 }
 
 /// Opens `/dev/ptmx`: a new pair, its master open with `oflags`; `node`
-/// is the inode opened (for `fstat`). `ENOSPC` past [`PTY_MAX`] pairs.
+/// is the inode opened (for `fstat`). `ENOSPC` at [`PTY_MAX`] - 1 pairs.
 pub fn open_master(oflags: u32, node: Arc<dyn Inode>) -> Result<Arc<dyn FileLike>> {
     let cred = crate::process::current_thread()
         .map(|t| t.process().credentials())
         .ok();
     let mut table = PTYS.lock();
-    if table.len() >= PTY_MAX {
+    if table.len() + 1 >= PTY_MAX {
         return_errno!(ENOSPC);
     }
     // The lowest free number, as Linux's IDA gives.
