@@ -435,10 +435,11 @@ impl Tty {
         self.sigio.notify(PollReason::Hup);
     }
 
-    /// The leader of the session this terminal controls exited (Linux's
-    /// `disassociate_ctty(1)`): the foreground group gets `SIGHUP` and
-    /// the terminal is free for another session.
-    fn leader_exited(&self) {
+    /// The leader of the session this terminal controls gives it up
+    /// (Linux's `disassociate_ctty`): the foreground group gets `SIGHUP`,
+    /// and `SIGCONT` too unless the leader is exiting (`TIOCNOTTY`); the
+    /// terminal is free for another session.
+    fn disassociate(&self, on_exit: bool) {
         let fg = {
             let mut s = self.state.lock();
             s.session = None;
@@ -446,6 +447,9 @@ impl Tty {
         };
         if let Some(pgid) = fg {
             signal_group(pgid, sig::SIGHUP);
+            if !on_exit {
+                signal_group(pgid, sig::SIGCONT);
+            }
         }
     }
 
@@ -582,7 +586,7 @@ impl Tty {
                     return_errno!(ENOTTY);
                 }
                 if t.process().sid() == t.process().pid() {
-                    self.leader_exited();
+                    self.disassociate(false);
                 }
                 Ok(0)
             }
@@ -665,7 +669,7 @@ pub fn controlling_tty(sid: Pid) -> Option<Arc<Tty>> {
 /// is released and its foreground group hung up.
 pub fn session_leader_exited(sid: Pid) {
     if let Some(tty) = controlling_tty(sid) {
-        tty.leader_exited();
+        tty.disassociate(true);
     }
 }
 

@@ -157,8 +157,10 @@ pub fn indices() -> Vec<u32> {
 
 /// The slave that is the controlling terminal of session `sid`.
 pub fn controlling_tty(sid: Pid) -> Option<Arc<Tty>> {
-    let ptys: Vec<Arc<Tty>> = PTYS.lock().values().map(|p| p.slave.clone()).collect();
-    ptys.into_iter().find(|t| t.session() == Some(sid))
+    PTYS.lock()
+        .values()
+        .find(|p| p.slave.session() == Some(sid))
+        .map(|p| p.slave.clone())
 }
 
 /// Opens `/dev/ptmx`: a new pair, its master open with `oflags`; `node`
