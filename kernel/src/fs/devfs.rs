@@ -271,7 +271,8 @@ impl Inode for DevNode {
                 let sid = crate::process::current_thread().ok()?.process().sid();
                 return Some(match super::tty::controlling_tty(sid) {
                     Some(tty) if !tty.is_hung_up() => {
-                        Ok(super::tty::TtyFile::open(tty, oflags) as Arc<dyn FileLike>)
+                        let file = super::tty::TtyFile::open_via(tty, oflags, Some(node));
+                        Ok(file as Arc<dyn FileLike>)
                     }
                     Some(_) => Err(Error::new(EIO)),
                     None => Err(Error::new(ENXIO)),

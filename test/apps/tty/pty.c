@@ -4,12 +4,16 @@
  * - posix_openpt/grantpt/unlockpt/ptsname, TIOCGPTN, TIOCGPTPEER; the
  *   slave cannot be opened before unlockpt (EIO); bad pointers give
  *   EFAULT, unknown ioctls ENOTTY;
- * - data both ways in raw mode, poll readiness on both ends;
+ * - data both ways in raw mode, poll and epoll readiness on both ends;
  * - canonical mode: erase, echo on the master, ONLCR;
  * - job control: a child that did setsid + TIOCSCTTY is the foreground
  *   group (TIOCGPGRP on both ends), ^C written to the master sends it
  *   SIGINT, TIOCSWINSZ on the master SIGWINCH, and closing the master
  *   SIGHUP, after which its slave reads give end of file and writes EIO;
+ * - sessions: /dev/tty is the slave for a process whose controlling
+ *   terminal it is; a background read gets SIGTTIN; TIOCSPGRP to a group
+ *   that does not exist (ESRCH) or is in another session (EPERM); the
+ *   session leader's exit sends SIGHUP to the foreground group;
  * - closing the slave: master reads give EIO, poll gives POLLHUP;
  * - packet mode (TIOCPKT): TIOCPKT_DATA headers, FLUSHREAD and FLUSHWRITE;
  * - a full buffer: EAGAIN with O_NONBLOCK, a blocked write ends with EINTR;
@@ -24,6 +28,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -167,6 +172,19 @@ static void test_raw(void)
 	CHECK(write(s, "xyz\n", 4) == 4, "write 4 bytes to the slave");
 	CHECK(wait_for(m, POLLIN, 1000) & POLLIN, "the master is readable");
 	CHECK(read_all_within(m, buf, 4, 1000) == 4 && !memcmp(buf, "xyz\n", 4), "the master reads them (no ONLCR)");
+	int ep = epoll_create1(0);
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = m }, out[2];
+	epoll_ctl(ep, EPOLL_CTL_ADD, m, &ev);
+	ev.data.fd = s;
+	epoll_ctl(ep, EPOLL_CTL_ADD, s, &ev);
+	CHECK(epoll_wait(ep, out, 2, 0) == 0, "epoll: neither end is readable");
+	int n = write(s, "e", 1) == 1 ? epoll_wait(ep, out, 2, 1000) : -1;
+	CHECK(n == 1 && out[0].data.fd == m, "epoll: the master is readable after a slave write");
+	read_within(m, buf, sizeof buf, 1000);
+	n = write(m, "f", 1) == 1 ? epoll_wait(ep, out, 2, 1000) : -1;
+	CHECK(n == 1 && out[0].data.fd == s, "epoll: the slave is readable after a master write");
+	read_within(s, buf, sizeof buf, 1000);
+	close(ep);
 	int avail = -1;
 	CHECK(write(m, "12345", 5) == 5 && wait_for(s, POLLIN, 1000) && ioctl(s, FIONREAD, &avail) == 0 && avail == 5,
 	      "FIONREAD on the slave (%d)", avail);
@@ -332,6 +350,104 @@ static void test_job_control(void)
 	CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0, "the child exits 0");
 	alarm(0);
 	close(rep[0]);
+}
+
+static volatile sig_atomic_t got_ttin;
+
+static void on_ttin(int sig)
+{
+	(void)sig;
+	got_ttin = 1;
+}
+
+/* test_session's session leader: reports over rep. */
+static void session_leader(const char *name, int rep)
+{
+	char r;
+	alarm(20);
+	setsid();
+	int s = open(name, O_RDWR); /* no O_NOCTTY: becomes the controlling terminal */
+	struct stat st;
+	int t = open("/dev/tty", O_RDWR | O_NOCTTY);
+	r = s >= 0 && t >= 0 && tcgetsid(t) == getpid() && tcgetpgrp(t) == getpid() && fstat(t, &st) == 0 &&
+			    st.st_rdev == makedev(5, 0)
+		    ? 'T'
+		    : 't';
+	write(rep, &r, 1);
+
+	/* A background group reading its terminal gets SIGTTIN. */
+	pid_t bg = fork();
+	if (bg == 0) {
+		setpgid(0, 0);
+		struct sigaction sa = { .sa_handler = on_ttin };
+		sigaction(SIGTTIN, &sa, NULL);
+		char buf[4];
+		ssize_t n = read(s, buf, sizeof buf);
+		char c = n == -1 && errno == EINTR && got_ttin ? 'B' : 'b';
+		write(rep, &c, 1);
+		_exit(0);
+	}
+	waitpid(bg, NULL, 0);
+
+	errno = 0;
+	int e1 = tcsetpgrp(s, 0x3ffffff0) == -1 ? errno : 0;
+	int e2 = tcsetpgrp(s, getpgid(getppid())) == -1 ? errno : 0;
+	r = e1 == ESRCH && e2 == EPERM && tcsetpgrp(s, getpid()) == 0 ? 'P' : 'p';
+	write(rep, &r, 1);
+
+	/* A member of the foreground group outlives the leader. */
+	int ready[2];
+	pipe(ready);
+	pid_t fg = fork();
+	if (fg == 0) {
+		struct sigaction sa = { .sa_handler = on_sig };
+		sigaction(SIGHUP, &sa, NULL);
+		alarm(10);
+		write(ready[1], "c", 1);
+		while (!got_hup)
+			pause();
+		write(rep, "U", 1);
+		_exit(0);
+	}
+	char c;
+	read(ready[0], &c, 1);
+	write(rep, "A", 1);
+	_exit(0);
+}
+
+static void test_session(void)
+{
+	int m, s;
+	CHECK(open_pair(&m, &s, 0) == 0, "open a pair for a session");
+	char name[64];
+	snprintf(name, sizeof name, "%s", ptsname(m));
+	int rep[2];
+	pipe(rep);
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(m);
+		close(s);
+		close(rep[0]);
+		session_leader(name, rep[1]);
+	}
+	close(rep[1]);
+	char c = read_report(rep[0]);
+	CHECK(c == 'T', "/dev/tty is the controlling pseudo-terminal, and stats as /dev/tty (%c)", c);
+	c = read_report(rep[0]);
+	CHECK(c == 'B', "a background read gets SIGTTIN and EINTR (%c)", c);
+	c = read_report(rep[0]);
+	CHECK(c == 'P', "TIOCSPGRP: ESRCH for no group, EPERM for another session's (%c)", c);
+	c = read_report(rep[0]);
+	CHECK(c == 'A', "the session leader exits (%c)", c);
+	c = read_report(rep[0]);
+	CHECK(c == 'U', "its foreground group gets SIGHUP (%c)", c);
+	int st = -1;
+	alarm(10);
+	CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0, "the leader exited 0");
+	alarm(0);
+	close(rep[0]);
+	close(s);
+	close(m);
 }
 
 static void test_slave_close(void)
@@ -577,6 +693,7 @@ int main(void)
 	test_raw();
 	test_canonical();
 	test_job_control();
+	test_session();
 	test_slave_close();
 	test_packet();
 	test_full();

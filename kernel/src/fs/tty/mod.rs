@@ -522,10 +522,13 @@ impl Tty {
                     return_errno!(ENOTTY);
                 }
                 job_control(sig::SIGTTOU)?;
-                let in_session = crate::process::processes_in_group(pgid as u32)
-                    .iter()
-                    .any(|p| p.sid() == t.process().sid());
-                if !in_session {
+                // Linux: ESRCH if there is no such group, EPERM if it is
+                // in another session.
+                let group = crate::process::processes_in_group(pgid as u32);
+                if group.is_empty() {
+                    return_errno!(ESRCH);
+                }
+                if !group.iter().any(|p| p.sid() == t.process().sid()) {
                     return_errno!(EPERM);
                 }
                 self.state.lock().fg_pgid = Some(pgid as u32);
@@ -678,6 +681,9 @@ pub fn session_leader_exited(sid: Pid) {
 /// flags, over the one shared terminal.
 pub struct TtyFile {
     tty: Arc<Tty>,
+    /// The node opened, when it is not the terminal's own (`/dev/tty`):
+    /// `fstat` describes it, as on Linux.
+    node: Option<Arc<dyn super::inode::Inode>>,
     flags: AtomicU32,
     lock: FileLockHandle,
     owner: Arc<IoOwner>,
@@ -687,12 +693,23 @@ impl TtyFile {
     /// Opens the terminal with `oflags` (the access mode and `O_NONBLOCK`
     /// are kept).
     pub fn open(tty: Arc<Tty>, oflags: u32) -> Arc<TtyFile> {
+        Self::open_via(tty, oflags, None)
+    }
+
+    /// Opens the terminal through `node` (`/dev/tty`), which `fstat`
+    /// then describes.
+    pub fn open_via(
+        tty: Arc<Tty>,
+        oflags: u32,
+        node: Option<Arc<dyn super::inode::Inode>>,
+    ) -> Arc<TtyFile> {
         let keep = linux_raw_sys::general::O_ACCMODE
             | linux_raw_sys::general::O_NONBLOCK
             | linux_raw_sys::general::O_APPEND;
         tty.driver.opened();
         Arc::new(TtyFile {
             tty,
+            node,
             flags: AtomicU32::new(oflags & keep),
             lock: FileLockHandle::new(),
             owner: IoOwner::new(),
@@ -733,7 +750,10 @@ impl FileLike for TtyFile {
     }
 
     fn metadata(&self) -> Metadata {
-        self.tty.metadata()
+        match &self.node {
+            Some(node) => node.metadata(),
+            None => self.tty.metadata(),
+        }
     }
 
     fn ioctl(&self, cmd: u32, arg: u64) -> Result<i64> {
