@@ -264,11 +264,13 @@ impl Tty {
         let r = self.input_waiters.wait_until_or_timeout(
             || {
                 let mut s = self.state.lock();
-                if s.ldisc.readable() {
-                    return Some(Ok(s.ldisc.read(buf)));
-                }
+                // Once hung up, reads give end of file even with input
+                // left (Linux's `hung_up_tty_read`).
                 if s.hung_up {
                     return Some(Ok(0));
+                }
+                if s.ldisc.readable() {
+                    return Some(Ok(s.ldisc.read(buf)));
                 }
                 let t = s.ldisc.termios();
                 if t.c_lflag & linux_raw_sys::general::ICANON == 0
@@ -350,7 +352,12 @@ impl Tty {
     pub fn poll(&self) -> IoEvents {
         let s = self.state.lock();
         if s.hung_up {
-            return IoEvents::IN | IoEvents::OUT | IoEvents::ERR | IoEvents::HUP;
+            return IoEvents::IN
+                | IoEvents::RDNORM
+                | IoEvents::OUT
+                | IoEvents::WRNORM
+                | IoEvents::ERR
+                | IoEvents::HUP;
         }
         let mut ev = IoEvents::empty();
         if s.ldisc.readable() {
@@ -598,11 +605,14 @@ impl Tty {
     }
 }
 
-/// Sends `sig` to every process of group `pgid`.
+/// Sends `sig` to every process of group `pgid`, with the process table
+/// locked (no copy of it: this runs in interrupt context and on exit).
 fn signal_group(pgid: Pid, sig: Signal) {
-    for p in crate::process::processes_in_group(pgid) {
-        crate::process::exit::send_to_process(&p, sig);
-    }
+    crate::process::table::for_each_process(|p| {
+        if p.pgid() == pgid {
+            crate::process::exit::send_to_process(p, sig);
+        }
+    });
 }
 
 /// The console's device: the serial port, never full.
