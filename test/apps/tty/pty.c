@@ -489,6 +489,15 @@ static void test_packet(void)
 	/* What Linux had already moved to the master's side may remain. */
 	while (read_within(m, buf, sizeof buf, 100) > 0)
 		;
+	/* A signal character flushes both queues. */
+	struct termios t;
+	tcgetattr(s, &t);
+	t.c_lflag |= ISIG;
+	tcsetattr(s, TCSANOW, &t);
+	CHECK(write(m, "\x03", 1) == 1, "write ^C to the master with ISIG on");
+	n = read_within(m, buf, sizeof buf, 1000);
+	CHECK(n == 1 && buf[0] == (TIOCPKT_FLUSHREAD | TIOCPKT_FLUSHWRITE),
+	      "the master reads TIOCPKT_FLUSHREAD | TIOCPKT_FLUSHWRITE (%zd, %#x)", n, buf[0]);
 	int zero = 0;
 	CHECK(ioctl(m, TIOCPKT, &zero) == 0 && write(s, "ab", 2) == 2 && read_all_within(m, buf, 2, 1000) == 2 &&
 		      !memcmp(buf, "ab", 2),

@@ -17,8 +17,8 @@ use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 
 use linux_raw_sys::general::{
-    ECHO, ECHOCTL, ECHOE, ECHOK, ECHOKE, ICANON, ICRNL, IEXTEN, ISIG, IXON, ONLCR, OPOST, VEOF,
-    VERASE, VINTR, VKILL, VMIN, VQUIT, VSUSP, VWERASE, termios,
+    ECHO, ECHOCTL, ECHOE, ECHOK, ECHOKE, ICANON, ICRNL, IEXTEN, ISIG, IXON, NOFLSH, ONLCR, OPOST,
+    VEOF, VERASE, VINTR, VKILL, VMIN, VQUIT, VSUSP, VWERASE, termios,
 };
 
 use crate::process::signal::{Signal, sig};
@@ -184,8 +184,12 @@ impl LineDiscipline {
     }
 
     /// Takes one input byte; appends what to echo to `echo` and returns
-    /// the signal it stands for, if any (the caller sends it to the
-    /// foreground process group; input has then been flushed).
+    /// the signal it stands for, if any: the caller sends it to the
+    /// foreground process group and, unless [`flushes_on_signal`] is
+    /// false, discards the output not yet delivered (input and the echo
+    /// so far have been discarded here).
+    ///
+    /// [`flushes_on_signal`]: Self::flushes_on_signal
     pub fn receive(&mut self, mut b: u8, echo: &mut Vec<u8>) -> Option<Signal> {
         let t = self.termios;
         let lflag = t.c_lflag;
@@ -203,8 +207,13 @@ impl LineDiscipline {
             } else {
                 sig::SIGTSTP
             };
-            // Like n_tty: flush pending input and echo the character.
-            self.flush_input();
+            // Like n_tty: unless NOFLSH, flush pending input (the caller
+            // flushes pending output: echo so far included) and echo the
+            // character.
+            if lflag & NOFLSH == 0 {
+                self.flush_input();
+                echo.clear();
+            }
             if echoing {
                 echo.extend_from_slice(&[b'^', b + 0x40]);
             }
@@ -261,6 +270,11 @@ impl LineDiscipline {
             }
         }
         None
+    }
+
+    /// Whether a signal character flushes the queues (no `NOFLSH`).
+    pub fn flushes_on_signal(&self) -> bool {
+        self.termios.c_lflag & NOFLSH == 0
     }
 
     /// Makes the edited line readable as one line.

@@ -164,12 +164,14 @@ impl Tty {
         let mut echo = Vec::new();
         let mut signals: Vec<Signal> = Vec::new();
         let mut out = Vec::new();
+        let mut flush = false;
         let (taken, fg, readable) = {
             let mut s = self.state.lock();
             let mut n = 0;
             while n < buf.len() && (n == 0 || s.ldisc.has_room()) {
                 if let Some(sig) = s.ldisc.receive(buf[n], &mut echo) {
                     signals.push(sig);
+                    flush |= s.ldisc.flushes_on_signal();
                 }
                 n += 1;
             }
@@ -178,15 +180,18 @@ impl Tty {
             }
             (n, s.fg_pgid, s.ldisc.readable())
         };
+        // As n_tty's `isig`: the output queue and the input go, then the
+        // signal character is echoed.
+        if flush {
+            self.driver.flush_output();
+            self.driver.input_flushed();
+        }
         if !out.is_empty() {
             self.driver.push_echo(&out);
         }
-        if !signals.is_empty() {
-            self.driver.input_flushed();
-            if let Some(pgid) = fg {
-                for sig in signals {
-                    signal_group(pgid, sig);
-                }
+        if let Some(pgid) = fg {
+            for sig in signals {
+                signal_group(pgid, sig);
             }
         }
         self.input_waiters.wake_all();
