@@ -3,7 +3,7 @@
  *
  * - posix_openpt/grantpt/unlockpt/ptsname, TIOCGPTN, TIOCGPTPEER; the
  *   slave cannot be opened before unlockpt (EIO); bad pointers give
- *   EFAULT, unknown ioctls ENOTTY;
+ *   EFAULT, unknown ioctls ENOTTY; /proc/sys/kernel/pty/nr counts pairs;
  * - data both ways in raw mode, poll and epoll readiness on both ends;
  * - canonical mode: erase, echo on the master, ONLCR;
  * - job control: a child that did setsid + TIOCSCTTY is the foreground
@@ -77,6 +77,19 @@ static size_t read_all_within(int fd, char *buf, size_t want, int ms)
 	return got;
 }
 
+/* A number from a /proc file, or -1. */
+static long read_long(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	long v = -1;
+	if (f) {
+		if (fscanf(f, "%ld", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
 /* Opens a pty pair; the slave in raw mode if raw. */
 static int open_pair(int *m, int *s, int raw)
 {
@@ -142,6 +155,13 @@ static void test_open(void)
 	CHECK_ERRNO(ioctl(s, TIOCGPTN, &n), ENOTTY, "TIOCGPTN on the slave");
 	CHECK(close(s) == 0 && close(m) == 0, "close both ends");
 	CHECK_ERRNO(open(want, O_RDWR | O_NOCTTY), ENOENT, "the slave is gone with its master");
+
+	/* /proc/sys/kernel/pty counts them. */
+	long max = read_long("/proc/sys/kernel/pty/max"), nr0 = read_long("/proc/sys/kernel/pty/nr");
+	int p1 = posix_openpt(O_RDWR | O_NOCTTY);
+	long nr1 = read_long("/proc/sys/kernel/pty/nr");
+	close(p1);
+	CHECK(max == 4096 && nr1 == nr0 + 1, "/proc/sys/kernel/pty: max %ld, nr %ld then %ld", max, nr0, nr1);
 
 	/* Numbers are reused lowest first, as on Linux. */
 	int a = posix_openpt(O_RDWR | O_NOCTTY), b = posix_openpt(O_RDWR | O_NOCTTY);

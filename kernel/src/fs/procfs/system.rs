@@ -301,6 +301,22 @@ pub(super) fn entropy_avail() -> String {
 }
 
 /// `/proc/sys/vm/overcommit_memory`: heuristic overcommit (the default).
+/// `/proc/sys/kernel/pty/max`: the limit on pseudo-terminals (fixed here).
+pub(super) fn pty_max() -> String {
+    format!("{}\n", crate::fs::tty::pty::PTY_MAX)
+}
+
+/// `/proc/sys/kernel/pty/nr`: pseudo-terminals in use.
+pub(super) fn pty_nr() -> String {
+    format!("{}\n", crate::fs::tty::pty::count())
+}
+
+/// `/proc/sys/kernel/pty/reserve`: Linux keeps this many for its initial
+/// devpts instance, the only one here.
+pub(super) fn pty_reserve() -> String {
+    String::from("1024\n")
+}
+
 pub(super) fn overcommit() -> String {
     String::from("0\n")
 }

@@ -150,6 +150,11 @@ pub fn find(index: u32) -> Option<Arc<Pty>> {
     PTYS.lock().get(&index).cloned()
 }
 
+/// How many pseudo-terminals exist (`/proc/sys/kernel/pty/nr`).
+pub fn count() -> usize {
+    PTYS.lock().len()
+}
+
 /// The numbers of the pseudo-terminals, in order.
 pub fn indices() -> Vec<u32> {
     PTYS.lock().keys().copied().collect()
