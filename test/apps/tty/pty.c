@@ -4,7 +4,8 @@
  * - posix_openpt/grantpt/unlockpt/ptsname, TIOCGPTN, TIOCGPTPEER; the
  *   slave cannot be opened before unlockpt (EIO); bad pointers give
  *   EFAULT, unknown ioctls ENOTTY; /proc/sys/kernel/pty/nr counts pairs;
- * - data both ways in raw mode, poll and epoll readiness on both ends;
+ * - data both ways in raw mode, poll and epoll readiness on both ends,
+ *   SIGIO from an O_ASYNC master;
  * - canonical mode: erase, echo on the master, ONLCR;
  * - job control: a child that did setsid + TIOCSCTTY is the foreground
  *   group (TIOCGPGRP on both ends), ^C written to the master sends it
@@ -15,7 +16,8 @@
  *   that does not exist (ESRCH) or is in another session (EPERM); the
  *   session leader's exit sends SIGHUP to the foreground group;
  * - closing the slave: master reads give EIO, poll gives POLLHUP;
- * - packet mode (TIOCPKT): TIOCPKT_DATA headers, FLUSHREAD and FLUSHWRITE;
+ * - packet mode (TIOCPKT): TIOCPKT_DATA headers, FLUSHREAD and FLUSHWRITE
+ *   (tcflush, a signal character), DOSTOP and NOSTOP;
  * - a full buffer: EAGAIN with O_NONBLOCK, a blocked write ends with EINTR;
  *   blocked readers and writers die of SIGKILL;
  * - opening /dev/ptmx until the limit gives ENOSPC, with fewer than 4096
@@ -106,6 +108,20 @@ static int open_pair(int *m, int *s, int raw)
 		tcsetattr(*s, TCSANOW, &t);
 	}
 	return 0;
+}
+
+static volatile sig_atomic_t got_int, got_winch, got_hup, got_io;
+
+static void on_sig(int sig)
+{
+	if (sig == SIGIO)
+		got_io++;
+	else if (sig == SIGINT)
+		got_int++;
+	else if (sig == SIGWINCH)
+		got_winch++;
+	else if (sig == SIGHUP)
+		got_hup++;
 }
 
 static void test_open(void)
@@ -205,6 +221,19 @@ static void test_raw(void)
 	CHECK(n == 1 && out[0].data.fd == s, "epoll: the slave is readable after a master write");
 	read_within(s, buf, sizeof buf, 1000);
 	close(ep);
+	/* O_ASYNC on the master: SIGIO when the slave writes. */
+	struct sigaction io = { .sa_handler = on_sig };
+	sigaction(SIGIO, &io, NULL);
+	got_io = 0;
+	CHECK(fcntl(m, F_SETOWN, getpid()) == 0 && fcntl(m, F_SETFL, fcntl(m, F_GETFL) | O_ASYNC) == 0,
+	      "F_SETOWN and O_ASYNC on the master");
+	CHECK(write(s, "g", 1) == 1 && wait_for(m, POLLIN, 1000) && got_io, "SIGIO when the slave writes");
+	fcntl(m, F_SETFL, fcntl(m, F_GETFL) & ~O_ASYNC);
+	signal(SIGIO, SIG_IGN);
+	read_within(m, buf, sizeof buf, 1000);
+	fcntl(s, F_SETFL, O_NONBLOCK);
+	CHECK_ERRNO(read(s, buf, sizeof buf), EAGAIN, "a non-blocking read of an empty slave");
+	fcntl(s, F_SETFL, 0);
 	int avail = -1;
 	CHECK(write(m, "12345", 5) == 5 && wait_for(s, POLLIN, 1000) && ioctl(s, FIONREAD, &avail) == 0 && avail == 5,
 	      "FIONREAD on the slave (%d)", avail);
@@ -252,18 +281,6 @@ static void test_canonical(void)
 	tcflush(m, TCIOFLUSH);
 	close(s);
 	close(m);
-}
-
-static volatile sig_atomic_t got_int, got_winch, got_hup;
-
-static void on_sig(int sig)
-{
-	if (sig == SIGINT)
-		got_int++;
-	else if (sig == SIGWINCH)
-		got_winch++;
-	else if (sig == SIGHUP)
-		got_hup++;
 }
 
 /* Child side of test_job_control: report over `rep`, wait for steps on `cmd`. */
@@ -509,6 +526,18 @@ static void test_packet(void)
 	/* What Linux had already moved to the master's side may remain. */
 	while (read_within(m, buf, sizeof buf, 100) > 0)
 		;
+	/* Flow control switched on and off on the slave. */
+	struct termios fc;
+	tcgetattr(s, &fc);
+	fc.c_iflag |= IXON;
+	tcsetattr(s, TCSANOW, &fc);
+	n = read_within(m, buf, sizeof buf, 1000);
+	CHECK(n == 1 && buf[0] == TIOCPKT_DOSTOP, "IXON on: the master reads TIOCPKT_DOSTOP (%zd, %#x)", n, buf[0]);
+	fc.c_iflag &= ~IXON;
+	tcsetattr(s, TCSANOW, &fc);
+	n = read_within(m, buf, sizeof buf, 1000);
+	CHECK(n == 1 && buf[0] == TIOCPKT_NOSTOP, "IXON off: the master reads TIOCPKT_NOSTOP (%zd, %#x)", n, buf[0]);
+
 	/* A signal character flushes both queues. */
 	struct termios t;
 	tcgetattr(s, &t);
