@@ -6,7 +6,7 @@
  *   EFAULT, unknown ioctls ENOTTY; /proc/sys/kernel/pty/nr counts pairs;
  * - data both ways in raw mode, poll and epoll readiness on both ends,
  *   SIGIO from an O_ASYNC master;
- * - canonical mode: erase, echo on the master, ONLCR;
+ * - canonical mode: erase, echo on the master (ECHOCTL), ONLCR;
  * - job control: a child that did setsid + TIOCSCTTY is the foreground
  *   group (TIOCGPGRP on both ends), ^C written to the master sends it
  *   SIGINT, TIOCSWINSZ on the master SIGWINCH, and closing the master
@@ -265,6 +265,13 @@ static void test_canonical(void)
 	CHECK(write(s, "out\n", 4) == 4, "the slave writes a line");
 	n = read_all_within(m, buf, 5, 1000);
 	CHECK(n == 5 && !memcmp(buf, "out\r\n", 5), "ONLCR: the master reads \"out\\r\\n\"");
+
+	/* ECHOCTL: a control character echoes as ^A. */
+	CHECK(write(m, "x\x01\n", 3) == 3, "type x, ^A, newline");
+	n = read_within(s, buf, sizeof buf, 1000);
+	CHECK(n == 3 && !memcmp(buf, "x\x01\n", 3), "the slave reads the control character as it is");
+	n = read_all_within(m, buf, 5, 1000);
+	CHECK(n == 5 && !memcmp(buf, "x^A\r\n", 5), "the master sees it echoed as \"^A\"");
 
 	/* Two lines at once are read one at a time; ^D ends a partial line. */
 	CHECK(write(m, "one\ntwo\n", 8) == 8, "type two lines");

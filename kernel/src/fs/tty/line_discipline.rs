@@ -6,7 +6,8 @@
 //! become signals; in canonical mode (`ICANON`) input is collected into
 //! lines with erase (`VERASE`, backspace), kill (`VKILL`), word erase
 //! (`VWERASE` with `IEXTEN`) and end of file (`VEOF`); with `ECHO` it is
-//! echoed. In non-canonical mode bytes are readable as they come.
+//! echoed, control characters as `^X` with `ECHOCTL`. In non-canonical
+//! mode bytes are readable as they come.
 //! Output: `OPOST` with `ONLCR` turns `\n` into `\r\n`.
 //!
 //! This is pure state: the terminal ([`Tty`](super::Tty)) holds it under
@@ -215,7 +216,7 @@ impl LineDiscipline {
                 echo.clear();
             }
             if echoing {
-                echo.extend_from_slice(&[b'^', b + 0x40]);
+                self.echo_char(b, echo);
             }
             return Some(signal);
         }
@@ -224,37 +225,38 @@ impl LineDiscipline {
                 self.ready.push_back(b);
             }
             if echoing {
-                echo.push(b);
+                self.echo_char(b, echo);
             }
             return None;
         }
-        let erase = |n: usize, echo: &mut Vec<u8>| {
+        // Erasing a character takes back the columns its echo took.
+        let erase = |this: &Self, erased: &[u8], echo: &mut Vec<u8>| {
             if echoing {
-                for _ in 0..n {
-                    echo.extend_from_slice(b"\x08 \x08");
+                for &c in erased {
+                    for _ in 0..this.echo_width(c) {
+                        echo.extend_from_slice(b"\x08 \x08");
+                    }
                 }
             }
         };
         if b == cc[VERASE as usize] || b == 0x08 {
-            if self.line.pop().is_some() {
-                erase(1, echo);
+            if let Some(c) = self.line.pop() {
+                erase(self, &[c], echo);
             }
         } else if b == cc[VKILL as usize] {
-            let n = self.line.len();
-            self.line.clear();
-            erase(n, echo);
+            let line = core::mem::take(&mut self.line);
+            erase(self, &line, echo);
         } else if b == cc[VWERASE as usize] && lflag & IEXTEN != 0 {
             // Word erase: trailing blanks, then the word before them.
-            let mut n = 0;
-            while self.line.last().is_some_and(|c| *c == b' ' || *c == b'\t') {
-                self.line.pop();
-                n += 1;
+            let mut n = self.line.len();
+            while n > 0 && (self.line[n - 1] == b' ' || self.line[n - 1] == b'\t') {
+                n -= 1;
             }
-            while self.line.last().is_some_and(|c| *c != b' ' && *c != b'\t') {
-                self.line.pop();
-                n += 1;
+            while n > 0 && self.line[n - 1] != b' ' && self.line[n - 1] != b'\t' {
+                n -= 1;
             }
-            erase(n, echo);
+            let word = self.line.split_off(n);
+            erase(self, &word, echo);
         } else if b == cc[VEOF as usize] {
             self.end_line();
         } else if b == b'\n' {
@@ -266,10 +268,30 @@ impl LineDiscipline {
         } else if self.line.len() < INPUT_LIMIT - 1 {
             self.line.push(b);
             if echoing {
-                echo.push(b);
+                self.echo_char(b, echo);
             }
         }
         None
+    }
+
+    /// Whether `c` echoes as `^X` (`ECHOCTL`: control characters but tab;
+    /// a canonical newline is echoed as itself before it gets here).
+    fn echoes_as_caret(&self, c: u8) -> bool {
+        self.termios.c_lflag & ECHOCTL != 0 && (c < 0x20 || c == 0x7f) && c != b'\t'
+    }
+
+    /// Echoes input character `c`, as n_tty's `echo_char`.
+    fn echo_char(&self, c: u8, echo: &mut Vec<u8>) {
+        if self.echoes_as_caret(c) {
+            echo.extend_from_slice(&[b'^', c ^ 0x40]);
+        } else {
+            echo.push(c);
+        }
+    }
+
+    /// The columns the echo of `c` took.
+    fn echo_width(&self, c: u8) -> usize {
+        if self.echoes_as_caret(c) { 2 } else { 1 }
     }
 
     /// Whether a signal character flushes the queues (no `NOFLSH`).
@@ -342,6 +364,8 @@ mod test {
         assert!(!ld.readable());
         feed(&mut ld, b"one two\x17\x15x");
         assert_eq!(ld.line, b"x");
+        // ECHOCTL: a control character echoes as ^A and erases as two.
+        assert_eq!(feed(&mut ld, b"\x01\x7f"), b"^A\x08 \x08\x08 \x08");
     }
 
     #[ktest]
