@@ -5,7 +5,7 @@
  *   slave cannot be opened before unlockpt (EIO); bad pointers give
  *   EFAULT, unknown ioctls ENOTTY; /proc/sys/kernel/pty/nr counts pairs;
  * - data both ways in raw mode, poll and epoll readiness on both ends,
- *   SIGIO from an O_ASYNC master;
+ *   SIGIO from an O_ASYNC master, VMIN and VTIME;
  * - canonical mode: erase, echo on the master (ECHOCTL), ONLCR;
  * - job control: a child that did setsid + TIOCSCTTY is the foreground
  *   group (TIOCGPGRP on both ends), ^C written to the master sends it
@@ -234,6 +234,38 @@ static void test_raw(void)
 	fcntl(s, F_SETFL, O_NONBLOCK);
 	CHECK_ERRNO(read(s, buf, sizeof buf), EAGAIN, "a non-blocking read of an empty slave");
 	fcntl(s, F_SETFL, 0);
+	/* VMIN and VTIME. */
+	struct termios t;
+	tcgetattr(s, &t);
+	t.c_cc[VMIN] = 3;
+	t.c_cc[VTIME] = 0;
+	tcsetattr(s, TCSANOW, &t);
+	CHECK(write(m, "ab", 2) == 2 && wait_for(s, POLLIN, 200) == 0, "VMIN 3: two bytes do not make the slave readable");
+	CHECK(write(m, "c", 1) == 1 && wait_for(s, POLLIN, 1000) & POLLIN, "the third does");
+	alarm(5);
+	n = read(s, buf, sizeof buf);
+	alarm(0);
+	CHECK(n == 3, "VMIN 3: the read gets three bytes (%d)", n);
+	t.c_cc[VMIN] = 5;
+	t.c_cc[VTIME] = 1;
+	tcsetattr(s, TCSANOW, &t);
+	CHECK(write(m, "xy", 2) == 2, "VMIN 5, VTIME 1: write two bytes");
+	alarm(5);
+	n = read(s, buf, sizeof buf);
+	alarm(0);
+	CHECK(n == 2, "the read ends after a 0.1 s gap with two (%d)", n);
+	t.c_cc[VMIN] = 0;
+	t.c_cc[VTIME] = 2;
+	tcsetattr(s, TCSANOW, &t);
+	alarm(5);
+	n = read(s, buf, sizeof buf);
+	alarm(0);
+	CHECK(n == 0, "VMIN 0, VTIME 2: a read of nothing ends with 0 after 0.2 s");
+	t.c_cc[VTIME] = 0;
+	tcsetattr(s, TCSANOW, &t);
+	CHECK(read(s, buf, sizeof buf) == 0, "VMIN 0, VTIME 0: returns 0 at once");
+	t.c_cc[VMIN] = 1;
+	tcsetattr(s, TCSANOW, &t);
 	int avail = -1;
 	CHECK(write(m, "12345", 5) == 5 && wait_for(s, POLLIN, 1000) && ioctl(s, FIONREAD, &avail) == 0 && avail == 5,
 	      "FIONREAD on the slave (%d)", avail);

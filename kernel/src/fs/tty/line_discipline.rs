@@ -19,7 +19,7 @@ use alloc::vec::Vec;
 
 use linux_raw_sys::general::{
     ECHO, ECHOCTL, ECHOE, ECHOK, ECHOKE, ICANON, ICRNL, IEXTEN, ISIG, IXON, NOFLSH, ONLCR, OPOST,
-    VEOF, VERASE, VINTR, VKILL, VMIN, VQUIT, VSUSP, VWERASE, termios,
+    VEOF, VERASE, VINTR, VKILL, VMIN, VQUIT, VSUSP, VTIME, VWERASE, termios,
 };
 
 use crate::process::signal::{Signal, sig};
@@ -137,6 +137,25 @@ impl LineDiscipline {
         } else {
             !self.ready.is_empty()
         }
+    }
+
+    /// Whether `poll` reports input: as [`readable`](Self::readable), but
+    /// in non-canonical mode with `VMIN` and no `VTIME`, only once `VMIN`
+    /// bytes are there (Linux's `input_available_p`).
+    pub fn poll_readable(&self) -> bool {
+        let (vmin, vtime) = (
+            self.termios.c_cc[VMIN as usize],
+            self.termios.c_cc[VTIME as usize],
+        );
+        if self.canonical() || vtime != 0 || vmin == 0 {
+            return self.readable();
+        }
+        self.ready.len() >= vmin as usize
+    }
+
+    /// Whether input is collected into lines (`ICANON`).
+    pub fn is_canonical(&self) -> bool {
+        self.canonical()
     }
 
     /// Bytes a read could take now (`FIONREAD`).

@@ -251,53 +251,100 @@ impl Tty {
     }
 
     /// Reads as a `read` through an open file does; `nonblocking`
-    /// (`O_NONBLOCK`) gives `EAGAIN` instead of waiting.
+    /// (`O_NONBLOCK`) gives `EAGAIN` instead of waiting. In non-canonical
+    /// mode `VMIN` and `VTIME` decide how long to wait, as in termios(3):
+    /// with `VMIN` 0, up to `VTIME` tenths of a second for any byte; with
+    /// `VTIME` 0, for `VMIN` bytes; with both, for a first byte and then
+    /// until `VMIN` bytes or a gap of `VTIME` between bytes.
     pub fn read(&self, buf: &mut [u8], nonblocking: bool) -> Result<usize> {
+        use linux_raw_sys::general::{ICANON, VMIN, VTIME};
         if buf.is_empty() {
             return Ok(0);
         }
         self.check_job_control(sig::SIGTTIN)?;
-        let thread = crate::process::try_current_thread();
-        // Non-canonical with VMIN = 0: VTIME tenths of a second is how long
-        // to wait for a byte (0: return at once).
         let t = self.state.lock().ldisc.termios();
-        let raw = t.c_lflag & linux_raw_sys::general::ICANON == 0;
-        let vmin = t.c_cc[linux_raw_sys::general::VMIN as usize];
-        let vtime = t.c_cc[linux_raw_sys::general::VTIME as usize];
-        let timeout =
-            (raw && vmin == 0).then(|| core::time::Duration::from_millis(vtime as u64 * 100));
+        let raw = t.c_lflag & ICANON == 0;
+        let vmin = t.c_cc[VMIN as usize] as usize;
+        let vtime = core::time::Duration::from_millis(t.c_cc[VTIME as usize] as u64 * 100);
+        if !raw {
+            self.wait_input(1, None, nonblocking)?;
+        } else if vmin == 0 {
+            // VTIME = 0: just look (0 when there is nothing, even with
+            // O_NONBLOCK, as Linux).
+            let nonblocking = nonblocking || vtime.is_zero();
+            match self.wait_input(1, Some(vtime), nonblocking) {
+                Err(e) if e.errno() == EAGAIN && vtime.is_zero() => {}
+                r => {
+                    r?;
+                }
+            }
+        } else {
+            let target = vmin.min(buf.len());
+            let first = if vtime.is_zero() { target } else { 1 };
+            if self.wait_input(first, None, nonblocking)? && !vtime.is_zero() {
+                // The inter-byte timer: go on while each gap is shorter
+                // than VTIME. A signal now ends the read with what came.
+                loop {
+                    let have = self.state.lock().ldisc.readable_bytes();
+                    if have >= target
+                        || !matches!(self.wait_input(have + 1, Some(vtime), false), Ok(true))
+                    {
+                        break;
+                    }
+                }
+            }
+        }
+        let n = {
+            let mut s = self.state.lock();
+            if s.hung_up || !s.ldisc.readable() {
+                0
+            } else {
+                s.ldisc.read(buf)
+            }
+        };
+        // Room for input has appeared.
+        self.input_waiters.wake_all();
+        super::poll::notify();
+        Ok(n)
+    }
+
+    /// Waits until `want` bytes can be read (in canonical mode: a line or
+    /// an end of file): `Ok(true)`; `Ok(false)` if the terminal hangs up,
+    /// `timeout` passes, or `nonblocking` and fewer can be read. `EAGAIN`
+    /// instead of waiting if `nonblocking` and nothing can be read;
+    /// `ERESTARTSYS` on a signal.
+    fn wait_input(
+        &self,
+        want: usize,
+        timeout: Option<core::time::Duration>,
+        nonblocking: bool,
+    ) -> Result<bool> {
+        let thread = crate::process::try_current_thread();
         let r = self.input_waiters.wait_until_or_timeout(
             || {
-                let mut s = self.state.lock();
-                // Once hung up, reads give end of file even with input
-                // left (Linux's `hung_up_tty_read`).
+                let s = self.state.lock();
                 if s.hung_up {
-                    return Some(Ok(0));
+                    return Some(Ok(false));
                 }
-                if s.ldisc.readable() {
-                    return Some(Ok(s.ldisc.read(buf)));
-                }
-                let t = s.ldisc.termios();
-                if t.c_lflag & linux_raw_sys::general::ICANON == 0
-                    && t.c_cc[linux_raw_sys::general::VMIN as usize] == 0
-                    && t.c_cc[linux_raw_sys::general::VTIME as usize] == 0
-                {
-                    return Some(Ok(0)); // VMIN = VTIME = 0: poll, don't wait
+                let readable = s.ldisc.readable();
+                if readable && (s.ldisc.is_canonical() || s.ldisc.readable_bytes() >= want) {
+                    return Some(Ok(true));
                 }
                 if nonblocking {
-                    return Some(Err(Error::new(EAGAIN)));
+                    return Some(if readable {
+                        Ok(false)
+                    } else {
+                        Err(Error::new(EAGAIN))
+                    });
                 }
                 if thread.as_ref().is_some_and(|t| t.has_pending_work()) {
                     return Some(Err(Error::new(ERESTARTSYS)));
                 }
                 None
             },
-            timeout,
+            timeout.filter(|t| !t.is_zero()),
         );
-        // Room for input has appeared.
-        self.input_waiters.wake_all();
-        super::poll::notify();
-        r.unwrap_or(Ok(0))
+        r.unwrap_or(Ok(false))
     }
 
     /// Writes as a `write` through an open file does: output processing,
@@ -365,7 +412,7 @@ impl Tty {
                 | IoEvents::HUP;
         }
         let mut ev = IoEvents::empty();
-        if s.ldisc.readable() {
+        if s.ldisc.poll_readable() {
             ev |= IoEvents::IN | IoEvents::RDNORM;
         }
         drop(s);
