@@ -9,12 +9,13 @@
 //!
 //! As on Linux: a new slave is locked until `unlockpt` (`TIOCSPTLCK`),
 //! and opening it before gives `EIO`; closing the master hangs the slave
-//! up (its session leader gets `SIGHUP`) and removes `/dev/pts/N`; once
+//! up (its session leader gets `SIGHUP` and `SIGCONT`, its readers end of
+//! file, its writers `EIO`) and removes `/dev/pts/N`; once
 //! every slave file is closed, master reads give `EIO` after the data
 //! left. Packet mode (`TIOCPKT`) prefixes each read of the master with a
-//! status byte. Fewer than [`PTY_MAX`] pairs exist at once (Linux's
-//! `/proc/sys/kernel/pty/max`, which counts the new pair against the
-//! limit, so 4095 can be open); past that `/dev/ptmx` gives `ENOSPC`.
+//! status byte. At most [`PTY_MAX`] - 1 pairs exist at once (Linux's
+//! `/proc/sys/kernel/pty/max` counts the new pair against the limit);
+//! past that `/dev/ptmx` gives `ENOSPC`.
 
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::string::String;
@@ -42,8 +43,8 @@ use crate::fs::sigio::{IoOwner, PollReason, SigioList};
 use crate::prelude::*;
 use crate::process::Pid;
 
-/// Linux's default `pty/max`: pairs are made while fewer than this, minus
-/// one, exist.
+/// Linux's default `pty/max`. A new pair counts against it, so at most
+/// `PTY_MAX - 1` exist at once.
 pub const PTY_MAX: usize = 4096;
 /// Bytes the slave may write before the master reads: slave writers wait
 /// past this.
