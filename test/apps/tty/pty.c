@@ -9,8 +9,9 @@
  * - canonical mode: erase, echo on the master (ECHOCTL), ONLCR;
  * - job control: a child that did setsid + TIOCSCTTY is the foreground
  *   group (TIOCGPGRP on both ends), ^C written to the master sends it
- *   SIGINT, TIOCSWINSZ on the master SIGWINCH, and closing the master
- *   SIGHUP, after which its slave reads give end of file and writes EIO;
+ *   SIGINT (so does TIOCSIG), TIOCSWINSZ on the master SIGWINCH, and
+ *   closing the master SIGHUP, after which its slave reads give end of
+ *   file and writes EIO; TIOCGETD and TIOCOUTQ;
  * - sessions: /dev/tty is the slave for a process whose controlling
  *   terminal it is; a background read gets SIGTTIN; TIOCSPGRP to a group
  *   that does not exist (ESRCH) or is in another session (EPERM); the
@@ -346,6 +347,11 @@ static void job_child(int s_unused, const char *name, int cmd, int rep)
 		pause();
 	r = 'I';
 	write(rep, &r, 1);
+	/* Step 1b: TIOCSIG on the master. */
+	while (got_int < 2)
+		pause();
+	r = 'J';
+	write(rep, &r, 1);
 	/* Step 2: the window size changes. */
 	while (!got_winch)
 		pause();
@@ -407,6 +413,14 @@ static void test_job_control(void)
 	char buf[16] = { 0 };
 	ssize_t n = read_all_within(m, buf, 2, 1000);
 	CHECK(n == 2 && !memcmp(buf, "^C", 2), "^C is echoed as \"^C\"");
+
+	CHECK(ioctl(m, TIOCSIG, SIGINT) == 0, "TIOCSIG SIGINT on the master");
+	c = read_report(rep[0]);
+	CHECK(c == 'J', "the child gets SIGINT again (%c)", c);
+	CHECK_ERRNO(ioctl(m, TIOCSIG, SIGUSR1), EINVAL, "TIOCSIG with another signal");
+	int ldisc = -1, outq = -1;
+	CHECK(ioctl(m, TIOCGETD, &ldisc) == 0 && ldisc == 0, "TIOCGETD: N_TTY");
+	CHECK(ioctl(m, TIOCOUTQ, &outq) == 0 && outq == 0, "TIOCOUTQ: 0");
 
 	struct winsize ws = { .ws_row = 33, .ws_col = 77 };
 	CHECK(ioctl(m, TIOCSWINSZ, &ws) == 0, "TIOCSWINSZ 77x33 on the master");

@@ -20,8 +20,8 @@ use core::sync::atomic::{AtomicU32, Ordering};
 
 use linux_raw_sys::general::{TOSTOP, termios, winsize};
 use linux_raw_sys::ioctl::{
-    FIONREAD, TCFLSH, TCGETS, TCSBRK, TCSETS, TCSETSF, TCSETSW, TCXONC, TIOCGPGRP, TIOCGSID,
-    TIOCGWINSZ, TIOCNOTTY, TIOCSCTTY, TIOCSPGRP, TIOCSWINSZ,
+    FIONREAD, TCFLSH, TCGETS, TCSBRK, TCSETS, TCSETSF, TCSETSW, TCXONC, TIOCGETD, TIOCGPGRP,
+    TIOCGSID, TIOCGWINSZ, TIOCNOTTY, TIOCOUTQ, TIOCSCTTY, TIOCSPGRP, TIOCSWINSZ,
 };
 use ostd::sync::{SpinLock, WaitQueue};
 
@@ -448,6 +448,14 @@ impl Tty {
         }
     }
 
+    /// Sends `sig` to the foreground process group, if there is one
+    /// (`TIOCSIG` on a pseudo-terminal's master).
+    pub fn signal_foreground(&self, sig: Signal) {
+        if let Some(pgid) = self.foreground() {
+            signal_group(pgid, sig);
+        }
+    }
+
     /// Discards input (`TCIFLUSH`).
     fn flush_input(&self) {
         self.discard_input();
@@ -566,6 +574,12 @@ impl Tty {
                 let w: winsize = vmar.read_val(arg)?;
                 self.set_winsize(w);
             }
+            // The line discipline is always N_TTY (0).
+            TIOCGETD => vmar.write_val(arg, &0i32)?,
+            // Output leaves at once: the console writes it synchronously,
+            // and a pseudo-terminal's goes straight to its master (Linux's
+            // pty has no output queue either).
+            TIOCOUTQ => vmar.write_val(arg, &0i32)?,
             TIOCGPGRP => {
                 own_session()?;
                 let fg = self.foreground();

@@ -29,7 +29,7 @@ use linux_raw_sys::general::{
     termios, winsize,
 };
 use linux_raw_sys::ioctl::{
-    FIONREAD, TCFLSH, TIOCGPKT, TIOCGPTLCK, TIOCGPTN, TIOCGPTPEER, TIOCPKT, TIOCSPTLCK,
+    FIONREAD, TCFLSH, TIOCGPKT, TIOCGPTLCK, TIOCGPTN, TIOCGPTPEER, TIOCPKT, TIOCSIG, TIOCSPTLCK,
 };
 use ostd::sync::{Mutex, SpinLock, WaitQueue};
 
@@ -506,6 +506,17 @@ impl FileLike for PtyMaster {
                 vmar.write_val(arg, &on)?;
             }
             TIOCGPTPEER => return self.open_peer(arg),
+            // Linux's `pty_signal`: only the signal characters' signals.
+            TIOCSIG => {
+                use crate::process::signal::sig::{SIGINT, SIGQUIT, SIGTSTP};
+                let sig = match arg {
+                    a if a == SIGINT as u64 => SIGINT,
+                    a if a == SIGQUIT as u64 => SIGQUIT,
+                    a if a == SIGTSTP as u64 => SIGTSTP,
+                    _ => return_errno!(EINVAL),
+                };
+                self.pty.slave.signal_foreground(sig);
+            }
             FIONREAD => {
                 let vmar = crate::process::current_vmar()?;
                 let n = side.state.lock().output.len() as i32;
