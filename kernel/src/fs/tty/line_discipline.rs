@@ -22,6 +22,7 @@ use linux_raw_sys::general::{
     VEOF, VERASE, VINTR, VKILL, VMIN, VQUIT, VSUSP, VTIME, VWERASE, termios,
 };
 
+use crate::prelude::{ENOMEM, Error, Result};
 use crate::process::signal::{Signal, sig};
 
 /// Bytes of input a terminal holds before writers to it wait (Linux's
@@ -112,12 +113,18 @@ impl LineDiscipline {
         match (was_canonical, self.canonical()) {
             (true, false) => {
                 let line = core::mem::take(&mut self.line);
-                self.ready.extend(line);
+                if self.ready.try_reserve(line.len()).is_ok() {
+                    self.ready.extend(line);
+                }
                 self.lines.clear();
             }
             (false, true) if !self.ready.is_empty() => {
                 self.lines.clear();
-                self.lines.push_back(self.ready.len());
+                if self.lines.try_reserve(1).is_ok() {
+                    self.lines.push_back(self.ready.len());
+                } else {
+                    self.ready.clear();
+                }
             }
             _ => {}
         }
@@ -240,7 +247,7 @@ impl LineDiscipline {
             return Some(signal);
         }
         if !self.canonical() {
-            if self.ready.len() < INPUT_LIMIT {
+            if self.ready.len() < INPUT_LIMIT && self.ready.try_reserve(1).is_ok() {
                 self.ready.push_back(b);
             }
             if echoing {
@@ -279,12 +286,14 @@ impl LineDiscipline {
         } else if b == cc[VEOF as usize] {
             self.end_line();
         } else if b == b'\n' {
-            self.line.push(b);
-            if echoing {
+            if self.line.try_reserve(1).is_ok() {
+                self.line.push(b);
+            }
+            if echoing && echo.try_reserve(1).is_ok() {
                 echo.push(b);
             }
             self.end_line();
-        } else if self.line.len() < INPUT_LIMIT - 1 {
+        } else if self.line.len() < INPUT_LIMIT - 1 && self.line.try_reserve(1).is_ok() {
             self.line.push(b);
             if echoing {
                 self.echo_char(b, echo);
@@ -299,8 +308,12 @@ impl LineDiscipline {
         self.termios.c_lflag & ECHOCTL != 0 && (c < 0x20 || c == 0x7f) && c != b'\t'
     }
 
-    /// Echoes input character `c`, as n_tty's `echo_char`.
+    /// Echoes input character `c`, as n_tty's `echo_char` (dropped when
+    /// memory is short).
     fn echo_char(&self, c: u8, echo: &mut Vec<u8>) {
+        if echo.try_reserve(2).is_err() {
+            return;
+        }
         if self.echoes_as_caret(c) {
             echo.extend_from_slice(&[b'^', c ^ 0x40]);
         } else {
@@ -318,19 +331,25 @@ impl LineDiscipline {
         self.termios.c_lflag & NOFLSH == 0
     }
 
-    /// Makes the edited line readable as one line.
+    /// Makes the edited line readable as one line (or loses it when
+    /// memory is short).
     fn end_line(&mut self) {
         let line = core::mem::take(&mut self.line);
-        self.lines.push_back(line.len());
-        self.ready.extend(line);
+        if self.lines.try_reserve(1).is_ok() && self.ready.try_reserve(line.len()).is_ok() {
+            self.lines.push_back(line.len());
+            self.ready.extend(line);
+        }
     }
 
-    /// Output processing: `buf` as it goes to the device.
-    pub fn process_output(&self, buf: &[u8], out: &mut Vec<u8>) {
+    /// Output processing: `buf` as it goes to the device; `ENOMEM` when
+    /// memory is short.
+    pub fn process_output(&self, buf: &[u8], out: &mut Vec<u8>) -> Result<()> {
+        out.try_reserve(buf.len() * 2)
+            .map_err(|_| Error::new(ENOMEM))?;
         let o = self.termios.c_oflag;
         if o & OPOST == 0 || o & ONLCR == 0 {
             out.extend_from_slice(buf);
-            return;
+            return Ok(());
         }
         for &b in buf {
             if b == b'\n' {
@@ -338,12 +357,7 @@ impl LineDiscipline {
             }
             out.push(b);
         }
-    }
-
-    /// Whether output goes through `ONLCR`.
-    pub fn maps_newlines(&self) -> bool {
-        let o = self.termios.c_oflag;
-        o & OPOST != 0 && o & ONLCR != 0
+        Ok(())
     }
 }
 
@@ -408,7 +422,7 @@ mod test {
         assert_eq!(feed(&mut ld, b"pq"), b"");
         assert_eq!(ld.readable_bytes(), 2);
         let mut out = Vec::new();
-        ld.process_output(b"a\nb", &mut out);
+        ld.process_output(b"a\nb", &mut out).unwrap();
         assert_eq!(out, b"a\r\nb");
     }
 }

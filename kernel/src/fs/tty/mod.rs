@@ -40,11 +40,13 @@ pub trait TtyDriver: Send + Sync {
     /// Bytes of output the device takes now; writers wait while it is 0.
     fn output_room(&self) -> usize;
     /// Sends output (already processed by the line discipline). May go
-    /// past [`output_room`](Self::output_room) by one write's worth.
-    fn push_output(&self, buf: &[u8]);
-    /// Sends echoed input; a full device may drop it (never waits).
+    /// past [`output_room`](Self::output_room) by one write's worth;
+    /// `ENOMEM` if memory is short.
+    fn push_output(&self, buf: &[u8]) -> Result<()>;
+    /// Sends echoed input; a full device, or a lack of memory, may drop it
+    /// (never waits).
     fn push_echo(&self, buf: &[u8]) {
-        self.push_output(buf);
+        let _ = self.push_output(buf);
     }
     /// Woken when output room appears (none if there is always room).
     fn output_waiters(&self) -> Option<&WaitQueue> {
@@ -176,7 +178,8 @@ impl Tty {
                 n += 1;
             }
             if !echo.is_empty() {
-                s.ldisc.process_output(&echo, &mut out);
+                // Without memory for it the echo is lost, not the input.
+                let _ = s.ldisc.process_output(&echo, &mut out);
             }
             (n, s.fg_pgid, s.ldisc.readable())
         };
@@ -390,11 +393,15 @@ impl Tty {
             };
             let n = room.min(buf.len() - done);
             out.clear();
-            self.state
+            let pushed = self
+                .state
                 .lock()
                 .ldisc
-                .process_output(&buf[done..done + n], &mut out);
-            self.driver.push_output(&out);
+                .process_output(&buf[done..done + n], &mut out)
+                .and_then(|()| self.driver.push_output(&out));
+            if let Err(e) = pushed {
+                return if done > 0 { Ok(done) } else { Err(e) };
+            }
             done += n;
         }
         Ok(done)
@@ -689,8 +696,9 @@ impl TtyDriver for SerialConsole {
         usize::MAX
     }
 
-    fn push_output(&self, buf: &[u8]) {
+    fn push_output(&self, buf: &[u8]) -> Result<()> {
         ostd::console::write_bytes(buf);
+        Ok(())
     }
 
     fn metadata(&self) -> Metadata {

@@ -268,16 +268,25 @@ impl TtyDriver for MasterSide {
         OUTPUT_LIMIT.saturating_sub(self.state.lock().output.len())
     }
 
-    fn push_output(&self, buf: &[u8]) {
-        self.state.lock().output.extend(buf);
+    fn push_output(&self, buf: &[u8]) -> Result<()> {
+        {
+            let mut s = self.state.lock();
+            s.output
+                .try_reserve(buf.len())
+                .map_err(|_| Error::new(ENOMEM))?;
+            s.output.extend(buf);
+        }
         self.wake(true);
+        Ok(())
     }
 
     fn push_echo(&self, buf: &[u8]) {
         {
             let mut s = self.state.lock();
             let n = ECHO_LIMIT.saturating_sub(s.output.len()).min(buf.len());
-            s.output.extend(&buf[..n]);
+            if s.output.try_reserve(n).is_ok() {
+                s.output.extend(&buf[..n]);
+            }
         }
         self.wake(true);
     }
