@@ -367,7 +367,12 @@ static void job_child(int s_unused, const char *name, int cmd, int rep)
 	r = n == 0 ? 'H' : 'h';
 	write(rep, &r, 1);
 	n = write(s, "x", 1);
-	r = n == -1 && errno == EIO ? 'O' : 'o';
+	int werr = errno;
+	struct termios t;
+	int terr = tcgetattr(s, &t) == -1 ? errno : 0;
+	pid_t me = getpid();
+	int perr = ioctl(s, TIOCSPGRP, &me) == -1 ? errno : 0;
+	r = n == -1 && werr == EIO && terr == EIO && perr == ENOTTY ? 'O' : 'o';
 	write(rep, &r, 1);
 	(void)rerr;
 	_exit(0);
@@ -434,7 +439,7 @@ static void test_job_control(void)
 	c = read_report(rep[0]);
 	CHECK(c == 'H', "the child gets SIGHUP; its slave read gives end of file (%c)", c);
 	c = read_report(rep[0]);
-	CHECK(c == 'O', "a slave write after the hang-up gives EIO (%c)", c);
+	CHECK(c == 'O', "after the hang-up slave writes and ioctls give EIO, TIOCSPGRP ENOTTY (%c)", c);
 	int st = -1;
 	alarm(10);
 	CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0, "the child exits 0");

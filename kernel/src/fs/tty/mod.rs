@@ -651,11 +651,12 @@ impl Tty {
     /// The slave-side ioctls: the shared ones plus the controlling
     /// terminal.
     fn slave_ioctl(self: &Arc<Self>, cmd: u32, arg: u64) -> Result<i64> {
+        // Linux's `hung_up_tty_ioctl`.
+        if self.is_hung_up() {
+            return_errno!(if cmd == TIOCSPGRP { ENOTTY } else { EIO });
+        }
         match cmd {
             TIOCSCTTY => {
-                if self.is_hung_up() {
-                    return_errno!(EIO);
-                }
                 let t = crate::process::current_thread()?;
                 if !self.maybe_acquire(t.process(), arg == 1 && t.process().credentials().euid == 0)
                 {
