@@ -602,9 +602,16 @@ static void test_packet(void)
 	t.c_lflag |= ISIG;
 	tcsetattr(s, TCSANOW, &t);
 	CHECK(write(m, "\x03", 1) == 1, "write ^C to the master with ISIG on");
-	n = read_within(m, buf, sizeof buf, 1000);
-	CHECK(n == 1 && buf[0] == (TIOCPKT_FLUSHREAD | TIOCPKT_FLUSHWRITE),
-	      "the master reads TIOCPKT_FLUSHREAD | TIOCPKT_FLUSHWRITE (%zd, %#x)", n, buf[0]);
+	/* Linux may post the two bits one after the other. */
+	int status = 0;
+	for (int k = 0; k < 2 && status != (TIOCPKT_FLUSHREAD | TIOCPKT_FLUSHWRITE); k++) {
+		n = read_within(m, buf, sizeof buf, 1000);
+		if (n != 1)
+			break;
+		status |= buf[0];
+	}
+	CHECK(status == (TIOCPKT_FLUSHREAD | TIOCPKT_FLUSHWRITE), "the master reads TIOCPKT_FLUSHREAD | TIOCPKT_FLUSHWRITE (%#x)",
+	      status);
 	int zero = 0;
 	CHECK(ioctl(m, TIOCPKT, &zero) == 0 && write(s, "ab", 2) == 2 && read_all_within(m, buf, 2, 1000) == 2 &&
 		      !memcmp(buf, "ab", 2),
@@ -636,9 +643,15 @@ static void test_full(void)
 	fcntl(m, F_SETFL, 0);
 	struct sigaction sa = { .sa_handler = on_alarm };
 	sigaction(SIGALRM, &sa, NULL);
+	/* Linux moves input on asynchronously: room may appear for a while. */
 	alarm(1);
-	n = write(m, chunk, sizeof chunk);
-	int e = errno;
+	int e = 0;
+	for (i = 0; i < 256; i++) {
+		n = write(m, chunk, sizeof chunk);
+		e = errno;
+		if (n < 0)
+			break;
+	}
 	alarm(0);
 	CHECK(n == -1 && e == EINTR, "a blocked master write ends with EINTR on a signal (%zd)", n);
 
@@ -667,8 +680,8 @@ static void test_full(void)
 	pid_t w = fork();
 	if (w == 0) {
 		fcntl(m, F_SETFL, 0);
-		write(m, chunk, sizeof chunk);
-		_exit(0);
+		for (;;)
+			write(m, chunk, sizeof chunk);
 	}
 	int m2, s2;
 	CHECK(open_pair(&m2, &s2, 0) == 0, "open another pair");
