@@ -35,6 +35,9 @@ use crate::prelude::*;
 use crate::process::signal::{Signal, sig};
 use crate::process::{Pid, Process};
 
+/// The most bytes of a write processed at once.
+const WRITE_CHUNK: usize = 4096;
+
 /// The device behind a terminal: where its output goes.
 pub trait TtyDriver: Send + Sync {
     /// Bytes of output the device takes now; writers wait while it is 0.
@@ -391,7 +394,8 @@ impl Tty {
                 Ok(r) => r,
                 Err(e) => return if done > 0 { Ok(done) } else { Err(e) },
             };
-            let n = room.min(buf.len() - done);
+            // In pieces, so that output processing needs little memory.
+            let n = room.min(buf.len() - done).min(WRITE_CHUNK);
             out.clear();
             let pushed = self
                 .state
