@@ -1,7 +1,7 @@
 //! `devfs`: the device files under `/dev`.
 //!
 //! The root holds the character devices Linux always has (`null`, `zero`,
-//! `full`, `random`, `urandom`, `tty`, `console`, `ttyS0`), the standard
+//! `full`, `random`, `urandom`, `tty`, `console`, `ttyS0`, `ptmx`), the standard
 //! symbolic links into `/proc/self/fd` and the directories `pts` and `shm`.
 //! Like Linux's devtmpfs the tree is writable: `mkdir` makes another devfs
 //! directory, and every other node created here (regular files for
@@ -57,11 +57,12 @@ enum Device {
     Tty,
     Console,
     TtyS0,
+    Ptmx,
 }
 
 impl Device {
     /// Every device, with its name and inode number in the root directory.
-    const ALL: [(Device, &'static str, u64); 8] = [
+    const ALL: [(Device, &'static str, u64); 9] = [
         (Device::Null, "null", 2),
         (Device::Zero, "zero", 3),
         (Device::Full, "full", 4),
@@ -70,6 +71,7 @@ impl Device {
         (Device::Urandom, "urandom", 7),
         (Device::Tty, "tty", 8),
         (Device::TtyS0, "ttyS0", 9),
+        (Device::Ptmx, "ptmx", 16),
     ];
 
     /// `(major, minor)` as Linux numbers them.
@@ -83,6 +85,7 @@ impl Device {
             Device::Tty => (5, 0),
             Device::Console => (5, 1),
             Device::TtyS0 => (4, 64),
+            Device::Ptmx => (5, 2),
         }
     }
 
@@ -99,13 +102,9 @@ impl Device {
     /// Group owner (`tty` is group 5 on Linux).
     fn gid(self) -> u32 {
         match self {
-            Device::Tty | Device::Console | Device::TtyS0 => 5,
+            Device::Tty | Device::Console | Device::TtyS0 | Device::Ptmx => 5,
             _ => 0,
         }
-    }
-
-    fn is_terminal(self) -> bool {
-        matches!(self, Device::Tty | Device::Console | Device::TtyS0)
     }
 
     /// Reads from a memory device. Terminals are opened as the console and
@@ -120,7 +119,7 @@ impl Device {
                 ostd::random::fill(buf);
                 Ok(buf.len())
             }
-            Device::Null | Device::Tty | Device::Console | Device::TtyS0 => Ok(0),
+            Device::Null | Device::Tty | Device::Console | Device::TtyS0 | Device::Ptmx => Ok(0),
         }
     }
 
@@ -263,12 +262,28 @@ impl Inode for DevNode {
     }
 
     fn open_special(&self, oflags: u32) -> Option<Result<Arc<dyn FileLike>>> {
-        if self.device.is_terminal() {
-            // The console is the only terminal, and every process's
-            // controlling terminal; each open is a description of its own.
-            return Some(Ok(super::tty::TtyFile::open(super::tty::console(), oflags)));
-        }
         let node = self.this.upgrade()?;
+        match self.device {
+            // A new pseudo-terminal.
+            Device::Ptmx => return Some(super::tty::pty::open_master(oflags, node)),
+            // The caller's controlling terminal (`ENXIO` without one).
+            Device::Tty => {
+                let sid = crate::process::current_thread().ok()?.process().sid();
+                return Some(match super::tty::controlling_tty(sid) {
+                    Some(tty) if !tty.is_hung_up() => {
+                        let file = super::tty::TtyFile::open_via(tty, oflags, Some(node));
+                        Ok(file as Arc<dyn FileLike>)
+                    }
+                    Some(_) => Err(Error::new(EIO)),
+                    None => Err(Error::new(ENXIO)),
+                });
+            }
+            // Each open is a description of its own over the one console.
+            Device::Console | Device::TtyS0 => {
+                return Some(Ok(super::tty::TtyFile::open(super::tty::console(), oflags)));
+            }
+            _ => {}
+        }
         let name = Device::ALL
             .iter()
             .find(|(d, _, _)| *d == self.device)
@@ -775,7 +790,7 @@ pub fn new_root() -> Arc<dyn Inode> {
         };
         root.add_fixed(name, Arc::new(link));
     }
-    // `pts` would hold pseudo-terminals; `shm` is where `shm_open` puts its
+    // `pts` is where devpts is mounted; `shm` is where `shm_open` puts its
     // files, writable by everyone like `/tmp`.
     let this = Arc::downgrade(&root);
     root.add_fixed("pts", DevDir::new(14, 0o755, this.clone(), shared.clone()));
@@ -809,6 +824,7 @@ mod test {
             ("tty", 5, 0, 0o666),
             ("console", 5, 1, 0o620),
             ("ttyS0", 4, 64, 0o620),
+            ("ptmx", 5, 2, 0o666),
         ];
         for (name, major, minor, mode) in expect {
             let m = root.lookup(name).unwrap().metadata();
@@ -830,7 +846,7 @@ mod test {
             assert!(Arc::ptr_eq(&d.parent().unwrap(), &root));
         }
         let names: Vec<String> = root.readdir().unwrap().into_iter().map(|e| e.0).collect();
-        assert_eq!(names.len(), 14);
+        assert_eq!(names.len(), 15);
         assert!(names.iter().any(|n| n == "urandom"));
         assert_eq!(root.lookup("nope").err().unwrap().errno(), ENOENT);
         assert_eq!(root.fs_stats().magic, TMPFS_MAGIC);
@@ -918,7 +934,7 @@ mod test {
 
     #[ktest]
     fn terminals_open_the_console() {
-        let tty = open("tty", flags::O_RDWR);
+        let tty = open("console", flags::O_RDWR);
         assert!(tty.as_any().is::<crate::fs::tty::TtyFile>());
         let console = new_root().lookup("console").unwrap();
         assert_eq!(console.metadata().ino, tty.metadata().ino);

@@ -1,8 +1,9 @@
 //! File systems: the inode interface, the RAM file system at `/` (filled
-//! from the initramfs), open files and descriptor tables, the console TTY,
+//! from the initramfs), open files and descriptor tables, terminals,
 //! and path resolution.
 
 pub mod devfs;
+pub mod devpts;
 pub mod epoll;
 pub mod file;
 pub mod file_table;

@@ -67,6 +67,9 @@ fn process_exited(process: &Arc<Process>, status: ExitStatus) {
     // shares it between processes).
     let files = process.files().lock().leave();
     drop(files);
+    if process.pid() == process.sid() {
+        crate::fs::tty::session_leader_exited(process.sid());
+    }
     crate::ipc::sem::exit_undo(process.pid());
     if let Some(dead) = DEAD_VMAR.get() {
         process.set_vmar(dead.clone());

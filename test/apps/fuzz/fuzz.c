@@ -68,6 +68,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -78,6 +79,9 @@
 #include <sys/wait.h>
 #include <sys/ucontext.h>
 #include <termios.h>
+#ifndef TIOCGPTPEER
+#define TIOCGPTPEER _IO('T', 0x41)
+#endif
 #include <time.h>
 #include <unistd.h>
 
@@ -425,6 +429,14 @@ static void setup_fds(void)
 		/* not always: whatever reaches the terminal ends up in the log */
 		open_add("/dev/console", O_RDONLY | O_NONBLOCK | O_NOCTTY, FK_TTY);
 		open_add("/dev/tty", O_RDONLY | O_NONBLOCK | O_NOCTTY, FK_TTY);
+	}
+	if (chance(2)) {
+		/* a pseudo-terminal pair, unlocked */
+		int m = open("/dev/ptmx", O_RDWR | O_NONBLOCK | O_NOCTTY);
+		int unlock = 0;
+		if (m >= 0 && ioctl(m, TIOCSPTLCK, &unlock) == 0)
+			add_fd(ioctl(m, TIOCGPTPEER, O_RDWR | O_NONBLOCK | O_NOCTTY), FK_TTY);
+		add_fd(m, FK_TTY);
 	}
 	open_add("/proc/self/stat", O_RDONLY, FK_PROC);
 	open_add("/proc/self/maps", O_RDONLY, FK_PROC);
@@ -828,7 +840,7 @@ static uint64_t ioctl_cmd(void)
 		0x5401, 0x5402, 0x5403, 0x5404, 0x5405, 0x5406, 0x5409, 0x540B, 0x540C,
 		0x540D, 0x540E, 0x540F, 0x5410, 0x5411, 0x5412, 0x5413, 0x5414, 0x5415,
 		0x541B, 0x5421, 0x5422, 0x5424, 0x5425, 0x5429, 0x802c542a, 0x80045430,
-		0x40045431, 0x5441, 0x5450, 0x5451, 0x5452, 0x5460, 0x80086601, 0x40086602,
+		0x40045431, 0x5441, 0x5420, 0x80045438, 0x80045439, 0x5450, 0x5451, 0x5452, 0x5460, 0x80086601, 0x40086602,
 		1, 2, 0x80081272, 0x40049409, 0x8901, 0x8902, 0x8903, 0x894c, 0xc0105512,
 	};
 	if (chance(6)) {

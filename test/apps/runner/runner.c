@@ -384,6 +384,7 @@ int main(int argc, char **argv)
 	if (getpid() == 1) {
 		mount("proc", "/proc", "proc", 0, NULL);
 		mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);
+		mount("devpts", "/dev/pts", "devpts", 0, NULL);
 		mount("tmpfs", "/tmp", "tmpfs", 0, NULL);
 	}
 

@@ -126,6 +126,7 @@ static SYS_KERNEL_ENTRIES: &[FixedEntry] = &[
         system::set_threads_max,
     ),
     dir("random", 120, SYS_RANDOM_ENTRIES),
+    dir("pty", 160, SYS_PTY_ENTRIES),
     // System V IPC limits.
     tunable("sem", 140, ipc::sem_text, ipc::set_sem_text),
     tunable("shmmax", 141, ipc::shmmax_text, ipc::set_shmmax_text),
@@ -140,6 +141,12 @@ static SYS_RANDOM_ENTRIES: &[FixedEntry] = &[
     file("boot_id", 121, system::boot_id),
     file("uuid", 122, system::uuid),
     file("entropy_avail", 123, system::entropy_avail),
+];
+
+static SYS_PTY_ENTRIES: &[FixedEntry] = &[
+    file("max", 161, system::pty_max),
+    file("nr", 162, system::pty_nr),
+    file("reserve", 163, system::pty_reserve),
 ];
 
 static SYS_VM_ENTRIES: &[FixedEntry] = &[file("overcommit_memory", 130, system::overcommit)];

@@ -153,8 +153,8 @@ pub(super) fn describe_file(p: &Process, file: &Arc<dyn FileLike>) -> Result<Str
         let cwd = super::lock_bounded(&p.fs())?.cwd_path.clone();
         return Ok(absolute(&path, &cwd));
     }
-    if file.as_any().is::<crate::fs::tty::TtyFile>() {
-        return Ok("/dev/console".to_string());
+    if let Some(tty) = file.as_any().downcast_ref::<crate::fs::tty::TtyFile>() {
+        return Ok(tty.tty().name());
     }
     let m = file.metadata();
     Ok(match m.kind {
@@ -320,10 +320,11 @@ impl Info {
 
         // A table that stays locked is shown as empty rather than failing
         // the whole file.
-        let (tty, fd_size) = super::lock_bounded(&p.files()).map_or((false, 64), |files| {
-            let tty = files
-                .iter()
-                .any(|(fd, f)| fd <= 2 && f.as_any().is::<crate::fs::tty::TtyFile>());
+        let (tty, fd_size) = super::lock_bounded(&p.files()).map_or((None, 64), |files| {
+            let tty = files.iter().find_map(|(fd, f)| {
+                let t = f.as_any().downcast_ref::<crate::fs::tty::TtyFile>()?;
+                (fd <= 2).then(|| t.tty().clone())
+            });
             let highest = files
                 .iter()
                 .map(|(fd, _)| fd as usize + 1)
@@ -359,10 +360,16 @@ impl Info {
             ppid: p.ppid(),
             pgid: p.pgid(),
             sid: p.sid(),
-            tty_nr: if tty { CONSOLE_TTY_NR } else { 0 },
-            // No foreground process group is tracked; a process on the
-            // console is shown as its own group's.
-            tpgid: if tty { p.pgid() as i64 } else { -1 },
+            // A pseudo-terminal by its own number, the console as ttyS0.
+            tty_nr: match &tty {
+                Some(t) if t.name().starts_with("/dev/pts/") => t.metadata().rdev as u32,
+                Some(_) => CONSOLE_TTY_NR,
+                None => 0,
+            },
+            tpgid: match &tty {
+                Some(t) => t.foreground().map_or(p.pgid() as i64, |g| g as i64),
+                None => -1,
+            },
             threads: threads.len().max(1),
             uid: creds.euid,
             gid: creds.egid,

@@ -156,7 +156,7 @@ pub(super) fn mounts() -> String {
 
 /// `/proc/filesystems`: the file system types `mount` accepts.
 pub(super) fn filesystems() -> String {
-    String::from("nodev\tproc\nnodev\ttmpfs\nnodev\tdevtmpfs\nnodev\tramfs\n")
+    String::from("nodev\tproc\nnodev\ttmpfs\nnodev\tdevtmpfs\nnodev\tdevpts\nnodev\tramfs\n")
 }
 
 /// `/proc/version`.
@@ -173,7 +173,7 @@ pub(super) fn cmdline() -> String {
 pub(super) fn devices() -> String {
     String::from(
         "Character devices:\n  1 mem\n  4 /dev/vc/0\n  4 tty\n  4 ttyS\n  5 /dev/tty\n  \
-         5 /dev/console\n\nBlock devices:\n",
+         5 /dev/console\n  5 /dev/ptmx\n136 pts\n\nBlock devices:\n",
     )
 }
 
@@ -301,6 +301,22 @@ pub(super) fn entropy_avail() -> String {
 }
 
 /// `/proc/sys/vm/overcommit_memory`: heuristic overcommit (the default).
+/// `/proc/sys/kernel/pty/max`: the limit on pseudo-terminals (fixed here).
+pub(super) fn pty_max() -> String {
+    format!("{}\n", crate::fs::tty::pty::PTY_MAX)
+}
+
+/// `/proc/sys/kernel/pty/nr`: pseudo-terminals in use.
+pub(super) fn pty_nr() -> String {
+    format!("{}\n", crate::fs::tty::pty::count())
+}
+
+/// `/proc/sys/kernel/pty/reserve`: Linux keeps this many for its initial
+/// devpts instance, the only one here.
+pub(super) fn pty_reserve() -> String {
+    String::from("1024\n")
+}
+
 pub(super) fn overcommit() -> String {
     String::from("0\n")
 }
