@@ -158,13 +158,15 @@ impl KernelHeap {
         let mut i = self.len;
         while i > PERMANENT_CHUNKS {
             i -= 1;
-            let empty = self.chunks[i]
-                .as_ref()
-                .is_some_and(|c| c.heap.stats_alloc_actual() == 0);
-            if !empty {
+            let Some(c) = self.chunks[i].as_ref() else {
+                continue;
+            };
+            if c.heap.stats_alloc_actual() != 0 {
                 continue;
             }
-            if !spare {
+            // The spare is an ordinary chunk: one made for a large
+            // allocation always goes back.
+            if !spare && c.end - c.start == CHUNK_SIZE {
                 spare = true;
                 continue;
             }
