@@ -427,6 +427,11 @@ pub fn sys_execveat(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         let start = super::fs::dirfd_inode(ctx, dirfd, &path)?;
         let fs = ctx.process.fs().lock().clone();
         let inode = fs.lookup(start.as_ref(), &path, flags & g::AT_SYMLINK_NOFOLLOW == 0)?;
+        // A link not followed cannot be run: Linux's open for exec then
+        // fails as `O_NOFOLLOW` does.
+        if inode.metadata().kind == crate::fs::inode::InodeType::Symlink {
+            return_errno!(ELOOP);
+        }
         (Some(inode), path)
     };
     crate::process::execve::execve(ctx.thread, ctx.user, &shown, inode, argv, envp)?;
