@@ -61,6 +61,8 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <ftw.h>
+#include <sys/shm.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -151,6 +153,23 @@ static void say(const char *fmt, ...)
 		}
 		off += w;
 	}
+}
+
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if (type == FTW_DP)
+		rmdir(path);
+	else
+		unlink(path);
+	return 0;
+}
+
+/* Removes the tree under `dir` (not following links). */
+static void remove_tree(const char *dir)
+{
+	nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* MemFree from /proc/meminfo, in KiB, or -1. The file is opened once and
@@ -2051,6 +2070,7 @@ int main(int argc, char **argv)
 	have_tty = tcgetattr(1, &saved_tty) == 0;
 	saved_flags = fcntl(1, F_GETFL);
 	mkdir("/tmp/fuzz", 0777);
+	long free_at_start = mem_free_mib();
 
 	slots = mmap(NULL, MAX_WORKERS * sizeof(struct slot), PROT_READ | PROT_WRITE,
 		     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -2158,6 +2178,19 @@ int main(int argc, char **argv)
 	    total / (t - t0), (unsigned long long)st_started, (unsigned long long)st_restarts,
 	    (unsigned long long)st_exits, (unsigned long long)st_stalls,
 	    (unsigned long long)st_lifes, (unsigned long long)st_fork_fail);
+	/* What the workers leave behind on purpose (files, System V
+	 * segments) goes, and then free memory should be back near where it
+	 * started: a large difference is a kernel leak. */
+	remove_tree("/tmp/fuzz");
+	for (int i = 0; i < 32768; i++) {
+		struct shmid_ds ds;
+		int id = shmctl(i, SHM_STAT, &ds);
+		if (id >= 0)
+			shmctl(id, IPC_RMID, NULL);
+	}
+	sleep(1);
+	say("fuzz: free memory %ld MiB at the start, %ld MiB with the workers and their files gone\n",
+	    free_at_start, mem_free_mib());
 	if (st_deaths) {
 		char buf[512];
 		int off = 0;
