@@ -50,6 +50,10 @@ pub fn execve(
     thread.set_robust_list(0);
     process.set_vmar(program.vmar.clone());
     program.vmar.activate();
+    // A table shared with another process (`CLONE_FILES`) is copied
+    // first, as Linux's exec unshares it: closing the close-on-exec
+    // descriptors must not close them for the other process.
+    process.unshare_files();
     process.files().lock().close_on_exec();
     process.sig_actions().lock().reset_for_exec();
     process.posix_timers().clear();

@@ -350,10 +350,17 @@ impl Process {
         self.files.lock().clone()
     }
 
-    /// Gives the process another file table (`unshare(CLONE_FILES)`);
-    /// returns the old one.
-    pub fn set_files(&self, t: Arc<Mutex<FileTable>>) -> Arc<Mutex<FileTable>> {
-        core::mem::replace(&mut *self.files.lock(), t)
+    /// Gives the process a private copy of its file table if another
+    /// process shares it (`unshare(CLONE_FILES)`, and `execve`, as Linux).
+    pub fn unshare_files(&self) {
+        let table = self.files();
+        let mut shared = table.lock();
+        if shared.users() > 1 {
+            let copy = shared.clone();
+            let _ = shared.leave(); // the other users keep it
+            drop(shared);
+            *self.files.lock() = Arc::new(Mutex::new(copy));
+        }
     }
 
     /// The file-system context.

@@ -136,14 +136,7 @@ pub fn sys_unshare(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         process.set_fs(Arc::new(Mutex::new(copy)));
     }
     if f & CLONE_FILES != 0 {
-        let table = process.files();
-        let mut shared = table.lock();
-        if shared.users() > 1 {
-            let copy = shared.clone();
-            let _ = shared.leave(); // another user remains
-            drop(shared);
-            process.set_files(Arc::new(Mutex::new(copy)));
-        }
+        process.unshare_files();
     }
     if f & CLONE_SYSVSEM != 0 {
         // Leaving the undo list applies its adjustments, as at exit.

@@ -6,7 +6,9 @@
  *    once, never cleared, inherited), unknown options EINVAL;
  *  - unshare of CLONE_FILES, CLONE_FS and CLONE_SYSVSEM works (a private
  *    copy of the descriptor table: a child sharing the old one no longer
- *    sees the caller's new descriptors), unknown flags are EINVAL.
+ *    sees the caller's new descriptors), unknown flags are EINVAL;
+ *  - exec unshares the descriptor table: a CLONE_FILES child that execs
+ *    does not close the parent's close-on-exec descriptors.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -28,6 +30,14 @@ static void *read_altstack(void *arg)
 {
 	sigaltstack(NULL, &thread_ss);
 	return NULL;
+}
+
+static int exec_true(void *arg)
+{
+	char *args[] = { "true", NULL };
+	execv("/bin/true", args);
+	execv("/usr/bin/true", args);
+	_exit(127);
 }
 
 static int shares_files(void *arg)
@@ -112,5 +122,17 @@ int main(int argc, char **argv)
 	waitpid(c, &st, 0);
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0,
 	      "after unshare the child does not see the caller's new descriptor");
+	/* exec unshares the table */
+	{
+		int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		char *stk = malloc(STACK);
+		pid_t k = clone(exec_true, stk + STACK, CLONE_VM | CLONE_FILES | CLONE_VFORK | SIGCHLD, NULL);
+		int ks;
+		waitpid(k, &ks, 0);
+		CHECK(k > 0 && WIFEXITED(ks) && WEXITSTATUS(ks) == 0, "a CLONE_FILES child ran true");
+		CHECK(fcntl(fd, F_GETFD) == FD_CLOEXEC,
+		      "its exec left the parent's close-on-exec descriptor open");
+		close(fd);
+	}
 	return check_exit();
 }
