@@ -108,6 +108,9 @@ static NEED_RESCHED: AtomicBool = AtomicBool::new(false);
 /// every timer tick until the stack overflows.
 static IN_SCHEDULER: AtomicBool = AtomicBool::new(false);
 static SLICE_LEFT: AtomicU32 = AtomicU32::new(1);
+/// Stale run-queue entries dropped (see `pop_next`), reported once the
+/// scheduler's lock is released.
+static STALE_ENTRIES: AtomicU32 = AtomicU32::new(0);
 
 /// Turns the boot context into the first task.
 pub(crate) fn init_boot_task() {
@@ -270,7 +273,17 @@ impl Scheduler {
 
     /// Takes the task with the least virtual runtime.
     fn pop_next(&mut self) -> Option<Arc<Task>> {
-        let Queued { task, .. } = self.run_queue.pop()?;
+        // Only runnable tasks are queued. An entry for a task in any other
+        // state would be a duplicate left behind; running it could resume
+        // an exited task on a stack that another task now uses, so it is
+        // dropped (and reported: it is a scheduler bug).
+        let task = loop {
+            let Queued { task, .. } = self.run_queue.pop()?;
+            if task.state() == TaskState::Runnable {
+                break task;
+            }
+            STALE_ENTRIES.fetch_add(1, Ordering::Relaxed);
+        };
         let vr = task.vruntime.load(Ordering::Relaxed);
         if vr > self.min_vruntime {
             self.min_vruntime = vr;
@@ -444,4 +457,8 @@ pub(super) fn finish_switch() {
     IN_SCHEDULER.store(false, Ordering::Relaxed);
     let exited = SCHED.lock().exited.take();
     drop(exited);
+    let stale = STALE_ENTRIES.swap(0, Ordering::Relaxed);
+    if stale > 0 {
+        log::error!("scheduler: dropped {stale} stale run-queue entries (a bug)");
+    }
 }
