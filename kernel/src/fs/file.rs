@@ -274,3 +274,13 @@ pub fn set_nonblock_only(status: &AtomicU32, f: u32) {
         Ordering::Relaxed,
     );
 }
+
+/// Sets or clears one status flag of an open file (`O_ASYNC` when a file
+/// joins or leaves its object's SIGIO list).
+pub fn set_status_bit(status: &AtomicU32, bit: u32, on: bool) {
+    if on {
+        status.fetch_or(bit, Ordering::Relaxed);
+    } else {
+        status.fetch_and(!bit, Ordering::Relaxed);
+    }
+}

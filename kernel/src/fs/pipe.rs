@@ -414,11 +414,7 @@ impl PipeEnd {
     }
 
     fn set_async_flag(&self, on: bool) {
-        if on {
-            self.flags.fetch_or(flags::O_ASYNC, Ordering::Relaxed);
-        } else {
-            self.flags.fetch_and(!flags::O_ASYNC, Ordering::Relaxed);
-        }
+        super::file::set_status_bit(&self.flags, flags::O_ASYNC, on);
     }
 }
 

@@ -868,12 +868,7 @@ impl FileLike for TtyFile {
 
     fn set_async(&self, fd: i32, on: bool) -> Result<()> {
         self.tty.sigio.set(fd, &self.owner, on)?;
-        let bit = linux_raw_sys::general::FASYNC;
-        if on {
-            self.flags.fetch_or(bit, Ordering::Relaxed);
-        } else {
-            self.flags.fetch_and(!bit, Ordering::Relaxed);
-        }
+        crate::fs::file::set_status_bit(&self.flags, crate::fs::file::flags::O_ASYNC, on);
         Ok(())
     }
 
