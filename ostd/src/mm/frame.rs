@@ -264,6 +264,12 @@ pub(super) fn set_ref_count_for_test(frame: &Frame, count: u32) {
 
 fn inc_ref(paddr: Paddr) {
     let old = meta(paddr).refcount.fetch_add(1, Ordering::Relaxed);
+    if old == 0 {
+        // Every caller holds a reference already: a count of zero means the
+        // frame was freed (and may belong to someone else by now). Cheap to
+        // notice here, and silent memory corruption otherwise.
+        log::error!("ostd: frame {paddr:#x} referenced again after it was freed (a bug)");
+    }
     if old >= MAX_REFCOUNT {
         meta(paddr).refcount.fetch_sub(1, Ordering::Relaxed);
         panic!("ostd: frame {paddr:#x}: reference count overflow");
@@ -272,9 +278,21 @@ fn inc_ref(paddr: Paddr) {
 
 impl Drop for Frame {
     fn drop(&mut self) {
-        if meta(self.paddr).refcount.fetch_sub(1, Ordering::Release) == 1 {
-            core::sync::atomic::fence(Ordering::Acquire);
-            free_block(self.paddr, 0);
+        match meta(self.paddr).refcount.fetch_sub(1, Ordering::Release) {
+            1 => {
+                core::sync::atomic::fence(Ordering::Acquire);
+                free_block(self.paddr, 0);
+            }
+            0 => {
+                // A reference dropped twice: the count is put back so that
+                // the frame is not freed again later, and the bug reported.
+                meta(self.paddr).refcount.store(0, Ordering::Relaxed);
+                log::error!(
+                    "ostd: frame {:#x} dropped after it was freed (a bug)",
+                    self.paddr
+                );
+            }
+            _ => {}
         }
     }
 }
