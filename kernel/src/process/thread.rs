@@ -70,6 +70,10 @@ pub struct Thread {
     /// The thread must leave its user loop (exit, exit_group, exec by
     /// another thread, fatal signal).
     exiting: AtomicBool,
+    /// The system call the thread is in, for `/proc/PID/task/TID/syscall`:
+    /// the number plus one (0 when not in one), the six arguments, and the
+    /// user stack and instruction pointers.
+    syscall: [AtomicU64; 9],
 }
 
 /// Builds a [`Thread`].
@@ -178,6 +182,7 @@ impl ThreadBuilder {
             restart: AtomicU64::new(0),
             saved_mask: SpinLock::new(None),
             exiting: AtomicBool::new(false),
+            syscall: [const { AtomicU64::new(0) }; 9],
         });
         let t = thread.clone();
         let set_child_tid = self.set_child_tid;
@@ -242,6 +247,36 @@ impl NewThread {
 
 impl Thread {
     /// The thread id.
+    /// Records the system call the thread enters (see [`Thread::syscall`]).
+    pub fn enter_syscall(&self, nr: u64, args: &[u64; 6], sp: u64, pc: u64) {
+        let [n, a0, a1, a2, a3, a4, a5, s, p] = &self.syscall;
+        for (slot, v) in [a0, a1, a2, a3, a4, a5, s, p]
+            .into_iter()
+            .zip(args.iter().copied().chain([sp, pc]))
+        {
+            slot.store(v, Ordering::Relaxed);
+        }
+        n.store(nr.wrapping_add(1), Ordering::Release);
+    }
+
+    /// The thread left its system call.
+    pub fn leave_syscall(&self) {
+        self.syscall[0].store(0, Ordering::Relaxed);
+    }
+
+    /// The system call the thread is in, as `/proc/PID/task/TID/syscall`
+    /// shows it: its number, six arguments, stack and instruction pointers
+    /// (`None` when it is not in one). Another thread's values may be a
+    /// moment old.
+    pub fn syscall(&self) -> Option<[u64; 9]> {
+        let nr = self.syscall[0].load(Ordering::Acquire).checked_sub(1)?;
+        let mut v = [nr; 9];
+        for (out, slot) in v.iter_mut().zip(&self.syscall).skip(1) {
+            *out = slot.load(Ordering::Relaxed);
+        }
+        Some(v)
+    }
+
     pub fn tid(&self) -> Tid {
         self.tid
     }

@@ -291,6 +291,12 @@ static REPORTED: [AtomicU64; MAX_NR / 64] = [const { AtomicU64::new(0) }; MAX_NR
 /// Handles the syscall the thread just made.
 pub fn handle(thread: &Arc<Thread>, user: &mut UserContext) {
     let (nr, args) = user.syscall_args();
+    thread.enter_syscall(nr, &args, user.rsp(), user.rip());
+    handle_call(thread, user, nr, args);
+    thread.leave_syscall();
+}
+
+fn handle_call(thread: &Arc<Thread>, user: &mut UserContext, nr: u64, args: [u64; 6]) {
     let handler = TABLE.get(nr as usize).copied().flatten();
     let Some(handler) = handler else {
         report_unimplemented(nr);

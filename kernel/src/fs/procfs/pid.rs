@@ -30,12 +30,13 @@ pub(super) enum PidEntry {
     Stat,
     Statm,
     Status,
+    Syscall,
     Task,
 }
 
 impl PidEntry {
     /// Entries of `/proc/<pid>`, in listing order.
-    const PROCESS: [PidEntry; 13] = [
+    const PROCESS: [PidEntry; 14] = [
         PidEntry::Cmdline,
         PidEntry::Comm,
         PidEntry::Cwd,
@@ -48,6 +49,7 @@ impl PidEntry {
         PidEntry::Stat,
         PidEntry::Statm,
         PidEntry::Status,
+        PidEntry::Syscall,
         PidEntry::Task,
     ];
 
@@ -65,6 +67,7 @@ impl PidEntry {
             PidEntry::Stat => "stat",
             PidEntry::Statm => "statm",
             PidEntry::Status => "status",
+            PidEntry::Syscall => "syscall",
             PidEntry::Task => "task",
         }
     }
@@ -114,9 +117,31 @@ pub(super) fn generate(
         PidEntry::Stat => stat(&Info::gather(p, thread)).into_bytes(),
         PidEntry::Statm => statm(&Info::gather(p, thread)).into_bytes(),
         PidEntry::Status => status(&Info::gather(p, thread)).into_bytes(),
+        PidEntry::Syscall => syscall(p, thread).into_bytes(),
         PidEntry::Cwd | PidEntry::Exe | PidEntry::Root => return_errno!(EINVAL),
         PidEntry::Fd | PidEntry::Task => return_errno!(EISDIR),
     })
+}
+
+/// `syscall`: the system call the thread (the main thread, for a process)
+/// is in, as Linux shows it: the number in decimal, then the six arguments,
+/// the stack pointer and the instruction pointer in hex (a thread reading
+/// its own file sees that `read`); `-1 sp pc` outside system calls.
+fn syscall(p: &Arc<Process>, thread: Option<&Arc<Thread>>) -> String {
+    let Some(t) = thread.cloned().or_else(|| p.main_thread()) else {
+        return "-1 0x0 0x0\n".to_string();
+    };
+    match t.syscall() {
+        Some([nr, rest @ ..]) => {
+            let mut out = format!("{nr}");
+            for v in rest {
+                out.push_str(&format!(" {v:#x}"));
+            }
+            out.push('\n');
+            out
+        }
+        None => "-1 0x0 0x0\n".to_string(),
+    }
 }
 
 /// The target of a per-process symbolic link.
