@@ -1945,6 +1945,15 @@ static void report_unkillable(int i, double t)
 	say("fuzz:   last call #%lu%s: %s\n", (unsigned long)s->seq, s->in_call ? " (in the call)" : "",
 	    call);
 	print_proc_state(ws[i].pid);
+	/* It may wait for something another worker holds: show what the
+	 * others are doing. */
+	for (int k = 0; k < opt_workers; k++) {
+		if (k == i || ws[k].state == W_IDLE || !slots[k].in_call)
+			continue;
+		format_call(call, sizeof call, slots[k].nr, slots[k].args);
+		say("fuzz:   meanwhile w%d.%u pid %d is in call #%lu: %s\n", k, ws[k].incarnation,
+		    (int)ws[k].pid, (unsigned long)slots[k].seq, call);
+	}
 	st_unkillable++;
 	if (n_lost < (int)(sizeof lost / sizeof lost[0])) {
 		lost[n_lost] = ws[i].pid;
