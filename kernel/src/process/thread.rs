@@ -248,18 +248,23 @@ impl NewThread {
 impl Thread {
     /// The thread id.
     /// Records the system call the thread enters (see [`Thread::syscall`]).
+    #[inline]
     pub fn enter_syscall(&self, nr: u64, args: &[u64; 6], sp: u64, pc: u64) {
         let [n, a0, a1, a2, a3, a4, a5, s, p] = &self.syscall;
-        for (slot, v) in [a0, a1, a2, a3, a4, a5, s, p]
-            .into_iter()
-            .zip(args.iter().copied().chain([sp, pc]))
-        {
-            slot.store(v, Ordering::Relaxed);
-        }
+        let [v0, v1, v2, v3, v4, v5] = *args;
+        a0.store(v0, Ordering::Relaxed);
+        a1.store(v1, Ordering::Relaxed);
+        a2.store(v2, Ordering::Relaxed);
+        a3.store(v3, Ordering::Relaxed);
+        a4.store(v4, Ordering::Relaxed);
+        a5.store(v5, Ordering::Relaxed);
+        s.store(sp, Ordering::Relaxed);
+        p.store(pc, Ordering::Relaxed);
         n.store(nr.wrapping_add(1), Ordering::Release);
     }
 
     /// The thread left its system call.
+    #[inline]
     pub fn leave_syscall(&self) {
         self.syscall[0].store(0, Ordering::Relaxed);
     }
