@@ -128,6 +128,7 @@ pub(crate) fn init_boot_task() {
         vruntime: core::sync::atomic::AtomicU64::new(0),
         group: core::sync::atomic::AtomicU64::new(0),
         counted: AtomicBool::new(false),
+        wait_site: core::sync::atomic::AtomicPtr::new(core::ptr::null_mut()),
     });
     let mut s = SCHED.lock();
     s.join(&task);

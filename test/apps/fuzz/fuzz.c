@@ -1887,6 +1887,9 @@ static void print_proc_state(pid_t pid)
 		snprintf(path, sizeof path, "/proc/%d/task/%.16s/syscall", (int)pid, e->d_name);
 		snprintf(label, sizeof label, "thread %.16s syscall", e->d_name);
 		print_first_line(label, path);
+		snprintf(path, sizeof path, "/proc/%d/task/%.16s/wchan", (int)pid, e->d_name);
+		snprintf(label, sizeof label, "thread %.16s sleeps at", e->d_name);
+		print_first_line(label, path);
 	}
 	closedir(d);
 }

@@ -1,7 +1,8 @@
 /*
  * /proc/PID/syscall and /proc/PID/task/TID/syscall: the system call a
  * thread is blocked in (number, six arguments, stack and instruction
- * pointers). A thread reading its own file sees that read.
+ * pointers). A thread reading its own file sees that read. And
+ * /proc/PID/wchan: where a sleeping thread waits ("0" when running).
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -85,6 +86,12 @@ int main(void)
 	char buf2[512];
 	CHECK(read_file(path, buf2, sizeof buf2) > 0 && strcmp(buf, buf2) == 0,
 	      "the main thread's task file shows the same");
+	snprintf(path, sizeof path, "/proc/%d/wchan", (int)child);
+	CHECK(read_file(path, buf2, sizeof buf2) > 0 && strcmp(buf2, "0") != 0 &&
+		      !strchr(buf2, '\n'),
+	      "/proc/PID/wchan names where the child sleeps, without a newline (got %.60s)", buf2);
+	CHECK(read_file("/proc/self/wchan", buf2, sizeof buf2) > 0 && strcmp(buf2, "0") == 0,
+	      "our own wchan is 0 (got %.60s)", buf2);
 	close(p[1]);
 	int st;
 	CHECK(waitpid(child, &st, 0) == child && WIFEXITED(st), "the child's read ended at EOF");

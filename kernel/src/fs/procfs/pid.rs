@@ -32,11 +32,12 @@ pub(super) enum PidEntry {
     Status,
     Syscall,
     Task,
+    Wchan,
 }
 
 impl PidEntry {
     /// Entries of `/proc/<pid>`, in listing order.
-    const PROCESS: [PidEntry; 14] = [
+    const PROCESS: [PidEntry; 15] = [
         PidEntry::Cmdline,
         PidEntry::Comm,
         PidEntry::Cwd,
@@ -51,6 +52,7 @@ impl PidEntry {
         PidEntry::Status,
         PidEntry::Syscall,
         PidEntry::Task,
+        PidEntry::Wchan,
     ];
 
     pub(super) fn name(self) -> &'static str {
@@ -69,6 +71,7 @@ impl PidEntry {
             PidEntry::Status => "status",
             PidEntry::Syscall => "syscall",
             PidEntry::Task => "task",
+            PidEntry::Wchan => "wchan",
         }
     }
 
@@ -118,6 +121,7 @@ pub(super) fn generate(
         PidEntry::Statm => statm(&Info::gather(p, thread)).into_bytes(),
         PidEntry::Status => status(&Info::gather(p, thread)).into_bytes(),
         PidEntry::Syscall => syscall(p, thread).into_bytes(),
+        PidEntry::Wchan => wchan(p, thread).into_bytes(),
         PidEntry::Cwd | PidEntry::Exe | PidEntry::Root => return_errno!(EINVAL),
         PidEntry::Fd | PidEntry::Task => return_errno!(EISDIR),
     })
@@ -142,6 +146,19 @@ fn syscall(p: &Arc<Process>, thread: Option<&Arc<Thread>>) -> String {
         }
         None => "-1 0x0 0x0\n".to_string(),
     }
+}
+
+/// `wchan`: where the thread (the main thread, for a process) sleeps.
+/// Linux names the kernel function; this kernel gives the source location
+/// of the wait (`file:line`), which says more. `0` when it is not asleep in
+/// a wait queue or on a mutex. No newline, as on Linux.
+fn wchan(p: &Arc<Process>, thread: Option<&Arc<Thread>>) -> String {
+    thread
+        .cloned()
+        .or_else(|| p.main_thread())
+        .and_then(|t| t.task())
+        .and_then(|t| t.wait_site())
+        .map_or_else(|| "0".to_string(), |l| format!("{}:{}", l.file(), l.line()))
 }
 
 /// The target of a per-process symbolic link.
