@@ -4,7 +4,8 @@
 //! past the point of no return, is the old one replaced. At that point the
 //! other threads exit, close-on-exec descriptors close, caught signals
 //! revert to their defaults (ignored ones stay ignored, the mask is kept),
-//! POSIX timers are deleted and a vfork parent is released.
+//! POSIX timers are deleted, the credentials computed by the loader (set-id
+//! bits, capabilities) take effect and a vfork parent is released.
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -59,6 +60,7 @@ pub fn execve(
     process.posix_timers().clear();
     thread.set_alt_stack(0, 0);
     process.set_dumpable(true);
+    process.set_credentials(program.creds.clone());
     thread.set_clear_child_tid(0);
     program.name_process(process, path);
 

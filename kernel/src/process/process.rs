@@ -580,6 +580,28 @@ impl Process {
         }
     }
 
+    /// Changes the credentials in place with `f`, under their lock, so that
+    /// two threads changing them at once do not lose an update. `f` must
+    /// leave them unchanged when it fails (check first, then change), and
+    /// must not block.
+    pub fn update_credentials<T>(
+        &self,
+        f: impl FnOnce(&mut super::credentials::Credentials) -> crate::error::Result<T>,
+    ) -> crate::error::Result<T> {
+        let (result, old_ruid, ruid) = {
+            let mut c = self.credentials.lock();
+            let old_ruid = c.ruid;
+            let result = f(&mut c);
+            (result, old_ruid, c.ruid)
+        };
+        if old_ruid != ruid {
+            for t in self.threads() {
+                t.recharge_to(ruid);
+            }
+        }
+        result
+    }
+
     /// CPU time of reaped children.
     pub fn children_time_lock(&self) -> ostd::sync::SpinLockGuard<'_, core::time::Duration> {
         self.children_time.lock()

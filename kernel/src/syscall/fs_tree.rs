@@ -88,7 +88,7 @@ fn new_entry(ctx: &SyscallContext, dirfd: i32, path_addr: u64, kind: InodeType, 
     }
     let node = dir.create(name, kind, mode & !umask(ctx) & 0o7777)?;
     let cred = ctx.process.credentials();
-    let _ = node.set_owner(Some(cred.euid), Some(cred.egid));
+    let _ = node.set_owner(Some(cred.fsuid), Some(cred.fsgid));
     ret(0)
 }
 
@@ -261,15 +261,19 @@ pub fn sys_symlinkat(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     do_symlinkat(ctx, a[0], a[1] as i32, a[2])
 }
 
+/// `chmod(2)`: the owner or `CAP_FOWNER`; the set-group-id bit is dropped
+/// unless the caller is in the file's group or has `CAP_FSETID`.
 fn chmod_inode(ctx: &SyscallContext, inode: &Arc<dyn Inode>, mode: u32) -> R {
-    if !ctx
-        .process
-        .credentials()
-        .is_owner_or_root(&inode.metadata())
-    {
+    let cred = ctx.process.credentials();
+    let meta = inode.metadata();
+    if !cred.is_owner_or_capable(&meta) {
         return_errno!(EPERM);
     }
-    inode.set_mode(mode & 0o7777)?;
+    let mut mode = mode & 0o7777;
+    if !cred.in_group(meta.gid) && !cred.has_cap(g::CAP_FSETID) {
+        mode &= !g::S_ISGID;
+    }
+    inode.set_mode(mode)?;
     ret(0)
 }
 
@@ -296,11 +300,14 @@ fn chown_inode(ctx: &SyscallContext, inode: &Arc<dyn Inode>, uid: u32, gid: u32)
     let meta = inode.metadata();
     let uid = (uid != u32::MAX).then_some(uid);
     let gid = (gid != u32::MAX).then_some(gid);
-    if cred.euid != 0 {
-        // An owner may only change the group to one of its own.
-        let ok_uid = uid.is_none_or(|u| u == meta.uid);
-        let ok_gid = gid.is_none_or(|g| g == cred.egid || cred.groups.contains(&g));
-        if meta.uid != cred.euid || !ok_uid || !ok_gid {
+    // Linux's `chown_ok` and `chgrp_ok`: the owner (by file-system uid)
+    // may keep the owner and set the group to one of its own; anything
+    // else needs `CAP_CHOWN`.
+    if !cred.has_cap(g::CAP_CHOWN) {
+        let owner = meta.uid == cred.fsuid;
+        let ok_uid = uid.is_none_or(|u| owner && u == meta.uid);
+        let ok_gid = gid.is_none_or(|g| owner && (g == meta.gid || cred.in_group(g)));
+        if !ok_uid || !ok_gid {
             return_errno!(EPERM);
         }
     }
@@ -368,7 +375,7 @@ pub fn sys_utimensat(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     let meta = inode.metadata();
     let explicit =
         times != 0 && (atime.is_some_and(|t| t != now) || mtime.is_some_and(|t| t != now));
-    if !cred.is_owner_or_root(&meta) && (explicit || !cred.may_access(&meta, access::W)) {
+    if !cred.is_owner_or_capable(&meta) && (explicit || !cred.may_access(&meta, access::W)) {
         return_errno!(if explicit { EPERM } else { EACCES });
     }
     inode.set_times(atime, mtime)?;
@@ -477,13 +484,19 @@ pub fn sys_fchdir(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     ret(0)
 }
 
+/// `chroot(2)`: the path is looked up and must be a searchable directory
+/// before `CAP_SYS_CHROOT` is checked, as Linux.
 pub fn sys_chroot(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
-    if ctx.process.credentials().euid != 0 {
-        return_errno!(EPERM);
-    }
     let inode = target_at(ctx, AT_FDCWD, a[0], 0)?;
+    let cred = ctx.process.credentials();
     if inode.metadata().kind != InodeType::Dir {
         return_errno!(ENOTDIR);
+    }
+    if !cred.may_access(&inode.metadata(), access::X) {
+        return_errno!(EACCES);
+    }
+    if !cred.has_cap(g::CAP_SYS_CHROOT) {
+        return_errno!(EPERM);
     }
     ctx.process.fs().lock().root = inode;
     ret(0)
@@ -546,7 +559,7 @@ fn new_fs(fstype: &str, options: &str) -> Result<Arc<dyn Inode>> {
 pub fn sys_mount(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     const MS_REMOUNT: u64 = 32;
     const MS_BIND: u64 = 4096;
-    if ctx.process.credentials().euid != 0 {
+    if !ctx.process.credentials().has_cap(g::CAP_SYS_ADMIN) {
         return_errno!(EPERM);
     }
     let source = if a[0] != 0 {
@@ -590,7 +603,7 @@ pub fn sys_mount(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
 }
 
 pub fn sys_umount2(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
-    if ctx.process.credentials().euid != 0 {
+    if !ctx.process.credentials().has_cap(g::CAP_SYS_ADMIN) {
         return_errno!(EPERM);
     }
     if a[1] & !0xf != 0 {

@@ -106,16 +106,10 @@ fn check_sig(s: u64) -> Result<Option<u8>> {
     Ok(Some(s as u8))
 }
 
-/// Whether the caller may signal `target` (`kill(2)`: root, or a real or
-/// effective uid matching the target's real or saved uid).
+/// Whether the caller may signal `target` (`kill(2)`: a real or effective
+/// uid matching the target's real or saved uid, or `CAP_KILL`).
 pub(super) fn may_signal(ctx: &SyscallContext, target: &Process) -> bool {
-    let me = ctx.process.credentials();
-    let them = target.credentials();
-    me.euid == 0
-        || me.euid == them.ruid
-        || me.euid == them.suid
-        || me.ruid == them.ruid
-        || me.ruid == them.suid
+    ctx.process.credentials().may_signal(&target.credentials())
 }
 
 fn signal_process(ctx: &SyscallContext, p: &alloc::sync::Arc<Process>, s: Option<u8>, code: i32) {

@@ -273,6 +273,7 @@ struct Info {
     exit_code: u32,
     zombie: bool,
     mem: MemUsage,
+    caps: crate::process::credentials::Capabilities,
 }
 
 /// Address-space sizes in bytes.
@@ -385,6 +386,7 @@ impl Info {
             exit_code: p.exit_status().map_or(0, |s| s.wait_status()),
             zombie,
             mem,
+            caps: creds.caps,
         }
     }
 
@@ -547,13 +549,16 @@ fn status(i: &Info) -> String {
     let _ = writeln!(s, "SigBlk:\t{:016x}", i.blocked);
     let _ = writeln!(s, "SigIgn:\t{:016x}", i.ignored);
     let _ = writeln!(s, "SigCgt:\t{:016x}", i.caught);
-    // Root has every capability (the 41 Linux 6.1 knows).
-    let caps: u64 = if i.uid == 0 { (1 << 41) - 1 } else { 0 };
-    let _ = writeln!(s, "CapInh:\t{:016x}", 0);
-    let _ = writeln!(s, "CapPrm:\t{caps:016x}");
-    let _ = writeln!(s, "CapEff:\t{caps:016x}");
-    let _ = writeln!(s, "CapBnd:\t{:016x}", (1u64 << 41) - 1);
-    let _ = writeln!(s, "CapAmb:\t{:016x}", 0);
+    let c = &i.caps;
+    for (name, set) in [
+        ("CapInh", c.inheritable),
+        ("CapPrm", c.permitted),
+        ("CapEff", c.effective),
+        ("CapBnd", c.bounding),
+        ("CapAmb", c.ambient),
+    ] {
+        let _ = writeln!(s, "{name}:\t{:016x}", set.bits());
+    }
     let _ = writeln!(s, "NoNewPrivs:\t0");
     let _ = writeln!(s, "Seccomp:\t0");
     let _ = writeln!(s, "Cpus_allowed:\t1");

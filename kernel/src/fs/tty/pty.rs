@@ -201,7 +201,7 @@ pub fn open_master(oflags: u32, node: Arc<dyn Inode>) -> Result<Arc<dyn FileLike
         sigio: SigioList::new(),
         attrs: Mutex::new(NodeAttrs {
             mode: 0o620,
-            uid: cred.map_or(0, |c| c.euid),
+            uid: cred.map_or(0, |c| c.fsuid),
             gid: 5, // tty
             ctime: ostd::timer::wall_clock(),
         }),

@@ -152,7 +152,7 @@ pub fn bind_path(path: &str, sock: &Arc<UnixSocket>) -> Result<Binding> {
                 e
             }
         })?;
-    let _ = inode.set_owner(Some(cred.euid), Some(cred.egid));
+    let _ = inode.set_owner(Some(cred.fsuid), Some(cred.fsgid));
     PATHS.lock().insert(inode_key(&inode), Arc::downgrade(sock));
     Ok(Binding::Path(inode))
 }
