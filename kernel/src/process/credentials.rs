@@ -121,6 +121,17 @@ impl Credentials {
         self.fsuid == meta.uid || self.has_cap(g::CAP_FOWNER)
     }
 
+    /// Whether the sticky bit of a directory with `dir` lets these
+    /// credentials remove or rename its entry `victim` (Linux's
+    /// `check_sticky`): the file-system uid owns the file or the directory,
+    /// or `CAP_FOWNER`.
+    pub fn may_delete_sticky(&self, dir: &Metadata, victim: &Metadata) -> bool {
+        dir.mode & g::S_ISVTX == 0
+            || victim.uid == self.fsuid
+            || dir.uid == self.fsuid
+            || self.has_cap(g::CAP_FOWNER)
+    }
+
     /// Whether these credentials may inspect or manipulate a process with
     /// `them` as if tracing it (Linux's `__ptrace_may_access` without the
     /// dumpable and LSM parts): the caller's real ids match all of the

@@ -36,6 +36,19 @@ fn writable_parent<'p>(
     Ok((dir, name))
 }
 
+/// `EPERM` if the sticky bit of `dir` protects its entry `victim` from the
+/// caller.
+fn check_sticky(ctx: &SyscallContext, dir: &Arc<dyn Inode>, victim: &Arc<dyn Inode>) -> Result<()> {
+    if !ctx
+        .process
+        .credentials()
+        .may_delete_sticky(&dir.metadata(), &victim.metadata())
+    {
+        return_errno!(EPERM);
+    }
+    Ok(())
+}
+
 fn umask(ctx: &SyscallContext) -> u32 {
     ctx.process.fs().lock().umask
 }
@@ -128,6 +141,9 @@ fn do_unlinkat(ctx: &mut SyscallContext, dirfd: i32, path_addr: u64, flags: u32)
     }
     let path = read_path(ctx, path_addr)?;
     let (dir, name) = writable_parent(ctx, dirfd, &path)?;
+    if let Ok(victim) = dir.lookup(name) {
+        check_sticky(ctx, &dir, &victim)?;
+    }
     if flags & g::AT_REMOVEDIR != 0 {
         if name == "." {
             return_errno!(EINVAL);
@@ -175,8 +191,13 @@ fn do_renameat2(
     let (odir, oname) = writable_parent(ctx, olddir, &old_path)?;
     let (ndir, nname) = writable_parent(ctx, newdir, &new_path)?;
     let node = odir.lookup(oname)?;
-    if flags & RENAME_NOREPLACE != 0 && ndir.lookup(nname).is_ok() {
+    let target = ndir.lookup(nname);
+    if flags & RENAME_NOREPLACE != 0 && target.is_ok() {
         return_errno!(EEXIST);
+    }
+    check_sticky(ctx, &odir, &node)?;
+    if let Ok(target) = &target {
+        check_sticky(ctx, &ndir, target)?;
     }
     if (old_path.ends_with('/') || new_path.ends_with('/'))
         && node.metadata().kind != InodeType::Dir
