@@ -270,7 +270,9 @@ fn do_symlinkat(ctx: &mut SyscallContext, target: u64, dirfd: i32, path: u64) ->
     if dir.lookup(name).is_ok() {
         return_errno!(EEXIST);
     }
-    dir.symlink(name, &target)?;
+    let node = dir.symlink(name, &target)?;
+    let cred = ctx.process.credentials();
+    let _ = node.set_owner(Some(cred.fsuid), Some(cred.fsgid));
     ret(0)
 }
 

@@ -14,7 +14,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <sys/fsuid.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -68,6 +71,27 @@ static int raise_hard_nofile(void)
 
 static const struct timespec times2[2] = { { 1, 0 }, { 2, 0 } };
 
+/* bind() of a fresh socket of `type` to 127.0.0.1:port; -1 with errno. */
+static int bind_port(int type, int port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int s = socket(AF_INET, type, 0), r, e;
+	if (s < 0)
+		return -1;
+	r = bind(s, (struct sockaddr *)&a, sizeof a);
+	e = errno;
+	close(s);
+	errno = e;
+	return r;
+}
+
+static uid_t owner_of(const char *path)
+{
+	struct stat st;
+	return lstat(path, &st) ? (uid_t)-1 : st.st_uid;
+}
+
 static void child_not_root(void)
 {
 	struct rlimit r;
@@ -87,6 +111,33 @@ static void child_not_root(void)
 	CHECK_ERRNO(prlimit(victim, RLIMIT_NOFILE, NULL, &r), EPERM, "prlimit of another user");
 	CHECK_ERRNO(unlink(sticky_file), EPERM, "unlink another's file in a sticky directory");
 	CHECK_ERRNO(chroot("/"), EPERM, "chroot");
+	CHECK_ERRNO(bind_port(SOCK_STREAM, 80), EACCES, "bind TCP port 80");
+	CHECK_ERRNO(bind_port(SOCK_DGRAM, 1023), EACCES, "bind UDP port 1023");
+	CHECK(bind_port(SOCK_STREAM, 0) == 0, "bind TCP port 0");
+}
+
+static void child_owners(void)
+{
+	char f[128], l[128];
+	int fd;
+	snprintf(f, sizeof f, "%s/new", sticky);
+	snprintf(l, sizeof l, "%s/link", sticky);
+	CHECK(setfsuid(1000) == 0 && setfsgid(1000) == 0, "root: fsuid and fsgid 1000");
+	fd = open(f, O_CREAT | O_WRONLY, 0644);
+	CHECK(fd >= 0, "create a file");
+	close(fd);
+	CHECK(owner_of(f) == 1000, "it belongs to the fsuid (%d)", (int)owner_of(f));
+	CHECK(symlink("target", l) == 0 && owner_of(l) == 1000,
+	      "a symlink belongs to the fsuid (%d)", (int)owner_of(l));
+	CHECK(unlink(f) == 0 && unlink(l) == 0, "remove them (own files in a sticky directory)");
+}
+
+static void child_no_bind_service(void)
+{
+	CHECK(cap_drop_eff(C_NET_BIND_SERVICE) == 0, "drop CAP_NET_BIND_SERVICE");
+	CHECK_ERRNO(bind_port(SOCK_STREAM, 80), EACCES, "bind TCP port 80");
+	CHECK_ERRNO(bind_port(SOCK_DGRAM, 1), EACCES, "bind UDP port 1");
+	CHECK(bind_port(SOCK_STREAM, 0) == 0, "bind TCP port 0");
 }
 
 static void child_no_dac_override(void)
@@ -240,6 +291,8 @@ int main(void)
 	CHECK(run_child(child_no_chroot) == 0, "root without CAP_SYS_CHROOT");
 	CHECK(run_child(child_no_admin) == 0, "root without CAP_SYS_ADMIN");
 	CHECK(run_child(child_no_resource) == 0, "root without CAP_SYS_RESOURCE");
+	CHECK(run_child(child_no_bind_service) == 0, "root without CAP_NET_BIND_SERVICE");
+	CHECK(run_child(child_owners) == 0, "new files belong to the file-system ids");
 
 	write(go[1], &b, 1);
 	waitpid(victim, NULL, 0);
