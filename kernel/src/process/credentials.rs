@@ -212,7 +212,8 @@ impl Credentials {
     pub fn set_resuid(&mut self, ruid: u32, euid: u32, suid: u32) -> Result<()> {
         let old = self.clone();
         let allowed = |v: u32| v == NO_ID || [old.ruid, old.euid, old.suid].contains(&v);
-        if !self.has_cap(g::CAP_SETUID) && !(allowed(ruid) && allowed(euid) && allowed(suid)) {
+        let all_allowed = allowed(ruid) && allowed(euid) && allowed(suid);
+        if !all_allowed && !self.has_cap(g::CAP_SETUID) {
             return_errno!(EPERM);
         }
         for (id, new) in [
@@ -296,7 +297,8 @@ impl Credentials {
     pub fn set_resgid(&mut self, rgid: u32, egid: u32, sgid: u32) -> Result<()> {
         let old = [self.rgid, self.egid, self.sgid];
         let allowed = |v: u32| v == NO_ID || old.contains(&v);
-        if !self.has_cap(g::CAP_SETGID) && !(allowed(rgid) && allowed(egid) && allowed(sgid)) {
+        let all_allowed = allowed(rgid) && allowed(egid) && allowed(sgid);
+        if !all_allowed && !self.has_cap(g::CAP_SETGID) {
             return_errno!(EPERM);
         }
         for (id, new) in [
