@@ -70,6 +70,14 @@ pub mod access {
     pub const X: u32 = 1;
 }
 
+/// The part of the credentials that decides whether a change makes the
+/// process non-dumpable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Identity {
+    ids: [u32; 4],
+    permitted: CapSet,
+}
+
 /// `-1` as an id: "unchanged" for the `setre*`/`setres*` calls, invalid
 /// for the others.
 const NO_ID: u32 = u32::MAX;
@@ -130,6 +138,24 @@ impl Credentials {
             || victim.uid == self.fsuid
             || dir.uid == self.fsuid
             || self.has_cap(g::CAP_FOWNER)
+    }
+
+    /// What a change of credentials is judged by (see
+    /// [`Self::changes_privilege_from`]).
+    pub fn identity(&self) -> Identity {
+        Identity {
+            ids: [self.euid, self.egid, self.fsuid, self.fsgid],
+            permitted: self.caps.permitted,
+        }
+    }
+
+    /// Whether these credentials, replacing those of `old`, make the
+    /// process non-dumpable and clear its parent-death signal (Linux's
+    /// `commit_creds`): an effective or file-system id changed, or the
+    /// permitted set gained a capability.
+    pub fn changes_privilege_from(&self, old: &Identity) -> bool {
+        let new = self.identity();
+        new.ids != old.ids || !new.permitted.is_subset(old.permitted)
     }
 
     /// Whether these credentials may inspect or manipulate a process with
@@ -354,6 +380,13 @@ impl Credentials {
         if old.euid != 0 && self.euid == 0 {
             caps.effective = caps.permitted;
         }
+    }
+
+    /// Whether a program run with these credentials runs set-user-id or
+    /// set-group-id (Linux's `secureexec`, `AT_SECURE`; without file
+    /// capabilities nothing else sets it).
+    pub fn is_secure_exec(&self) -> bool {
+        self.euid != self.ruid || self.egid != self.rgid
     }
 
     /// The credentials after `execve` of a file with `meta` (Linux's

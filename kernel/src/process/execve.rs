@@ -59,7 +59,15 @@ pub fn execve(
     process.sig_actions().lock().reset_for_exec();
     process.posix_timers().clear();
     thread.set_alt_stack(0, 0);
-    process.set_dumpable(true);
+    // Dumpable unless the old effective ids differ from the real ones
+    // (Linux's `begin_new_exec` looks at the caller's credentials); the
+    // new credentials may take it away again, and a set-user-id or
+    // set-group-id exec clears the parent-death signal.
+    let old = process.credentials();
+    process.set_dumpable(old.euid == old.ruid && old.egid == old.rgid);
+    if program.creds.is_secure_exec() {
+        process.set_pdeath_signal(0);
+    }
     process.set_credentials(program.creds.clone());
     thread.set_clear_child_tid(0);
     program.name_process(process, path);

@@ -4,7 +4,10 @@
  * capabilities): root gets bounding | inheritable, all effective when its
  * effective uid is 0; another user keeps only the ambient set; a
  * set-user-id program clears the ambient set and sets AT_SECURE; keep-caps
- * is cleared; no_new_privs ignores the set-user-id bit.
+ * is cleared; no_new_privs ignores the set-user-id bit. A program is
+ * dumpable unless the caller's effective ids differed from its real ones or
+ * the exec changed an effective id or gained a permitted capability, which
+ * also clears the parent-death signal.
  *
  * The program execs itself as `cap_exec report`, which prints its ids,
  * sets and flags on one line. Runs as root.
@@ -12,6 +15,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,17 +36,20 @@ struct report {
 	unsigned r, e, s, fs;
 	unsigned long long inh, prm, eff, bnd, amb;
 	unsigned long secure;
-	int keep;
+	int keep, dumpable, pdeath;
 };
 
 static int report(void)
 {
 	uid_t r, e, s;
+	int pdeath = -1;
 	getresuid(&r, &e, &s);
-	printf("R %u %u %u %ld P %llx %llx %llx %llx %llx S %lu K %d\n", r, e, s,
+	prctl(PR_GET_PDEATHSIG, &pdeath, 0, 0, 0);
+	printf("R %u %u %u %ld P %llx %llx %llx %llx %llx S %lu K %d D %d Q %d\n", r, e, s,
 	       syscall(SYS_setfsuid, -1), status_hex("CapInh"), status_hex("CapPrm"),
 	       status_hex("CapEff"), status_hex("CapBnd"), status_hex("CapAmb"),
-	       getauxval(AT_SECURE), prctl(PR_GET_KEEPCAPS, 0, 0, 0, 0));
+	       getauxval(AT_SECURE), prctl(PR_GET_KEEPCAPS, 0, 0, 0, 0),
+	       prctl(PR_GET_DUMPABLE, 0, 0, 0, 0), pdeath);
 	return 0;
 }
 
@@ -59,6 +66,7 @@ static int run_exec(void (*setup)(void), const char *prog, struct report *rep)
 	if (pid == 0) {
 		close(p[0]);
 		setup();
+		prctl(PR_SET_PDEATHSIG, SIGUSR1, 0, 0, 0);
 		dup2(p[1], 1);
 		execl(prog, prog, "report", (char *)NULL);
 		printf("exec failed: errno %d\n", errno);
@@ -72,9 +80,9 @@ static int run_exec(void (*setup)(void), const char *prog, struct report *rep)
 	waitpid(pid, &st, 0);
 	INFO("%s", buf);
 	memset(rep, 0, sizeof *rep);
-	return sscanf(buf, "R %u %u %u %u P %llx %llx %llx %llx %llx S %lu K %d", &rep->r, &rep->e,
-		      &rep->s, &rep->fs, &rep->inh, &rep->prm, &rep->eff, &rep->bnd, &rep->amb,
-		      &rep->secure, &rep->keep) == 11 &&
+	return sscanf(buf, "R %u %u %u %u P %llx %llx %llx %llx %llx S %lu K %d D %d Q %d", &rep->r,
+		      &rep->e, &rep->s, &rep->fs, &rep->inh, &rep->prm, &rep->eff, &rep->bnd,
+		      &rep->amb, &rep->secure, &rep->keep, &rep->dumpable, &rep->pdeath) == 13 &&
 			       WIFEXITED(st) && WEXITSTATUS(st) == 0
 		       ? 0
 		       : -1;
@@ -151,15 +159,21 @@ int main(int argc, char **argv)
 	CHECK(ids(&r, 0, 0, 0) && r.prm == KNOWN_CAPS && r.eff == KNOWN_CAPS &&
 		      r.inh == CAPBIT(C_CHOWN) && r.amb == 0 && r.bnd == KNOWN_CAPS && r.secure == 0,
 	      "root: permitted and effective = bounding | inheritable, refilled");
+	CHECK(r.dumpable == 0 && r.pdeath == 0, "root: a permitted set that grew: dumpable %d, parent-death signal %d", r.dumpable,
+	      r.pdeath);
 
 	CHECK(run_exec(setup_root_bounded, self, &r) == 0, "root exec, smaller bounding set");
 	CHECK(r.prm == (KNOWN_CAPS & ~CAPBIT(C_NET_BIND_SERVICE)) && r.eff == r.prm &&
 		      r.bnd == r.prm,
 	      "root: the bounding set limits what exec gives");
+	CHECK(r.dumpable == 1 && r.pdeath == SIGUSR1, "root: nothing gained: dumpable %d, parent-death signal %d", r.dumpable,
+	      r.pdeath);
 
 	CHECK(run_exec(setup_real_root, self, &r) == 0, "real uid 0, effective uid 1000");
 	CHECK(ids(&r, 0, 1000, 1000) && r.prm == KNOWN_CAPS && r.eff == 0 && r.secure == 1,
 	      "real root: all permitted, none effective, AT_SECURE");
+	CHECK(r.dumpable == 0 && r.pdeath == 0, "euid differed from ruid: dumpable %d, parent-death signal %d", r.dumpable,
+	      r.pdeath);
 
 	CHECK(run_exec(setup_user_ambient, self, &r) == 0, "user with an ambient cap");
 	CHECK(ids(&r, 1000, 1000, 1000) && r.prm == CAPBIT(C_CHOWN) && r.eff == CAPBIT(C_CHOWN) &&
@@ -167,11 +181,15 @@ int main(int argc, char **argv)
 		      r.secure == 0,
 	      "user: permitted and effective = ambient");
 	CHECK(r.keep == 0, "keepcaps cleared by execve");
+	CHECK(r.dumpable == 1 && r.pdeath == SIGUSR1, "user: nothing gained: dumpable %d, parent-death signal %d", r.dumpable,
+	      r.pdeath);
 
 	CHECK(run_exec(setup_user, self, &r) == 0, "user without caps");
 	CHECK(ids(&r, 1000, 1000, 1000) && r.prm == 0 && r.eff == 0 && r.amb == 0 &&
 		      r.bnd == KNOWN_CAPS,
 	      "user: nothing");
+	CHECK(r.dumpable == 1 && r.pdeath == SIGUSR1, "user: dumpable %d, parent-death signal %d", r.dumpable,
+	      r.pdeath);
 
 	snprintf(suid_copy, sizeof suid_copy, "/tmp/cap_exec_suid.%d", getpid());
 	snprintf(suid_root_copy, sizeof suid_root_copy, "/tmp/cap_exec_suid_root.%d", getpid());
@@ -184,14 +202,20 @@ int main(int argc, char **argv)
 	CHECK(run_exec(setup_user_ambient, suid_copy, &r) == 0, "user runs a set-user-id program");
 	CHECK(ids(&r, 1000, 2000, 2000) && r.prm == 0 && r.eff == 0 && r.amb == 0 && r.secure == 1,
 	      "set-user-id: euid 2000, ambient cleared, AT_SECURE");
+	CHECK(r.dumpable == 0 && r.pdeath == 0, "set-user-id: dumpable %d, parent-death signal %d", r.dumpable,
+	      r.pdeath);
 
 	CHECK(run_exec(setup_user, suid_root_copy, &r) == 0, "user runs a set-user-id-root program");
 	CHECK(ids(&r, 1000, 0, 0) && r.prm == KNOWN_CAPS && r.eff == KNOWN_CAPS && r.secure == 1,
 	      "set-user-id-root: euid 0, all caps, AT_SECURE");
+	CHECK(r.dumpable == 0 && r.pdeath == 0, "set-user-id-root: dumpable %d, parent-death signal %d", r.dumpable,
+	      r.pdeath);
 
 	CHECK(run_exec(setup_nnp_user, suid_root_copy, &r) == 0, "the same under no_new_privs");
 	CHECK(ids(&r, 1000, 1000, 1000) && r.prm == 0 && r.eff == 0 && r.secure == 0,
 	      "no_new_privs: the set-user-id bit is ignored");
+	CHECK(r.dumpable == 1 && r.pdeath == SIGUSR1, "no_new_privs: dumpable %d, parent-death signal %d", r.dumpable,
+	      r.pdeath);
 
 	unlink(suid_copy);
 	unlink(suid_root_copy);

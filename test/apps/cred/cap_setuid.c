@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,9 +64,24 @@ static long raw_setgid(long g) { return syscall(SYS_setgid, g); }
 static long raw_setfsuid(long u) { return syscall(SYS_setfsuid, u); }
 static long raw_setfsgid(long g) { return syscall(SYS_setfsgid, g); }
 
+static int pdeath(void)
+{
+	int s = -1;
+	prctl(PR_GET_PDEATHSIG, &s, 0, 0, 0);
+	return s;
+}
+
 static void child_drop_to_user(void)
 {
+	CHECK(prctl(PR_SET_PDEATHSIG, SIGUSR1, 0, 0, 0) == 0, "parent-death signal SIGUSR1");
+	CHECK(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 1, "dumpable");
+	CHECK(raw_setuid(0) == 0 && setresuid(-1, -1, -1) == 0 && cap_set(KNOWN_CAPS, KNOWN_CAPS, 0) == 0,
+	      "changes that change nothing");
+	CHECK(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 1 && pdeath() == SIGUSR1,
+	      "still dumpable, parent-death signal kept");
 	CHECK(raw_setuid(1000) == 0, "root setuid(1000)");
+	CHECK(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 0 && pdeath() == 0,
+	      "a new effective uid: not dumpable, parent-death signal cleared");
 	CHECK(ids_are(1000, 1000, 1000), "all uids are 1000");
 	CHECK(sets_are(0, 0, 0), "permitted, effective, ambient cleared; bounding kept");
 	CHECK(status_hex("CapInh") == 0, "inheritable untouched");
@@ -125,7 +141,10 @@ static void child_fsuid(void)
 {
 	int fd;
 	CHECK(raw_setfsuid(-1) == 0, "setfsuid(-1) returns the fsuid 0");
+	CHECK(prctl(PR_SET_PDEATHSIG, SIGUSR1, 0, 0, 0) == 0, "parent-death signal SIGUSR1");
 	CHECK(raw_setfsuid(1000) == 0, "setfsuid(1000) returns 0");
+	CHECK(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 0 && pdeath() == 0,
+	      "a new fsuid: not dumpable, parent-death signal cleared");
 	CHECK(raw_setfsuid(-1) == 1000, "fsuid is now 1000");
 	CHECK(status_hex("CapEff") == (KNOWN_CAPS & ~FS_CAPS),
 	      "the file-system caps left the effective set (eff %llx)", status_hex("CapEff"));

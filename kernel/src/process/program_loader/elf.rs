@@ -168,9 +168,7 @@ pub fn load(
     let mut random = [0u8; 16];
     ostd::random::fill(&mut random);
     let hwcap = core::arch::x86_64::__cpuid(1).edx as u64;
-    // A set-user-id or set-group-id exec (Linux's `secureexec`; without
-    // file capabilities nothing else sets it).
-    let secure = creds.euid != creds.ruid || creds.egid != creds.rgid;
+    let secure = creds.is_secure_exec();
     let auxv = [
         (AT_HWCAP, hwcap),
         (AT_PAGESZ, 4096),
