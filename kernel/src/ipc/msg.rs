@@ -71,7 +71,7 @@ pub fn msgget(creds: &Credentials, key: i32, flags: i32) -> Result<i32> {
 /// type and size.
 pub fn send(thread: &Arc<Thread>, id: i32, message: Message, flags: i32) -> Result<()> {
     let process = thread.process();
-    let creds = process.credentials();
+    let creds = thread.credentials();
     let mut waited: Option<Arc<QueueEvents>> = None;
     loop {
         let (events, seen) = {
@@ -116,7 +116,7 @@ pub fn receive(
     flags: i32,
 ) -> Result<Message> {
     let process = thread.process();
-    let creds = process.credentials();
+    let creds = thread.credentials();
     let search = Search::new(msgtyp, flags);
     let mut waited: Option<Arc<QueueEvents>> = None;
     loop {

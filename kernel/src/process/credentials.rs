@@ -2,9 +2,9 @@
 //! `capabilities(7)`), the permission checks they feed, and Linux's rules
 //! for changing them (`setresuid(2)`, `setfsuid(2)`, ...).
 //!
-//! The credentials belong to the process: all its threads share them, as
-//! the C libraries make sure of by broadcasting `setuid` and friends to
-//! every thread.
+//! Each thread has its own credentials, as on Linux (the C libraries
+//! broadcast `setuid` and friends to every thread); the process's are its
+//! main thread's, which checks against the process (`kill`) look at.
 
 use alloc::vec::Vec;
 
@@ -420,8 +420,7 @@ impl Credentials {
     }
 }
 
-/// The current process's credentials (root for kernel tasks).
+/// The current thread's credentials (root for kernel tasks).
 pub fn current() -> Credentials {
-    crate::process::try_current_thread()
-        .map_or_else(Credentials::default, |t| t.process().credentials())
+    crate::process::try_current_thread().map_or_else(Credentials::default, |t| t.credentials())
 }

@@ -63,12 +63,15 @@ pub fn execve(
     // (Linux's `begin_new_exec` looks at the caller's credentials); the
     // new credentials may take it away again, and a set-user-id or
     // set-group-id exec clears the parent-death signal.
-    let old = process.credentials();
+    let old = thread.credentials();
     process.set_dumpable(old.euid == old.ruid && old.egid == old.rgid);
     if program.creds.is_secure_exec() {
         process.set_pdeath_signal(0);
     }
+    // The thread that execs is the process's only one now: its
+    // credentials are the process's, even if it was not the main thread.
     process.set_credentials(program.creds.clone());
+    thread.set_credentials(program.creds.clone());
     thread.set_clear_child_tid(0);
     program.name_process(process, path);
 

@@ -563,45 +563,18 @@ impl Process {
         self.exit_status_pending.lock()
     }
 
-    /// The credentials.
+    /// The credentials of the process (its main thread's); a thread's own
+    /// are [`Thread::credentials`].
     pub fn credentials(&self) -> super::credentials::Credentials {
         self.credentials.lock().clone()
     }
 
-    /// Replaces the credentials (see [`Self::update_credentials`]).
+    /// The credentials of the process: those of its main thread (kept
+    /// after it exits), which permission checks against the process (such
+    /// as `kill`) look at.
     pub fn set_credentials(&self, c: super::credentials::Credentials) {
-        let old = self.update_credentials(|cur| Ok(core::mem::replace(cur, c)));
+        let old = core::mem::replace(&mut *self.credentials.lock(), c);
         drop(old);
-    }
-
-    /// Changes the credentials in place with `f`, under their lock, so that
-    /// two threads changing them at once do not lose an update. `f` must
-    /// leave them unchanged when it fails (check first, then change), and
-    /// must not block. Then, as Linux's `commit_creds`, a change of an
-    /// effective or file-system id or a gain of permitted capabilities
-    /// makes the process non-dumpable and clears its parent-death signal;
-    /// the threads' places in the per-user thread counts follow the real
-    /// user id.
-    pub fn update_credentials<T>(
-        &self,
-        f: impl FnOnce(&mut super::credentials::Credentials) -> crate::error::Result<T>,
-    ) -> crate::error::Result<T> {
-        let (result, old_ruid, ruid, doubt) = {
-            let mut c = self.credentials.lock();
-            let (old_ruid, old) = (c.ruid, c.identity());
-            let result = f(&mut c);
-            (result, old_ruid, c.ruid, c.changes_privilege_from(&old))
-        };
-        if doubt {
-            self.set_dumpable(false);
-            self.set_pdeath_signal(0);
-        }
-        if old_ruid != ruid {
-            for t in self.threads() {
-                t.recharge_to(ruid);
-            }
-        }
-        result
     }
 
     /// CPU time of reaped children.

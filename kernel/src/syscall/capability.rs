@@ -54,11 +54,10 @@ pub fn sys_capget(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         return_errno!(EINVAL);
     }
     let caps = if pid == 0 || pid as u32 == ctx.thread.tid() {
-        ctx.process.credentials().caps
+        ctx.thread.credentials().caps
     } else {
         crate::process::find_thread(pid as u32)
             .ok_or(Error::new(ESRCH))?
-            .process()
             .credentials()
             .caps
     };
@@ -95,7 +94,7 @@ pub fn sys_capset(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     // Bits past the last capability are dropped (Linux's `mk_kernel_cap`).
     let set = |bits| CapSet::from_bits(bits).intersect(CapSet::FULL);
     let (e, p, i) = (set(e), set(p), set(i));
-    ctx.process.update_credentials(|c| c.caps.set(e, p, i))?;
+    ctx.thread.update_credentials(|c| c.caps.set(e, p, i))?;
     ret(0)
 }
 
@@ -105,15 +104,15 @@ pub fn prctl(ctx: &SyscallContext, a: [u64; 6]) -> Option<R> {
     Some(match option {
         pr::PR_CAPBSET_READ => capbset_read(ctx, a[1]),
         pr::PR_CAPBSET_DROP => ctx
-            .process
+            .thread
             .update_credentials(|c| c.caps.drop_bounding(a[1]))
             .and_then(|()| ret(0)),
         pr::PR_CAP_AMBIENT => cap_ambient(ctx, a),
         pr::PR_GET_KEEPCAPS => {
-            ret((ctx.process.credentials().securebits & securebits::KEEP_CAPS != 0) as u64)
+            ret((ctx.thread.credentials().securebits & securebits::KEEP_CAPS != 0) as u64)
         }
         pr::PR_SET_KEEPCAPS => set_keepcaps(ctx, a[1]),
-        pr::PR_GET_SECUREBITS => ret(ctx.process.credentials().securebits),
+        pr::PR_GET_SECUREBITS => ret(ctx.thread.credentials().securebits),
         pr::PR_SET_SECUREBITS => set_securebits(ctx, a[1]),
         _ => return None,
     })
@@ -124,7 +123,7 @@ fn capbset_read(ctx: &SyscallContext, cap: u64) -> R {
     if !cap_valid(cap) {
         return_errno!(EINVAL);
     }
-    ret(ctx.process.credentials().caps.bounding.has(cap as u32) as u64)
+    ret(ctx.thread.credentials().caps.bounding.has(cap as u32) as u64)
 }
 
 /// `PR_CAP_AMBIENT`: `CLEAR_ALL` takes no other argument; the others take
@@ -135,7 +134,7 @@ fn cap_ambient(ctx: &SyscallContext, a: [u64; 6]) -> R {
         if a[2] | a[3] | a[4] != 0 {
             return_errno!(EINVAL);
         }
-        ctx.process.update_credentials(|c| {
+        ctx.thread.update_credentials(|c| {
             c.caps.ambient = CapSet::EMPTY;
             Ok(())
         })?;
@@ -146,16 +145,14 @@ fn cap_ambient(ctx: &SyscallContext, a: [u64; 6]) -> R {
     }
     let cap = cap as u32;
     match u32::try_from(op) {
-        Ok(pr::PR_CAP_AMBIENT_IS_SET) => {
-            ret(ctx.process.credentials().caps.ambient.has(cap) as u64)
-        }
+        Ok(pr::PR_CAP_AMBIENT_IS_SET) => ret(ctx.thread.credentials().caps.ambient.has(cap) as u64),
         Ok(pr::PR_CAP_AMBIENT_RAISE) => {
-            ctx.process
+            ctx.thread
                 .update_credentials(|c| c.caps.raise_ambient(cap, c.securebits))?;
             ret(0)
         }
         Ok(pr::PR_CAP_AMBIENT_LOWER) => {
-            ctx.process.update_credentials(|c| {
+            ctx.thread.update_credentials(|c| {
                 c.caps.ambient.lower(cap);
                 Ok(())
             })?;
@@ -171,7 +168,7 @@ fn set_keepcaps(ctx: &SyscallContext, on: u64) -> R {
     if on > 1 {
         return_errno!(EINVAL);
     }
-    ctx.process.update_credentials(|c| {
+    ctx.thread.update_credentials(|c| {
         if c.securebits & securebits::KEEP_CAPS_LOCKED != 0 {
             return_errno!(EPERM);
         }
@@ -190,7 +187,7 @@ fn set_keepcaps(ctx: &SyscallContext, on: u64) -> R {
 /// caller needs `CAP_SETPCAP`; every failure is `EPERM`.
 fn set_securebits(ctx: &SyscallContext, bits: u64) -> R {
     use linux_raw_sys::general::CAP_SETPCAP;
-    ctx.process.update_credentials(|c| {
+    ctx.thread.update_credentials(|c| {
         let old = c.securebits as u64;
         let locks = old & securebits::ALL_LOCKS as u64;
         if (locks >> 1) & (old ^ bits) != 0

@@ -27,7 +27,7 @@ fn writable_parent<'p>(
     let fs = ctx.process.fs().lock().clone();
     let (dir, name) = fs.lookup_parent(start.as_ref(), path)?;
     if !ctx
-        .process
+        .thread
         .credentials()
         .may_access(&dir.metadata(), access::W | access::X)
     {
@@ -40,7 +40,7 @@ fn writable_parent<'p>(
 /// caller.
 fn check_sticky(ctx: &SyscallContext, dir: &Arc<dyn Inode>, victim: &Arc<dyn Inode>) -> Result<()> {
     if !ctx
-        .process
+        .thread
         .credentials()
         .may_delete_sticky(&dir.metadata(), &victim.metadata())
     {
@@ -100,7 +100,7 @@ fn new_entry(ctx: &SyscallContext, dirfd: i32, path_addr: u64, kind: InodeType, 
         return_errno!(ENOENT);
     }
     let node = dir.create(name, kind, mode & !umask(ctx) & 0o7777)?;
-    let cred = ctx.process.credentials();
+    let cred = ctx.thread.credentials();
     let _ = node.set_owner(Some(cred.fsuid), Some(cred.fsgid));
     ret(0)
 }
@@ -271,7 +271,7 @@ fn do_symlinkat(ctx: &mut SyscallContext, target: u64, dirfd: i32, path: u64) ->
         return_errno!(EEXIST);
     }
     let node = dir.symlink(name, &target)?;
-    let cred = ctx.process.credentials();
+    let cred = ctx.thread.credentials();
     let _ = node.set_owner(Some(cred.fsuid), Some(cred.fsgid));
     ret(0)
 }
@@ -287,7 +287,7 @@ pub fn sys_symlinkat(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
 /// `chmod(2)`: the owner or `CAP_FOWNER`; the set-group-id bit is dropped
 /// unless the caller is in the file's group or has `CAP_FSETID`.
 fn chmod_inode(ctx: &SyscallContext, inode: &Arc<dyn Inode>, mode: u32) -> R {
-    let cred = ctx.process.credentials();
+    let cred = ctx.thread.credentials();
     let meta = inode.metadata();
     if !cred.is_owner_or_capable(&meta) {
         return_errno!(EPERM);
@@ -319,7 +319,7 @@ pub fn sys_fchmodat(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
 }
 
 fn chown_inode(ctx: &SyscallContext, inode: &Arc<dyn Inode>, uid: u32, gid: u32) -> R {
-    let cred = ctx.process.credentials();
+    let cred = ctx.thread.credentials();
     let meta = inode.metadata();
     let uid = (uid != u32::MAX).then_some(uid);
     let gid = (gid != u32::MAX).then_some(gid);
@@ -394,7 +394,7 @@ pub fn sys_utimensat(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
             conv(vmar.read_val(times + 16)?)?,
         )
     };
-    let cred = ctx.process.credentials();
+    let cred = ctx.thread.credentials();
     let meta = inode.metadata();
     let explicit =
         times != 0 && (atime.is_some_and(|t| t != now) || mtime.is_some_and(|t| t != now));
@@ -422,7 +422,7 @@ fn truncate_inode(ctx: &SyscallContext, inode: &Arc<dyn Inode>, len: u64) -> R {
 pub fn sys_truncate(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     let inode = target_at(ctx, AT_FDCWD, a[0], 0)?;
     if !ctx
-        .process
+        .thread
         .credentials()
         .may_access(&inode.metadata(), access::W)
     {
@@ -511,7 +511,7 @@ pub fn sys_fchdir(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
 /// before `CAP_SYS_CHROOT` is checked, as Linux.
 pub fn sys_chroot(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     let inode = target_at(ctx, AT_FDCWD, a[0], 0)?;
-    let cred = ctx.process.credentials();
+    let cred = ctx.thread.credentials();
     if inode.metadata().kind != InodeType::Dir {
         return_errno!(ENOTDIR);
     }
@@ -582,7 +582,7 @@ fn new_fs(fstype: &str, options: &str) -> Result<Arc<dyn Inode>> {
 pub fn sys_mount(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     const MS_REMOUNT: u64 = 32;
     const MS_BIND: u64 = 4096;
-    if !ctx.process.credentials().has_cap(g::CAP_SYS_ADMIN) {
+    if !ctx.thread.credentials().has_cap(g::CAP_SYS_ADMIN) {
         return_errno!(EPERM);
     }
     let source = if a[0] != 0 {
@@ -626,7 +626,7 @@ pub fn sys_mount(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
 }
 
 pub fn sys_umount2(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
-    if !ctx.process.credentials().has_cap(g::CAP_SYS_ADMIN) {
+    if !ctx.thread.credentials().has_cap(g::CAP_SYS_ADMIN) {
         return_errno!(EPERM);
     }
     if a[1] & !0xf != 0 {

@@ -42,19 +42,19 @@ pub fn sys_getppid(ctx: &mut SyscallContext, _a: [u64; 6]) -> R {
 }
 
 pub fn sys_getuid(ctx: &mut SyscallContext, _a: [u64; 6]) -> R {
-    ret(ctx.process.credentials().ruid)
+    ret(ctx.thread.credentials().ruid)
 }
 
 pub fn sys_geteuid(ctx: &mut SyscallContext, _a: [u64; 6]) -> R {
-    ret(ctx.process.credentials().euid)
+    ret(ctx.thread.credentials().euid)
 }
 
 pub fn sys_getgid(ctx: &mut SyscallContext, _a: [u64; 6]) -> R {
-    ret(ctx.process.credentials().rgid)
+    ret(ctx.thread.credentials().rgid)
 }
 
 pub fn sys_getegid(ctx: &mut SyscallContext, _a: [u64; 6]) -> R {
-    ret(ctx.process.credentials().egid)
+    ret(ctx.thread.credentials().egid)
 }
 
 pub fn sys_getpgid(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
@@ -613,7 +613,7 @@ fn change_credentials<T>(
     ctx: &SyscallContext,
     f: impl FnOnce(&mut Credentials) -> Result<T>,
 ) -> Result<T> {
-    ctx.process.update_credentials(f)
+    ctx.thread.update_credentials(f)
 }
 
 pub fn sys_setuid(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
@@ -657,7 +657,7 @@ pub fn sys_setfsgid(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
 }
 
 fn get_res(ctx: &SyscallContext, a: [u64; 6], group: bool) -> R {
-    let c = ctx.process.credentials();
+    let c = ctx.thread.credentials();
     let v = if group {
         [c.rgid, c.egid, c.sgid]
     } else {
@@ -679,7 +679,7 @@ pub fn sys_getresgid(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
 }
 
 pub fn sys_getgroups(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
-    let groups = ctx.process.credentials().groups;
+    let groups = ctx.thread.credentials().groups;
     let size = a[0] as i32;
     if size < 0 {
         return_errno!(EINVAL);
@@ -704,7 +704,7 @@ const NGROUPS_MAX: usize = 65536;
 /// the list is kept sorted, as Linux's `groups_sort`.
 pub fn sys_setgroups(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     use linux_raw_sys::general::CAP_SETGID;
-    if !ctx.process.credentials().has_cap(CAP_SETGID) {
+    if !ctx.thread.credentials().has_cap(CAP_SETGID) {
         return_errno!(EPERM);
     }
     let n = a[0] as u32 as usize;
@@ -797,7 +797,7 @@ pub fn sys_pidfd_send_signal(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
             si::SI_USER
         },
         me,
-        ctx.process.credentials().ruid,
+        ctx.thread.credentials().ruid,
     );
     if info_addr != 0 {
         let vmar = ctx.vmar();
@@ -851,7 +851,7 @@ pub fn sys_pidfd_getfd(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     }
     let target = pidfd_target(ctx, fd)?;
     // Linux asks for ptrace access (PTRACE_MODE_ATTACH_REALCREDS).
-    if !ctx.process.credentials().may_trace(&target.credentials()) {
+    if !ctx.thread.credentials().may_trace(&target.credentials()) {
         return_errno!(EPERM);
     }
     // A zombie has no descriptors left.

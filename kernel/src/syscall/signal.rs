@@ -109,11 +109,11 @@ fn check_sig(s: u64) -> Result<Option<u8>> {
 /// Whether the caller may signal `target` (`kill(2)`: a real or effective
 /// uid matching the target's real or saved uid, or `CAP_KILL`).
 pub(super) fn may_signal(ctx: &SyscallContext, target: &Process) -> bool {
-    ctx.process.credentials().may_signal(&target.credentials())
+    ctx.thread.credentials().may_signal(&target.credentials())
 }
 
 fn signal_process(ctx: &SyscallContext, p: &alloc::sync::Arc<Process>, s: Option<u8>, code: i32) {
-    let info = SigInfo::from_sender(code, ctx.process.pid(), ctx.process.credentials().ruid);
+    let info = SigInfo::from_sender(code, ctx.process.pid(), ctx.thread.credentials().ruid);
     signal_process_info(p, s, info);
 }
 
@@ -148,7 +148,7 @@ pub fn sys_kill(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     let info = SigInfo::from_sender(
         si::SI_USER,
         ctx.process.pid(),
-        ctx.process.credentials().ruid,
+        ctx.thread.credentials().ruid,
     );
     signal_many(ctx, pgid, s, info)?;
     ret(0)
@@ -211,7 +211,7 @@ pub fn sys_tgkill(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         let info = SigInfo::from_sender(
             si::SI_TKILL,
             ctx.process.pid(),
-            ctx.process.credentials().ruid,
+            ctx.thread.credentials().ruid,
         );
         t.send_signal_info(s, info);
     }
@@ -234,7 +234,7 @@ pub fn sys_tkill(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
             SigInfo::from_sender(
                 si::SI_TKILL,
                 ctx.process.pid(),
-                ctx.process.credentials().ruid,
+                ctx.thread.credentials().ruid,
             ),
         );
     }
@@ -320,7 +320,7 @@ pub fn sys_rt_sigqueueinfo(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     if !may_signal(ctx, &p) {
         return_errno!(EPERM);
     }
-    let mut info = SigInfo::from_sender(code, ctx.process.pid(), ctx.process.credentials().ruid);
+    let mut info = SigInfo::from_sender(code, ctx.process.pid(), ctx.thread.credentials().ruid);
     info.value = ctx.vmar().read_val(a[2] + 24)?;
     signal_process_info(&p, s, info);
     ret(0)

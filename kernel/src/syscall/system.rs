@@ -53,7 +53,7 @@ pub fn sys_prlimit64(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         p if p > 0 => crate::process::find_process(p as u32).ok_or(Error::new(ESRCH))?,
         _ => return_errno!(ESRCH),
     };
-    let me = ctx.process.credentials();
+    let me = ctx.thread.credentials();
     if !alloc::sync::Arc::ptr_eq(&target, ctx.process)
         && !me.same_real_ids_as_all_of(&target.credentials())
         && !me.has_cap(g::CAP_SYS_RESOURCE)
@@ -100,7 +100,7 @@ pub fn sys_getrlimit(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
 pub fn sys_setrlimit(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     ctx.process.rlimits().get(a[0] as u32)?;
     let n: g::rlimit = ctx.vmar().read_val(a[1])?;
-    let privileged = ctx.process.credentials().has_cap(g::CAP_SYS_RESOURCE);
+    let privileged = ctx.thread.credentials().has_cap(g::CAP_SYS_RESOURCE);
     let new = RLimit {
         cur: n.rlim_cur,
         max: n.rlim_max,
@@ -169,7 +169,7 @@ pub fn sys_reboot(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     const CMD_CAD_ON: u32 = 0x89ab_cdef;
     const CMD_CAD_OFF: u32 = 0;
     // Linux checks the capability before the magic numbers.
-    if !ctx.process.credentials().has_cap(g::CAP_SYS_BOOT) {
+    if !ctx.thread.credentials().has_cap(g::CAP_SYS_BOOT) {
         return_errno!(EPERM);
     }
     if a[0] != MAGIC1 || !MAGIC2.contains(&a[1]) {
@@ -186,7 +186,7 @@ pub fn sys_reboot(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
 }
 
 pub fn sys_sethostname(ctx: &mut SyscallContext, _a: [u64; 6]) -> R {
-    if !ctx.process.credentials().has_cap(g::CAP_SYS_ADMIN) {
+    if !ctx.thread.credentials().has_cap(g::CAP_SYS_ADMIN) {
         return_errno!(EPERM);
     }
     ret(0)

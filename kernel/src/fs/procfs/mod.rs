@@ -669,8 +669,8 @@ impl Inode for ProcInode {
             // Tunables are root's (mode 0644); everything else is read-only.
             // Linux's sysctl `test_perm` looks at the effective uid itself,
             // not at a capability.
-            let root = crate::process::try_current_thread()
-                .is_some_and(|t| t.process().credentials().euid == 0);
+            let root =
+                crate::process::try_current_thread().is_some_and(|t| t.credentials().euid == 0);
             if setter.is_none() || !root {
                 return Some(Err(Error::new(EACCES)));
             }

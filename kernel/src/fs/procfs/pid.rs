@@ -346,7 +346,8 @@ impl Info {
                 }
             }
         }
-        let creds = p.credentials();
+        // A thread's own files show its own credentials.
+        let creds = thread.map_or_else(|| p.credentials(), |t| t.credentials());
         let children_ticks = ticks(*p.children_time_lock());
         let mem = if zombie {
             MemUsage::default()

@@ -664,8 +664,7 @@ impl Tty {
                 let t = crate::process::current_thread()?;
                 // Stealing another session's terminal needs CAP_SYS_ADMIN.
                 let steal = arg == 1
-                    && t.process()
-                        .credentials()
+                    && t.credentials()
                         .has_cap(linux_raw_sys::general::CAP_SYS_ADMIN);
                 if !self.maybe_acquire(t.process(), steal) {
                     return_errno!(EPERM);

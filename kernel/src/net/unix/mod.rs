@@ -224,7 +224,7 @@ impl UnixSocket {
         use linux_raw_sys::general::{CAP_SETGID, CAP_SETUID, CAP_SYS_ADMIN};
         let thread = crate::process::current_thread()?;
         let process = thread.process();
-        let cred = process.credentials();
+        let cred = thread.credentials();
         let pid_ok = c.pid == process.pid() as i32 || cred.has_cap(CAP_SYS_ADMIN);
         let uid_ok = [cred.ruid, cred.euid, cred.suid].contains(&c.uid) || cred.has_cap(CAP_SETUID);
         let gid_ok = [cred.rgid, cred.egid, cred.sgid].contains(&c.gid) || cred.has_cap(CAP_SETGID);
