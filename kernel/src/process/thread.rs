@@ -35,6 +35,10 @@ pub struct Thread {
     /// The thread's place in the thread counts (`threads-max`,
     /// `RLIMIT_NPROC`); given back when the thread has exited.
     charge: SpinLock<Option<table::ThreadCharge>>,
+    /// The thread's identities and capabilities: Linux keeps them per
+    /// thread (`setuid`, `capset` change the caller only; the C libraries
+    /// broadcast the id changes to every thread).
+    credentials: SpinLock<Credentials>,
     process: Arc<Process>,
     /// Weak: the task owns the thread (as its data), not the reverse.
     task: Once<Weak<Task>>,
@@ -71,10 +75,6 @@ pub struct Thread {
     /// The thread must leave its user loop (exit, exit_group, exec by
     /// another thread, fatal signal).
     exiting: AtomicBool,
-    /// The thread's identities and capabilities: Linux keeps them per
-    /// thread (`setuid`, `capset` change the caller only; the C libraries
-    /// broadcast the id changes to every thread).
-    credentials: SpinLock<Credentials>,
 }
 
 /// Builds a [`Thread`].
@@ -182,6 +182,7 @@ impl ThreadBuilder {
             tid,
             _tid_ref: tid_ref,
             charge: SpinLock::new(Some(charge)),
+            credentials: SpinLock::new(credentials),
             process: self.process.clone(),
             task: Once::new(),
             sig_mask: AtomicU64::new(self.sig_mask.0),
@@ -195,7 +196,6 @@ impl ThreadBuilder {
             restart: AtomicU64::new(0),
             saved_mask: SpinLock::new(None),
             exiting: AtomicBool::new(false),
-            credentials: SpinLock::new(credentials),
         });
         let t = thread.clone();
         let set_child_tid = self.set_child_tid;
