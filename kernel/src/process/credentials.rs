@@ -160,10 +160,10 @@ impl Credentials {
 
     /// Whether these credentials may inspect or manipulate a process with
     /// `them` as if tracing it (Linux's `__ptrace_may_access` without the
-    /// dumpable and LSM parts): the caller's real ids match all of the
-    /// target's user and group ids, or it has `CAP_SYS_PTRACE`.
-    pub fn may_trace(&self, them: &Credentials) -> bool {
-        self.same_real_ids_as_all_of(them) || self.has_cap(g::CAP_SYS_PTRACE)
+    /// LSM part): the caller's real ids match all of the target's user and
+    /// group ids and the target is dumpable, or it has `CAP_SYS_PTRACE`.
+    pub fn may_trace(&self, them: &Credentials, dumpable: bool) -> bool {
+        (self.same_real_ids_as_all_of(them) && dumpable) || self.has_cap(g::CAP_SYS_PTRACE)
     }
 
     /// Whether the caller's real uid and gid equal every user id and group

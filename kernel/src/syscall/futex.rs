@@ -213,7 +213,12 @@ pub fn sys_get_robust_list(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         crate::process::find_thread(tid as u32).ok_or(Error::new(ESRCH))?
     };
     let same_process = alloc::sync::Arc::ptr_eq(target.process(), ctx.process);
-    if !same_process && !ctx.thread.credentials().may_trace(&target.credentials()) {
+    if !same_process
+        && !ctx
+            .thread
+            .credentials()
+            .may_trace(&target.credentials(), target.process().dumpable())
+    {
         return_errno!(EPERM);
     }
     let vmar = ctx.vmar();

@@ -851,7 +851,11 @@ pub fn sys_pidfd_getfd(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     }
     let target = pidfd_target(ctx, fd)?;
     // Linux asks for ptrace access (PTRACE_MODE_ATTACH_REALCREDS).
-    if !ctx.thread.credentials().may_trace(&target.credentials()) {
+    if !ctx
+        .thread
+        .credentials()
+        .may_trace(&target.credentials(), target.dumpable())
+    {
         return_errno!(EPERM);
     }
     // A zombie has no descriptors left.

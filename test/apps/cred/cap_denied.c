@@ -5,7 +5,10 @@
  * sticky directory), and so is root once the capability is out of its
  * effective set (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_CHOWN,
  * CAP_FOWNER, CAP_FSETID, CAP_KILL, CAP_SYS_CHROOT, CAP_SYS_ADMIN,
- * CAP_SYS_RESOURCE). Runs as root; each scenario in a forked child.
+ * CAP_SYS_RESOURCE, CAP_NET_BIND_SERVICE, CAP_SYS_PTRACE). Inspecting
+ * another process as a tracer would (get_robust_list) needs the same ids
+ * and a dumpable target, or CAP_SYS_PTRACE. Runs as root; each scenario
+ * in a forked child.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -130,6 +133,60 @@ static void child_owners(void)
 	CHECK(symlink("target", l) == 0 && owner_of(l) == 1000,
 	      "a symlink belongs to the fsuid (%d)", (int)owner_of(l));
 	CHECK(unlink(f) == 0 && unlink(l) == 0, "remove them (own files in a sticky directory)");
+}
+
+static long robust_of(pid_t pid)
+{
+	void *head;
+	size_t len;
+	return syscall(SYS_get_robust_list, pid, &head, &len);
+}
+
+/* A process that became uid 1000 (so not dumpable), then dumpable on
+ * request. */
+static int cmd[2], ack[2];
+static pid_t target;
+
+static void start_target(void)
+{
+	char b = 0;
+	if (pipe(cmd) || pipe(ack))
+		return;
+	target = fork();
+	if (target == 0) {
+		setresuid(1000, 1000, 1000);
+		write(ack[1], &b, 1);
+		read(cmd[0], &b, 1);
+		prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+		write(ack[1], &b, 1);
+		read(cmd[0], &b, 1);
+		_exit(0);
+	}
+	read(ack[0], &b, 1);
+}
+
+static void child_trace(void)
+{
+	char b = 0;
+	pid_t p;
+	int st;
+	CHECK(robust_of(target) == 0, "root reads a uid 1000 process's robust list");
+	CHECK(cap_drop_eff(19) == 0, "drop CAP_SYS_PTRACE");
+	CHECK_ERRNO(robust_of(target), EPERM, "without CAP_SYS_PTRACE: EPERM");
+	p = fork();
+	if (p == 0) {
+		check_failed_ = 0;
+		setresuid(1000, 1000, 1000);
+		CHECK_ERRNO(robust_of(target), EPERM, "same user, target not dumpable: EPERM");
+		write(cmd[1], &b, 1);
+		read(ack[0], &b, 1);
+		CHECK(robust_of(target) == 0, "same user, target dumpable again");
+		_exit(check_failed_ ? 1 : 0);
+	}
+	CHECK(p > 0 && waitpid(p, &st, 0) == p && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	      "a uid 1000 process");
+	write(cmd[1], &b, 1);
+	waitpid(target, NULL, 0);
 }
 
 static void child_no_bind_service(void)
@@ -293,6 +350,9 @@ int main(void)
 	CHECK(run_child(child_no_resource) == 0, "root without CAP_SYS_RESOURCE");
 	CHECK(run_child(child_no_bind_service) == 0, "root without CAP_NET_BIND_SERVICE");
 	CHECK(run_child(child_owners) == 0, "new files belong to the file-system ids");
+	start_target();
+	CHECK(run_child(child_trace) == 0, "inspecting another process");
+	waitpid(target, NULL, 0);
 
 	write(go[1], &b, 1);
 	waitpid(victim, NULL, 0);
