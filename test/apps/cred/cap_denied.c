@@ -19,7 +19,9 @@
 #include <string.h>
 #include <netinet/in.h>
 #include <sys/fsuid.h>
+#include <sys/ipc.h>
 #include <sys/mount.h>
+#include <sys/msg.h>
 #include <sys/socket.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -189,6 +191,25 @@ static void child_trace(void)
 	waitpid(target, NULL, 0);
 }
 
+static void child_ipc(void)
+{
+	struct msqid_ds ds;
+	struct {
+		long type;
+		char text[4];
+	} m = { 1, "abc" };
+	int id = msgget(IPC_PRIVATE, 0);
+	CHECK(id >= 0, "a message queue with mode 0000");
+	CHECK(msgctl(id, IPC_STAT, &ds) == 0, "CAP_IPC_OWNER: IPC_STAT");
+	CHECK(msgsnd(id, &m, 4, IPC_NOWAIT) == 0, "CAP_IPC_OWNER: msgsnd");
+	ds.msg_qbytes += 1;
+	CHECK_ERRNO(msgctl(id, IPC_SET, &ds), EPERM, "without CAP_SYS_RESOURCE: msg_qbytes past msgmnb");
+	CHECK(cap_drop_eff(C_IPC_OWNER) == 0, "drop CAP_IPC_OWNER");
+	CHECK_ERRNO(msgctl(id, IPC_STAT, &ds), EACCES, "IPC_STAT");
+	CHECK_ERRNO(msgsnd(id, &m, 4, IPC_NOWAIT), EACCES, "msgsnd");
+	CHECK(msgctl(id, IPC_RMID, NULL) == 0, "the owner removes it");
+}
+
 static void child_no_bind_service(void)
 {
 	CHECK(cap_drop_eff(C_NET_BIND_SERVICE) == 0, "drop CAP_NET_BIND_SERVICE");
@@ -350,6 +371,7 @@ int main(void)
 	CHECK(run_child(child_no_resource) == 0, "root without CAP_SYS_RESOURCE");
 	CHECK(run_child(child_no_bind_service) == 0, "root without CAP_NET_BIND_SERVICE");
 	CHECK(run_child(child_owners) == 0, "new files belong to the file-system ids");
+	CHECK(run_child(child_ipc) == 0, "System V IPC");
 	start_target();
 	CHECK(run_child(child_trace) == 0, "inspecting another process");
 	waitpid(target, NULL, 0);

@@ -53,6 +53,7 @@ _Static_assert(sizeof(struct cap_data) == 12, "cap data layout");
 #define C_SETPCAP 8
 #define C_LINUX_IMMUTABLE 9
 #define C_NET_BIND_SERVICE 10
+#define C_IPC_OWNER 15
 #define C_SYS_CHROOT 18
 #define C_SYS_ADMIN 21
 #define C_SYS_NICE 23
