@@ -14,7 +14,7 @@ pub use super::capabilities::{CapSet, Capabilities, securebits};
 use crate::fs::inode::{InodeType, Metadata};
 use crate::prelude::*;
 
-/// The identities and capabilities of a process.
+/// The identities and capabilities of a thread.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Credentials {
     /// Real user id.
