@@ -6,6 +6,7 @@
 //! pending signals. The files map to Linux's: `clone.rs`, `execve.rs`,
 //! `exit.rs`, `wait.rs`, `program_loader/`.
 
+pub mod capabilities;
 pub mod clone;
 pub mod credentials;
 pub mod execve;

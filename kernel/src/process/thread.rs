@@ -8,6 +8,7 @@ use ostd::sync::{Once, SpinLock};
 use ostd::task::{Task, TaskOptions};
 use ostd::user::{ReturnReason, UserContext};
 
+use super::credentials::Credentials;
 use super::signal::{SIG_DFL, SIG_IGN, SigInfo, SigSet, Signal, sig};
 use super::{Process, table};
 use crate::prelude::*;
@@ -34,6 +35,10 @@ pub struct Thread {
     /// The thread's place in the thread counts (`threads-max`,
     /// `RLIMIT_NPROC`); given back when the thread has exited.
     charge: SpinLock<Option<table::ThreadCharge>>,
+    /// The thread's identities and capabilities: Linux keeps them per
+    /// thread (`setuid`, `capset` change the caller only; the C libraries
+    /// broadcast the id changes to every thread).
+    credentials: SpinLock<Credentials>,
     process: Arc<Process>,
     /// Weak: the task owns the thread (as its data), not the reverse.
     task: Once<Weak<Task>>,
@@ -87,6 +92,7 @@ pub struct ThreadBuilder {
     sig_mask: SigSet,
     clear_child_tid: u64,
     set_child_tid: u64,
+    credentials: Option<Credentials>,
 }
 
 impl ThreadBuilder {
@@ -99,7 +105,15 @@ impl ThreadBuilder {
             sig_mask: SigSet::EMPTY,
             clear_child_tid: 0,
             set_child_tid: 0,
+            credentials: None,
         }
+    }
+
+    /// The credentials (default: the process's, which are its main
+    /// thread's).
+    pub fn credentials(mut self, c: Credentials) -> Self {
+        self.credentials = Some(c);
+        self
     }
     /// Uses a place in the thread counts taken beforehand (`clone` takes
     /// it first, so that a fork over the limits fails before it copies
@@ -149,9 +163,12 @@ impl ThreadBuilder {
     /// threads (`EAGAIN`) and with its kernel task (`ENOMEM`), but not yet
     /// among its process's threads.
     pub fn build(self, ctx: UserContext) -> Result<NewThread> {
+        let credentials = self
+            .credentials
+            .unwrap_or_else(|| self.process.credentials());
         let charge = match self.charge {
             Some(c) => c,
-            None => table::ThreadCharge::for_new_thread_of(&self.process)?,
+            None => table::ThreadCharge::for_new_thread_of(&self.process, &credentials)?,
         };
         self.process
             .threads
@@ -169,6 +186,7 @@ impl ThreadBuilder {
             tid,
             _tid_ref: tid_ref,
             charge: SpinLock::new(Some(charge)),
+            credentials: SpinLock::new(credentials),
             process: self.process.clone(),
             task: Once::new(),
             sig_mask: AtomicU64::new(self.sig_mask.0),
@@ -298,6 +316,48 @@ impl Thread {
         if let Some(c) = self.charge.lock().as_mut() {
             c.set_uid(uid);
         }
+    }
+
+    /// The thread's credentials.
+    pub fn credentials(&self) -> Credentials {
+        self.credentials.lock().clone()
+    }
+
+    /// Changes the thread's credentials in place with `f`, under their
+    /// lock, so that an update is never lost. `f` must leave them unchanged
+    /// when it fails (check first, then change) and must not block. Then,
+    /// as Linux's `commit_creds`: a change of an effective or file-system
+    /// id or a gain of permitted capabilities makes the process
+    /// non-dumpable and clears its parent-death signal; the thread's place
+    /// in the per-user thread counts follows its real uid; the main
+    /// thread's credentials are also the process's.
+    pub fn update_credentials<T>(
+        &self,
+        f: impl FnOnce(&mut Credentials) -> Result<T>,
+    ) -> Result<T> {
+        let (result, old_ruid, ruid, changed) = {
+            let mut c = self.credentials.lock();
+            let (old_ruid, old) = (c.ruid, c.identity());
+            let result = f(&mut c);
+            (result, old_ruid, c.ruid, c.changes_privilege_from(&old))
+        };
+        if changed {
+            self.process.set_dumpable(false);
+            self.process.set_pdeath_signal(0);
+        }
+        if old_ruid != ruid {
+            self.recharge_to(ruid);
+        }
+        if result.is_ok() && self.tid == self.process.pid() {
+            self.process.set_credentials(self.credentials());
+        }
+        result
+    }
+
+    /// Replaces the thread's credentials (see [`Self::update_credentials`]).
+    pub fn set_credentials(&self, c: Credentials) {
+        let old = self.update_credentials(|cur| Ok(core::mem::replace(cur, c)));
+        drop(old);
     }
 
     /// The process.

@@ -351,7 +351,7 @@ fn do_openat(ctx: &mut SyscallContext, dirfd: i32, path_addr: u64, oflags: u32, 
     let start = dirfd_inode(ctx, dirfd, &path)?;
     let fs = ctx.process.fs().lock().clone();
     let follow = oflags & flags::O_NOFOLLOW == 0;
-    let cred = ctx.process.credentials();
+    let cred = ctx.thread.credentials();
     let inode = match fs.lookup(start.as_ref(), &path, follow) {
         Ok(i) => {
             if oflags & flags::O_CREAT != 0 && oflags & flags::O_EXCL != 0 {
@@ -382,7 +382,7 @@ fn do_openat(ctx: &mut SyscallContext, dirfd: i32, path_addr: u64, oflags: u32, 
                 return_errno!(EACCES);
             }
             let node = dir.create(name, InodeType::File, mode & !fs.umask & 0o7777)?;
-            let _ = node.set_owner(Some(cred.euid), Some(cred.egid));
+            let _ = node.set_owner(Some(cred.fsuid), Some(cred.fsgid));
             node
         }
         Err(e) => return Err(e),
@@ -700,7 +700,7 @@ pub fn sys_chdir(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         return_errno!(ENOTDIR);
     }
     if !ctx
-        .process
+        .thread
         .credentials()
         .may_access(&inode.metadata(), access::X)
     {
@@ -828,9 +828,9 @@ pub fn sys_fcntl(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
             if cmd == g::F_GETPIPE_SZ {
                 return ret(pipe.capacity());
             }
-            // The size is an `unsigned int`; root may go past
-            // pipe-max-size (Linux: CAP_SYS_RESOURCE).
-            let privileged = ctx.process.credentials().euid == 0;
+            // The size is an `unsigned int`; `CAP_SYS_RESOURCE` may go past
+            // pipe-max-size.
+            let privileged = ctx.thread.credentials().has_cap(g::CAP_SYS_RESOURCE);
             ret(pipe.set_capacity(a[2] as u32, privileged)?)
         }
         g::F_ADD_SEALS => {

@@ -27,13 +27,26 @@ fn writable_parent<'p>(
     let fs = ctx.process.fs().lock().clone();
     let (dir, name) = fs.lookup_parent(start.as_ref(), path)?;
     if !ctx
-        .process
+        .thread
         .credentials()
         .may_access(&dir.metadata(), access::W | access::X)
     {
         return_errno!(EACCES);
     }
     Ok((dir, name))
+}
+
+/// `EPERM` if the sticky bit of `dir` protects its entry `victim` from the
+/// caller.
+fn check_sticky(ctx: &SyscallContext, dir: &Arc<dyn Inode>, victim: &Arc<dyn Inode>) -> Result<()> {
+    if !ctx
+        .thread
+        .credentials()
+        .may_delete_sticky(&dir.metadata(), &victim.metadata())
+    {
+        return_errno!(EPERM);
+    }
+    Ok(())
 }
 
 fn umask(ctx: &SyscallContext) -> u32 {
@@ -87,8 +100,8 @@ fn new_entry(ctx: &SyscallContext, dirfd: i32, path_addr: u64, kind: InodeType, 
         return_errno!(ENOENT);
     }
     let node = dir.create(name, kind, mode & !umask(ctx) & 0o7777)?;
-    let cred = ctx.process.credentials();
-    let _ = node.set_owner(Some(cred.euid), Some(cred.egid));
+    let cred = ctx.thread.credentials();
+    let _ = node.set_owner(Some(cred.fsuid), Some(cred.fsgid));
     ret(0)
 }
 
@@ -128,6 +141,9 @@ fn do_unlinkat(ctx: &mut SyscallContext, dirfd: i32, path_addr: u64, flags: u32)
     }
     let path = read_path(ctx, path_addr)?;
     let (dir, name) = writable_parent(ctx, dirfd, &path)?;
+    if let Ok(victim) = dir.lookup(name) {
+        check_sticky(ctx, &dir, &victim)?;
+    }
     if flags & g::AT_REMOVEDIR != 0 {
         if name == "." {
             return_errno!(EINVAL);
@@ -175,8 +191,13 @@ fn do_renameat2(
     let (odir, oname) = writable_parent(ctx, olddir, &old_path)?;
     let (ndir, nname) = writable_parent(ctx, newdir, &new_path)?;
     let node = odir.lookup(oname)?;
-    if flags & RENAME_NOREPLACE != 0 && ndir.lookup(nname).is_ok() {
+    let target = ndir.lookup(nname);
+    if flags & RENAME_NOREPLACE != 0 && target.is_ok() {
         return_errno!(EEXIST);
+    }
+    check_sticky(ctx, &odir, &node)?;
+    if let Ok(target) = &target {
+        check_sticky(ctx, &ndir, target)?;
     }
     if (old_path.ends_with('/') || new_path.ends_with('/'))
         && node.metadata().kind != InodeType::Dir
@@ -249,7 +270,9 @@ fn do_symlinkat(ctx: &mut SyscallContext, target: u64, dirfd: i32, path: u64) ->
     if dir.lookup(name).is_ok() {
         return_errno!(EEXIST);
     }
-    dir.symlink(name, &target)?;
+    let node = dir.symlink(name, &target)?;
+    let cred = ctx.thread.credentials();
+    let _ = node.set_owner(Some(cred.fsuid), Some(cred.fsgid));
     ret(0)
 }
 
@@ -261,15 +284,19 @@ pub fn sys_symlinkat(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     do_symlinkat(ctx, a[0], a[1] as i32, a[2])
 }
 
+/// `chmod(2)`: the owner or `CAP_FOWNER`; the set-group-id bit is dropped
+/// unless the caller is in the file's group or has `CAP_FSETID`.
 fn chmod_inode(ctx: &SyscallContext, inode: &Arc<dyn Inode>, mode: u32) -> R {
-    if !ctx
-        .process
-        .credentials()
-        .is_owner_or_root(&inode.metadata())
-    {
+    let cred = ctx.thread.credentials();
+    let meta = inode.metadata();
+    if !cred.is_owner_or_capable(&meta) {
         return_errno!(EPERM);
     }
-    inode.set_mode(mode & 0o7777)?;
+    let mut mode = mode & 0o7777;
+    if !cred.in_group(meta.gid) && !cred.has_cap(g::CAP_FSETID) {
+        mode &= !g::S_ISGID;
+    }
+    inode.set_mode(mode)?;
     ret(0)
 }
 
@@ -292,15 +319,18 @@ pub fn sys_fchmodat(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
 }
 
 fn chown_inode(ctx: &SyscallContext, inode: &Arc<dyn Inode>, uid: u32, gid: u32) -> R {
-    let cred = ctx.process.credentials();
+    let cred = ctx.thread.credentials();
     let meta = inode.metadata();
     let uid = (uid != u32::MAX).then_some(uid);
     let gid = (gid != u32::MAX).then_some(gid);
-    if cred.euid != 0 {
-        // An owner may only change the group to one of its own.
-        let ok_uid = uid.is_none_or(|u| u == meta.uid);
-        let ok_gid = gid.is_none_or(|g| g == cred.egid || cred.groups.contains(&g));
-        if meta.uid != cred.euid || !ok_uid || !ok_gid {
+    // Linux's `chown_ok` and `chgrp_ok`: the owner (by file-system uid)
+    // may keep the owner and set the group to one of its own; anything
+    // else needs `CAP_CHOWN`.
+    if !cred.has_cap(g::CAP_CHOWN) {
+        let owner = meta.uid == cred.fsuid;
+        let ok_uid = uid.is_none_or(|u| owner && u == meta.uid);
+        let ok_gid = gid.is_none_or(|g| owner && (g == meta.gid || cred.in_group(g)));
+        if !ok_uid || !ok_gid {
             return_errno!(EPERM);
         }
     }
@@ -364,11 +394,11 @@ pub fn sys_utimensat(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
             conv(vmar.read_val(times + 16)?)?,
         )
     };
-    let cred = ctx.process.credentials();
+    let cred = ctx.thread.credentials();
     let meta = inode.metadata();
     let explicit =
         times != 0 && (atime.is_some_and(|t| t != now) || mtime.is_some_and(|t| t != now));
-    if !cred.is_owner_or_root(&meta) && (explicit || !cred.may_access(&meta, access::W)) {
+    if !cred.is_owner_or_capable(&meta) && (explicit || !cred.may_access(&meta, access::W)) {
         return_errno!(if explicit { EPERM } else { EACCES });
     }
     inode.set_times(atime, mtime)?;
@@ -392,7 +422,7 @@ fn truncate_inode(ctx: &SyscallContext, inode: &Arc<dyn Inode>, len: u64) -> R {
 pub fn sys_truncate(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     let inode = target_at(ctx, AT_FDCWD, a[0], 0)?;
     if !ctx
-        .process
+        .thread
         .credentials()
         .may_access(&inode.metadata(), access::W)
     {
@@ -477,13 +507,19 @@ pub fn sys_fchdir(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     ret(0)
 }
 
+/// `chroot(2)`: the path is looked up and must be a searchable directory
+/// before `CAP_SYS_CHROOT` is checked, as Linux.
 pub fn sys_chroot(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
-    if ctx.process.credentials().euid != 0 {
-        return_errno!(EPERM);
-    }
     let inode = target_at(ctx, AT_FDCWD, a[0], 0)?;
+    let cred = ctx.thread.credentials();
     if inode.metadata().kind != InodeType::Dir {
         return_errno!(ENOTDIR);
+    }
+    if !cred.may_access(&inode.metadata(), access::X) {
+        return_errno!(EACCES);
+    }
+    if !cred.has_cap(g::CAP_SYS_CHROOT) {
+        return_errno!(EPERM);
     }
     ctx.process.fs().lock().root = inode;
     ret(0)
@@ -546,7 +582,7 @@ fn new_fs(fstype: &str, options: &str) -> Result<Arc<dyn Inode>> {
 pub fn sys_mount(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     const MS_REMOUNT: u64 = 32;
     const MS_BIND: u64 = 4096;
-    if ctx.process.credentials().euid != 0 {
+    if !ctx.thread.credentials().has_cap(g::CAP_SYS_ADMIN) {
         return_errno!(EPERM);
     }
     let source = if a[0] != 0 {
@@ -590,7 +626,7 @@ pub fn sys_mount(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
 }
 
 pub fn sys_umount2(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
-    if ctx.process.credentials().euid != 0 {
+    if !ctx.thread.credentials().has_cap(g::CAP_SYS_ADMIN) {
         return_errno!(EPERM);
     }
     if a[1] & !0xf != 0 {

@@ -5,6 +5,7 @@
 //! its `Err` becomes `-errno` in `rax`. To add a syscall, write the handler
 //! in the family's file and add one line to [`TABLE`].
 
+mod capability;
 pub mod fs;
 mod fs_tree;
 pub mod futex;
@@ -220,6 +221,8 @@ static TABLE: [Option<Handler>; MAX_NR] = table! {
     __NR_setgroups => process::sys_setgroups,
     __NR_setfsuid => process::sys_setfsuid,
     __NR_setfsgid => process::sys_setfsgid,
+    __NR_capget => capability::sys_capget,
+    __NR_capset => capability::sys_capset,
     __NR_pidfd_open => process::sys_pidfd_open,
     __NR_pidfd_send_signal => process::sys_pidfd_send_signal,
     __NR_pidfd_getfd => process::sys_pidfd_getfd,

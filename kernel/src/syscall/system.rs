@@ -53,18 +53,12 @@ pub fn sys_prlimit64(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         p if p > 0 => crate::process::find_process(p as u32).ok_or(Error::new(ESRCH))?,
         _ => return_errno!(ESRCH),
     };
-    let me = ctx.process.credentials();
-    if !alloc::sync::Arc::ptr_eq(&target, ctx.process) && me.euid != 0 {
-        let them = target.credentials();
-        let same_user = [them.ruid, them.euid, them.suid]
-            .iter()
-            .all(|&u| u == me.ruid)
-            && [them.rgid, them.egid, them.sgid]
-                .iter()
-                .all(|&g| g == me.rgid);
-        if !same_user {
-            return_errno!(EPERM);
-        }
+    let me = ctx.thread.credentials();
+    if !alloc::sync::Arc::ptr_eq(&target, ctx.process)
+        && !me.same_real_ids_as_all_of(&target.credentials())
+        && !me.has_cap(g::CAP_SYS_RESOURCE)
+    {
+        return_errno!(EPERM);
     }
     let new = if new_addr != 0 {
         let n: g::rlimit64 = ctx.vmar().read_val(new_addr)?;
@@ -76,7 +70,7 @@ pub fn sys_prlimit64(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         None
     };
     let old = match new {
-        Some(n) => target.set_rlimit(resource, n, me.euid == 0)?,
+        Some(n) => target.set_rlimit(resource, n, me.has_cap(g::CAP_SYS_RESOURCE))?,
         None => target.rlimits().get(resource)?,
     };
     if old_addr != 0 {
@@ -106,7 +100,7 @@ pub fn sys_getrlimit(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
 pub fn sys_setrlimit(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     ctx.process.rlimits().get(a[0] as u32)?;
     let n: g::rlimit = ctx.vmar().read_val(a[1])?;
-    let privileged = ctx.process.credentials().euid == 0;
+    let privileged = ctx.thread.credentials().has_cap(g::CAP_SYS_RESOURCE);
     let new = RLimit {
         cur: n.rlim_cur,
         max: n.rlim_max,
@@ -174,11 +168,12 @@ pub fn sys_reboot(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     const CMD_POWER_OFF: u32 = 0x4321_fedc;
     const CMD_CAD_ON: u32 = 0x89ab_cdef;
     const CMD_CAD_OFF: u32 = 0;
+    // Linux checks the capability before the magic numbers.
+    if !ctx.thread.credentials().has_cap(g::CAP_SYS_BOOT) {
+        return_errno!(EPERM);
+    }
     if a[0] != MAGIC1 || !MAGIC2.contains(&a[1]) {
         return_errno!(EINVAL);
-    }
-    if ctx.process.credentials().euid != 0 {
-        return_errno!(EPERM);
     }
     match a[2] as u32 {
         CMD_RESTART | CMD_HALT | CMD_POWER_OFF => {
@@ -191,7 +186,7 @@ pub fn sys_reboot(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
 }
 
 pub fn sys_sethostname(ctx: &mut SyscallContext, _a: [u64; 6]) -> R {
-    if ctx.process.credentials().euid != 0 {
+    if !ctx.thread.credentials().has_cap(g::CAP_SYS_ADMIN) {
         return_errno!(EPERM);
     }
     ret(0)

@@ -667,8 +667,10 @@ impl Inode for ProcInode {
         let writing = oflags & flags::O_ACCMODE != flags::O_RDONLY || oflags & flags::O_TRUNC != 0;
         if writing {
             // Tunables are root's (mode 0644); everything else is read-only.
-            let root = crate::process::try_current_thread()
-                .is_some_and(|t| t.process().credentials().euid == 0);
+            // Linux's sysctl `test_perm` looks at the effective uid itself,
+            // not at a capability.
+            let root =
+                crate::process::try_current_thread().is_some_and(|t| t.credentials().euid == 0);
             if setter.is_none() || !root {
                 return Some(Err(Error::new(EACCES)));
             }

@@ -315,6 +315,7 @@ struct Info {
     exit_code: u32,
     zombie: bool,
     mem: MemUsage,
+    caps: crate::process::credentials::Capabilities,
 }
 
 /// Address-space sizes in bytes.
@@ -387,7 +388,8 @@ impl Info {
                 }
             }
         }
-        let creds = p.credentials();
+        // A thread's own files show its own credentials.
+        let creds = thread.map_or_else(|| p.credentials(), |t| t.credentials());
         let children_ticks = ticks(*p.children_time_lock());
         let mem = if zombie {
             MemUsage::default()
@@ -427,6 +429,7 @@ impl Info {
             exit_code: p.exit_status().map_or(0, |s| s.wait_status()),
             zombie,
             mem,
+            caps: creds.caps,
         }
     }
 
@@ -589,13 +592,16 @@ fn status(i: &Info) -> String {
     let _ = writeln!(s, "SigBlk:\t{:016x}", i.blocked);
     let _ = writeln!(s, "SigIgn:\t{:016x}", i.ignored);
     let _ = writeln!(s, "SigCgt:\t{:016x}", i.caught);
-    // Root has every capability (the 41 Linux 6.1 knows).
-    let caps: u64 = if i.uid == 0 { (1 << 41) - 1 } else { 0 };
-    let _ = writeln!(s, "CapInh:\t{:016x}", 0);
-    let _ = writeln!(s, "CapPrm:\t{caps:016x}");
-    let _ = writeln!(s, "CapEff:\t{caps:016x}");
-    let _ = writeln!(s, "CapBnd:\t{:016x}", (1u64 << 41) - 1);
-    let _ = writeln!(s, "CapAmb:\t{:016x}", 0);
+    let c = &i.caps;
+    for (name, set) in [
+        ("CapInh", c.inheritable),
+        ("CapPrm", c.permitted),
+        ("CapEff", c.effective),
+        ("CapBnd", c.bounding),
+        ("CapAmb", c.ambient),
+    ] {
+        let _ = writeln!(s, "{name}:\t{:016x}", set.bits());
+    }
     let _ = writeln!(s, "NoNewPrivs:\t0");
     let _ = writeln!(s, "Seccomp:\t0");
     let _ = writeln!(s, "Cpus_allowed:\t1");

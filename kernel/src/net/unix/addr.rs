@@ -136,7 +136,7 @@ pub fn bind_path(path: &str, sock: &Arc<UnixSocket>) -> Result<Binding> {
     let process = thread.process();
     let fs = process.fs().lock().clone();
     let (dir, name) = fs.lookup_parent(None, path)?;
-    let cred = process.credentials();
+    let cred = thread.credentials();
     if !cred.may_access(&dir.metadata(), access::W | access::X) {
         return_errno!(EACCES);
     }
@@ -152,7 +152,7 @@ pub fn bind_path(path: &str, sock: &Arc<UnixSocket>) -> Result<Binding> {
                 e
             }
         })?;
-    let _ = inode.set_owner(Some(cred.euid), Some(cred.egid));
+    let _ = inode.set_owner(Some(cred.fsuid), Some(cred.fsgid));
     PATHS.lock().insert(inode_key(&inode), Arc::downgrade(sock));
     Ok(Binding::Path(inode))
 }
@@ -186,7 +186,7 @@ pub fn lookup(addr: &UnixAddr) -> Result<Arc<UnixSocket>> {
             let fs = process.fs().lock().clone();
             let inode = fs.lookup(None, path, true)?;
             let meta = inode.metadata();
-            if !process.credentials().may_access(&meta, access::W) {
+            if !thread.credentials().may_access(&meta, access::W) {
                 return_errno!(EACCES);
             }
             if meta.kind != InodeType::Socket {

@@ -17,6 +17,7 @@ use alloc::vec::Vec;
 use crate::fs::FsContext;
 use crate::fs::inode::{Inode, InodeType};
 use crate::prelude::*;
+use crate::process::credentials::Credentials;
 use crate::vm::Vmar;
 
 /// Deepest nesting of `#!` interpreters: Linux's `exec_binprm` gives up
@@ -35,6 +36,9 @@ pub struct LoadedProgram {
     pub exe_path: String,
     /// The argument strings, NUL-separated (for `/proc/PID/cmdline`).
     pub cmdline: Vec<u8>,
+    /// The credentials the program runs with (set-user-id bits and the
+    /// capability rules of `execve` applied).
+    pub creds: Credentials,
 }
 
 impl LoadedProgram {
@@ -94,9 +98,8 @@ fn load_with_depth(
     if meta.kind != InodeType::File {
         return_errno!(EACCES);
     }
-    if !crate::process::credentials::current()
-        .may_access(&meta, crate::process::credentials::access::X)
-    {
+    let creds = crate::process::credentials::current();
+    if !creds.may_access(&meta, crate::process::credentials::access::X) {
         return_errno!(EACCES);
     }
     let mut head = [0u8; 256];
@@ -110,7 +113,12 @@ fn load_with_depth(
         return load_with_depth(fs, None, &interp, argv, envp, depth + 1);
     }
     if head.starts_with(b"\x7fELF") {
-        return elf::load(fs, &inode, path, argv, envp);
+        // The identity comes from the file finally run: a script's
+        // set-user-id bit is ignored, its interpreter's counts.
+        let no_new_privs =
+            crate::process::try_current_thread().is_some_and(|t| t.process().no_new_privs());
+        let creds = creds.for_exec(&meta, no_new_privs);
+        return elf::load(fs, &inode, path, argv, envp, creds);
     }
     return_errno!(ENOEXEC)
 }
