@@ -2,12 +2,13 @@
 
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
 
 use ostd::sync::{Once, SpinLock};
 use ostd::task::{Task, TaskOptions};
 use ostd::user::{ReturnReason, UserContext};
 
+use super::sched::SchedAttr;
 use super::signal::{SIG_DFL, SIG_IGN, SigInfo, SigSet, Signal, sig};
 use super::{Process, table};
 use crate::prelude::*;
@@ -70,6 +71,13 @@ pub struct Thread {
     /// The thread must leave its user loop (exit, exit_group, exec by
     /// another thread, fatal signal).
     exiting: AtomicBool,
+    /// Policy, priority and nice value (`sched`); the task is told of
+    /// every change made under this lock.
+    sched: SpinLock<SchedAttr>,
+    /// The I/O priority (`ioprio_set`), per thread as on Linux.
+    ioprio: AtomicU32,
+    /// The execution domain (`personality(2)`), per thread as on Linux.
+    personality: AtomicU32,
 }
 
 /// Builds a [`Thread`].
@@ -83,6 +91,9 @@ pub struct ThreadBuilder {
     sig_mask: SigSet,
     clear_child_tid: u64,
     set_child_tid: u64,
+    sched: SchedAttr,
+    ioprio: u32,
+    personality: u32,
 }
 
 impl ThreadBuilder {
@@ -95,7 +106,20 @@ impl ThreadBuilder {
             sig_mask: SigSet::EMPTY,
             clear_child_tid: 0,
             set_child_tid: 0,
+            sched: SchedAttr::default(),
+            ioprio: 0,
+            personality: 0,
         }
+    }
+
+    /// Inherits the scheduling attributes (as `sched_fork` resets them),
+    /// the I/O priority and the personality of `parent`, the thread that
+    /// calls `clone`.
+    pub fn inherit_from(mut self, parent: &Thread) -> Self {
+        self.sched = parent.sched_attr().for_child();
+        self.ioprio = parent.ioprio();
+        self.personality = parent.personality();
+        self
     }
     /// Uses a place in the thread counts taken beforehand (`clone` takes
     /// it first, so that a fork over the limits fails before it copies
@@ -178,6 +202,9 @@ impl ThreadBuilder {
             restart: AtomicU64::new(0),
             saved_mask: SpinLock::new(None),
             exiting: AtomicBool::new(false),
+            sched: SpinLock::new(self.sched),
+            ioprio: AtomicU32::new(self.ioprio),
+            personality: AtomicU32::new(self.personality),
         });
         let t = thread.clone();
         let set_child_tid = self.set_child_tid;
@@ -187,6 +214,10 @@ impl ThreadBuilder {
             .ok_or(Error::new(ENOMEM))?;
         // CPU time is shared between sessions first (Linux's autogroup).
         task.set_sched_group(self.process.sid() as u64);
+        if self.sched != SchedAttr::default() {
+            let (policy, nice) = self.sched.task_policy();
+            task.set_sched_policy(policy, nice);
+        }
         thread.task.set(Arc::downgrade(&task));
         Ok(NewThread { thread, task })
     }
@@ -264,6 +295,44 @@ impl Thread {
     #[inline]
     pub fn process(&self) -> &Arc<Process> {
         &self.process
+    }
+
+    /// The scheduling attributes.
+    pub fn sched_attr(&self) -> SchedAttr {
+        *self.sched.lock()
+    }
+
+    /// The scheduling attributes, locked for a change (see `sched`).
+    pub(super) fn sched_attr_lock(&self) -> ostd::sync::SpinLockGuard<'_, SchedAttr> {
+        self.sched.lock()
+    }
+
+    /// Tells the task the policy and nice value of `attr` (called with the
+    /// attributes locked, so that the task sees changes in order).
+    pub(super) fn apply_sched_attr(&self, attr: &SchedAttr) {
+        if let Some(task) = self.task() {
+            let (policy, nice) = attr.task_policy();
+            task.set_sched_policy(policy, nice);
+        }
+    }
+
+    /// The I/O priority.
+    pub fn ioprio(&self) -> u32 {
+        self.ioprio.load(Ordering::Relaxed)
+    }
+
+    pub(super) fn set_ioprio(&self, v: u32) {
+        self.ioprio.store(v, Ordering::Relaxed);
+    }
+
+    /// The personality.
+    pub fn personality(&self) -> u32 {
+        self.personality.load(Ordering::Relaxed)
+    }
+
+    /// Sets the personality; returns the old one.
+    pub fn swap_personality(&self, v: u32) -> u32 {
+        self.personality.swap(v, Ordering::Relaxed)
     }
 
     /// The task it runs on (gone once the thread has exited).

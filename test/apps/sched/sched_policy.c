@@ -283,8 +283,10 @@ static void *thread_main(void *arg)
 	thread_policy = (int)getsched(0);
 	thread_prio = prio_of(0);
 	thread_tid = syscall(SYS_gettid);
+	/* Sleeps: spinning at a higher real-time priority than the main
+	 * thread would keep it from ever running on one CPU. */
 	while (!thread_go)
-		sched_yield();
+		usleep(1000);
 	return NULL;
 }
 
@@ -427,6 +429,12 @@ static void in_child(int (*f)(void), const char *what)
 
 int main(void)
 {
+	cpu_set_t set;
+
+	/* One CPU, as the kernel under test has: what runs when is the same. */
+	CPU_ZERO(&set);
+	CPU_SET(0, &set);
+	CHECK(sched_setaffinity(0, sizeof set, &set) == 0, "pinned to CPU 0");
 	errors();
 	policies();
 	attrs();
