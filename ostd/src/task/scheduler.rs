@@ -35,7 +35,7 @@
 
 use alloc::collections::{BTreeMap, BinaryHeap};
 use alloc::sync::Arc;
-use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use super::{Task, TaskState, switch};
 use crate::mm::VmSpace;
@@ -56,7 +56,6 @@ const WAKEUP_GRANULARITY_NS: u64 = 1_000_000;
 
 /// The time slice of a `SCHED_RR` task (Linux's `sched_rr_timeslice`).
 pub const RR_TIME_SLICE: core::time::Duration = core::time::Duration::from_millis(100);
-const RR_SLICE_TICKS: u32 = (RR_TIME_SLICE.as_nanos() as u64 / MIN_SLICE_NS) as u32;
 
 /// How a task is scheduled (Linux's policies, `sched(7)`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -202,6 +201,10 @@ static NEED_RESCHED: AtomicBool = AtomicBool::new(false);
 /// every timer tick until the stack overflows.
 static IN_SCHEDULER: AtomicBool = AtomicBool::new(false);
 static SLICE_LEFT: AtomicU32 = AtomicU32::new(1);
+/// When the running round-robin task's slice ends (ns since boot; 0: the
+/// running task is not round-robin). By the clock, not by ticks: under
+/// emulation ticks come late, and the slice is a duration.
+static RR_SLICE_END: AtomicU64 = AtomicU64::new(0);
 /// Stale run-queue entries dropped (see `pop_next`), reported once the
 /// scheduler's lock is released.
 static STALE_ENTRIES: AtomicU32 = AtomicU32::new(0);
@@ -325,9 +328,12 @@ pub(super) fn set_policy(task: &Task, policy: SchedPolicy, nice: i8) {
     if counted {
         s.leave(task);
     }
-    // A runnable task moves to the queue of its new class (at the back).
+    // A runnable task moves to the queue of its new class. Among real-time
+    // tasks, as `sched(7)` says: a raised priority goes last of its new
+    // priority, a lowered one first, an unchanged one keeps its place.
     let queued = s.unqueue(task);
     let was_rt = task.is_rt();
+    let old_prio = task.rt_prio.load(Ordering::Relaxed);
     task.class.store(cls, Ordering::Relaxed);
     task.rt_prio.store(prio, Ordering::Relaxed);
     task.weight.store(weight, Ordering::Relaxed);
@@ -339,12 +345,13 @@ pub(super) fn set_policy(task: &Task, policy: SchedPolicy, nice: i8) {
     if counted {
         s.join(task);
     }
-    if let Some(t) = queued {
-        if t.is_rt() {
-            s.push_rt(t, false);
-        } else {
-            s.insert(t);
-        }
+    match queued {
+        Some((t, seq)) if t.is_rt() => match seq {
+            Some(seq) if prio == old_prio => s.rt_queue.push(RtQueued { prio, seq, task: t }),
+            _ => s.push_rt(t, was_rt && prio < old_prio),
+        },
+        Some((t, _)) => s.insert(t),
+        None => {}
     }
     // Whatever changed, the next pick decides again.
     NEED_RESCHED.store(true, Ordering::Relaxed);
@@ -387,20 +394,21 @@ impl Scheduler {
         }
     }
 
-    /// Takes `task` out of the run queues if it is there.
-    fn unqueue(&mut self, task: &Task) -> Option<Arc<Task>> {
+    /// Takes `task` out of the run queues if it is there, with its place
+    /// among its real-time equals (if it was real-time).
+    fn unqueue(&mut self, task: &Task) -> Option<(Arc<Task>, Option<i64>)> {
         let mut found = None;
         self.run_queue.retain(|q| {
             let hit = core::ptr::eq(&*q.task, task);
             if hit {
-                found = Some(q.task.clone());
+                found = Some((q.task.clone(), None));
             }
             !hit
         });
         self.rt_queue.retain(|q| {
             let hit = core::ptr::eq(&*q.task, task);
             if hit {
-                found = Some(q.task.clone());
+                found = Some((q.task.clone(), Some(q.seq)));
             }
             !hit
         });
@@ -490,13 +498,20 @@ impl Scheduler {
     /// round-robin one (kept if `next` runs on and has some left), no end
     /// for a FIFO one.
     fn start_slice(&self, next: &Task, runs_on: bool) {
-        let ticks = match next.class.load(Ordering::Relaxed) {
-            class::FIFO => u32::MAX,
+        let (ticks, rr_end) = match next.class.load(Ordering::Relaxed) {
+            class::FIFO => (u32::MAX, 0),
             class::RR if runs_on && SLICE_LEFT.load(Ordering::Relaxed) > 0 => return,
-            class::RR => RR_SLICE_TICKS,
-            _ => slice_ns(self.run_queue.len() + 1).div_ceil(MIN_SLICE_NS) as u32,
+            class::RR => {
+                let now = crate::arch::x86::tsc::nanos_since_boot();
+                (u32::MAX, now + RR_TIME_SLICE.as_nanos() as u64)
+            }
+            _ => (
+                slice_ns(self.run_queue.len() + 1).div_ceil(MIN_SLICE_NS) as u32,
+                0,
+            ),
         };
         SLICE_LEFT.store(ticks, Ordering::Relaxed);
+        RR_SLICE_END.store(rr_end, Ordering::Relaxed);
     }
 
     /// Where waking and new tasks are placed from: the least virtual
@@ -592,7 +607,8 @@ pub(crate) fn set_current_vm_space(space: Arc<VmSpace>) {
 /// Called on every timer tick (interrupts disabled).
 pub(crate) fn tick() {
     let left = SLICE_LEFT.load(Ordering::Relaxed);
-    if left <= 1 {
+    let rr_end = RR_SLICE_END.load(Ordering::Relaxed);
+    if left <= 1 || (rr_end != 0 && crate::arch::x86::tsc::nanos_since_boot() >= rr_end) {
         // 0: the slice is over (a round-robin task then goes behind its
         // equals).
         SLICE_LEFT.store(0, Ordering::Relaxed);
