@@ -289,10 +289,9 @@ pub(super) fn wake(task: &Arc<Task>) -> bool {
         let cur_class = cur.class.load(Ordering::Relaxed);
         !Arc::ptr_eq(cur, task)
             && cur_class <= class::IDLE
-            && wakee_class != class::IDLE
-            && ((cur_class == class::IDLE && wakee_class == class::NORMAL)
-                || (wakee_class == class::NORMAL
-                    && vr.saturating_add(WAKEUP_GRANULARITY_NS) < s.vruntime_now(cur)))
+            && wakee_class == class::NORMAL
+            && (cur_class == class::IDLE
+                || vr.saturating_add(WAKEUP_GRANULARITY_NS) < s.vruntime_now(cur))
     });
     if preempt {
         NEED_RESCHED.store(true, Ordering::Relaxed);
