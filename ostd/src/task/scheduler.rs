@@ -25,7 +25,10 @@
 //! until it sleeps, yields or a higher priority preempts it (it then stays
 //! first of its priority); a round-robin task also goes behind its equals
 //! when its time slice ([`RR_TIME_SLICE`]) is over. Without real-time
-//! tasks the queue is empty and costs one test per switch.
+//! tasks the queue is empty and costs one test per switch. As Linux's
+//! `sched_rt_runtime_us` (and its fair server since 6.12), real-time tasks
+//! get at most 950 ms of each second while fair tasks wait: a runaway
+//! real-time task slows the system down but cannot lock it up.
 //!
 //! All state lives in [`SCHED`], a spin lock (so interrupts are off while it
 //! is held). A task that sleeps with an empty run queue idles in place
@@ -56,6 +59,16 @@ const WAKEUP_GRANULARITY_NS: u64 = 1_000_000;
 
 /// The time slice of a `SCHED_RR` task (Linux's `sched_rr_timeslice`).
 pub const RR_TIME_SLICE: core::time::Duration = core::time::Duration::from_millis(100);
+
+/// Real-time tasks may run `RT_RUNTIME_NS` of every `RT_PERIOD_NS` while
+/// fair tasks wait (Linux's `sched_rt_runtime_us`/`sched_rt_period_us`):
+/// fair tasks kept waiting that long then run first for the rest of the
+/// period.
+const RT_PERIOD_NS: u64 = 1_000_000_000;
+const RT_RUNTIME_NS: u64 = 950_000_000;
+/// How often a running FIFO task passes through the scheduler (for the
+/// limit above), in ticks.
+const FIFO_CHECK_TICKS: u32 = 10;
 
 /// How a task is scheduled (Linux's policies, `sched(7)`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -171,6 +184,12 @@ struct Scheduler {
     /// priority.
     rt_back: i64,
     rt_front: i64,
+    /// Since when fair tasks have waited while real-time ones ran (0:
+    /// they do not); after `RT_RUNTIME_NS`, `rt_throttled` lets them run
+    /// first until `rt_throttled_until`.
+    fair_waiting_since: u64,
+    rt_throttled: bool,
+    rt_throttled_until: u64,
     /// The summed weight of the runnable and running fair tasks of each
     /// group (absent: none).
     group_load: BTreeMap<u64, u64>,
@@ -189,6 +208,9 @@ static SCHED: SpinLock<Scheduler> = SpinLock::new(Scheduler {
     rt_queue: BinaryHeap::new(),
     rt_back: 0,
     rt_front: -1,
+    fair_waiting_since: 0,
+    rt_throttled: false,
+    rt_throttled_until: 0,
     group_load: BTreeMap::new(),
     min_vruntime: 0,
     current: None,
@@ -421,18 +443,46 @@ impl Scheduler {
     fn keeps_running(&self, cur: &Task, yielding: bool) -> bool {
         let prio = cur.rt_prio.load(Ordering::Relaxed);
         if prio == 0 {
-            return self.rt_queue.is_empty()
+            return (self.rt_queue.is_empty() || self.rt_throttled)
                 && self
                     .run_queue
                     .peek()
                     .is_none_or(|q| q.key.0 >= cur.vruntime.load(Ordering::Relaxed));
         }
+        if self.rt_throttled && !self.run_queue.is_empty() {
+            return false;
+        }
         let top = self.rt_queue.peek().map_or(0, |q| q.prio);
         top < prio || (top == prio && !yielding && !self.rr_slice_over(cur))
     }
 
+    /// Notes at `now` that a real-time task ran: if fair tasks have been
+    /// waiting for `RT_RUNTIME_NS`, they go first for the rest of the
+    /// period.
+    fn account_rt(&mut self, now: u64) {
+        if self.run_queue.is_empty() {
+            self.fair_waiting_since = 0;
+        } else if self.fair_waiting_since == 0 {
+            self.fair_waiting_since = now;
+        } else if !self.rt_throttled && now.saturating_sub(self.fair_waiting_since) >= RT_RUNTIME_NS
+        {
+            self.rt_throttled = true;
+            self.rt_throttled_until = now + (RT_PERIOD_NS - RT_RUNTIME_NS);
+        }
+    }
+
+    /// Ends the fair tasks' turn if it is over.
+    fn end_rt_throttle(&mut self, now: u64) {
+        if now >= self.rt_throttled_until {
+            self.rt_throttled = false;
+            self.fair_waiting_since = 0;
+        }
+    }
+
+    /// Whether `cur` is round-robin and its slice is over.
     fn rr_slice_over(&self, cur: &Task) -> bool {
-        cur.class.load(Ordering::Relaxed) == class::RR && SLICE_LEFT.load(Ordering::Relaxed) == 0
+        cur.class.load(Ordering::Relaxed) == class::RR
+            && crate::arch::x86::tsc::nanos_since_boot() >= RR_SLICE_END.load(Ordering::Relaxed)
     }
 
     fn insert(&mut self, task: Arc<Task>) {
@@ -477,11 +527,13 @@ impl Scheduler {
     /// Charges the CPU time `task` used since it last started running
     /// (and, with `running_again`, restarts the count). A real-time
     /// task's virtual runtime stands still.
-    fn charge(&self, task: &Task, now: u64, running_again: bool) {
+    fn charge(&mut self, task: &Task, now: u64, running_again: bool) {
         let ran = task.account(now, running_again);
         if !task.is_rt() {
             task.vruntime
                 .fetch_add(self.scaled(task, ran), Ordering::Relaxed);
+        } else {
+            self.account_rt(now);
         }
     }
 
@@ -495,14 +547,17 @@ impl Scheduler {
     /// Gives the task about to run, `next`, its time slice, in ticks: a
     /// share of the target latency for a fair task, [`RR_TIME_SLICE`] for a
     /// round-robin one (kept if `next` runs on and has some left), no end
-    /// for a FIFO one.
+    /// for a FIFO one (both pass through the scheduler every few ticks, for
+    /// the real-time limit).
     fn start_slice(&self, next: &Task, runs_on: bool) {
         let (ticks, rr_end) = match next.class.load(Ordering::Relaxed) {
-            class::FIFO => (u32::MAX, 0),
-            class::RR if runs_on && SLICE_LEFT.load(Ordering::Relaxed) > 0 => return,
+            class::FIFO => (FIFO_CHECK_TICKS, 0),
+            class::RR if runs_on && !self.rr_slice_over(next) => {
+                (FIFO_CHECK_TICKS, RR_SLICE_END.load(Ordering::Relaxed))
+            }
             class::RR => {
                 let now = crate::arch::x86::tsc::nanos_since_boot();
-                (u32::MAX, now + RR_TIME_SLICE.as_nanos() as u64)
+                (FIFO_CHECK_TICKS, now + RR_TIME_SLICE.as_nanos() as u64)
             }
             _ => (
                 slice_ns(self.run_queue.len() + 1).div_ceil(MIN_SLICE_NS) as u32,
@@ -539,7 +594,11 @@ impl Scheduler {
         // state would be a duplicate left behind; running it could resume
         // an exited task on a stack that another task now uses, so it is
         // dropped (and reported: it is a scheduler bug).
-        while let Some(RtQueued { task, .. }) = self.rt_queue.pop() {
+        // While throttled, waiting fair tasks go first.
+        while !self.rt_throttled || self.run_queue.is_empty() {
+            let Some(RtQueued { task, .. }) = self.rt_queue.pop() else {
+                break;
+            };
             if task.state() == TaskState::Runnable {
                 return Some(task);
             }
@@ -552,6 +611,10 @@ impl Scheduler {
             }
             STALE_ENTRIES.fetch_add(1, Ordering::Relaxed);
         };
+        // Fair tasks get the CPU: they no longer wait on real-time ones.
+        if self.fair_waiting_since != 0 && !self.rt_throttled {
+            self.fair_waiting_since = 0;
+        }
         let vr = task.vruntime.load(Ordering::Relaxed);
         if vr > self.min_vruntime {
             self.min_vruntime = vr;
@@ -608,8 +671,6 @@ pub(crate) fn tick() {
     let left = SLICE_LEFT.load(Ordering::Relaxed);
     let rr_end = RR_SLICE_END.load(Ordering::Relaxed);
     if left <= 1 || (rr_end != 0 && crate::arch::x86::tsc::nanos_since_boot() >= rr_end) {
-        // 0: the slice is over (a round-robin task then goes behind its
-        // equals).
         SLICE_LEFT.store(0, Ordering::Relaxed);
         NEED_RESCHED.store(true, Ordering::Relaxed);
     } else {
@@ -644,6 +705,9 @@ fn pick_and_switch(yielding: bool) {
         // The running task's time so far counts before it is compared.
         let now = crate::arch::x86::tsc::nanos_since_boot();
         s.charge(&cur, now, true);
+        if s.rt_throttled {
+            s.end_rt_throttle(now);
+        }
         if matches!(cur.state(), TaskState::Sleeping | TaskState::Exited) {
             s.leave(&cur);
         }

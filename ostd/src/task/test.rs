@@ -198,8 +198,7 @@ fn run_order(tasks: &[(u32, SchedPolicy)]) -> Vec<u32> {
     while done.load(Ordering::SeqCst) < tasks.len() {
         yield_now();
     }
-    let order = log.lock().clone();
-    order
+    log.lock().clone()
 }
 
 #[ktest]
