@@ -355,12 +355,14 @@ pub(super) fn set_policy(task: &Task, policy: SchedPolicy, nice: i8) {
     let queued = s.unqueue(task);
     let was_rt = task.is_rt();
     let old_prio = task.rt_prio.load(Ordering::Relaxed);
+    // Taken while the task is still real-time (and so not part of it).
+    let reference = s.reference();
     task.class.store(cls, Ordering::Relaxed);
     task.rt_prio.store(prio, Ordering::Relaxed);
     task.weight.store(weight, Ordering::Relaxed);
     if was_rt && !task.is_rt() {
-        // Its virtual runtime stood still while it was real-time.
-        let reference = s.reference();
+        // Its virtual runtime stood still while it was real-time: it
+        // joins the fair tasks where they are.
         task.vruntime.store(reference, Ordering::Relaxed);
     }
     if counted {
