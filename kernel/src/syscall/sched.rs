@@ -111,7 +111,7 @@ pub fn sys_sched_getparam(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
 
 /// `sched_setattr(pid, attr, flags)`.
 pub fn sys_sched_setattr(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
-    let (pid, uattr, flags) = (a[0] as i32, a[1], a[2]);
+    let (pid, uattr, flags) = (a[0] as i32, a[1], a[2] as u32);
     if uattr == 0 || pid < 0 || flags != 0 {
         return_errno!(EINVAL);
     }
@@ -195,11 +195,11 @@ fn read_sched_attr(ctx: &SyscallContext, uattr: u64) -> Result<[u8; SCHED_ATTR_S
 /// sched_attr`, cut to `size` or padded with zeros up to it, with the size
 /// written as the smaller of the two.
 pub fn sys_sched_getattr(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
-    let (pid, uattr, usize_, flags) = (a[0] as i32, a[1], a[2] as u32 as usize, a[3]);
+    let (pid, uattr, usize_, flags) = (a[0] as i32, a[1], a[2] as u32 as usize, a[3] as u32);
     if uattr == 0
         || pid < 0
         || !(SCHED_ATTR_SIZE_VER0..=SCHED_ATTR_SIZE_MAX).contains(&usize_)
-        || flags as u32 != 0
+        || flags != 0
     {
         return_errno!(EINVAL);
     }
