@@ -18,6 +18,7 @@ pub mod posix_timer;
 mod process;
 pub mod program_loader;
 pub mod rlimit;
+pub mod sched;
 pub mod signal;
 pub mod signal_delivery;
 pub mod signal_frame;

@@ -2,13 +2,14 @@
 
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
 
 use ostd::sync::{Once, SpinLock};
 use ostd::task::{Task, TaskOptions};
 use ostd::user::{ReturnReason, UserContext};
 
 use super::credentials::Credentials;
+use super::sched::SchedAttr;
 use super::signal::{SIG_DFL, SIG_IGN, SigInfo, SigSet, Signal, sig};
 use super::{Process, table};
 use crate::prelude::*;
@@ -79,6 +80,13 @@ pub struct Thread {
     /// the number plus one (0 when not in one), the six arguments, and the
     /// user stack and instruction pointers.
     syscall: [AtomicU64; 9],
+    /// Policy, priority and nice value (`sched`); the task is told of
+    /// every change made under this lock.
+    sched: SpinLock<SchedAttr>,
+    /// The I/O priority (`ioprio_set`), per thread as on Linux.
+    ioprio: AtomicU32,
+    /// The execution domain (`personality(2)`), per thread as on Linux.
+    personality: AtomicU32,
 }
 
 /// Builds a [`Thread`].
@@ -93,6 +101,9 @@ pub struct ThreadBuilder {
     clear_child_tid: u64,
     set_child_tid: u64,
     credentials: Option<Credentials>,
+    sched: SchedAttr,
+    ioprio: u32,
+    personality: u32,
 }
 
 impl ThreadBuilder {
@@ -106,6 +117,9 @@ impl ThreadBuilder {
             clear_child_tid: 0,
             set_child_tid: 0,
             credentials: None,
+            sched: SchedAttr::default(),
+            ioprio: 0,
+            personality: 0,
         }
     }
 
@@ -113,6 +127,16 @@ impl ThreadBuilder {
     /// thread's).
     pub fn credentials(mut self, c: Credentials) -> Self {
         self.credentials = Some(c);
+        self
+    }
+
+    /// Inherits the scheduling attributes (as `sched_fork` resets them),
+    /// the I/O priority and the personality of `parent`, the thread that
+    /// calls `clone`.
+    pub fn inherit_from(mut self, parent: &Thread) -> Self {
+        self.sched = parent.sched_attr().for_child();
+        self.ioprio = parent.ioprio();
+        self.personality = parent.personality();
         self
     }
     /// Uses a place in the thread counts taken beforehand (`clone` takes
@@ -201,6 +225,9 @@ impl ThreadBuilder {
             saved_mask: SpinLock::new(None),
             exiting: AtomicBool::new(false),
             syscall: [const { AtomicU64::new(0) }; 9],
+            sched: SpinLock::new(self.sched),
+            ioprio: AtomicU32::new(self.ioprio),
+            personality: AtomicU32::new(self.personality),
         });
         let t = thread.clone();
         let set_child_tid = self.set_child_tid;
@@ -210,6 +237,10 @@ impl ThreadBuilder {
             .ok_or(Error::new(ENOMEM))?;
         // CPU time is shared between sessions first (Linux's autogroup).
         task.set_sched_group(self.process.sid() as u64);
+        if self.sched != SchedAttr::default() {
+            let (policy, nice) = self.sched.task_policy();
+            task.set_sched_policy(policy, nice);
+        }
         thread.task.set(Arc::downgrade(&task));
         Ok(NewThread { thread, task })
     }
@@ -364,6 +395,44 @@ impl Thread {
     #[inline]
     pub fn process(&self) -> &Arc<Process> {
         &self.process
+    }
+
+    /// The scheduling attributes.
+    pub fn sched_attr(&self) -> SchedAttr {
+        *self.sched.lock()
+    }
+
+    /// The scheduling attributes, locked for a change (see `sched`).
+    pub(super) fn sched_attr_lock(&self) -> ostd::sync::SpinLockGuard<'_, SchedAttr> {
+        self.sched.lock()
+    }
+
+    /// Tells the task the policy and nice value of `attr` (called with the
+    /// attributes locked, so that the task sees changes in order).
+    pub(super) fn apply_sched_attr(&self, attr: &SchedAttr) {
+        if let Some(task) = self.task() {
+            let (policy, nice) = attr.task_policy();
+            task.set_sched_policy(policy, nice);
+        }
+    }
+
+    /// The I/O priority.
+    pub fn ioprio(&self) -> u32 {
+        self.ioprio.load(Ordering::Relaxed)
+    }
+
+    pub(super) fn set_ioprio(&self, v: u32) {
+        self.ioprio.store(v, Ordering::Relaxed);
+    }
+
+    /// The personality.
+    pub fn personality(&self) -> u32 {
+        self.personality.load(Ordering::Relaxed)
+    }
+
+    /// Sets the personality; returns the old one.
+    pub fn swap_personality(&self, v: u32) -> u32 {
+        self.personality.swap(v, Ordering::Relaxed)
     }
 
     /// The task it runs on (gone once the thread has exited).

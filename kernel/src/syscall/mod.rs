@@ -14,6 +14,7 @@ mod mm;
 mod names;
 mod poll;
 mod process;
+mod sched;
 mod signal;
 mod socket;
 mod system;
@@ -267,7 +268,23 @@ static TABLE: [Option<Handler>; MAX_NR] = table! {
     __NR_prlimit64 => system::sys_prlimit64,
     __NR_getrlimit => system::sys_getrlimit,
     __NR_setrlimit => system::sys_setrlimit,
-    __NR_sched_getaffinity => system::sys_sched_getaffinity,
+    __NR_sched_getaffinity => sched::sys_sched_getaffinity,
+    __NR_sched_setaffinity => sched::sys_sched_setaffinity,
+    __NR_sched_setscheduler => sched::sys_sched_setscheduler,
+    __NR_sched_getscheduler => sched::sys_sched_getscheduler,
+    __NR_sched_setparam => sched::sys_sched_setparam,
+    __NR_sched_getparam => sched::sys_sched_getparam,
+    __NR_sched_setattr => sched::sys_sched_setattr,
+    __NR_sched_getattr => sched::sys_sched_getattr,
+    __NR_sched_get_priority_max => sched::sys_sched_get_priority_max,
+    __NR_sched_get_priority_min => sched::sys_sched_get_priority_min,
+    __NR_sched_rr_get_interval => sched::sys_sched_rr_get_interval,
+    __NR_getpriority => sched::sys_getpriority,
+    __NR_setpriority => sched::sys_setpriority,
+    __NR_getcpu => sched::sys_getcpu,
+    __NR_ioprio_get => sched::sys_ioprio_get,
+    __NR_ioprio_set => sched::sys_ioprio_set,
+    __NR_personality => sched::sys_personality,
     __NR_sched_yield => system::sys_sched_yield,
     __NR_umask => system::sys_umask,
     __NR_sysinfo => system::sys_sysinfo,

@@ -109,16 +109,6 @@ pub fn sys_setrlimit(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     ret(0)
 }
 
-pub fn sys_sched_getaffinity(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
-    let len = a[1] as usize;
-    // The kernel's mask is 8 bytes; smaller or misaligned buffers fail.
-    if len < 8 || !len.is_multiple_of(8) {
-        return_errno!(EINVAL);
-    }
-    ctx.vmar().write_val(a[2], &1u64)?;
-    ret(8)
-}
-
 pub fn sys_sched_yield(_ctx: &mut SyscallContext, _a: [u64; 6]) -> R {
     ostd::task::yield_now();
     ret(0)

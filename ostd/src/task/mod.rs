@@ -16,9 +16,9 @@ use alloc::sync::Arc;
 use core::any::Any;
 use core::cell::UnsafeCell;
 use core::panic::Location;
-use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, AtomicU32, AtomicU64, Ordering};
 
-pub use scheduler::{exit_current, yield_now};
+pub use scheduler::{RR_TIME_SLICE, SchedPolicy, exit_current, fair_time_slice, yield_now};
 pub(crate) use scheduler::{init_boot_task, preempt_if_needed, set_current_vm_space, tick};
 
 use crate::mm::{KernelStack, VmSpace};
@@ -65,6 +65,12 @@ pub struct Task {
     ///
     /// [`WaitQueue`]: crate::sync::WaitQueue
     wait_site: AtomicPtr<Location<'static>>,
+    /// The policy (`scheduler::class`), real-time priority (0 for the fair
+    /// policies) and weight; changed only by the scheduler, under its
+    /// lock.
+    class: AtomicU8,
+    rt_prio: AtomicU8,
+    weight: AtomicU32,
 }
 
 // SAFETY: `saved_rsp` is only accessed by the scheduler with interrupts
@@ -137,6 +143,20 @@ impl Task {
     /// uses one group per session (like Linux's autogroup).
     pub fn set_sched_group(&self, group: u64) {
         scheduler::set_group(self, group);
+    }
+
+    /// Sets how the task is scheduled: its policy and its nice value (-20
+    /// to 19, which weighs in the fair policies). Takes effect at once: a
+    /// runnable task moves to its new place, and the next switch decides
+    /// again who runs.
+    pub fn set_sched_policy(&self, policy: SchedPolicy, nice: i8) {
+        scheduler::set_policy(self, policy, nice);
+    }
+
+    /// Whether the task has a real-time policy.
+    #[inline]
+    pub(crate) fn is_rt(&self) -> bool {
+        self.rt_prio.load(Ordering::Relaxed) != 0
     }
 
     /// Starts counting CPU time from `now`.
@@ -225,6 +245,9 @@ impl TaskOptions {
             group: AtomicU64::new(0),
             counted: AtomicBool::new(false),
             wait_site: AtomicPtr::new(core::ptr::null_mut()),
+            class: AtomicU8::new(scheduler::class::NORMAL),
+            rt_prio: AtomicU8::new(0),
+            weight: AtomicU32::new(scheduler::NICE_0_WEIGHT),
         }))
     }
 

@@ -316,6 +316,9 @@ struct Info {
     zombie: bool,
     mem: MemUsage,
     caps: crate::process::credentials::Capabilities,
+    /// The scheduling attributes of the thread (the main one for a
+    /// process).
+    sched: crate::process::sched::SchedAttr,
 }
 
 /// Address-space sizes in bytes.
@@ -430,6 +433,7 @@ impl Info {
             zombie,
             mem,
             caps: creds.caps,
+            sched: main.as_ref().map(|t| t.sched_attr()).unwrap_or_default(),
         }
     }
 
@@ -498,7 +502,9 @@ fn stat(i: &Info) -> String {
     // priority nice num_threads itrealvalue starttime vsize rss rsslim
     let _ = write!(
         s,
-        "20 0 {} 0 {} {} {} {} ",
+        "{} {} {} 0 {} {} {} {} ",
+        i.sched.proc_priority(),
+        i.sched.nice,
         i.threads,
         i.start_ticks,
         i.mem.size,
@@ -517,12 +523,14 @@ fn stat(i: &Info) -> String {
     // cguest_time
     let _ = write!(
         s,
-        "{} {} {} {} 0 0 0 {} 0 0 0 0 0 0 ",
+        "{} {} {} {} 0 0 0 {} 0 {} {} 0 0 0 ",
         i.pending & 0xffff_ffff,
         i.blocked & 0xffff_ffff,
         i.ignored & 0xffff_ffff,
         i.caught & 0xffff_ffff,
-        i.exit_signal
+        i.exit_signal,
+        i.sched.rt_priority,
+        i.sched.policy
     );
     // start_data end_data start_brk arg_start arg_end env_start env_end
     // exit_code
