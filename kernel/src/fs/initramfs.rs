@@ -42,30 +42,23 @@ pub fn unpack(root: &Arc<dyn Inode>, data: &[u8]) {
         let node = match entry.file_type() {
             FileType::Directory => {
                 dirs += 1;
-                match parent.lookup(name) {
+                match parent.lookup(name.as_bytes()) {
                     Ok(existing) if existing.metadata().kind == InodeType::Dir => Ok(existing),
-                    _ => parent.create(name, InodeType::Dir, mode),
+                    _ => parent.create(name.as_bytes(), InodeType::Dir, mode),
                 }
             }
             FileType::Regular => {
                 files += 1;
-                parent.create(name, InodeType::File, mode).and_then(|f| {
-                    f.write_at(0, entry.data)?;
-                    Ok(f)
-                })
+                parent
+                    .create(name.as_bytes(), InodeType::File, mode)
+                    .and_then(|f| {
+                        f.write_at(0, entry.data)?;
+                        Ok(f)
+                    })
             }
             FileType::Symlink => {
                 links += 1;
-                match core::str::from_utf8(entry.data) {
-                    Ok(target) => parent.symlink(name, target),
-                    Err(_) => {
-                        log::warn!(
-                            "initramfs: skipping {:?}: link target not UTF-8",
-                            entry.name
-                        );
-                        continue;
-                    }
-                }
+                parent.symlink(name.as_bytes(), entry.data)
             }
             other => {
                 log::debug!("initramfs: skipping {:?} ({other:?})", entry.name);
@@ -96,10 +89,10 @@ fn make_parents<'a>(root: &Arc<dyn Inode>, path: &'a str) -> Option<(Arc<dyn Ino
         if comp == "." || comp == ".." {
             return None;
         }
-        cur = match cur.lookup(comp) {
+        cur = match cur.lookup(comp.as_bytes()) {
             Ok(n) if n.metadata().kind == InodeType::Dir => n,
             Ok(_) => return None,
-            Err(_) => cur.create(comp, InodeType::Dir, 0o755).ok()?,
+            Err(_) => cur.create(comp.as_bytes(), InodeType::Dir, 0o755).ok()?,
         };
     }
     let _ = String::new();

@@ -80,7 +80,7 @@ pub fn create(name: &str, flags: u32) -> Result<Arc<dyn FileLike>> {
     });
     Ok(OpenFile::new(
         inode,
-        format!("/memfd:{name} (deleted)"),
+        format!("/memfd:{name} (deleted)").into_bytes(),
         flags::O_RDWR | flags::O_LARGEFILE,
     ))
 }

@@ -7,7 +7,6 @@
 //! with `ENOSPC`, and `statfs` (so `df`) shows them.
 
 use alloc::collections::BTreeMap;
-use alloc::string::{String, ToString};
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::any::Any;
@@ -117,8 +116,8 @@ fn parse_count(v: &str) -> Result<u64> {
 
 enum Content {
     File(Arc<Vmo>),
-    Dir(BTreeMap<String, Arc<RamInode>>),
-    Symlink(String),
+    Dir(BTreeMap<Vec<u8>, Arc<RamInode>>),
+    Symlink(Vec<u8>),
     Special,
 }
 
@@ -201,7 +200,7 @@ impl RamInode {
         let content = match kind {
             InodeType::File => Content::File(Arc::new(Vmo::new_file(Some(fs.pages.clone())))),
             InodeType::Dir => Content::Dir(BTreeMap::new()),
-            InodeType::Symlink => Content::Symlink(String::new()),
+            InodeType::Symlink => Content::Symlink(Vec::new()),
             _ => Content::Special,
         };
         Arc::new_cyclic(|this| Self {
@@ -247,15 +246,15 @@ impl RamInode {
         false
     }
 
-    fn child(&self, name: &str) -> Result<Arc<RamInode>> {
+    fn child(&self, name: &[u8]) -> Result<Arc<RamInode>> {
         match &*self.content.lock() {
             Content::Dir(children) => children.get(name).cloned().ok_or(Error::new(ENOENT)),
             _ => return_errno!(ENOTDIR),
         }
     }
 
-    fn insert(&self, name: &str, node: Arc<RamInode>) -> Result<()> {
-        kpath::check_name(name.as_bytes()).map_err(|e| Error::new(Errno(e.errno() as u32)))?;
+    fn insert(&self, name: &[u8], node: Arc<RamInode>) -> Result<()> {
+        kpath::check_name(name).map_err(|e| Error::new(Errno(e.errno() as u32)))?;
         if self.meta.lock().nlink == 0 {
             return_errno!(ENOENT); // the directory was removed
         }
@@ -267,7 +266,7 @@ impl RamInode {
                 if node.kind == InodeType::Dir {
                     self.meta.lock().nlink += 1;
                 }
-                children.insert(name.to_string(), node);
+                children.insert(name.to_vec(), node);
                 Ok(())
             }
             _ => return_errno!(ENOTDIR),
@@ -402,7 +401,7 @@ impl Inode for RamInode {
         }
     }
 
-    fn lookup(&self, name: &str) -> Result<Arc<dyn Inode>> {
+    fn lookup(&self, name: &[u8]) -> Result<Arc<dyn Inode>> {
         Ok(self.child(name)?)
     }
 
@@ -411,27 +410,27 @@ impl Inode for RamInode {
         Some(p)
     }
 
-    fn create(&self, name: &str, kind: InodeType, mode: u32) -> Result<Arc<dyn Inode>> {
+    fn create(&self, name: &[u8], kind: InodeType, mode: u32) -> Result<Arc<dyn Inode>> {
         let node = self.new_child(kind, mode, self.this.clone())?;
         self.insert(name, node.clone())?;
         Ok(node)
     }
 
-    fn symlink(&self, name: &str, target: &str) -> Result<Arc<dyn Inode>> {
+    fn symlink(&self, name: &[u8], target: &[u8]) -> Result<Arc<dyn Inode>> {
         let node = self.new_child(InodeType::Symlink, 0o777, self.this.clone())?;
-        *node.content.lock() = Content::Symlink(target.to_string());
+        *node.content.lock() = Content::Symlink(target.to_vec());
         self.insert(name, node.clone())?;
         Ok(node)
     }
 
-    fn readdir(&self) -> Result<Vec<(String, u64, InodeType)>> {
+    fn readdir(&self) -> Result<Vec<(Vec<u8>, u64, InodeType)>> {
         match &*self.content.lock() {
             Content::Dir(c) => Ok(c.iter().map(|(n, i)| (n.clone(), i.ino, i.kind)).collect()),
             _ => return_errno!(ENOTDIR),
         }
     }
 
-    fn unlink(&self, name: &str) -> Result<()> {
+    fn unlink(&self, name: &[u8]) -> Result<()> {
         let mut content = self.content.lock();
         let Content::Dir(children) = &mut *content else {
             return_errno!(ENOTDIR)
@@ -448,11 +447,11 @@ impl Inode for RamInode {
         Ok(())
     }
 
-    fn rmdir(&self, name: &str) -> Result<()> {
-        if name == "." {
+    fn rmdir(&self, name: &[u8]) -> Result<()> {
+        if name == b"." {
             return_errno!(EINVAL);
         }
-        if name == ".." {
+        if name == b".." {
             return_errno!(ENOTEMPTY);
         }
         let mut content = self.content.lock();
@@ -477,7 +476,7 @@ impl Inode for RamInode {
         Ok(())
     }
 
-    fn link(&self, name: &str, target: &Arc<dyn Inode>) -> Result<()> {
+    fn link(&self, name: &[u8], target: &Arc<dyn Inode>) -> Result<()> {
         let target = target
             .as_any()
             .downcast_ref::<RamInode>()
@@ -491,7 +490,7 @@ impl Inode for RamInode {
         Ok(())
     }
 
-    fn rename(&self, old: &str, new_dir: &Arc<dyn Inode>, new: &str) -> Result<()> {
+    fn rename(&self, old: &[u8], new_dir: &Arc<dyn Inode>, new: &[u8]) -> Result<()> {
         let new_dir_ram = new_dir
             .as_any()
             .downcast_ref::<RamInode>()
@@ -499,10 +498,10 @@ impl Inode for RamInode {
         if !Arc::ptr_eq(&self.fs, &new_dir_ram.fs) {
             return_errno!(EXDEV);
         }
-        if old == "." || old == ".." || new == "." || new == ".." {
+        if old == b"." || old == b".." || new == b"." || new == b".." {
             return_errno!(EBUSY);
         }
-        kpath::check_name(new.as_bytes()).map_err(|e| Error::new(Errno(e.errno() as u32)))?;
+        kpath::check_name(new).map_err(|e| Error::new(Errno(e.errno() as u32)))?;
         let _serial = self.fs.rename_lock.lock();
         let node = self.child(old)?;
         // Moving a directory into its own subtree is invalid.
@@ -611,7 +610,7 @@ impl Inode for RamInode {
         Some(super::pipe::open_fifo(pipe, flags))
     }
 
-    fn read_link(&self) -> Result<String> {
+    fn read_link(&self) -> Result<Vec<u8>> {
         match &*self.content.lock() {
             Content::Symlink(t) => Ok(t.clone()),
             _ => return_errno!(EINVAL),
@@ -639,11 +638,11 @@ pub fn set_owner_mode(inode: &Arc<dyn Inode>, uid: u32, gid: u32, mode: u32, mti
 /// when `to` is `None`): `ENOENT` if `old` no longer names `node` (another
 /// call removed it meanwhile), `EEXIST` if `new` was taken meanwhile.
 fn move_entry(
-    from: &mut BTreeMap<String, Arc<RamInode>>,
-    old: &str,
+    from: &mut BTreeMap<Vec<u8>, Arc<RamInode>>,
+    old: &[u8],
     node: &Arc<RamInode>,
-    to: Option<&mut BTreeMap<String, Arc<RamInode>>>,
-    new: &str,
+    to: Option<&mut BTreeMap<Vec<u8>, Arc<RamInode>>>,
+    new: &[u8],
 ) -> Result<()> {
     if !from.get(old).is_some_and(|n| Arc::ptr_eq(n, node)) {
         return_errno!(ENOENT);
@@ -657,7 +656,7 @@ fn move_entry(
         return_errno!(EEXIST);
     }
     // Insert before removing: if the map cannot grow, nothing has moved.
-    to.insert(new.to_string(), node.clone());
+    to.insert(new.to_vec(), node.clone());
     from.remove(old);
     Ok(())
 }

@@ -188,16 +188,26 @@ pub fn get_file(ctx: &SyscallContext, fd: i32) -> Result<Arc<dyn FileLike>> {
     ctx.process.files().lock().get(fd)
 }
 
-/// Reads a path argument.
-pub fn read_path(ctx: &SyscallContext, addr: u64) -> Result<String> {
-    let bytes = ctx.vmar().read_cstring(addr, g::PATH_MAX as usize - 1)?;
-    String::from_utf8(bytes).map_err(|_| Error::new(ENOENT))
+/// Reads a path argument: bytes, as Linux takes them (`ENAMETOOLONG`
+/// past `PATH_MAX`).
+pub fn read_path(ctx: &SyscallContext, addr: u64) -> Result<Vec<u8>> {
+    ctx.vmar().read_cstring(addr, g::PATH_MAX as usize - 1)
+}
+
+/// Reads a path argument for code that still needs text (`execve`): a
+/// path that is not UTF-8 is not found.
+pub fn read_path_utf8(ctx: &SyscallContext, addr: u64) -> Result<String> {
+    String::from_utf8(read_path(ctx, addr)?).map_err(|_| Error::new(ENOENT))
 }
 
 /// The directory a `*at` call starts from: `None` for the working
 /// directory.
-pub fn dirfd_inode(ctx: &SyscallContext, dirfd: i32, path: &str) -> Result<Option<Arc<dyn Inode>>> {
-    if dirfd == AT_FDCWD || path.starts_with('/') {
+pub fn dirfd_inode(
+    ctx: &SyscallContext,
+    dirfd: i32,
+    path: &[u8],
+) -> Result<Option<Arc<dyn Inode>>> {
+    if dirfd == AT_FDCWD || path.starts_with(b"/") {
         return Ok(None);
     }
     let f = get_file(ctx, dirfd)?;
@@ -373,11 +383,11 @@ fn do_openat(ctx: &mut SyscallContext, dirfd: i32, path_addr: u64, oflags: u32, 
             i
         }
         Err(e) if e.errno() == ENOENT && oflags & flags::O_CREAT != 0 => {
-            if path.ends_with('/') {
+            if path.ends_with(b"/") {
                 return_errno!(EISDIR);
             }
             let (dir, name) = creation_point(&fs, start, &path, oflags)?;
-            let name = name.as_str();
+            let name = name.as_slice();
             if !cred.may_access(&dir.metadata(), access::W | access::X) {
                 return_errno!(EACCES);
             }
@@ -423,10 +433,10 @@ fn do_openat(ctx: &mut SyscallContext, dirfd: i32, path_addr: u64, oflags: u32, 
 fn creation_point(
     fs: &crate::fs::FsContext,
     mut start: Option<Arc<dyn Inode>>,
-    path: &str,
+    path: &[u8],
     oflags: u32,
-) -> Result<(Arc<dyn Inode>, String)> {
-    let mut path = String::from(path);
+) -> Result<(Arc<dyn Inode>, Vec<u8>)> {
+    let mut path = path.to_vec();
     for _ in 0..crate::fs::MAX_SYMLINKS {
         let (dir, name) = fs.lookup_parent(start.as_ref(), &path)?;
         match dir.lookup(name) {
@@ -442,7 +452,7 @@ fn creation_point(
                 start = Some(dir);
             }
             Ok(_) => return_errno!(EEXIST),
-            Err(_) => return Ok((dir, String::from(name))),
+            Err(_) => return Ok((dir, name.to_vec())),
         }
     }
     return_errno!(ELOOP)
@@ -639,7 +649,7 @@ fn do_readlinkat(ctx: &mut SyscallContext, dirfd: i32, path_addr: u64, buf: u64,
     let fs = ctx.process.fs().lock().clone();
     let target = fs.lookup(start.as_ref(), &path, false)?.read_link()?;
     let n = target.len().min(len as usize);
-    ctx.vmar().write_bytes(buf, &target.as_bytes()[..n])?;
+    ctx.vmar().write_bytes(buf, &target[..n])?;
     ret(n)
 }
 
@@ -684,7 +694,7 @@ pub fn sys_getcwd(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     if (a[1] as usize) < len {
         return_errno!(ERANGE);
     }
-    let mut bytes = cwd.into_bytes();
+    let mut bytes = cwd;
     bytes.push(0);
     ctx.vmar().write_bytes(a[0], &bytes)?;
     ret(len)
@@ -715,24 +725,22 @@ pub fn sys_chdir(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
 
 /// Joins and normalises a path lexically (for the working directory's
 /// name; resolution itself is done on inodes).
-pub fn normalize(cwd: &str, path: &str) -> String {
-    let mut parts: Vec<&str> = if path.starts_with('/') {
+pub fn normalize(cwd: &[u8], path: &[u8]) -> Vec<u8> {
+    let mut parts: Vec<&[u8]> = if path.starts_with(b"/") {
         Vec::new()
     } else {
-        cwd.split('/').filter(|c| !c.is_empty()).collect()
+        crate::fs::components(cwd).collect()
     };
-    for c in path.split('/') {
+    for c in crate::fs::components(path) {
         match c {
-            "" | "." => {}
-            ".." => {
+            b"." => {}
+            b".." => {
                 parts.pop();
             }
             c => parts.push(c),
         }
     }
-    let mut s = String::from("/");
-    s.push_str(&parts.join("/"));
-    s
+    crate::fs::join_absolute(&parts)
 }
 
 pub fn sys_dup(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
@@ -995,9 +1003,9 @@ pub fn sys_getdents64(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     if meta.kind != InodeType::Dir {
         return_errno!(ENOTDIR);
     }
-    let mut entries = vec![(String::from("."), meta.ino, InodeType::Dir)];
+    let mut entries = vec![(b".".to_vec(), meta.ino, InodeType::Dir)];
     let parent_ino = dir.parent().map_or(meta.ino, |p| p.metadata().ino);
-    entries.push((String::from(".."), parent_ino, InodeType::Dir));
+    entries.push((b"..".to_vec(), parent_ino, InodeType::Dir));
     entries.extend(dir.readdir()?);
     // The file position counts entries already returned.
     let start = file.seek(SeekFrom::Current(0))? as usize;
@@ -1015,7 +1023,7 @@ pub fn sys_getdents64(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         out[base + 8..base + 16].copy_from_slice(&((next + 1) as i64).to_le_bytes());
         out[base + 16..base + 18].copy_from_slice(&(reclen as u16).to_le_bytes());
         out[base + 18] = kind.dirent_type();
-        out[base + 19..base + 19 + name.len()].copy_from_slice(name.as_bytes());
+        out[base + 19..base + 19 + name.len()].copy_from_slice(name);
         next += 1;
     }
     if out.is_empty() && next < entries.len() {

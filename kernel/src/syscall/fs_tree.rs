@@ -4,6 +4,7 @@
 
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
+use alloc::vec::Vec;
 use core::time::Duration;
 
 use linux_raw_sys::general as g;
@@ -21,8 +22,8 @@ type R = Result<SyscallReturn>;
 fn writable_parent<'p>(
     ctx: &SyscallContext,
     dirfd: i32,
-    path: &'p str,
-) -> Result<(Arc<dyn Inode>, &'p str)> {
+    path: &'p [u8],
+) -> Result<(Arc<dyn Inode>, &'p [u8])> {
     let start = dirfd_inode(ctx, dirfd, path)?;
     let fs = ctx.process.fs().lock().clone();
     let (dir, name) = fs.lookup_parent(start.as_ref(), path)?;
@@ -40,7 +41,12 @@ fn umask(ctx: &SyscallContext) -> u32 {
     ctx.process.fs().lock().umask
 }
 
-fn lookup_at(ctx: &SyscallContext, dirfd: i32, path: &str, follow: bool) -> Result<Arc<dyn Inode>> {
+fn lookup_at(
+    ctx: &SyscallContext,
+    dirfd: i32,
+    path: &[u8],
+    follow: bool,
+) -> Result<Arc<dyn Inode>> {
     let start = dirfd_inode(ctx, dirfd, path)?;
     let fs = ctx.process.fs().lock().clone();
     fs.lookup(start.as_ref(), path, follow)
@@ -55,7 +61,7 @@ fn target_at(
     at_flags: u32,
 ) -> Result<Arc<dyn Inode>> {
     let path = if path_addr == 0 {
-        String::new()
+        Vec::new()
     } else {
         read_path(ctx, path_addr)?
     };
@@ -77,13 +83,13 @@ fn target_at(
 fn new_entry(ctx: &SyscallContext, dirfd: i32, path_addr: u64, kind: InodeType, mode: u32) -> R {
     let path = read_path(ctx, path_addr)?;
     let (dir, name) = writable_parent(ctx, dirfd, &path)?;
-    if name == "." || name == ".." {
+    if name == b"." || name == b".." {
         return_errno!(EEXIST);
     }
     if dir.lookup(name).is_ok() {
         return_errno!(EEXIST);
     }
-    if kind != InodeType::Dir && path.ends_with('/') {
+    if kind != InodeType::Dir && path.ends_with(b"/") {
         return_errno!(ENOENT);
     }
     let node = dir.create(name, kind, mode & !umask(ctx) & 0o7777)?;
@@ -129,12 +135,12 @@ fn do_unlinkat(ctx: &mut SyscallContext, dirfd: i32, path_addr: u64, flags: u32)
     let path = read_path(ctx, path_addr)?;
     let (dir, name) = writable_parent(ctx, dirfd, &path)?;
     if flags & g::AT_REMOVEDIR != 0 {
-        if name == "." {
+        if name == b"." {
             return_errno!(EINVAL);
         }
         dir.rmdir(name)?;
     } else {
-        if path.ends_with('/') {
+        if path.ends_with(b"/") {
             let n = dir.lookup(name)?;
             return Err(Error::new(if n.metadata().kind == InodeType::Dir {
                 EISDIR
@@ -178,7 +184,7 @@ fn do_renameat2(
     if flags & RENAME_NOREPLACE != 0 && ndir.lookup(nname).is_ok() {
         return_errno!(EEXIST);
     }
-    if (old_path.ends_with('/') || new_path.ends_with('/'))
+    if (old_path.ends_with(b"/") || new_path.ends_with(b"/"))
         && node.metadata().kind != InodeType::Dir
     {
         return_errno!(ENOTDIR);
@@ -552,7 +558,7 @@ pub fn sys_mount(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     let source = if a[0] != 0 {
         read_path(ctx, a[0])?
     } else {
-        String::new()
+        Vec::new()
     };
     let target_path = read_path(ctx, a[1])?;
     let flags = a[3];
@@ -575,15 +581,15 @@ pub fn sys_mount(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     let (root, fstype) = if flags & MS_BIND != 0 {
         (lookup_at(ctx, AT_FDCWD, &source, true)?, "none".to_string())
     } else {
-        let fstype = read_path(ctx, a[2])?;
+        let fstype = String::from_utf8(read_path(ctx, a[2])?).map_err(|_| Error::new(ENODEV))?;
         (new_fs(&fstype, &options)?, fstype)
     };
     let cwd = ctx.process.fs().lock().cwd_path.clone();
     crate::fs::mount::mount(crate::fs::mount::Mount {
         mountpoint: target,
         root,
-        source,
-        target: super::fs::normalize(&cwd, &target_path),
+        source: String::from_utf8_lossy(&source).into_owned(),
+        target: String::from_utf8_lossy(&super::fs::normalize(&cwd, &target_path)).into_owned(),
         fstype,
     });
     ret(0)

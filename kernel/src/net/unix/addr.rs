@@ -135,12 +135,12 @@ pub fn bind_path(path: &str, sock: &Arc<UnixSocket>) -> Result<Binding> {
     let thread = crate::process::current_thread()?;
     let process = thread.process();
     let fs = process.fs().lock().clone();
-    let (dir, name) = fs.lookup_parent(None, path)?;
+    let (dir, name) = fs.lookup_parent(None, path.as_bytes())?;
     let cred = process.credentials();
     if !cred.may_access(&dir.metadata(), access::W | access::X) {
         return_errno!(EACCES);
     }
-    if name == "." || name == ".." || dir.lookup(name).is_ok() {
+    if name == b"." || name == b".." || dir.lookup(name).is_ok() {
         return_errno!(EADDRINUSE);
     }
     let inode = dir
@@ -184,7 +184,7 @@ pub fn lookup(addr: &UnixAddr) -> Result<Arc<UnixSocket>> {
             let thread = crate::process::current_thread()?;
             let process = thread.process();
             let fs = process.fs().lock().clone();
-            let inode = fs.lookup(None, path, true)?;
+            let inode = fs.lookup(None, path.as_bytes(), true)?;
             let meta = inode.metadata();
             if !process.credentials().may_access(&meta, access::W) {
                 return_errno!(EACCES);

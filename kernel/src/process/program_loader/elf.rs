@@ -130,9 +130,11 @@ pub fn load(
     let mut entry = plan.entry + bias;
     let mut interp_base = 0;
     if let Some(interp_path) = &plan.interp {
-        let interp = fs.lookup(None, interp_path, true).inspect_err(|&e| {
-            log::debug!("exec: interpreter {interp_path}: {e:?}");
-        })?;
+        let interp = fs
+            .lookup(None, interp_path.as_bytes(), true)
+            .inspect_err(|&e| {
+                log::debug!("exec: interpreter {interp_path}: {e:?}");
+            })?;
         if interp.metadata().kind != InodeType::File {
             return_errno!(EACCES);
         }
@@ -208,8 +210,10 @@ pub fn load(
         entry,
         sp: image.initial_sp,
         exe_path: fs
-            .canonical_path(path)
-            .unwrap_or_else(|_| String::from(path)),
+            .canonical_path(path.as_bytes())
+            .ok()
+            .and_then(|p| String::from_utf8(p).ok())
+            .unwrap_or_else(|| String::from(path)),
         cmdline,
     })
 }

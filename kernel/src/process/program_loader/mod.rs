@@ -88,7 +88,7 @@ fn load_with_depth(
     }
     let inode = match inode {
         Some(i) => i,
-        None => fs.lookup(None, path, true)?,
+        None => fs.lookup(None, path.as_bytes(), true)?,
     };
     let meta = inode.metadata();
     if meta.kind != InodeType::File {
