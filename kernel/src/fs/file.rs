@@ -182,6 +182,13 @@ impl FileLike for OpenFile {
         if !self.writable() {
             return_errno!(EBADF);
         }
+        // Linux's quirk: `pwrite` on an `O_APPEND` description appends,
+        // whatever the offset (and leaves the file position alone).
+        if self.flags.load(Ordering::Relaxed) & flags::O_APPEND != 0 {
+            let _append = APPEND.lock();
+            let end = self.inode.metadata().size;
+            return self.inode.write_at(end, buf);
+        }
         self.inode.write_at(offset, buf)
     }
 

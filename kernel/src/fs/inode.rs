@@ -250,6 +250,18 @@ pub trait Inode: Send + Sync + Any {
         return_errno!(ENOTDIR)
     }
 
+    /// Swaps entry `old` of this directory with entry `new` of `new_dir`
+    /// (`renameat2` with `RENAME_EXCHANGE`); both must exist.
+    fn exchange(&self, _old: &[u8], _new_dir: &Arc<dyn Inode>, _new: &[u8]) -> Result<()> {
+        return_errno!(EINVAL)
+    }
+
+    /// Whether the file system holding this inode is mounted read-only
+    /// (every change is then `EROFS`).
+    fn read_only(&self) -> bool {
+        false
+    }
+
     /// Changes the permission bits.
     fn set_mode(&self, _mode: u32) -> Result<()> {
         return_errno!(EPERM)

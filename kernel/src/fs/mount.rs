@@ -81,3 +81,12 @@ pub fn umount(root: &Arc<dyn Inode>) -> Result<()> {
 pub fn mounts() -> Vec<Mount> {
     MOUNTS.lock().clone()
 }
+
+/// `EROFS` if `inode` lives in a file system mounted read-only (checked
+/// by every call that changes a file system: Linux's `mnt_want_write`).
+pub fn check_writable(inode: &Arc<dyn Inode>) -> Result<()> {
+    if inode.read_only() {
+        return_errno!(EROFS);
+    }
+    Ok(())
+}

@@ -10,7 +10,7 @@ use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::any::Any;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use ostd::mm::PAGE_SIZE;
 use ostd::sync::Mutex;
@@ -35,6 +35,8 @@ pub struct RamFs {
     /// the subtree check and the move of a rename are one step, and which
     /// of two directories is the ancestor cannot change.
     rename_lock: Mutex<()>,
+    /// Mounted read-only (`ro`, `remount,ro`): every change is `EROFS`.
+    read_only: AtomicBool,
 }
 
 impl RamFs {
@@ -47,6 +49,7 @@ impl RamFs {
             max_inodes: AtomicU64::new(half),
             inodes: AtomicU64::new(0),
             rename_lock: Mutex::new(()),
+            read_only: AtomicBool::new(false),
         })
     }
 
@@ -63,6 +66,8 @@ impl RamFs {
                 "nr_blocks" => pages = Some(parse_count(value)?),
                 "nr_inodes" => inodes = Some(parse_count(value)?),
                 "mode" | "uid" | "gid" => {}
+                "ro" => self.read_only.store(true, Ordering::Relaxed),
+                "rw" => self.read_only.store(false, Ordering::Relaxed),
                 _ => return_errno_with_message!(EINVAL, "unknown tmpfs option"),
             }
         }
@@ -554,6 +559,94 @@ impl Inode for RamInode {
         *node.parent.lock() = new_dir_ram.this.clone();
         node.meta.lock().ctime = ostd::timer::wall_clock();
         Ok(())
+    }
+
+    fn exchange(&self, old: &[u8], new_dir: &Arc<dyn Inode>, new: &[u8]) -> Result<()> {
+        let other = new_dir
+            .as_any()
+            .downcast_ref::<RamInode>()
+            .ok_or(Error::new(EXDEV))?;
+        if !Arc::ptr_eq(&self.fs, &other.fs) {
+            return_errno!(EXDEV);
+        }
+        if [old, new].iter().any(|n| *n == b"." || *n == b"..") {
+            return_errno!(EBUSY);
+        }
+        let _serial = self.fs.rename_lock.lock();
+        let a = self.child(old)?;
+        let b = other.child(new)?;
+        if Arc::ptr_eq(&a, &b) {
+            return Ok(());
+        }
+        // Neither directory may move into its own subtree.
+        if (a.kind == InodeType::Dir && a.is_ancestor_of(other))
+            || (b.kind == InodeType::Dir && b.is_ancestor_of(self))
+        {
+            return_errno!(EINVAL);
+        }
+        let swap = |from: &mut BTreeMap<Vec<u8>, Arc<RamInode>>,
+                    to: Option<&mut BTreeMap<Vec<u8>, Arc<RamInode>>>|
+         -> Result<()> {
+            let still = |m: &BTreeMap<Vec<u8>, Arc<RamInode>>, n: &[u8], x: &Arc<RamInode>| {
+                m.get(n).is_some_and(|e| Arc::ptr_eq(e, x))
+            };
+            match to {
+                None => {
+                    if !still(from, old, &a) || !still(from, new, &b) {
+                        return_errno!(ENOENT);
+                    }
+                    from.insert(old.to_vec(), b.clone());
+                    from.insert(new.to_vec(), a.clone());
+                }
+                Some(to) => {
+                    if !still(from, old, &a) || !still(to, new, &b) {
+                        return_errno!(ENOENT);
+                    }
+                    from.insert(old.to_vec(), b.clone());
+                    to.insert(new.to_vec(), a.clone());
+                }
+            }
+            Ok(())
+        };
+        if core::ptr::eq(self, other) {
+            let mut content = self.content.lock();
+            let Content::Dir(children) = &mut *content else {
+                return_errno!(ENOTDIR)
+            };
+            swap(children, None)?;
+        } else {
+            let self_first =
+                self.is_ancestor_of(other) || (!other.is_ancestor_of(self) && self.ino < other.ino);
+            let (mut from, mut to) = if self_first {
+                let from = self.content.lock();
+                (from, other.content.lock())
+            } else {
+                let to = other.content.lock();
+                (self.content.lock(), to)
+            };
+            let (Content::Dir(from), Content::Dir(to)) = (&mut *from, &mut *to) else {
+                return_errno!(ENOTDIR)
+            };
+            swap(from, Some(to))?;
+            // A directory moving to the other parent takes its `..` link.
+            let a_dir = a.kind == InodeType::Dir;
+            if a_dir != (b.kind == InodeType::Dir) {
+                let (gains, loses) = if a_dir { (other, self) } else { (self, other) };
+                gains.meta.lock().nlink += 1;
+                let mut m = loses.meta.lock();
+                m.nlink = m.nlink.saturating_sub(1);
+            }
+            *a.parent.lock() = other.this.clone();
+            *b.parent.lock() = self.this.clone();
+        }
+        let now = ostd::timer::wall_clock();
+        a.meta.lock().ctime = now;
+        b.meta.lock().ctime = now;
+        Ok(())
+    }
+
+    fn read_only(&self) -> bool {
+        self.fs.read_only.load(Ordering::Relaxed)
     }
 
     fn set_mode(&self, mode: u32) -> Result<()> {

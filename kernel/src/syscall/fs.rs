@@ -122,8 +122,8 @@ fn read_to_user(
 /// The chunk size of a write: an `O_APPEND` write goes to the file in one
 /// piece (up to `APPEND_CHUNK`), so that no other appender's data lands in
 /// the middle of it (each piece finds the end of the file anew).
-fn append_chunk(file: &Arc<dyn FileLike>, offset: Option<u64>) -> usize {
-    if offset.is_none() && file.status_flags() & flags::O_APPEND != 0 {
+fn append_chunk(file: &Arc<dyn FileLike>) -> usize {
+    if file.status_flags() & flags::O_APPEND != 0 {
         APPEND_CHUNK
     } else {
         IO_CHUNK
@@ -147,7 +147,7 @@ fn write_from_user(
         return ret(file.write(&[])?);
     }
     let vmar = ctx.vmar();
-    let chunk = append_chunk(file, offset);
+    let chunk = append_chunk(file);
     let mut buf = alloc::vec![0u8; len.min(chunk)];
     let mut done = 0;
     while done < len {
@@ -263,7 +263,12 @@ pub fn sys_readv(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     let file = get_file(ctx, fd_arg(a[0]))?;
     check_readable(&file)?;
     let iovs = read_iovecs(ctx, a[1], a[2])?;
-    if !reads_fully(&file) {
+    readv_at_position(ctx, &file, iovs)
+}
+
+/// `readv` at the file position.
+fn readv_at_position(ctx: &SyscallContext, file: &Arc<dyn FileLike>, iovs: Vec<(u64, usize)>) -> R {
+    if !reads_fully(file) {
         // A pipe or a terminal: one read for the whole vector, scattered
         // afterwards. Reading buffer by buffer would wait in the second
         // read for more than the pipe holds once the first was filled.
@@ -282,19 +287,28 @@ pub fn sys_readv(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         }
         return ret(n);
     }
-    for_each_iovec(iovs, |base, len| read_to_user(ctx, &file, base, len, None))
+    for_each_iovec(iovs, |base, len| read_to_user(ctx, file, base, len, None))
 }
 
 pub fn sys_writev(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     let file = get_file(ctx, fd_arg(a[0]))?;
     check_writable(&file)?;
     let iovs = read_iovecs(ctx, a[1], a[2])?;
+    writev_at_position(ctx, &file, iovs)
+}
+
+/// `writev` at the file position.
+fn writev_at_position(
+    ctx: &SyscallContext,
+    file: &Arc<dyn FileLike>,
+    iovs: Vec<(u64, usize)>,
+) -> R {
     let vmar = ctx.vmar();
     let total: usize = iovs.iter().map(|&(_, l)| l).sum();
     // Small vectors are gathered so that a terminal or pipe sees one write
     // (atomic up to PIPE_BUF), and so are `O_APPEND` ones (see
     // `append_chunk`); large ones go out chunk by chunk.
-    if total <= append_chunk(&file, None) {
+    if total <= append_chunk(file) {
         let mut buf = vec![0u8; total];
         let mut pos = 0;
         for (base, len) in iovs {
@@ -304,7 +318,128 @@ pub fn sys_writev(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         return ret(file.write(&buf)?);
     }
     for_each_iovec(iovs, |base, len| {
-        write_from_user(ctx, &file, base, len, None)
+        write_from_user(ctx, file, base, len, None)
+    })
+}
+
+/// `preadv(fd, iov, count, pos_l, pos_h)`. On x86-64 `pos_l` holds the
+/// whole offset: Linux's `pos_from_hilo` shifts the high word out.
+pub fn sys_preadv(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    do_preadv(ctx, a, 0, false)
+}
+
+/// `pwritev(fd, iov, count, pos_l, pos_h)`.
+pub fn sys_pwritev(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    do_pwritev(ctx, a, 0, false)
+}
+
+/// `preadv2(fd, iov, count, pos_l, pos_h, flags)`: offset -1 is the file
+/// position.
+pub fn sys_preadv2(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    do_preadv(ctx, a, a[5] as u32, true)
+}
+
+/// `pwritev2(fd, iov, count, pos_l, pos_h, flags)`.
+pub fn sys_pwritev2(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    do_pwritev(ctx, a, a[5] as u32, true)
+}
+
+/// The `RWF_*` flags Linux knows for `preadv2`/`pwritev2`; others are
+/// `EOPNOTSUPP`. `RWF_HIPRI`, `RWF_DSYNC` and `RWF_SYNC` change nothing on
+/// a file system in memory.
+const RWF_KNOWN: u32 = g::RWF_HIPRI | g::RWF_DSYNC | g::RWF_SYNC | g::RWF_NOWAIT | g::RWF_APPEND;
+
+/// Whether `file` has no position (`preadv` on it is `ESPIPE`).
+fn unseekable(file: &Arc<dyn FileLike>) -> bool {
+    matches!(file.metadata().kind, InodeType::Fifo | InodeType::Socket)
+}
+
+/// Checks the `RWF_*` flags, in Linux's `kiocb_set_rw_flags` order:
+/// unknown flags, then `RWF_NOWAIT`, which a tmpfs file takes for reads
+/// only, and which on other files fails with `EAGAIN` when the call would
+/// block.
+fn check_rw_flags(file: &Arc<dyn FileLike>, flags: u32, write: bool) -> Result<()> {
+    if flags & !RWF_KNOWN != 0 {
+        return_errno!(EOPNOTSUPP);
+    }
+    if flags & g::RWF_NOWAIT != 0 {
+        if file.metadata().kind == InodeType::File {
+            if write {
+                return_errno!(EOPNOTSUPP);
+            }
+        } else {
+            use crate::fs::poll::IoEvents;
+            let ready = if write { IoEvents::OUT } else { IoEvents::IN };
+            if !file
+                .poll()
+                .intersects(ready | IoEvents::HUP | IoEvents::ERR)
+            {
+                return_errno!(EAGAIN);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `a`: the raw arguments; `v2`: `preadv2`, where offset -1 is the file
+/// position.
+fn do_preadv(ctx: &SyscallContext, a: [u64; 6], flags: u32, v2: bool) -> R {
+    let offset = a[3] as i64;
+    let at_position = v2 && offset == -1;
+    if offset < 0 && !at_position {
+        return_errno!(EINVAL);
+    }
+    let file = get_file(ctx, fd_arg(a[0]))?;
+    if !at_position && unseekable(&file) {
+        return_errno!(ESPIPE);
+    }
+    check_readable(&file)?;
+    let iovs = read_iovecs(ctx, a[1], a[2])?;
+    check_rw_flags(&file, flags, false)?;
+    if at_position {
+        return readv_at_position(ctx, &file, iovs);
+    }
+    let mut at = offset as u64;
+    for_each_iovec(iovs, |base, len| {
+        let n = count_of(read_to_user(ctx, &file, base, len, Some(at))?);
+        at += n as u64;
+        ret(n)
+    })
+}
+
+/// `a`: the raw arguments; `v2`: `pwritev2`, where offset -1 is the file
+/// position.
+fn do_pwritev(ctx: &SyscallContext, a: [u64; 6], flags: u32, v2: bool) -> R {
+    let offset = a[3] as i64;
+    let at_position = v2 && offset == -1;
+    if offset < 0 && !at_position {
+        return_errno!(EINVAL);
+    }
+    let file = get_file(ctx, fd_arg(a[0]))?;
+    if !at_position && unseekable(&file) {
+        return_errno!(ESPIPE);
+    }
+    check_writable(&file)?;
+    let iovs = read_iovecs(ctx, a[1], a[2])?;
+    check_rw_flags(&file, flags, true)?;
+    let append = flags & g::RWF_APPEND != 0 && file.metadata().kind == InodeType::File;
+    if at_position {
+        if append {
+            // As `O_APPEND` for this call: the position ends at the end.
+            file.seek(SeekFrom::End(0))?;
+        }
+        return writev_at_position(ctx, &file, iovs);
+    }
+    // `RWF_APPEND` writes at the end whatever the offset.
+    let mut at = if append {
+        file.metadata().size
+    } else {
+        offset as u64
+    };
+    for_each_iovec(iovs, |base, len| {
+        let n = count_of(write_from_user(ctx, &file, base, len, Some(at))?);
+        at += n as u64;
+        ret(n)
     })
 }
 
@@ -997,6 +1132,25 @@ pub fn sys_flock(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
 }
 
 pub fn sys_getdents64(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    do_getdents(ctx, a, DirentFormat::Dirent64)
+}
+
+/// The legacy `getdents`: `struct linux_dirent`, with the type in the
+/// last byte of each record.
+pub fn sys_getdents(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    do_getdents(ctx, a, DirentFormat::Legacy)
+}
+
+/// The record layout of `getdents64` or the legacy `getdents`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum DirentFormat {
+    /// `struct linux_dirent64`: ino, off, reclen, type, name.
+    Dirent64,
+    /// `struct linux_dirent`: ino, off, reclen, name, NUL, padding, type.
+    Legacy,
+}
+
+fn do_getdents(ctx: &SyscallContext, a: [u64; 6], format: DirentFormat) -> R {
     let file = get_file(ctx, fd_arg(a[0]))?;
     let dir = file.inode().cloned().ok_or(Error::new(ENOTDIR))?;
     let meta = dir.metadata();
@@ -1013,6 +1167,9 @@ pub fn sys_getdents64(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     let mut out = Vec::new();
     let mut next = start;
     for (name, ino, kind) in entries.iter().skip(start) {
+        // Both layouts: d_ino and d_off (8 bytes each), d_reclen (2); then
+        // the type and the name (dirent64) or the name, its NUL and the
+        // type last (legacy), rounded up to 8 bytes.
         let reclen = (19 + name.len() + 1).next_multiple_of(8);
         if out.len() + reclen > cap {
             break;
@@ -1022,8 +1179,16 @@ pub fn sys_getdents64(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         out[base..base + 8].copy_from_slice(&ino.to_le_bytes());
         out[base + 8..base + 16].copy_from_slice(&((next + 1) as i64).to_le_bytes());
         out[base + 16..base + 18].copy_from_slice(&(reclen as u16).to_le_bytes());
-        out[base + 18] = kind.dirent_type();
-        out[base + 19..base + 19 + name.len()].copy_from_slice(name);
+        match format {
+            DirentFormat::Dirent64 => {
+                out[base + 18] = kind.dirent_type();
+                out[base + 19..base + 19 + name.len()].copy_from_slice(name);
+            }
+            DirentFormat::Legacy => {
+                out[base + 18..base + 18 + name.len()].copy_from_slice(name);
+                out[base + reclen - 1] = kind.dirent_type();
+            }
+        }
         next += 1;
     }
     if out.is_empty() && next < entries.len() {
@@ -1032,6 +1197,30 @@ pub fn sys_getdents64(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     ctx.vmar().write_bytes(a[1], &out)?;
     file.seek(SeekFrom::Start(next as u64))?;
     ret(out.len())
+}
+
+/// `fadvise64(fd, offset, len, advice)`: checked as Linux checks it
+/// (`EBADF`, `ESPIPE` for a FIFO or pipe, `EINVAL` for a negative length
+/// or unknown advice); the advice itself changes nothing for files in
+/// memory.
+pub fn sys_fadvise64(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let file = get_file(ctx, fd_arg(a[0]))?;
+    if file.status_flags() & flags::O_PATH != 0 {
+        return_errno!(EBADF);
+    }
+    if file.metadata().kind == InodeType::Fifo {
+        return_errno!(ESPIPE);
+    }
+    if (a[2] as i64) < 0 || a[3] > u64::from(g::POSIX_FADV_NOREUSE) {
+        return_errno!(EINVAL);
+    }
+    ret(0)
+}
+
+/// `creat(path, mode)`: `open(path, O_CREAT | O_WRONLY | O_TRUNC, mode)`.
+pub fn sys_creat(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let oflags = flags::O_CREAT | flags::O_WRONLY | flags::O_TRUNC;
+    do_openat(ctx, AT_FDCWD, a[0], oflags, a[1] as u32)
 }
 
 pub fn sys_pipe(ctx: &mut SyscallContext, a: [u64; 6]) -> R {

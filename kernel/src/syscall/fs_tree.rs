@@ -173,26 +173,53 @@ fn do_renameat2(
     new: u64,
     flags: u32,
 ) -> R {
-    const RENAME_NOREPLACE: u32 = 1;
-    if flags & !RENAME_NOREPLACE != 0 {
+    // Checked in the order of Linux's `do_renameat2`.
+    let (noreplace, exchange, whiteout) = (
+        flags & g::RENAME_NOREPLACE != 0,
+        flags & g::RENAME_EXCHANGE != 0,
+        flags & g::RENAME_WHITEOUT != 0,
+    );
+    if flags & !(g::RENAME_NOREPLACE | g::RENAME_EXCHANGE | g::RENAME_WHITEOUT) != 0
+        || ((noreplace || whiteout) && exchange)
+    {
         return_errno!(EINVAL);
     }
     let (old_path, new_path) = (read_path(ctx, old)?, read_path(ctx, new)?);
     let (odir, oname) = writable_parent(ctx, olddir, &old_path)?;
     let (ndir, nname) = writable_parent(ctx, newdir, &new_path)?;
-    let node = odir.lookup(oname)?;
-    if flags & RENAME_NOREPLACE != 0 && ndir.lookup(nname).is_ok() {
-        return_errno!(EEXIST);
-    }
-    if (old_path.ends_with(b"/") || new_path.ends_with(b"/"))
-        && node.metadata().kind != InodeType::Dir
-    {
-        return_errno!(ENOTDIR);
-    }
     if odir.metadata().dev != ndir.metadata().dev {
         return_errno!(EXDEV);
     }
+    if matches!(oname, b"." | b"..") {
+        return_errno!(EBUSY);
+    }
+    if noreplace && matches!(nname, b"." | b"..") {
+        return_errno!(EEXIST);
+    }
+    crate::fs::mount::check_writable(&odir)?;
+    crate::fs::mount::check_writable(&ndir)?;
+    let node = odir.lookup(oname)?;
+    let target = ndir.lookup(nname);
+    if noreplace && target.is_ok() {
+        return_errno!(EEXIST);
+    }
+    if exchange && let Err(e) = &target {
+        return Err(*e);
+    }
+    if node.metadata().kind != InodeType::Dir
+        && (old_path.ends_with(b"/") || (!exchange && new_path.ends_with(b"/")))
+    {
+        return_errno!(ENOTDIR);
+    }
+    if exchange {
+        odir.exchange(oname, &ndir, nname)?;
+        return ret(0);
+    }
     odir.rename(oname, &ndir, nname)?;
+    if whiteout {
+        // tmpfs leaves a whiteout, a character device 0:0, at the old name.
+        let _ = odir.create(oname, InodeType::CharDevice, 0);
+    }
     ret(0)
 }
 
@@ -297,6 +324,21 @@ pub fn sys_fchmodat(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     chmod_inode(ctx, &inode, a[2] as u32)
 }
 
+/// `fchmodat2(dirfd, path, mode, flags)`: `AT_SYMLINK_NOFOLLOW` and
+/// `AT_EMPTY_PATH`; a symbolic link's mode cannot change on tmpfs
+/// (`EOPNOTSUPP`, as Linux).
+pub fn sys_fchmodat2(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let flags = a[3] as u32;
+    if flags & !(g::AT_SYMLINK_NOFOLLOW | g::AT_EMPTY_PATH) != 0 {
+        return_errno!(EINVAL);
+    }
+    let inode = target_at(ctx, a[0] as i32, a[1], flags)?;
+    if inode.metadata().kind == InodeType::Symlink {
+        return_errno!(EOPNOTSUPP);
+    }
+    chmod_inode(ctx, &inode, a[2] as u32)
+}
+
 fn chown_inode(ctx: &SyscallContext, inode: &Arc<dyn Inode>, uid: u32, gid: u32) -> R {
     let cred = ctx.process.credentials();
     let meta = inode.metadata();
@@ -370,15 +412,93 @@ pub fn sys_utimensat(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
             conv(vmar.read_val(times + 16)?)?,
         )
     };
-    let cred = ctx.process.credentials();
-    let meta = inode.metadata();
     let explicit =
         times != 0 && (atime.is_some_and(|t| t != now) || mtime.is_some_and(|t| t != now));
+    apply_times(ctx, &inode, atime, mtime, explicit)
+}
+
+/// Sets the times of `inode` (`None` keeps one) if the caller may:
+/// setting them to given values (`explicit`) takes the owner (or root),
+/// setting them to now also write permission.
+fn apply_times(
+    ctx: &SyscallContext,
+    inode: &Arc<dyn Inode>,
+    atime: Option<Duration>,
+    mtime: Option<Duration>,
+    explicit: bool,
+) -> R {
+    let cred = ctx.process.credentials();
+    let meta = inode.metadata();
     if !cred.is_owner_or_root(&meta) && (explicit || !cred.may_access(&meta, access::W)) {
         return_errno!(if explicit { EPERM } else { EACCES });
     }
+    crate::fs::mount::check_writable(inode)?;
     inode.set_times(atime, mtime)?;
     ret(0)
+}
+
+/// `utimes`/`futimesat`: a `struct timeval[2]` (`tv_usec` within a
+/// second, else `EINVAL`) or now for both.
+fn do_futimesat(ctx: &SyscallContext, dirfd: i32, path: u64, times: u64) -> R {
+    let parsed = if times == 0 {
+        None
+    } else {
+        let vmar = ctx.vmar();
+        let conv = |tv: g::timeval| -> Result<Duration> {
+            if !(0..1_000_000).contains(&tv.tv_usec) || tv.tv_sec < 0 {
+                return_errno!(EINVAL);
+            }
+            Ok(Duration::new(tv.tv_sec as u64, tv.tv_usec as u32 * 1000))
+        };
+        Some((
+            conv(vmar.read_val(times)?)?,
+            conv(vmar.read_val(times + 16)?)?,
+        ))
+    };
+    // A null path names `dirfd` itself, as Linux's `do_utimes`.
+    let inode = if path == 0 && dirfd != AT_FDCWD {
+        get_file(ctx, dirfd)?
+            .inode()
+            .cloned()
+            .ok_or(Error::new(EBADF))?
+    } else {
+        target_at(ctx, dirfd, path, 0)?
+    };
+    match parsed {
+        Some((a, m)) => apply_times(ctx, &inode, Some(a), Some(m), true),
+        None => {
+            let now = ostd::timer::wall_clock();
+            apply_times(ctx, &inode, Some(now), Some(now), false)
+        }
+    }
+}
+
+pub fn sys_utimes(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    do_futimesat(ctx, AT_FDCWD, a[0], a[1])
+}
+
+pub fn sys_futimesat(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    do_futimesat(ctx, a[0] as i32, a[1], a[2])
+}
+
+/// `utime(path, struct utimbuf *)`: whole seconds, or now for both.
+pub fn sys_utime(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let times = if a[1] == 0 {
+        None
+    } else {
+        // struct utimbuf: actime, modtime.
+        let vmar = ctx.vmar();
+        let t: [i64; 2] = [vmar.read_val(a[1])?, vmar.read_val(a[1] + 8)?];
+        Some(t.map(|s| Duration::from_secs(s.max(0) as u64)))
+    };
+    let inode = target_at(ctx, AT_FDCWD, a[0], 0)?;
+    match times {
+        Some([at, mt]) => apply_times(ctx, &inode, Some(at), Some(mt), true),
+        None => {
+            let now = ostd::timer::wall_clock();
+            apply_times(ctx, &inode, Some(now), Some(now), false)
+        }
+    }
 }
 
 fn truncate_inode(ctx: &SyscallContext, inode: &Arc<dyn Inode>, len: u64) -> R {
@@ -535,7 +655,7 @@ pub fn sys_fstatfs(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
 }
 
 /// Creates a new instance of file system `fstype`.
-fn new_fs(fstype: &str, options: &str) -> Result<Arc<dyn Inode>> {
+fn new_fs(fstype: &str, options: &str, read_only: &str) -> Result<Arc<dyn Inode>> {
     Ok(match fstype {
         "proc" => crate::fs::procfs::new_root(),
         "devtmpfs" | "devfs" => crate::fs::devfs::new_root(),
@@ -543,6 +663,7 @@ fn new_fs(fstype: &str, options: &str) -> Result<Arc<dyn Inode>> {
         "tmpfs" | "ramfs" => {
             let root = crate::fs::ramfs::RamInode::new_root();
             root.fs().apply_options(options)?;
+            root.fs().apply_options(read_only)?;
             root
         }
         _ => return_errno!(ENODEV),
@@ -550,6 +671,7 @@ fn new_fs(fstype: &str, options: &str) -> Result<Arc<dyn Inode>> {
 }
 
 pub fn sys_mount(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    const MS_RDONLY: u64 = 1;
     const MS_REMOUNT: u64 = 32;
     const MS_BIND: u64 = 4096;
     if ctx.process.credentials().euid != 0 {
@@ -571,10 +693,13 @@ pub fn sys_mount(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     } else {
         String::new()
     };
+    let read_only = if flags & MS_RDONLY != 0 { "ro" } else { "rw" };
     if flags & MS_REMOUNT != 0 {
-        // New limits for a tmpfs; other file systems have nothing to change.
+        // New limits for a tmpfs, and read-only or not; other file systems
+        // have nothing to change.
         if let Some(ram) = target.as_any().downcast_ref::<crate::fs::ramfs::RamInode>() {
             ram.fs().apply_options(&options)?;
+            ram.fs().apply_options(read_only)?;
         }
         return ret(0);
     }
@@ -582,7 +707,7 @@ pub fn sys_mount(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         (lookup_at(ctx, AT_FDCWD, &source, true)?, "none".to_string())
     } else {
         let fstype = String::from_utf8(read_path(ctx, a[2])?).map_err(|_| Error::new(ENODEV))?;
-        (new_fs(&fstype, &options)?, fstype)
+        (new_fs(&fstype, &options, read_only)?, fstype)
     };
     let cwd = ctx.process.fs().lock().cwd_path.clone();
     crate::fs::mount::mount(crate::fs::mount::Mount {
