@@ -256,6 +256,12 @@ pub trait Inode: Send + Sync + Any {
         return_errno!(EINVAL)
     }
 
+    /// The extended attributes, for file systems that keep them (`None`:
+    /// `EOPNOTSUPP`).
+    fn xattrs(&self) -> Option<&super::xattr::Xattrs> {
+        None
+    }
+
     /// Whether the file system holding this inode is mounted read-only
     /// (every change is then `EROFS`).
     fn read_only(&self) -> bool {

@@ -21,6 +21,7 @@ pub mod sigio;
 pub mod signalfd;
 pub mod timerfd;
 pub mod tty;
+pub mod xattr;
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;

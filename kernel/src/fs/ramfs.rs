@@ -152,6 +152,8 @@ pub struct RamInode {
     this: Weak<RamInode>,
     /// For a FIFO: the pipe shared by everyone who opens it.
     fifo: Mutex<Option<Arc<super::pipe::Pipe>>>,
+    /// Extended attributes.
+    xattrs: super::xattr::Xattrs,
 }
 
 impl RamInode {
@@ -227,6 +229,7 @@ impl RamInode {
             parent: Mutex::new(parent),
             this: this.clone(),
             fifo: Mutex::new(None),
+            xattrs: super::xattr::Xattrs::new(),
         })
     }
 
@@ -643,6 +646,10 @@ impl Inode for RamInode {
         a.meta.lock().ctime = now;
         b.meta.lock().ctime = now;
         Ok(())
+    }
+
+    fn xattrs(&self) -> Option<&super::xattr::Xattrs> {
+        Some(&self.xattrs)
     }
 
     fn read_only(&self) -> bool {

@@ -12,6 +12,7 @@ use linux_raw_sys::general as g;
 use super::fs::{AT_FDCWD, dirfd_inode, get_file, read_path};
 use super::{SyscallContext, SyscallReturn, ret};
 use crate::fs::inode::{Inode, InodeType};
+use crate::fs::xattr;
 use crate::prelude::*;
 use crate::process::credentials::access;
 
@@ -730,4 +731,207 @@ pub fn sys_umount2(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     let root = target_at(ctx, AT_FDCWD, a[0], 0)?;
     crate::fs::mount::umount(&root)?;
     ret(0)
+}
+
+/// Where an `*xattr` call finds its inode.
+#[derive(Clone, Copy)]
+enum XattrTarget {
+    /// A path, with the last symbolic link followed (`setxattr`) or not
+    /// (`lsetxattr`).
+    Path(u64, bool),
+    /// A descriptor (`fsetxattr`).
+    Fd(i32),
+}
+
+/// The inode an `*xattr` call names (`None` for a file without one, such
+/// as a pipe, which keeps no attributes) and its metadata.
+fn xattr_inode(
+    ctx: &SyscallContext,
+    target: XattrTarget,
+) -> Result<(Option<Arc<dyn Inode>>, crate::fs::inode::Metadata)> {
+    match target {
+        XattrTarget::Path(addr, follow) => {
+            let flags = if follow { 0 } else { g::AT_SYMLINK_NOFOLLOW };
+            let inode = target_at(ctx, AT_FDCWD, addr, flags)?;
+            let meta = inode.metadata();
+            Ok((Some(inode), meta))
+        }
+        XattrTarget::Fd(fd) => {
+            let file = get_file(ctx, fd)?;
+            if file.status_flags() & g::O_PATH != 0 {
+                return_errno!(EBADF);
+            }
+            Ok((file.inode().cloned(), file.metadata()))
+        }
+    }
+}
+
+/// Reads an attribute name: `ERANGE` if empty or longer than
+/// `XATTR_NAME_MAX`.
+fn read_xattr_name(ctx: &SyscallContext, addr: u64) -> Result<Vec<u8>> {
+    let name = ctx
+        .vmar()
+        .read_cstring(addr, xattr::NAME_MAX)
+        .map_err(|e| {
+            if e.errno() == ENAMETOOLONG {
+                Error::new(ERANGE)
+            } else {
+                e
+            }
+        })?;
+    if name.is_empty() {
+        return_errno!(ERANGE);
+    }
+    Ok(name)
+}
+
+/// `setxattr(path, name, value, size, flags)` and its `l`/`f` forms,
+/// checked in Linux's order: flags, name, size, value, file, read-only
+/// mount, permission, name space.
+fn do_setxattr(ctx: &SyscallContext, target: XattrTarget, a: [u64; 6]) -> R {
+    let (name_addr, value_addr, size, flags) = (a[1], a[2], a[3] as usize, a[4] as u32);
+    if let XattrTarget::Fd(fd) = target {
+        get_file(ctx, fd)?;
+    }
+    if flags & !(g::XATTR_CREATE | g::XATTR_REPLACE) != 0 {
+        return_errno!(EINVAL);
+    }
+    let name = read_xattr_name(ctx, name_addr)?;
+    if size > xattr::SIZE_MAX {
+        return_errno!(E2BIG);
+    }
+    let mut value = Vec::new();
+    value
+        .try_reserve_exact(size)
+        .map_err(|_| Error::new(ENOMEM))?;
+    value.resize(size, 0);
+    ctx.vmar().read_bytes(value_addr, &mut value)?;
+    let (inode, meta) = xattr_inode(ctx, target)?;
+    if let Some(i) = &inode {
+        crate::fs::mount::check_writable(i)?;
+    }
+    xattr::check_access(&ctx.process.credentials(), &meta, &name, true)?;
+    let store = inode
+        .as_ref()
+        .and_then(|i| i.xattrs())
+        .ok_or(Error::new(EOPNOTSUPP))?;
+    let mode = xattr::SetMode {
+        create: flags & g::XATTR_CREATE != 0,
+        replace: flags & g::XATTR_REPLACE != 0,
+    };
+    store.set(&name, &value, mode)?;
+    ret(0)
+}
+
+/// `getxattr(path, name, value, size)`: size 0 asks for the length; a
+/// smaller buffer is `ERANGE`.
+fn do_getxattr(ctx: &SyscallContext, target: XattrTarget, a: [u64; 6]) -> R {
+    let (name_addr, buf, size) = (a[1], a[2], a[3] as usize);
+    if let XattrTarget::Fd(fd) = target {
+        get_file(ctx, fd)?;
+    }
+    let name = read_xattr_name(ctx, name_addr)?;
+    let (inode, meta) = xattr_inode(ctx, target)?;
+    xattr::check_access(&ctx.process.credentials(), &meta, &name, false)?;
+    let store = inode
+        .as_ref()
+        .and_then(|i| i.xattrs())
+        .ok_or(Error::new(EOPNOTSUPP))?;
+    let value = store.get(&name)?;
+    if size == 0 {
+        return ret(value.len());
+    }
+    if value.len() > size.min(xattr::SIZE_MAX) {
+        return_errno!(ERANGE);
+    }
+    ctx.vmar().write_bytes(buf, &value)?;
+    ret(value.len())
+}
+
+/// `listxattr(path, list, size)`: the names, each ending in a NUL
+/// (`trusted.*` only for privileged callers); size 0 asks for the length.
+fn do_listxattr(ctx: &SyscallContext, target: XattrTarget, a: [u64; 6]) -> R {
+    let (buf, size) = (a[1], a[2] as usize);
+    let (inode, _) = xattr_inode(ctx, target)?;
+    let privileged = xattr::privileged(&ctx.process.credentials());
+    let list = match inode.as_ref().and_then(|i| i.xattrs()) {
+        Some(store) => store
+            .list(|n| privileged || xattr::Namespace::of(n) != Some(xattr::Namespace::Trusted))?,
+        None => Vec::new(),
+    };
+    if size == 0 {
+        return ret(list.len());
+    }
+    if list.len() > size.min(xattr::LIST_MAX) {
+        return_errno!(ERANGE);
+    }
+    ctx.vmar().write_bytes(buf, &list)?;
+    ret(list.len())
+}
+
+/// `removexattr(path, name)`.
+fn do_removexattr(ctx: &SyscallContext, target: XattrTarget, a: [u64; 6]) -> R {
+    if let XattrTarget::Fd(fd) = target {
+        get_file(ctx, fd)?;
+    }
+    let name = read_xattr_name(ctx, a[1])?;
+    let (inode, meta) = xattr_inode(ctx, target)?;
+    if let Some(i) = &inode {
+        crate::fs::mount::check_writable(i)?;
+    }
+    xattr::check_access(&ctx.process.credentials(), &meta, &name, true)?;
+    let store = inode
+        .as_ref()
+        .and_then(|i| i.xattrs())
+        .ok_or(Error::new(EOPNOTSUPP))?;
+    store.remove(&name)?;
+    ret(0)
+}
+
+pub fn sys_setxattr(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    do_setxattr(ctx, XattrTarget::Path(a[0], true), a)
+}
+
+pub fn sys_lsetxattr(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    do_setxattr(ctx, XattrTarget::Path(a[0], false), a)
+}
+
+pub fn sys_fsetxattr(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    do_setxattr(ctx, XattrTarget::Fd(a[0] as i32), a)
+}
+
+pub fn sys_getxattr(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    do_getxattr(ctx, XattrTarget::Path(a[0], true), a)
+}
+
+pub fn sys_lgetxattr(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    do_getxattr(ctx, XattrTarget::Path(a[0], false), a)
+}
+
+pub fn sys_fgetxattr(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    do_getxattr(ctx, XattrTarget::Fd(a[0] as i32), a)
+}
+
+pub fn sys_listxattr(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    do_listxattr(ctx, XattrTarget::Path(a[0], true), a)
+}
+
+pub fn sys_llistxattr(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    do_listxattr(ctx, XattrTarget::Path(a[0], false), a)
+}
+
+pub fn sys_flistxattr(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    do_listxattr(ctx, XattrTarget::Fd(a[0] as i32), a)
+}
+
+pub fn sys_removexattr(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    do_removexattr(ctx, XattrTarget::Path(a[0], true), a)
+}
+
+pub fn sys_lremovexattr(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    do_removexattr(ctx, XattrTarget::Path(a[0], false), a)
+}
+
+pub fn sys_fremovexattr(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    do_removexattr(ctx, XattrTarget::Fd(a[0] as i32), a)
 }
