@@ -201,6 +201,21 @@ impl Attrs {
     }
 }
 
+/// Opens the character device numbered `rdev` (a node made by `mknod`
+/// elsewhere): `ENXIO` for a number no device has.
+pub fn open_device(rdev: u64, oflags: u32) -> Result<Arc<dyn FileLike>> {
+    let (device, _, ino) = Device::ALL
+        .into_iter()
+        .find(|(d, _, _)| {
+            let (major, minor) = d.numbers();
+            encode_dev(major, minor) == rdev
+        })
+        .ok_or(Error::new(ENXIO))?;
+    DevNode::new(device, ino)
+        .open_special(oflags)
+        .unwrap_or(Err(Error::new(ENXIO)))
+}
+
 /// A character device node.
 pub struct DevNode {
     device: Device,

@@ -322,7 +322,11 @@ impl Inode for RamInode {
             Content::Dir(_) => return_errno!(EISDIR),
             _ => return_errno!(EINVAL),
         };
-        let size = self.meta.lock().size;
+        let size = {
+            let mut m = self.meta.lock();
+            touch_atime(&mut m);
+            m.size
+        };
         if offset >= size {
             return Ok(0);
         }
@@ -360,6 +364,11 @@ impl Inode for RamInode {
         vmo.truncate(size);
         m.size = size;
         vmo.set_size(size);
+        // Linux's tmpfs sets both times on every truncate, even to the
+        // same size.
+        let now = ostd::timer::wall_clock();
+        m.mtime = now;
+        m.ctime = now;
         Ok(())
     }
 
@@ -697,6 +706,14 @@ impl Inode for RamInode {
         if self.kind == InodeType::Socket {
             return Some(Err(Error::new(ENXIO)));
         }
+        // A device node made by `mknod` opens the device of its number.
+        if matches!(self.kind, InodeType::CharDevice | InodeType::BlockDevice) {
+            if self.kind == InodeType::BlockDevice {
+                return Some(Err(Error::new(ENXIO)));
+            }
+            let rdev = self.meta.lock().rdev;
+            return Some(super::devfs::open_device(rdev, flags));
+        }
         if self.kind != InodeType::Fifo {
             return None;
         }
@@ -731,6 +748,23 @@ pub fn set_owner_mode(inode: &Arc<dyn Inode>, uid: u32, gid: u32, mode: u32, mti
         m.mode = mode & 0o7777;
         drop(m);
         r.set_mtime(mtime);
+    }
+}
+
+/// Sets the device number of a RAM device node (`mknod`).
+pub fn set_rdev(inode: &Arc<dyn Inode>, rdev: u64) {
+    if let Some(r) = inode.as_any().downcast_ref::<RamInode>() {
+        r.meta.lock().rdev = rdev;
+    }
+}
+
+/// `relatime`: a read updates the access time only if it is not after
+/// the last modification or status change, or is a day old.
+fn touch_atime(m: &mut Meta) {
+    const DAY: core::time::Duration = core::time::Duration::from_secs(24 * 60 * 60);
+    let now = ostd::timer::wall_clock();
+    if m.atime <= m.mtime || m.atime <= m.ctime || m.atime + DAY <= now {
+        m.atime = now;
     }
 }
 

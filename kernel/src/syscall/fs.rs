@@ -502,6 +502,9 @@ fn do_openat(ctx: &mut SyscallContext, dirfd: i32, path_addr: u64, oflags: u32, 
             if oflags & flags::O_CREAT != 0 && oflags & flags::O_EXCL != 0 {
                 return_errno!(EEXIST);
             }
+            if oflags & flags::O_PATH == 0 && writes_to_fs(&i, oflags) {
+                crate::fs::mount::check_writable(&i)?;
+            }
             if oflags & flags::O_PATH == 0 {
                 let mut want = 0;
                 let acc = oflags & flags::O_ACCMODE;
@@ -523,6 +526,7 @@ fn do_openat(ctx: &mut SyscallContext, dirfd: i32, path_addr: u64, oflags: u32, 
             }
             let (dir, name) = creation_point(&fs, start, &path, oflags)?;
             let name = name.as_slice();
+            crate::fs::mount::check_writable(&dir)?;
             if !cred.may_access(&dir.metadata(), access::W | access::X) {
                 return_errno!(EACCES);
             }
@@ -560,6 +564,15 @@ fn do_openat(ctx: &mut SyscallContext, dirfd: i32, path_addr: u64, oflags: u32, 
         .lock()
         .insert(file, oflags & flags::O_CLOEXEC != 0)?;
     ret(fd)
+}
+
+/// Whether opening `inode` with `oflags` would change its file system
+/// (writing or truncating a regular file or directory; devices, FIFOs
+/// and sockets may be written on a read-only mount, as Linux's
+/// `may_open`).
+fn writes_to_fs(inode: &Arc<dyn Inode>, oflags: u32) -> bool {
+    let writing = oflags & flags::O_ACCMODE != flags::O_RDONLY || oflags & flags::O_TRUNC != 0;
+    writing && matches!(inode.metadata().kind, InodeType::File | InodeType::Dir)
 }
 
 /// Where `open(O_CREAT)` creates a missing file: the parent directory and
@@ -611,6 +624,11 @@ pub fn sys_lseek(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         g::SEEK_CUR => SeekFrom::Current(off),
         g::SEEK_END => SeekFrom::End(off),
         g::SEEK_DATA | g::SEEK_HOLE => {
+            // Generated files (`/proc`) know only SEEK_SET and SEEK_CUR, as
+            // Linux's `seq_lseek`.
+            if file.as_any().is::<crate::fs::procfs::ProcFile>() {
+                return_errno!(EINVAL);
+            }
             // A RAM file is all data, with the one hole at its end.
             let size = file.metadata().size as i64;
             if off < 0 || off >= size {
@@ -665,6 +683,17 @@ fn stat_target(
     path_addr: u64,
     at_flags: u32,
 ) -> Result<Metadata> {
+    Ok(stat_target_inode(ctx, dirfd, path_addr, at_flags)?.1)
+}
+
+/// The inode (if the target has one: a pipe named by `AT_EMPTY_PATH` has
+/// not) and metadata of a stat-like call.
+fn stat_target_inode(
+    ctx: &SyscallContext,
+    dirfd: i32,
+    path_addr: u64,
+    at_flags: u32,
+) -> Result<(Option<Arc<dyn Inode>>, Metadata)> {
     let known = g::AT_SYMLINK_NOFOLLOW | g::AT_EMPTY_PATH | g::AT_NO_AUTOMOUNT | 0x6000; // AT_STATX_SYNC_TYPE
     if at_flags & !known != 0 {
         return_errno!(EINVAL);
@@ -672,19 +701,22 @@ fn stat_target(
     let path = read_path(ctx, path_addr)?;
     if path.is_empty() && at_flags & g::AT_EMPTY_PATH != 0 {
         if dirfd == AT_FDCWD {
-            return Ok(ctx.process.fs().lock().cwd.metadata());
+            let cwd = ctx.process.fs().lock().cwd.clone();
+            let meta = cwd.metadata();
+            return Ok((Some(cwd), meta));
         }
-        return Ok(get_file(ctx, dirfd)?.metadata());
+        let file = get_file(ctx, dirfd)?;
+        return Ok((file.inode().cloned(), file.metadata()));
     }
     let start = dirfd_inode(ctx, dirfd, &path)?;
     let fs = ctx.process.fs().lock().clone();
-    Ok(fs
-        .lookup(
-            start.as_ref(),
-            &path,
-            at_flags & g::AT_SYMLINK_NOFOLLOW == 0,
-        )?
-        .metadata())
+    let inode = fs.lookup(
+        start.as_ref(),
+        &path,
+        at_flags & g::AT_SYMLINK_NOFOLLOW == 0,
+    )?;
+    let meta = inode.metadata();
+    Ok((Some(inode), meta))
 }
 
 pub fn sys_stat(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
@@ -706,7 +738,8 @@ pub fn sys_newfstatat(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
 }
 
 pub fn sys_statx(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
-    let m = stat_target(ctx, fd_arg(a[0]), a[1], a[2] as u32)?;
+    let (inode, m) = stat_target_inode(ctx, fd_arg(a[0]), a[1], a[2] as u32)?;
+    let mnt_id = inode.as_ref().map_or(0, crate::fs::mount::mount_id_of);
     if a[3] as u32 & g::STATX__RESERVED != 0 {
         return_errno!(EINVAL);
     }
@@ -716,7 +749,7 @@ pub fn sys_statx(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         __reserved: 0,
     };
     let s = g::statx {
-        stx_mask: g::STATX_BASIC_STATS,
+        stx_mask: g::STATX_BASIC_STATS | g::STATX_MNT_ID,
         stx_blksize: 4096,
         stx_attributes: 0,
         stx_nlink: m.nlink,
@@ -736,7 +769,7 @@ pub fn sys_statx(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         stx_rdev_minor: (m.rdev & 0xff) as u32,
         stx_dev_major: 0,
         stx_dev_minor: m.dev as u32,
-        stx_mnt_id: 0,
+        stx_mnt_id: mnt_id,
         stx_dio_mem_align: 0,
         stx_dio_offset_align: 0,
         stx_subvol: 0,
@@ -780,9 +813,22 @@ fn do_readlinkat(ctx: &mut SyscallContext, dirfd: i32, path_addr: u64, buf: u64,
         return_errno!(EINVAL);
     }
     let path = read_path(ctx, path_addr)?;
-    let start = dirfd_inode(ctx, dirfd, &path)?;
-    let fs = ctx.process.fs().lock().clone();
-    let target = fs.lookup(start.as_ref(), &path, false)?.read_link()?;
+    let target = if path.is_empty() && dirfd != AT_FDCWD {
+        // An empty path names `dirfd` itself when it is a symbolic link
+        // (opened with `O_PATH | O_NOFOLLOW`); anything else is `ENOENT`.
+        let inode = get_file(ctx, dirfd)?
+            .inode()
+            .cloned()
+            .ok_or(Error::new(ENOENT))?;
+        if inode.metadata().kind != InodeType::Symlink {
+            return_errno!(ENOENT);
+        }
+        inode.read_link()?
+    } else {
+        let start = dirfd_inode(ctx, dirfd, &path)?;
+        let fs = ctx.process.fs().lock().clone();
+        fs.lookup(start.as_ref(), &path, false)?.read_link()?
+    };
     let n = target.len().min(len as usize);
     ctx.vmar().write_bytes(buf, &target[..n])?;
     ret(n)
@@ -824,7 +870,15 @@ fn do_faccessat(
 }
 
 pub fn sys_getcwd(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
-    let cwd = ctx.process.fs().lock().cwd_path.clone();
+    let fs_ctx = ctx.process.fs();
+    let (cwd_inode, cwd) = {
+        let fs = fs_ctx.lock();
+        (fs.cwd.clone(), fs.cwd_path.clone())
+    };
+    // A removed working directory has no name any more (Linux: ENOENT).
+    if cwd_inode.metadata().nlink == 0 {
+        return_errno!(ENOENT);
+    }
     let len = cwd.len() + 1;
     if (a[1] as usize) < len {
         return_errno!(ERANGE);

@@ -82,6 +82,20 @@ fn target_at(
 }
 
 fn new_entry(ctx: &SyscallContext, dirfd: i32, path_addr: u64, kind: InodeType, mode: u32) -> R {
+    new_node(ctx, dirfd, path_addr, kind, mode, 0)
+}
+
+/// Creates a directory or a node (a device numbered `rdev`), in Linux's
+/// order of checks: the name exists, the mount is read-only, devices
+/// need privilege.
+fn new_node(
+    ctx: &SyscallContext,
+    dirfd: i32,
+    path_addr: u64,
+    kind: InodeType,
+    mode: u32,
+    rdev: u64,
+) -> R {
     let path = read_path(ctx, path_addr)?;
     let (dir, name) = writable_parent(ctx, dirfd, &path)?;
     if name == b"." || name == b".." {
@@ -93,7 +107,16 @@ fn new_entry(ctx: &SyscallContext, dirfd: i32, path_addr: u64, kind: InodeType, 
     if kind != InodeType::Dir && path.ends_with(b"/") {
         return_errno!(ENOENT);
     }
+    crate::fs::mount::check_writable(&dir)?;
+    let device = matches!(kind, InodeType::CharDevice | InodeType::BlockDevice);
+    // Linux asks for CAP_MKNOD; until capabilities exist, euid 0.
+    if device && ctx.process.credentials().euid != 0 {
+        return_errno!(EPERM);
+    }
     let node = dir.create(name, kind, mode & !umask(ctx) & 0o7777)?;
+    if device {
+        crate::fs::ramfs::set_rdev(&node, rdev);
+    }
     let cred = ctx.process.credentials();
     let _ = node.set_owner(Some(cred.euid), Some(cred.egid));
     ret(0)
@@ -107,26 +130,31 @@ pub fn sys_mkdirat(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     new_entry(ctx, a[0] as i32, a[1], InodeType::Dir, a[2] as u32)
 }
 
-fn do_mknod(ctx: &mut SyscallContext, dirfd: i32, path: u64, mode: u32) -> R {
+/// `mknod(path, mode, dev)`: `dev` in the kernel's 32-bit encoding (major
+/// in bits 8-19, minor in bits 0-7 and 20-31).
+fn do_mknod(ctx: &mut SyscallContext, dirfd: i32, path: u64, mode: u32, dev: u64) -> R {
     let kind = match mode & g::S_IFMT {
         0 | g::S_IFREG => InodeType::File,
         g::S_IFIFO => InodeType::Fifo,
         g::S_IFSOCK => InodeType::Socket,
-        g::S_IFCHR | g::S_IFBLK => {
-            return_errno_with_message!(EPERM, "device nodes are provided by devfs")
-        }
+        g::S_IFCHR => InodeType::CharDevice,
+        g::S_IFBLK => InodeType::BlockDevice,
         g::S_IFDIR => return_errno!(EPERM),
         _ => return_errno!(EINVAL),
     };
-    new_entry(ctx, dirfd, path, kind, mode)
+    // The syscall takes an `unsigned int` (Linux's `new_decode_dev`).
+    let dev = dev as u32;
+    let (major, minor) = ((dev & 0xfff00) >> 8, (dev & 0xff) | ((dev >> 12) & 0xfff00));
+    let rdev = crate::fs::devfs::encode_dev(major, minor);
+    new_node(ctx, dirfd, path, kind, mode, rdev)
 }
 
 pub fn sys_mknod(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
-    do_mknod(ctx, AT_FDCWD, a[0], a[1] as u32)
+    do_mknod(ctx, AT_FDCWD, a[0], a[1] as u32, a[2])
 }
 
 pub fn sys_mknodat(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
-    do_mknod(ctx, a[0] as i32, a[1], a[2] as u32)
+    do_mknod(ctx, a[0] as i32, a[1], a[2] as u32, a[3])
 }
 
 fn do_unlinkat(ctx: &mut SyscallContext, dirfd: i32, path_addr: u64, flags: u32) -> R {
@@ -135,6 +163,7 @@ fn do_unlinkat(ctx: &mut SyscallContext, dirfd: i32, path_addr: u64, flags: u32)
     }
     let path = read_path(ctx, path_addr)?;
     let (dir, name) = writable_parent(ctx, dirfd, &path)?;
+    crate::fs::mount::check_writable(&dir)?;
     if flags & g::AT_REMOVEDIR != 0 {
         if name == b"." {
             return_errno!(EINVAL);
@@ -253,9 +282,6 @@ fn do_linkat(
         g::AT_SYMLINK_NOFOLLOW
     };
     let target = target_at(ctx, olddir, old, follow | (flags & g::AT_EMPTY_PATH))?;
-    if target.metadata().kind == InodeType::Dir {
-        return_errno!(EPERM);
-    }
     let new_path = read_path(ctx, new)?;
     let (dir, name) = writable_parent(ctx, newdir, &new_path)?;
     if dir.lookup(name).is_ok() {
@@ -263,6 +289,11 @@ fn do_linkat(
     }
     if dir.metadata().dev != target.metadata().dev {
         return_errno!(EXDEV);
+    }
+    crate::fs::mount::check_writable(&dir)?;
+    // Checked last, as Linux's `vfs_link`.
+    if target.metadata().kind == InodeType::Dir {
+        return_errno!(EPERM);
     }
     dir.link(name, &target)?;
     ret(0)
@@ -283,6 +314,7 @@ fn do_symlinkat(ctx: &mut SyscallContext, target: u64, dirfd: i32, path: u64) ->
     if dir.lookup(name).is_ok() {
         return_errno!(EEXIST);
     }
+    crate::fs::mount::check_writable(&dir)?;
     dir.symlink(name, &target)?;
     ret(0)
 }
@@ -296,6 +328,7 @@ pub fn sys_symlinkat(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
 }
 
 fn chmod_inode(ctx: &SyscallContext, inode: &Arc<dyn Inode>, mode: u32) -> R {
+    crate::fs::mount::check_writable(inode)?;
     if !ctx
         .process
         .credentials()
@@ -341,6 +374,7 @@ pub fn sys_fchmodat2(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
 }
 
 fn chown_inode(ctx: &SyscallContext, inode: &Arc<dyn Inode>, uid: u32, gid: u32) -> R {
+    crate::fs::mount::check_writable(inode)?;
     let cred = ctx.process.credentials();
     let meta = inode.metadata();
     let uid = (uid != u32::MAX).then_some(uid);
@@ -428,12 +462,12 @@ fn apply_times(
     mtime: Option<Duration>,
     explicit: bool,
 ) -> R {
+    crate::fs::mount::check_writable(inode)?;
     let cred = ctx.process.credentials();
     let meta = inode.metadata();
     if !cred.is_owner_or_root(&meta) && (explicit || !cred.may_access(&meta, access::W)) {
         return_errno!(if explicit { EPERM } else { EACCES });
     }
-    crate::fs::mount::check_writable(inode)?;
     inode.set_times(atime, mtime)?;
     ret(0)
 }
@@ -518,6 +552,13 @@ fn truncate_inode(ctx: &SyscallContext, inode: &Arc<dyn Inode>, len: u64) -> R {
 
 pub fn sys_truncate(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     let inode = target_at(ctx, AT_FDCWD, a[0], 0)?;
+    // As Linux's `vfs_truncate`: the type, the mount, then permission.
+    match inode.metadata().kind {
+        InodeType::Dir => return_errno!(EISDIR),
+        InodeType::File => {}
+        _ => return_errno!(EINVAL),
+    }
+    crate::fs::mount::check_writable(&inode)?;
     if !ctx
         .process
         .credentials()
@@ -617,7 +658,23 @@ pub fn sys_chroot(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
 }
 
 fn write_statfs(ctx: &SyscallContext, inode: &Arc<dyn Inode>, addr: u64) -> R {
-    let st = inode.fs_stats();
+    let flags = if inode.read_only() {
+        u64::from(ST_RDONLY)
+    } else {
+        0
+    };
+    write_statfs_of(ctx, inode.fs_stats(), flags, addr)
+}
+
+/// `ST_RDONLY` in `f_flags`.
+const ST_RDONLY: u32 = 1;
+
+fn write_statfs_of(
+    ctx: &SyscallContext,
+    st: crate::fs::inode::FsStats,
+    flags: u64,
+    addr: u64,
+) -> R {
     // struct statfs (x86-64): f_type, f_bsize, f_blocks, f_bfree, f_bavail,
     // f_files, f_ffree, f_fsid[2] (as 8 bytes), f_namelen, f_frsize,
     // f_flags, f_spare[4].
@@ -632,7 +689,7 @@ fn write_statfs(ctx: &SyscallContext, inode: &Arc<dyn Inode>, addr: u64) -> R {
         0,
         255,
         4096,
-        0,
+        flags,
     ];
     let mut buf = [0u8; 120];
     for (i, v) in fields.iter().enumerate() {
@@ -647,12 +704,21 @@ pub fn sys_statfs(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     write_statfs(ctx, &inode, a[1])
 }
 
+/// `fstatfs(fd, buf)`: files without an inode of a file system report
+/// the internal one Linux keeps them in (pipefs, sockfs, anon_inodefs).
 pub fn sys_fstatfs(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
-    let inode = get_file(ctx, a[0] as i32)?
-        .inode()
-        .cloned()
-        .ok_or(Error::new(ENOSYS))?;
-    write_statfs(ctx, &inode, a[1])
+    const ANON_INODE_FS_MAGIC: u64 = 0x0904_1934;
+    let file = get_file(ctx, a[0] as i32)?;
+    if let Some(inode) = file.inode() {
+        return write_statfs(ctx, inode, a[1]);
+    }
+    let magic = match file.metadata().kind {
+        InodeType::Fifo => u64::from(g::PIPEFS_MAGIC),
+        InodeType::Socket => u64::from(g::SOCKFS_MAGIC),
+        InodeType::CharDevice => u64::from(g::TMPFS_MAGIC),
+        _ => ANON_INODE_FS_MAGIC,
+    };
+    write_statfs_of(ctx, crate::fs::inode::FsStats::pseudo(magic), 0, a[1])
 }
 
 /// Creates a new instance of file system `fstype`.
@@ -665,6 +731,14 @@ fn new_fs(fstype: &str, options: &str, read_only: &str) -> Result<Arc<dyn Inode>
             let root = crate::fs::ramfs::RamInode::new_root();
             root.fs().apply_options(options)?;
             root.fs().apply_options(read_only)?;
+            // A tmpfs root is world-writable and sticky unless `mode=`.
+            let mode = options
+                .split(',')
+                .find_map(|o| o.strip_prefix("mode="))
+                .map(|m| u32::from_str_radix(m, 8).map_err(|_| Error::new(EINVAL)))
+                .transpose()?
+                .unwrap_or(0o1777);
+            root.set_mode(mode)?;
             root
         }
         _ => return_errno!(ENODEV),
@@ -717,6 +791,7 @@ pub fn sys_mount(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         source: String::from_utf8_lossy(&source).into_owned(),
         target: String::from_utf8_lossy(&super::fs::normalize(&cwd, &target_path)).into_owned(),
         fstype,
+        id: 0,
     });
     ret(0)
 }

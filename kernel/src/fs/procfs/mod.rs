@@ -763,6 +763,10 @@ impl FileLike for ProcFile {
     }
 
     fn seek(&self, pos: SeekFrom) -> Result<u64> {
+        // Like Linux's `seq_lseek`: no SEEK_END, the end is not known.
+        if let SeekFrom::End(_) = pos {
+            return_errno!(EINVAL);
+        }
         let mut cur = self.pos.lock();
         let len = self.data.lock().len() as u64;
         *cur = crate::fs::file::seek_target(*cur, pos, len)?;
