@@ -773,6 +773,11 @@ pub fn sys_mount(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         // New limits for a tmpfs, and read-only or not; other file systems
         // have nothing to change.
         if let Some(ram) = target.as_any().downcast_ref::<crate::fs::ramfs::RamInode>() {
+            // Linux refuses to make a file system with files open for
+            // writing read-only.
+            if flags & MS_RDONLY != 0 && !target.read_only() && open_for_writing(ram.fs()) {
+                return_errno!(EBUSY);
+            }
             ram.fs().apply_options(&options)?;
             ram.fs().apply_options(read_only)?;
         }
@@ -794,6 +799,23 @@ pub fn sys_mount(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         id: 0,
     });
     ret(0)
+}
+
+/// Whether a regular file of the RAM file system `fs` is open for
+/// writing in some process (Linux's writer count of a mount).
+fn open_for_writing(fs: &Arc<crate::fs::ramfs::RamFs>) -> bool {
+    crate::process::all_processes().iter().any(|p| {
+        let table = p.files();
+        let files = table.lock();
+        files.iter().any(|(_, f)| {
+            let fl = f.status_flags();
+            fl & g::O_PATH == 0
+                && fl & g::O_ACCMODE != g::O_RDONLY
+                && f.inode()
+                    .and_then(|i| i.as_any().downcast_ref::<crate::fs::ramfs::RamInode>())
+                    .is_some_and(|r| Arc::ptr_eq(r.fs(), fs))
+        })
+    })
 }
 
 pub fn sys_umount2(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
@@ -895,6 +917,7 @@ fn do_setxattr(ctx: &SyscallContext, target: XattrTarget, a: [u64; 6]) -> R {
         replace: flags & g::XATTR_REPLACE != 0,
     };
     store.set(&name, &value, mode)?;
+    touch_ctime(inode.as_ref());
     ret(0)
 }
 
@@ -960,7 +983,16 @@ fn do_removexattr(ctx: &SyscallContext, target: XattrTarget, a: [u64; 6]) -> R {
         .and_then(|i| i.xattrs())
         .ok_or(Error::new(EOPNOTSUPP))?;
     store.remove(&name)?;
+    touch_ctime(inode.as_ref());
     ret(0)
+}
+
+/// Sets the status-change time of `inode` to now (an attribute changed).
+fn touch_ctime(inode: Option<&Arc<dyn Inode>>) {
+    if let Some(i) = inode {
+        // Both times kept: only ctime moves.
+        let _ = i.set_times(None, None);
+    }
 }
 
 pub fn sys_setxattr(ctx: &mut SyscallContext, a: [u64; 6]) -> R {

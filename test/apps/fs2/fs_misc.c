@@ -82,6 +82,10 @@ static void appender(const char *path, char tag)
 
 static void read_only_checks(const char *dir)
 {
+	int w = open("file", O_WRONLY);
+	CHECK_ERRNO(mount(NULL, dir, NULL, MS_REMOUNT | MS_RDONLY, NULL), EBUSY,
+		    "remount read-only with a file open for writing: EBUSY");
+	close(w);
 	CHECK(mount(NULL, dir, NULL, MS_REMOUNT | MS_RDONLY, NULL) == 0, "remount read-only");
 	struct statfs sf;
 	CHECK(statfs(".", &sf) == 0 && (sf.f_flags & ST_RDONLY), "statfs shows ST_RDONLY");

@@ -152,7 +152,11 @@ fn procfs_file_semantics() {
     assert_eq!(file.seek(SeekFrom::Start(0)).unwrap(), 0);
     assert_eq!(file.read(&mut head).unwrap(), 6);
     assert_eq!(file.write(b"x").err().unwrap().errno(), EBADF);
-    let end = file.seek(SeekFrom::End(0)).unwrap();
+    // As Linux's `seq_lseek`: no SEEK_END; the end is found by reading.
+    assert_eq!(file.seek(SeekFrom::End(0)).err().unwrap().errno(), EINVAL);
+    let mut all = [0u8; 4096];
+    let end = file.read_at(0, &mut all).unwrap() as u64;
+    assert_eq!(file.seek(SeekFrom::Start(end)).unwrap(), end);
     assert_eq!(file.read(&mut rest).unwrap(), 0);
     assert_eq!(file.read_at(end - 1, &mut rest).unwrap(), 1);
     assert_eq!(rest[0], b'\n');
