@@ -715,6 +715,9 @@ pub fn sys_fstatfs(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     let magic = match file.metadata().kind {
         InodeType::Fifo => u64::from(g::PIPEFS_MAGIC),
         InodeType::Socket => u64::from(g::SOCKFS_MAGIC),
+        InodeType::CharDevice if file.metadata().dev == crate::fs::tty::pty::DEVPTS_DEV => {
+            u64::from(g::DEVPTS_SUPER_MAGIC)
+        }
         InodeType::CharDevice => u64::from(g::TMPFS_MAGIC),
         _ => ANON_INODE_FS_MAGIC,
     };

@@ -222,6 +222,17 @@ int main(void)
 	int ev = eventfd(0, 0);
 	CHECK(magic_of_fd(ev) == 0x09041934, "fstatfs of an eventfd: ANON_INODE_FS_MAGIC");
 	CHECK_ERRNO(fstatfs(999, (struct statfs *)buf), EBADF, "fstatfs of a bad fd");
+	int ptm = posix_openpt(O_RDWR | O_NOCTTY);
+	CHECK(ptm >= 0 && grantpt(ptm) == 0 && unlockpt(ptm) == 0, "a pseudo-terminal");
+	int pts_fd = open(ptsname(ptm), O_RDWR | O_NOCTTY);
+	CHECK(pts_fd >= 0, "open the slave %s", ptsname(ptm));
+	CHECK(magic_of_fd(ptm) == 0x01021994, "fstatfs of the master (/dev/ptmx): TMPFS_MAGIC");
+	CHECK(magic_of_fd(pts_fd) == 0x1cd1, "fstatfs of the slave: DEVPTS_SUPER_MAGIC");
+	close(pts_fd);
+	close(ptm);
+	int zfd = open("/dev/zero", O_RDONLY);
+	CHECK(magic_of_fd(zfd) == 0x01021994, "fstatfs of /dev/zero: TMPFS_MAGIC");
+	close(zfd);
 	close(so);
 	close(ev);
 
