@@ -275,10 +275,19 @@ impl RamInode {
                     self.meta.lock().nlink += 1;
                 }
                 children.insert(name.to_vec(), node);
+                self.touch_dir();
                 Ok(())
             }
             _ => return_errno!(ENOTDIR),
         }
+    }
+
+    /// An entry of this directory changed: its mtime and ctime are now.
+    fn touch_dir(&self) {
+        let now = ostd::timer::wall_clock();
+        let mut m = self.meta.lock();
+        m.mtime = now;
+        m.ctime = now;
     }
 }
 
@@ -458,6 +467,7 @@ impl Inode for RamInode {
         }
         let child = children.remove(name).ok_or(Error::new(ENOENT))?;
         drop(content);
+        self.touch_dir();
         let mut m = child.meta.lock();
         m.nlink = m.nlink.saturating_sub(1);
         m.ctime = ostd::timer::wall_clock();
@@ -488,6 +498,7 @@ impl Inode for RamInode {
         let child = children.remove(name).ok_or(Error::new(ENOENT))?;
         drop(content);
         child.meta.lock().nlink = 0;
+        self.touch_dir();
         let mut m = self.meta.lock();
         m.nlink = m.nlink.saturating_sub(1);
         Ok(())
@@ -503,7 +514,9 @@ impl Inode for RamInode {
         }
         let node = target.this.upgrade().ok_or(Error::new(ENOENT))?;
         self.insert(name, node)?;
-        target.meta.lock().nlink += 1;
+        let mut m = target.meta.lock();
+        m.nlink += 1;
+        m.ctime = ostd::timer::wall_clock();
         Ok(())
     }
 
@@ -570,6 +583,8 @@ impl Inode for RamInode {
         }
         *node.parent.lock() = new_dir_ram.this.clone();
         node.meta.lock().ctime = ostd::timer::wall_clock();
+        self.touch_dir();
+        new_dir_ram.touch_dir();
         Ok(())
     }
 
@@ -654,6 +669,8 @@ impl Inode for RamInode {
         let now = ostd::timer::wall_clock();
         a.meta.lock().ctime = now;
         b.meta.lock().ctime = now;
+        self.touch_dir();
+        other.touch_dir();
         Ok(())
     }
 

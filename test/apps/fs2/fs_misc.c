@@ -157,6 +157,39 @@ int main(void)
 	      "a read leaves a recent atime after mtime and ctime");
 	CHECK(setxattr("file", "user.x", "1", 1, 0) == 0, "an attribute for later");
 
+	/* A directory's mtime and ctime move when its entries change. */
+	CHECK(mkdir("times", 0755) == 0 && mkdir("times2", 0755) == 0, "two directories");
+	set_times("times", 1000, 1000);
+	int tf = open("times/x", O_CREAT | O_WRONLY, 0644);
+	close(tf);
+	CHECK(stat("times", &b) == 0 && b.st_mtime > 1000 && b.st_ctime > 1000,
+	      "creating an entry sets the directory's mtime and ctime");
+	set_times("times", 1000, 1000);
+	set_times("times2", 1000, 1000);
+	CHECK(rename("times/x", "times2/y") == 0, "rename across directories");
+	CHECK(stat("times", &b) == 0 && b.st_mtime > 1000, "the old directory's mtime moved");
+	CHECK(stat("times2", &b) == 0 && b.st_mtime > 1000, "the new directory's mtime moved");
+	set_times("times2", 1000, 1000);
+	CHECK(link("times2/y", "times2/z") == 0 && stat("times2", &b) == 0 && b.st_mtime > 1000,
+	      "link sets the directory's mtime");
+	set_times("times2", 1000, 1000);
+	CHECK(unlink("times2/y") == 0 && stat("times2", &b) == 0 && b.st_mtime > 1000,
+	      "unlink sets the directory's mtime");
+	set_times("times2/z", 1000, 1000);
+	stat("times2/z", &a);
+	CHECK(link("times2/z", "times2/w") == 0 && stat("times2/z", &b) == 0 &&
+		      (b.st_ctim.tv_sec > a.st_ctim.tv_sec ||
+		       (b.st_ctim.tv_sec == a.st_ctim.tv_sec && b.st_ctim.tv_nsec > a.st_ctim.tv_nsec)),
+	      "link sets the file's ctime");
+	set_times("times", 1000, 1000);
+	CHECK(mkdir("times/sub", 0755) == 0 && rmdir("times/sub") == 0 && stat("times", &b) == 0 &&
+		      b.st_mtime > 1000,
+	      "mkdir and rmdir set the directory's mtime");
+	unlink("times2/z");
+	unlink("times2/w");
+	rmdir("times");
+	rmdir("times2");
+
 	/* link to a directory */
 	CHECK(mkdir("sub", 0755) == 0, "a directory");
 	CHECK_ERRNO(link("sub", "sub2"), EPERM, "link to a directory: EPERM");
