@@ -221,6 +221,7 @@ pub struct DevNode {
     device: Device,
     ino: u64,
     attrs: Mutex<Attrs>,
+    xattrs: super::xattr::Xattrs,
     this: Weak<DevNode>,
 }
 
@@ -230,6 +231,7 @@ impl DevNode {
             device,
             ino,
             attrs: Attrs::new(device.mode(), device.gid()),
+            xattrs: super::xattr::Xattrs::new(),
             this: this.clone(),
         })
     }
@@ -314,6 +316,10 @@ impl Inode for DevNode {
 
     fn fs_stats(&self) -> FsStats {
         FsStats::pseudo(TMPFS_MAGIC)
+    }
+
+    fn xattrs(&self) -> Option<&super::xattr::Xattrs> {
+        Some(&self.xattrs)
     }
 
     fn as_any(&self) -> &dyn Any {
@@ -413,6 +419,7 @@ struct DevSymlink {
     ino: u64,
     target: &'static str,
     attrs: Mutex<Attrs>,
+    xattrs: super::xattr::Xattrs,
 }
 
 impl Inode for DevSymlink {
@@ -438,6 +445,10 @@ impl Inode for DevSymlink {
 
     fn fs_stats(&self) -> FsStats {
         FsStats::pseudo(TMPFS_MAGIC)
+    }
+
+    fn xattrs(&self) -> Option<&super::xattr::Xattrs> {
+        Some(&self.xattrs)
     }
 
     fn as_any(&self) -> &dyn Any {
@@ -479,6 +490,7 @@ impl Shared {
 pub struct DevDir {
     ino: u64,
     attrs: Mutex<Attrs>,
+    xattrs: super::xattr::Xattrs,
     entries: Mutex<BTreeMap<Vec<u8>, Entry>>,
     /// The directory holding this one (none for the root).
     parent: Mutex<Weak<DevDir>>,
@@ -491,6 +503,7 @@ impl DevDir {
         Arc::new_cyclic(|this| Self {
             ino,
             attrs: Attrs::new(mode, 0),
+            xattrs: super::xattr::Xattrs::new(),
             entries: Mutex::new(BTreeMap::new()),
             parent: Mutex::new(parent),
             this: this.clone(),
@@ -774,6 +787,10 @@ impl Inode for DevDir {
         FsStats::pseudo(TMPFS_MAGIC)
     }
 
+    fn xattrs(&self) -> Option<&super::xattr::Xattrs> {
+        Some(&self.xattrs)
+    }
+
     fn as_any(&self) -> &dyn Any {
         self
     }
@@ -801,6 +818,7 @@ pub fn new_root() -> Arc<dyn Inode> {
             ino,
             target,
             attrs: Attrs::new(0o777, 0),
+            xattrs: super::xattr::Xattrs::new(),
         };
         root.add_fixed(name, Arc::new(link));
     }

@@ -194,6 +194,10 @@ impl Inode for MemFdInode {
         self.file.metadata()
     }
 
+    fn xattrs(&self) -> Option<&super::xattr::Xattrs> {
+        self.file.xattrs()
+    }
+
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
         self.file.read_at(offset, buf)
     }

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -132,6 +133,15 @@ int main(void)
 	CHECK(flistxattr(p[0], buf, 10) == 0, "a pipe's list is empty");
 	close(p[0]);
 	close(p[1]);
+
+	CHECK_ERRNO(setxattr("/dev/null", "user.d", "1", 1, 0), EPERM, "user.* on a device: EPERM");
+	CHECK(setxattr("/dev/null", "trusted.xattr_test", "1", 1, 0) == 0, "trusted.* on /dev/null");
+	CHECK(getxattr("/dev/null", "trusted.xattr_test", buf, 10) == 1, "read back");
+	CHECK(removexattr("/dev/null", "trusted.xattr_test") == 0, "and removed");
+	int mfd = syscall(SYS_memfd_create, "x", 0);
+	CHECK(mfd >= 0 && fsetxattr(mfd, "user.m", "M", 1, 0) == 0, "user.* on a memfd");
+	CHECK(fgetxattr(mfd, "user.m", buf, 10) == 1 && buf[0] == 'M', "read back from the memfd");
+	close(mfd);
 
 	CHECK(fsetxattr(fd, "user.f", "F", 1, 0) == 0, "fsetxattr");
 	CHECK(fgetxattr(fd, "user.f", buf, 10) == 1 && buf[0] == 'F', "fgetxattr");
