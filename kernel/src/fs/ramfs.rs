@@ -450,10 +450,13 @@ impl Inode for RamInode {
     }
 
     fn readdir(&self) -> Result<Vec<(Vec<u8>, u64, InodeType)>> {
-        match &*self.content.lock() {
-            Content::Dir(c) => Ok(c.iter().map(|(n, i)| (n.clone(), i.ino, i.kind)).collect()),
+        let entries = match &*self.content.lock() {
+            Content::Dir(c) => c.iter().map(|(n, i)| (n.clone(), i.ino, i.kind)).collect(),
             _ => return_errno!(ENOTDIR),
-        }
+        };
+        // Listing a directory reads it (relatime, as file reads).
+        touch_atime(&mut self.meta.lock());
+        Ok(entries)
     }
 
     fn unlink(&self, name: &[u8]) -> Result<()> {

@@ -130,6 +130,7 @@ int main(void)
 	CHECK(mount("tmpfs", dir, "tmpfs", 0, NULL) == 0, "mount a tmpfs");
 	CHECK(chdir(dir) == 0, "chdir");
 	struct stat a, b;
+	char buf0[512];
 
 	/* truncate and ftruncate set mtime and ctime, even to the same size. */
 	int fd = open("file", O_CREAT | O_RDWR, 0644);
@@ -156,6 +157,14 @@ int main(void)
 	CHECK(pread(fd, &c, 1, 0) == 1 && stat("file", &b) == 0 && b.st_atime == future,
 	      "a read leaves a recent atime after mtime and ctime");
 	CHECK(setxattr("file", "user.x", "1", 1, 0) == 0, "an attribute for later");
+	CHECK(mkdir("listed", 0755) == 0, "a directory to list");
+	set_times("listed", 1000, 2000);
+	int lfd = open("listed", O_RDONLY | O_DIRECTORY);
+	CHECK(lfd >= 0 && syscall(SYS_getdents64, lfd, buf0, sizeof buf0) > 0 &&
+		      stat("listed", &b) == 0 && b.st_atime > 2000,
+	      "listing a directory updates its old atime");
+	close(lfd);
+	rmdir("listed");
 
 	/* A directory's mtime and ctime move when its entries change. */
 	CHECK(mkdir("times", 0755) == 0 && mkdir("times2", 0755) == 0, "two directories");
