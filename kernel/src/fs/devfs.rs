@@ -204,6 +204,11 @@ impl Attrs {
 /// Opens the character device numbered `rdev` (a node made by `mknod`
 /// elsewhere): `ENXIO` for a number no device has.
 pub fn open_device(rdev: u64, oflags: u32) -> Result<Arc<dyn FileLike>> {
+    // A pseudo-terminal slave (major 136) opens only through its devpts
+    // node: elsewhere Linux's `pts_unix98_lookup` finds no terminal (EIO).
+    if (rdev >> 8) & 0xfff == 136 {
+        return_errno!(EIO);
+    }
     let (device, _, ino) = Device::ALL
         .into_iter()
         .find(|(d, _, _)| {

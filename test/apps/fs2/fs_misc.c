@@ -270,6 +270,12 @@ int main(void)
 	CHECK(pts_fd >= 0, "open the slave %s", ptsname(ptm));
 	CHECK(magic_of_fd(ptm) == 0x01021994, "fstatfs of the master (/dev/ptmx): TMPFS_MAGIC");
 	CHECK(magic_of_fd(pts_fd) == 0x1cd1, "fstatfs of the slave: DEVPTS_SUPER_MAGIC");
+	struct stat pst;
+	CHECK(fstat(pts_fd, &pst) == 0 && mknod("slave", S_IFCHR | 0600, pst.st_rdev) == 0,
+	      "mknod a node with the slave's number");
+	CHECK_ERRNO(open("slave", O_RDWR | O_NOCTTY), EIO,
+		    "a pty slave opens only through devpts: EIO elsewhere");
+	unlink("slave");
 	close(pts_fd);
 	close(ptm);
 	int zfd = open("/dev/zero", O_RDONLY);
