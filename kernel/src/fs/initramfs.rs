@@ -23,6 +23,9 @@ pub fn unpack(root: &Arc<dyn Inode>, data: &[u8]) {
         }
     };
     let (mut files, mut dirs, mut links) = (0, 0, 0);
+    // Directories' modification times, set again at the end: adding
+    // their entries moved them (Linux's `dir_utime`).
+    let mut dir_times = alloc::vec::Vec::new();
     for entry in cpio_newc::entries(&bytes) {
         let entry = match entry {
             Ok(e) => e,
@@ -66,9 +69,17 @@ pub fn unpack(root: &Arc<dyn Inode>, data: &[u8]) {
             }
         };
         match node {
-            Ok(n) => set_owner_mode(&n, entry.uid, entry.gid, mode, entry.mtime as u64),
+            Ok(n) => {
+                set_owner_mode(&n, entry.uid, entry.gid, mode, entry.mtime as u64);
+                if n.metadata().kind == InodeType::Dir && dir_times.try_reserve(1).is_ok() {
+                    dir_times.push((n, entry.mtime as u64));
+                }
+            }
             Err(e) => log::warn!("initramfs: cannot create {:?}: {e:?}", entry.name),
         }
+    }
+    for (dir, mtime) in dir_times {
+        super::ramfs::set_mtime_of(&dir, mtime);
     }
     log::info!("initramfs: {files} files, {dirs} directories, {links} symlinks");
 }

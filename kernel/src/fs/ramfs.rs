@@ -771,6 +771,13 @@ pub fn set_owner_mode(inode: &Arc<dyn Inode>, uid: u32, gid: u32, mode: u32, mti
     }
 }
 
+/// Sets the modification (and change) time of a RAM inode, in seconds.
+pub fn set_mtime_of(inode: &Arc<dyn Inode>, secs: u64) {
+    if let Some(r) = inode.as_any().downcast_ref::<RamInode>() {
+        r.set_mtime(secs);
+    }
+}
+
 /// Sets the device number of a RAM device node (`mknod`).
 pub fn set_rdev(inode: &Arc<dyn Inode>, rdev: u64) {
     if let Some(r) = inode.as_any().downcast_ref::<RamInode>() {
