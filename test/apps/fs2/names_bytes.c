@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -84,6 +86,24 @@ int main(void)
 	CHECK(n >= 0 && strcmp(target, want) == 0, "/proc/self/cwd gives the bytes");
 	CHECK(chdir("..") == 0, "back up");
 	CHECK(rmdir(latin1) == 0, "rmdir it");
+
+	/* A Unix socket bound at a Latin-1 path. */
+	int srv = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	snprintf(sa.sun_path, sizeof sa.sun_path, "%s/sock\xe9", dir);
+	CHECK(bind(srv, (struct sockaddr *)&sa, sizeof sa) == 0 && listen(srv, 1) == 0,
+	      "bind a socket at a Latin-1 path");
+	CHECK(lstat("sock\xe9", &st) == 0 && S_ISSOCK(st.st_mode), "the socket inode is there");
+	int cli = socket(AF_UNIX, SOCK_STREAM, 0);
+	CHECK(connect(cli, (struct sockaddr *)&sa, sizeof sa) == 0, "connect to it");
+	struct sockaddr_un got;
+	socklen_t len = sizeof got;
+	CHECK(getsockname(srv, (struct sockaddr *)&got, &len) == 0 &&
+		      strcmp(got.sun_path, sa.sun_path) == 0,
+	      "getsockname gives the bytes");
+	close(cli);
+	close(srv);
+	unlink("sock\xe9");
 
 	CHECK_ERRNO(open("a\nb/c", O_RDONLY), ENOENT, "a newline is an ordinary byte");
 	fd = open("a\nb", O_CREAT | O_RDWR, 0600);
