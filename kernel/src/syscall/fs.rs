@@ -1,6 +1,5 @@
 //! File syscalls: read/write, open/close, stat, ioctl, descriptors.
 
-use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -192,12 +191,6 @@ pub fn get_file(ctx: &SyscallContext, fd: i32) -> Result<Arc<dyn FileLike>> {
 /// past `PATH_MAX`).
 pub fn read_path(ctx: &SyscallContext, addr: u64) -> Result<Vec<u8>> {
     ctx.vmar().read_cstring(addr, g::PATH_MAX as usize - 1)
-}
-
-/// Reads a path argument for code that still needs text (`execve`): a
-/// path that is not UTF-8 is not found.
-pub fn read_path_utf8(ctx: &SyscallContext, addr: u64) -> Result<String> {
-    String::from_utf8(read_path(ctx, addr)?).map_err(|_| Error::new(ENOENT))
 }
 
 /// The directory a `*at` call starts from: `None` for the working

@@ -396,7 +396,7 @@ fn read_string_array(
 }
 
 pub fn sys_execve(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
-    let path = super::fs::read_path_utf8(ctx, a[0])?;
+    let path = super::fs::read_path(ctx, a[0])?;
     let argv = read_string_array(ctx, a[1])?;
     let envp = read_string_array(ctx, a[2])?;
     crate::process::execve::execve(ctx.thread, ctx.user, &path, None, argv, envp)?;
@@ -409,24 +409,17 @@ pub fn sys_execveat(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     if flags & !(g::AT_EMPTY_PATH | g::AT_SYMLINK_NOFOLLOW) != 0 {
         return_errno!(EINVAL);
     }
-    let path = super::fs::read_path_utf8(ctx, a[1])?;
+    let path = super::fs::read_path(ctx, a[1])?;
     let argv = read_string_array(ctx, a[2])?;
     let envp = read_string_array(ctx, a[3])?;
     let (inode, shown) = if path.is_empty() && flags & g::AT_EMPTY_PATH != 0 {
         let f = super::fs::get_file(ctx, dirfd)?;
         let inode = f.inode().cloned().ok_or(Error::new(EACCES))?;
-        (
-            Some(inode),
-            alloc::string::String::from_utf8_lossy(&f.path().unwrap_or_default()).into_owned(),
-        )
+        (Some(inode), f.path().unwrap_or_default())
     } else {
-        let start = super::fs::dirfd_inode(ctx, dirfd, path.as_bytes())?;
+        let start = super::fs::dirfd_inode(ctx, dirfd, &path)?;
         let fs = ctx.process.fs().lock().clone();
-        let inode = fs.lookup(
-            start.as_ref(),
-            path.as_bytes(),
-            flags & g::AT_SYMLINK_NOFOLLOW == 0,
-        )?;
+        let inode = fs.lookup(start.as_ref(), &path, flags & g::AT_SYMLINK_NOFOLLOW == 0)?;
         // A link not followed cannot be run: Linux's open for exec then
         // fails as `O_NOFOLLOW` does.
         if inode.metadata().kind == crate::fs::inode::InodeType::Symlink {

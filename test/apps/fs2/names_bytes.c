@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -104,6 +105,23 @@ int main(void)
 	close(cli);
 	close(srv);
 	unlink("sock\xe9");
+
+	/* A script at a Latin-1 path runs, and sees its name as given. */
+	fd = open("run\xe9", O_CREAT | O_WRONLY, 0755);
+	const char script[] = "#!/bin/sh\nexit 7\n";
+	CHECK(fd >= 0 && write(fd, script, sizeof script - 1) == (ssize_t)(sizeof script - 1),
+	      "a script with a Latin-1 name");
+	close(fd);
+	pid_t pid = fork();
+	if (pid == 0) {
+		char *args[] = { "run\xe9", NULL };
+		execv("./run\xe9", args);
+		_exit(127);
+	}
+	int status;
+	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 7,
+	      "execve of it runs it (status %d)", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	unlink("run\xe9");
 
 	CHECK_ERRNO(open("a\nb/c", O_RDONLY), ENOENT, "a newline is an ordinary byte");
 	fd = open("a\nb", O_CREAT | O_RDWR, 0600);

@@ -112,7 +112,7 @@ fn map_image(
 pub fn load(
     fs: &FsContext,
     inode: &Arc<dyn Inode>,
-    path: &str,
+    path: &[u8],
     argv: Vec<Vec<u8>>,
     envp: Vec<Vec<u8>>,
 ) -> Result<LoadedProgram> {
@@ -191,7 +191,7 @@ pub fn load(
         stack_top: layout::STACK_TOP,
         argv: &argv_refs,
         envp: &envp_refs,
-        execfn: path.as_bytes(),
+        execfn: path,
         random,
         platform: Some(b"x86_64"),
         auxv: &auxv,
@@ -209,11 +209,10 @@ pub fn load(
         vmar,
         entry,
         sp: image.initial_sp,
-        exe_path: fs
-            .canonical_path(path.as_bytes())
-            .ok()
-            .and_then(|p| String::from_utf8(p).ok())
-            .unwrap_or_else(|| String::from(path)),
+        exe_path: String::from_utf8_lossy(
+            &fs.canonical_path(path).unwrap_or_else(|_| path.to_vec()),
+        )
+        .into_owned(),
         cmdline,
     })
 }
