@@ -19,9 +19,15 @@ pub fn unpack(root: &Arc<dyn Inode>, data: &[u8]) {
         root: root.clone(),
         current: None,
         counts: [0; 3],
+        dir_times: Vec::new(),
     };
     if let Err(e) = cpio_newc::unpack(data, &mut u, limit) {
         log::error!("initramfs: damaged archive ({e}); keeping what came before");
+    }
+    // Adding entries moved the directories' modification times: they get
+    // the archive's again (Linux's `dir_utime`).
+    for (dir, mtime) in u.dir_times {
+        super::ramfs::set_mtime_of(&dir, mtime);
     }
     let [files, dirs, links] = u.counts;
     log::info!("initramfs: {files} files, {dirs} directories, {links} symlinks");
@@ -50,6 +56,8 @@ struct Unpacker {
     current: Option<Current>,
     /// Files, directories and symlinks made.
     counts: [usize; 3],
+    /// The directories made, with their modification times.
+    dir_times: Vec<(Arc<dyn Inode>, u64)>,
 }
 
 impl Unpacker {
@@ -80,7 +88,7 @@ impl Sink for Unpacker {
             let created = c
                 .parent
                 .as_ref()
-                .map(|p| p.create(name, InodeType::File, c.mode));
+                .map(|p| p.create(name.as_bytes(), InodeType::File, c.mode));
             match created {
                 Some(Ok(f)) => c.file = Some(f),
                 Some(Err(e)) => {
@@ -131,9 +139,9 @@ impl Sink for Unpacker {
         let node = match c.kind {
             FileType::Directory => {
                 self.counts[1] += 1;
-                match parent.lookup(name) {
+                match parent.lookup(&c.name) {
                     Ok(existing) if existing.metadata().kind == InodeType::Dir => Ok(existing),
-                    _ => parent.create(name, InodeType::Dir, c.mode),
+                    _ => parent.create(&c.name, InodeType::Dir, c.mode),
                 }
             }
             FileType::Regular => {
@@ -145,15 +153,11 @@ impl Sink for Unpacker {
             }
             FileType::Symlink => {
                 self.counts[2] += 1;
-                match core::str::from_utf8(&c.target) {
-                    Ok(target) if c.target.len() <= cpio_newc::MAX_NAME => {
-                        parent.symlink(name, target)
-                    }
-                    _ => {
-                        log::warn!("initramfs: skipping {name:?}: bad link target");
-                        return;
-                    }
+                if c.target.len() > cpio_newc::MAX_NAME {
+                    log::warn!("initramfs: skipping {name:?}: link target too long");
+                    return;
                 }
+                parent.symlink(&c.name, &c.target)
             }
             other => {
                 log::debug!("initramfs: skipping {name:?} ({other:?})");
@@ -161,7 +165,12 @@ impl Sink for Unpacker {
             }
         };
         match node {
-            Ok(n) => set_owner_mode(&n, c.uid, c.gid, c.mode, c.mtime),
+            Ok(n) => {
+                set_owner_mode(&n, c.uid, c.gid, c.mode, c.mtime);
+                if c.kind == FileType::Directory && self.dir_times.try_reserve(1).is_ok() {
+                    self.dir_times.push((n, c.mtime));
+                }
+            }
             Err(e) => log::warn!("initramfs: cannot create {name:?}: {e:?}"),
         }
     }
@@ -183,10 +192,10 @@ fn make_parents<'a>(root: &Arc<dyn Inode>, path: &'a str) -> Option<(Arc<dyn Ino
         if comp == "." || comp == ".." {
             return None;
         }
-        cur = match cur.lookup(comp) {
+        cur = match cur.lookup(comp.as_bytes()) {
             Ok(n) if n.metadata().kind == InodeType::Dir => n,
             Ok(_) => return None,
-            Err(_) => cur.create(comp, InodeType::Dir, 0o755).ok()?,
+            Err(_) => cur.create(comp.as_bytes(), InodeType::Dir, 0o755).ok()?,
         };
     }
     Some((cur, name))

@@ -22,7 +22,7 @@ use crate::prelude::*;
 pub fn execve(
     thread: &Arc<Thread>,
     user: &mut UserContext,
-    path: &str,
+    path: &[u8],
     inode: Option<Arc<dyn Inode>>,
     argv: Vec<Vec<u8>>,
     envp: Vec<Vec<u8>>,

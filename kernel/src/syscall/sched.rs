@@ -78,7 +78,7 @@ fn set_param(ctx: &SyscallContext, pid: i32, policy: Option<u32>, flags: u64, pa
         flags,
         util: (0, 0),
     };
-    sched::set_scheduler(&thread, &ctx.process.credentials(), req)?;
+    sched::set_scheduler(&thread, &ctx.thread.credentials(), req)?;
     ret(0)
 }
 
@@ -150,7 +150,7 @@ pub fn sys_sched_setattr(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         flags: sched_flags,
         util,
     };
-    sched::set_scheduler(&thread, &ctx.process.credentials(), req)?;
+    sched::set_scheduler(&thread, &ctx.thread.credentials(), req)?;
     ret(0)
 }
 
@@ -293,7 +293,7 @@ fn prio_targets(ctx: &SyscallContext, which: i32, who: i32) -> Result<Vec<Arc<Th
         }
         g::PRIO_USER => {
             let uid = if who == 0 {
-                ctx.process.credentials().ruid
+                ctx.thread.credentials().ruid
             } else {
                 who as u32
             };
@@ -322,7 +322,7 @@ pub fn sys_getpriority(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
 pub fn sys_setpriority(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     let nice = (a[2] as i32).clamp(MIN_NICE, MAX_NICE);
     let threads = prio_targets(ctx, a[0] as i32, a[1] as i32)?;
-    let caller = ctx.process.credentials();
+    let caller = ctx.thread.credentials();
     let mut result = Err(Error::new(ESRCH));
     for t in &threads {
         match sched::set_nice(t, &caller, nice) {
@@ -357,7 +357,7 @@ pub fn sys_sched_setaffinity(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     let mut bytes = [0u8; CPUMASK_SIZE];
     ctx.vmar().read_bytes(a[2], &mut bytes[..len])?;
     let thread = thread_of(ctx, a[0] as i32)?;
-    if !sched::may_set_affinity(&thread, &ctx.process.credentials()) {
+    if !sched::may_set_affinity(&thread, &ctx.thread.credentials()) {
         return_errno!(EPERM);
     }
     if u64::from_ne_bytes(bytes) & 1 == 0 {
@@ -396,7 +396,7 @@ fn ioprio_targets(ctx: &SyscallContext, which: u32, who: i32) -> Result<Vec<Arc<
 /// `ioprio_set(which, who, ioprio)`.
 pub fn sys_ioprio_set(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     let (which, who, prio) = (a[0] as u32, a[1] as i32, a[2] as i32);
-    let caller = ctx.process.credentials();
+    let caller = ctx.thread.credentials();
     ioprio::check(prio, &caller)?;
     let threads = ioprio_targets(ctx, which, who)?;
     if threads.is_empty() {

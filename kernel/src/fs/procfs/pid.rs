@@ -1,7 +1,7 @@
 //! The per-process files: `/proc/<pid>/...` and `/proc/<pid>/task/<tid>/...`.
 
 use alloc::format;
-use alloc::string::{String, ToString};
+use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt::Write;
@@ -133,7 +133,7 @@ pub(super) fn generate(
 /// its own file sees that `read`); `-1 sp pc` outside system calls.
 fn syscall(p: &Arc<Process>, thread: Option<&Arc<Thread>>) -> String {
     let Some(t) = thread.cloned().or_else(|| p.main_thread()) else {
-        return "-1 0x0 0x0\n".to_string();
+        return String::from("-1 0x0 0x0\n");
     };
     match t.syscall() {
         Some([nr, rest @ ..]) => {
@@ -144,7 +144,7 @@ fn syscall(p: &Arc<Process>, thread: Option<&Arc<Thread>>) -> String {
             out.push('\n');
             out
         }
-        None => "-1 0x0 0x0\n".to_string(),
+        None => String::from("-1 0x0 0x0\n"),
     }
 }
 
@@ -158,11 +158,14 @@ fn wchan(p: &Arc<Process>, thread: Option<&Arc<Thread>>) -> String {
         .or_else(|| p.main_thread())
         .and_then(|t| t.task())
         .and_then(|t| t.wait_site())
-        .map_or_else(|| "0".to_string(), |l| format!("{}:{}", l.file(), l.line()))
+        .map_or_else(
+            || String::from("0"),
+            |l| format!("{}:{}", l.file(), l.line()),
+        )
 }
 
 /// The target of a per-process symbolic link.
-pub(super) fn read_link(p: &Arc<Process>, entry: PidEntry) -> Result<String> {
+pub(super) fn read_link(p: &Arc<Process>, entry: PidEntry) -> Result<Vec<u8>> {
     // Like Linux: a zombie has given up its files and address space.
     if p.is_zombie() {
         return_errno!(ENOENT);
@@ -174,21 +177,21 @@ pub(super) fn read_link(p: &Arc<Process>, entry: PidEntry) -> Result<String> {
                 return_errno!(ENOENT);
             }
             let fs = super::lock_bounded(&p.fs())?.clone();
-            let abs = absolute(&exe, &fs.cwd_path);
+            let abs = absolute(exe.as_bytes(), &fs.cwd_path);
             // Linux shows the executable itself, not the link it was run by.
             Ok(realpath(&fs, &abs).unwrap_or(abs))
         }
         PidEntry::Cwd => Ok(super::lock_bounded(&p.fs())?.cwd_path.clone()),
-        PidEntry::Root => Ok("/".to_string()),
+        PidEntry::Root => Ok(b"/".to_vec()),
         _ => return_errno!(EINVAL),
     }
 }
 
 /// What `/proc/<pid>/fd/<n>` points to, for `file` open in `p`.
-pub(super) fn describe_file(p: &Process, file: &Arc<dyn FileLike>) -> Result<String> {
+pub(super) fn describe_file(p: &Process, file: &Arc<dyn FileLike>) -> Result<Vec<u8>> {
     if let Some(path) = file.path() {
-        if path.starts_with('/') {
-            return Ok(absolute(&path, "/"));
+        if path.starts_with(b"/") {
+            return Ok(absolute(&path, b"/"));
         }
         // Opened by a relative name: the best guess is the current
         // working directory.
@@ -196,59 +199,60 @@ pub(super) fn describe_file(p: &Process, file: &Arc<dyn FileLike>) -> Result<Str
         return Ok(absolute(&path, &cwd));
     }
     if let Some(tty) = file.as_any().downcast_ref::<crate::fs::tty::TtyFile>() {
-        return Ok(tty.tty().name());
+        return Ok(tty.tty().name().into_bytes());
     }
     let m = file.metadata();
     Ok(match m.kind {
         InodeType::Fifo => format!("pipe:[{}]", m.ino),
         InodeType::Socket => format!("socket:[{}]", m.ino),
         _ => format!("anon_inode:[{}]", m.ino),
-    })
+    }
+    .into_bytes())
 }
 
 /// `path` made absolute against `cwd`, with `.`, `..` and repeated slashes
 /// removed (lexically).
-pub(super) fn absolute(path: &str, cwd: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    let full = if path.starts_with('/') {
-        path.to_string()
+pub(super) fn absolute(path: &[u8], cwd: &[u8]) -> Vec<u8> {
+    let mut parts: Vec<&[u8]> = Vec::new();
+    let base = if path.starts_with(b"/") {
+        &b""[..]
     } else {
-        format!("{cwd}/{path}")
+        cwd
     };
-    for comp in full.split('/') {
+    for comp in crate::fs::components(base).chain(crate::fs::components(path)) {
         match comp {
-            "" | "." => {}
-            ".." => {
+            b"." => {}
+            b".." => {
                 parts.pop();
             }
             c => parts.push(c),
         }
     }
-    format!("/{}", parts.join("/"))
+    crate::fs::join_absolute(&parts)
 }
 
 /// Resolves every symbolic link in the absolute, normalised `path`
 /// (`realpath(3)`), or `None` if some component does not resolve.
-fn realpath(fs: &FsContext, path: &str) -> Option<String> {
-    let mut resolved = String::new();
-    let mut rest: Vec<String> = path
-        .split('/')
-        .filter(|c| !c.is_empty())
+fn realpath(fs: &FsContext, path: &[u8]) -> Option<Vec<u8>> {
+    let mut resolved: Vec<u8> = Vec::new();
+    let mut rest: Vec<Vec<u8>> = crate::fs::components(path)
         .rev()
-        .map(String::from)
+        .map(|c| c.to_vec())
         .collect();
     let mut links = 0;
     while let Some(comp) = rest.pop() {
-        match comp.as_str() {
-            "." => continue,
-            ".." => {
-                let cut = resolved.rfind('/').unwrap_or(0);
+        match comp.as_slice() {
+            b"." => continue,
+            b".." => {
+                let cut = resolved.iter().rposition(|&b| b == b'/').unwrap_or(0);
                 resolved.truncate(cut);
                 continue;
             }
             _ => {}
         }
-        let candidate = format!("{resolved}/{comp}");
+        let mut candidate = resolved.clone();
+        candidate.push(b'/');
+        candidate.extend_from_slice(&comp);
         let node = fs.lookup(None, &candidate, false).ok()?;
         if node.metadata().kind != InodeType::Symlink {
             resolved = candidate;
@@ -265,19 +269,13 @@ fn realpath(fs: &FsContext, path: &str) -> Option<String> {
             return None;
         }
         let target = node.read_link().ok()?;
-        if target.starts_with('/') {
+        if target.starts_with(b"/") {
             resolved.clear();
         }
-        rest.extend(
-            target
-                .split('/')
-                .filter(|c| !c.is_empty())
-                .rev()
-                .map(String::from),
-        );
+        rest.extend(crate::fs::components(&target).rev().map(|c| c.to_vec()));
     }
     Some(if resolved.is_empty() {
-        "/".to_string()
+        b"/".to_vec()
     } else {
         resolved
     })

@@ -603,7 +603,7 @@ mod test {
 
     #[ktest]
     fn pair_moves_data_and_hangs_up() {
-        let node = crate::fs::devfs::new_root().lookup("ptmx").unwrap();
+        let node = crate::fs::devfs::new_root().lookup(b"ptmx").unwrap();
         let master = open_master(linux_raw_sys::general::O_RDWR, node).unwrap();
         let pty = master
             .as_any()

@@ -114,7 +114,7 @@ fn map_image(
 pub fn load(
     fs: &FsContext,
     inode: &Arc<dyn Inode>,
-    path: &str,
+    path: &[u8],
     argv: Vec<Vec<u8>>,
     envp: Vec<Vec<u8>>,
     creds: Credentials,
@@ -133,9 +133,11 @@ pub fn load(
     let mut entry = plan.entry + bias;
     let mut interp_base = 0;
     if let Some(interp_path) = &plan.interp {
-        let interp = fs.lookup(None, interp_path, true).inspect_err(|&e| {
-            log::debug!("exec: interpreter {interp_path}: {e:?}");
-        })?;
+        let interp = fs
+            .lookup(None, interp_path.as_bytes(), true)
+            .inspect_err(|&e| {
+                log::debug!("exec: interpreter {interp_path}: {e:?}");
+            })?;
         if interp.metadata().kind != InodeType::File {
             return_errno!(EACCES);
         }
@@ -193,7 +195,7 @@ pub fn load(
         stack_top: layout::STACK_TOP,
         argv: &argv_refs,
         envp: &envp_refs,
-        execfn: path.as_bytes(),
+        execfn: path,
         random,
         platform: Some(b"x86_64"),
         auxv: &auxv,
@@ -211,9 +213,10 @@ pub fn load(
         vmar,
         entry,
         sp: image.initial_sp,
-        exe_path: fs
-            .canonical_path(path)
-            .unwrap_or_else(|_| String::from(path)),
+        exe_path: String::from_utf8_lossy(
+            &fs.canonical_path(path).unwrap_or_else(|_| path.to_vec()),
+        )
+        .into_owned(),
         cmdline,
         creds,
     })

@@ -45,14 +45,13 @@ impl LoadedProgram {
     /// Records the new program in `process`: its executable, command line,
     /// and name. Linux names the process after the file name given to
     /// execve (`sleep`), not the resolved executable (`busybox`).
-    pub fn name_process(&self, process: &super::Process, given_path: &str) {
+    pub fn name_process(&self, process: &super::Process, given_path: &[u8]) {
         process.set_exe(self.exe_path.clone(), self.cmdline.clone());
         process.set_comm(
             given_path
-                .rsplit('/')
+                .rsplit(|&b| b == b'/')
                 .next()
-                .unwrap_or(given_path)
-                .as_bytes(),
+                .unwrap_or(given_path),
         );
     }
 }
@@ -60,7 +59,7 @@ impl LoadedProgram {
 /// Loads the program at `path` with `argv` and `envp`.
 pub fn load_program(
     fs: &FsContext,
-    path: &str,
+    path: &[u8],
     argv: Vec<Vec<u8>>,
     envp: Vec<Vec<u8>>,
 ) -> Result<LoadedProgram> {
@@ -72,7 +71,7 @@ pub fn load_program(
 pub fn load_program_from(
     fs: &FsContext,
     inode: Arc<dyn Inode>,
-    path: &str,
+    path: &[u8],
     argv: Vec<Vec<u8>>,
     envp: Vec<Vec<u8>>,
 ) -> Result<LoadedProgram> {
@@ -82,7 +81,7 @@ pub fn load_program_from(
 fn load_with_depth(
     fs: &FsContext,
     inode: Option<Arc<dyn Inode>>,
-    path: &str,
+    path: &[u8],
     argv: Vec<Vec<u8>>,
     envp: Vec<Vec<u8>>,
     depth: usize,
@@ -108,9 +107,7 @@ fn load_with_depth(
 
     if let Some(script) = shebang::parse(head)? {
         let argv = script.new_argv(path, argv);
-        let interp =
-            String::from_utf8(script.interpreter.clone()).map_err(|_| Error::new(ENOEXEC))?;
-        return load_with_depth(fs, None, &interp, argv, envp, depth + 1);
+        return load_with_depth(fs, None, &script.interpreter, argv, envp, depth + 1);
     }
     if head.starts_with(b"\x7fELF") {
         // The identity comes from the file finally run: a script's
