@@ -85,16 +85,36 @@ impl FsContext {
         if path.is_empty() {
             return_errno!(ENOENT);
         }
-        let mut links = 0;
+        Ok(self.lookup_for_open(start, path, follow)?.0)
+    }
+
+    /// Like [`lookup`](Self::lookup), and also tells whether the last step
+    /// went through a descriptor's magic link (`/proc/PID/fd/N`, also
+    /// reached as `/dev/stdout`, ...): then it gives what that descriptor's
+    /// file shows as its path, which a file opened this way shows too.
+    pub fn lookup_for_open(
+        &self,
+        start: Option<&Arc<dyn Inode>>,
+        path: &str,
+        follow: bool,
+    ) -> Result<(Arc<dyn Inode>, Option<String>)> {
+        kpath::check_path(path.as_bytes()).map_err(path_error)?;
+        if path.is_empty() {
+            return_errno!(ENOENT);
+        }
+        let mut walk = Walk {
+            links: 0,
+            magic_path: None,
+        };
         let start = start.unwrap_or(&self.cwd).clone();
         // A trailing slash makes the last component a directory, so a
         // symlink there is always followed.
         let follow = follow || path.ends_with('/');
-        let node = self.walk(start, path, follow, &mut links)?;
+        let node = self.walk(start, path, follow, &mut walk)?;
         if path.ends_with('/') && node.metadata().kind != InodeType::Dir {
             return_errno!(ENOTDIR);
         }
-        Ok(node)
+        Ok((node, walk.magic_path))
     }
 
     /// The absolute path of `path` with `.`, `..` and symbolic links
@@ -175,11 +195,14 @@ impl FsContext {
             dir
         };
         let start = start.unwrap_or(&self.cwd).clone();
-        let mut links = 0;
+        let mut walk = Walk {
+            links: 0,
+            magic_path: None,
+        };
         let parent = if dir.is_empty() {
             start
         } else {
-            self.walk(start, dir, true, &mut links)?
+            self.walk(start, dir, true, &mut walk)?
         };
         if parent.metadata().kind != InodeType::Dir {
             return_errno!(ENOTDIR);
@@ -193,7 +216,7 @@ impl FsContext {
         start: Arc<dyn Inode>,
         path: &str,
         follow_last: bool,
-        links: &mut u32,
+        walk: &mut Walk,
     ) -> Result<Arc<dyn Inode>> {
         let cred = crate::process::credentials::current();
         let mut cur = if path.starts_with('/') {
@@ -215,6 +238,7 @@ impl FsContext {
                 return_errno!(EACCES);
             }
             kpath::check_name(comp.as_bytes()).map_err(path_error)?;
+            walk.magic_path = None;
             if *comp == ".." {
                 if Arc::ptr_eq(&cur, &self.root) {
                     continue;
@@ -231,15 +255,23 @@ impl FsContext {
             }
             let child = cur.lookup(comp)?;
             let child = if child.metadata().kind == InodeType::Symlink && (!last || follow_last) {
-                *links += 1;
-                if *links > MAX_SYMLINKS {
+                walk.links += 1;
+                if walk.links > MAX_SYMLINKS {
                     return_errno!(ELOOP);
                 }
-                let target = child.read_link()?;
-                if target.is_empty() {
-                    return_errno!(ENOENT);
+                if let Some(found) = procfs::magic_link(&child) {
+                    // Not a path but the open file itself (Linux's
+                    // `nd_jump_link`).
+                    let (node, path) = found?;
+                    walk.magic_path = Some(path);
+                    node
+                } else {
+                    let target = child.read_link()?;
+                    if target.is_empty() {
+                        return_errno!(ENOENT);
+                    }
+                    self.walk(cur, &target, true, walk)?
                 }
-                self.walk(cur, &target, true, links)?
             } else {
                 child
             };
@@ -247,6 +279,15 @@ impl FsContext {
         }
         Ok(cur)
     }
+}
+
+/// The state of one path resolution.
+struct Walk {
+    /// Symbolic links followed so far.
+    links: u32,
+    /// Set when the last step went through a magic link: the path of the
+    /// file it led to.
+    magic_path: Option<String>,
 }
 
 /// The root of whatever is mounted on `dir` (repeatedly), or `dir`.

@@ -352,8 +352,10 @@ fn do_openat(ctx: &mut SyscallContext, dirfd: i32, path_addr: u64, oflags: u32, 
     let fs = ctx.process.fs().lock().clone();
     let follow = oflags & flags::O_NOFOLLOW == 0;
     let cred = ctx.process.credentials();
-    let inode = match fs.lookup(start.as_ref(), &path, follow) {
-        Ok(i) => {
+    let mut opened_as = None;
+    let inode = match fs.lookup_for_open(start.as_ref(), &path, follow) {
+        Ok((i, magic_path)) => {
+            opened_as = magic_path;
             if oflags & flags::O_CREAT != 0 && oflags & flags::O_EXCL != 0 {
                 return_errno!(EEXIST);
             }
@@ -401,7 +403,7 @@ fn do_openat(ctx: &mut SyscallContext, dirfd: i32, path_addr: u64, oflags: u32, 
             {
                 inode.resize(0)?;
             }
-            OpenFile::new(inode, path, oflags)
+            OpenFile::new(inode, opened_as.unwrap_or(path), oflags)
         }
     };
     if oflags & flags::O_NOCTTY == 0

@@ -24,7 +24,10 @@ pub(super) enum PidEntry {
     Environ,
     Exe,
     Fd,
+    FdInfo,
+    Limits,
     Maps,
+    MountInfo,
     Mounts,
     Root,
     Stat,
@@ -35,14 +38,17 @@ pub(super) enum PidEntry {
 
 impl PidEntry {
     /// Entries of `/proc/<pid>`, in listing order.
-    const PROCESS: [PidEntry; 13] = [
+    const PROCESS: [PidEntry; 16] = [
         PidEntry::Cmdline,
         PidEntry::Comm,
         PidEntry::Cwd,
         PidEntry::Environ,
         PidEntry::Exe,
         PidEntry::Fd,
+        PidEntry::FdInfo,
+        PidEntry::Limits,
         PidEntry::Maps,
+        PidEntry::MountInfo,
         PidEntry::Mounts,
         PidEntry::Root,
         PidEntry::Stat,
@@ -59,6 +65,9 @@ impl PidEntry {
             PidEntry::Environ => "environ",
             PidEntry::Exe => "exe",
             PidEntry::Fd => "fd",
+            PidEntry::FdInfo => "fdinfo",
+            PidEntry::Limits => "limits",
+            PidEntry::MountInfo => "mountinfo",
             PidEntry::Maps => "maps",
             PidEntry::Mounts => "mounts",
             PidEntry::Root => "root",
@@ -72,7 +81,7 @@ impl PidEntry {
     pub(super) fn kind(self) -> InodeType {
         match self {
             PidEntry::Cwd | PidEntry::Exe | PidEntry::Root => InodeType::Symlink,
-            PidEntry::Fd | PidEntry::Task => InodeType::Dir,
+            PidEntry::Fd | PidEntry::FdInfo | PidEntry::Task => InodeType::Dir,
             _ => InodeType::File,
         }
     }
@@ -111,11 +120,13 @@ pub(super) fn generate(
         PidEntry::Environ => Vec::new(),
         PidEntry::Maps => maps(p).into_bytes(),
         PidEntry::Mounts => super::system::mounts().into_bytes(),
+        PidEntry::MountInfo => super::system::mountinfo().into_bytes(),
+        PidEntry::Limits => limits(p).into_bytes(),
         PidEntry::Stat => stat(&Info::gather(p, thread)).into_bytes(),
         PidEntry::Statm => statm(&Info::gather(p, thread)).into_bytes(),
         PidEntry::Status => status(&Info::gather(p, thread)).into_bytes(),
         PidEntry::Cwd | PidEntry::Exe | PidEntry::Root => return_errno!(EINVAL),
-        PidEntry::Fd | PidEntry::Task => return_errno!(EISDIR),
+        PidEntry::Fd | PidEntry::FdInfo | PidEntry::Task => return_errno!(EISDIR),
     })
 }
 
@@ -156,12 +167,7 @@ pub(super) fn describe_file(p: &Process, file: &Arc<dyn FileLike>) -> Result<Str
     if let Some(tty) = file.as_any().downcast_ref::<crate::fs::tty::TtyFile>() {
         return Ok(tty.tty().name());
     }
-    let m = file.metadata();
-    Ok(match m.kind {
-        InodeType::Fifo => format!("pipe:[{}]", m.ino),
-        InodeType::Socket => format!("socket:[{}]", m.ino),
-        _ => format!("anon_inode:[{}]", m.ino),
-    })
+    Ok(super::fd::describe_object(file.as_ref()))
 }
 
 /// `path` made absolute against `cwd`, with `.`, `..` and repeated slashes
@@ -592,6 +598,55 @@ fn maps(p: &Process) -> String {
             s.push_str("[stack]");
         }
         s.push('\n');
+    }
+    s
+}
+
+/// `/proc/<pid>/limits`: Linux's table (`proc_pid_limits`), one resource
+/// a line in `RLIMIT_*` order.
+fn limits(p: &Process) -> String {
+    const ROWS: [(&str, &str); crate::process::rlimit::NLIMITS] = [
+        ("Max cpu time", "seconds"),
+        ("Max file size", "bytes"),
+        ("Max data size", "bytes"),
+        ("Max stack size", "bytes"),
+        ("Max core file size", "bytes"),
+        ("Max resident set", "bytes"),
+        ("Max processes", "processes"),
+        ("Max open files", "files"),
+        ("Max locked memory", "bytes"),
+        ("Max address space", "bytes"),
+        ("Max file locks", "locks"),
+        ("Max pending signals", "signals"),
+        ("Max msgqueue size", "bytes"),
+        ("Max nice priority", ""),
+        ("Max realtime priority", ""),
+        ("Max realtime timeout", "us"),
+    ];
+    let value = |v: u64| {
+        if v == crate::process::rlimit::RLIM_INFINITY {
+            String::from("unlimited")
+        } else {
+            v.to_string()
+        }
+    };
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{:<25} {:<20} {:<20} {:<10}",
+        "Limit", "Soft Limit", "Hard Limit", "Units"
+    );
+    let limits = p.rlimits();
+    for (resource, (name, unit)) in ROWS.iter().enumerate() {
+        let Ok(l) = limits.get(resource as u32) else {
+            continue;
+        };
+        let _ = write!(s, "{name:<25} {:<20} {:<20} ", value(l.cur), value(l.max));
+        if unit.is_empty() {
+            s.push('\n');
+        } else {
+            let _ = writeln!(s, "{unit:<10}");
+        }
     }
     s
 }

@@ -154,6 +154,52 @@ pub(super) fn mounts() -> String {
     s
 }
 
+/// The id `/proc/PID/mountinfo` gives the mount at `index` in the table
+/// (the root file system is 1).
+fn mount_id_at(index: usize) -> usize {
+    index + 2
+}
+
+/// The mount id of the file system with device number `dev`, as `fdinfo`
+/// shows it: the latest mount of it, or the root file system.
+pub(super) fn mount_id_of_dev(dev: u64) -> usize {
+    crate::fs::mount::mounts()
+        .iter()
+        .rposition(|m| m.root.metadata().dev == dev)
+        .map_or(1, mount_id_at)
+}
+
+/// `/proc/PID/mountinfo` (`proc_pid_mountinfo(5)`): id, parent id,
+/// `major:minor`, root, mount point, options, `-`, type, source, super
+/// block options.
+pub(super) fn mountinfo() -> String {
+    let mounts = crate::fs::mount::mounts();
+    let mut s = String::from("1 1 0:1 / / rw - rootfs rootfs rw\n");
+    for (i, m) in mounts.iter().enumerate() {
+        // The parent: the latest earlier mount whose mount point contains
+        // this one's.
+        let parent = mounts[..i]
+            .iter()
+            .rposition(|p| {
+                let t = p.target.trim_end_matches('/');
+                m.target.starts_with(t) && m.target.as_bytes().get(t.len()) == Some(&b'/')
+            })
+            .map_or(1, mount_id_at);
+        let dev = m.root.metadata().dev;
+        let _ = writeln!(
+            s,
+            "{} {parent} {}:{} / {} rw,relatime - {} {} rw",
+            mount_id_at(i),
+            (dev >> 8) & 0xfff,
+            dev & 0xff,
+            escape_mount_field(&m.target),
+            escape_mount_field(&m.fstype),
+            escape_mount_field(&m.source)
+        );
+    }
+    s
+}
+
 /// `/proc/filesystems`: the file system types `mount` accepts.
 pub(super) fn filesystems() -> String {
     String::from("nodev\tproc\nnodev\ttmpfs\nnodev\tdevtmpfs\nnodev\tdevpts\nnodev\tramfs\n")
