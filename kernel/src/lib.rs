@@ -17,6 +17,7 @@ pub mod net;
 mod prelude;
 pub mod process;
 pub mod syscall;
+pub mod syslog;
 pub mod util;
 pub mod vm;
 

@@ -19,6 +19,7 @@ pub mod procfs;
 pub mod ramfs;
 pub mod sigio;
 pub mod signalfd;
+pub mod sysfs;
 pub mod timerfd;
 pub mod tty;
 

@@ -323,6 +323,21 @@ pub fn open_fifo(pipe: Arc<Pipe>, oflags: u32) -> Result<Arc<dyn FileLike>> {
     }
 }
 
+/// Opens another end of an anonymous pipe (through `/proc/PID/fd/N`): as
+/// for a FIFO, but never waiting for the other end nor failing without
+/// one (Linux's `fifo_open` for a pipefs inode).
+pub fn reopen_pipe(pipe: Arc<Pipe>, oflags: u32) -> Arc<dyn FileLike> {
+    let oflags = oflags & !flags::O_DIRECT;
+    match oflags & flags::O_ACCMODE {
+        flags::O_RDONLY => pipe.open_end(false, oflags),
+        flags::O_WRONLY => pipe.open_end(true, oflags),
+        _ => Arc::new(DuplexEnd {
+            r: pipe.open_end(false, oflags),
+            w: pipe.open_end(true, oflags),
+        }),
+    }
+}
+
 /// Sleeps on `queue` until `arrived` (the other end was opened). A signal
 /// ends the wait with `ERESTARTSYS`, as in Linux's `wait_for_partner`.
 fn wait_for_partner(queue: &WaitQueue, arrived: impl Fn() -> bool) -> Result<()> {

@@ -105,6 +105,17 @@ static void pipes(void)
 	CHECK(read(p[0], buf, sizeof buf) == 0, "EOF once all write ends are closed");
 	close(p[0]);
 
+	/* Unlike a FIFO's, a pipe's open does not wait for a writer (as
+	 * `cat <(echo x)` needs once `echo` has finished). */
+	CHECK(pipe(p) == 0 && write(p[1], "ab", 2) == 2, "another pipe");
+	close(p[1]);
+	r = open_fd_link(p[0], O_RDONLY);
+	CHECK(r >= 0, "open a read end with no writer left: no wait");
+	CHECK(read(r, buf, sizeof buf) == 2, "the data is there");
+	CHECK(read(r, buf, sizeof buf) == 0, "then EOF");
+	close(r);
+	close(p[0]);
+
 	/* fdinfo of a pipe: flags as given to pipe2, with O_CLOEXEC. */
 	CHECK(pipe2(p, O_CLOEXEC | O_NONBLOCK) == 0, "pipe2");
 	fstat(p[0], &a);

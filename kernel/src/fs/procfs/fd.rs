@@ -66,7 +66,8 @@ fn may_follow(p: &Process) -> Result<()> {
 
 /// An open file without an inode, reached through a magic link: it shows
 /// the file's metadata, and opening it reopens a pipe (a new end of the
-/// same pipe) or fails with `ENXIO`.
+/// same pipe, without waiting for a partner as a FIFO would) or fails
+/// with `ENXIO`.
 struct FileObject {
     file: Arc<dyn FileLike>,
 }
@@ -78,7 +79,7 @@ impl Inode for FileObject {
 
     fn open_special(&self, oflags: u32) -> Option<Result<Arc<dyn FileLike>>> {
         Some(match crate::fs::pipe::pipe_of(self.file.as_ref()) {
-            Some(pipe) => crate::fs::pipe::open_fifo(pipe.clone(), oflags),
+            Some(pipe) => Ok(crate::fs::pipe::reopen_pipe(pipe.clone(), oflags)),
             None => Err(Error::new(ENXIO)),
         })
     }

@@ -109,18 +109,37 @@ static SYS_ENTRIES: &[FixedEntry] = &[
     dir("vm", 102, SYS_VM_ENTRIES),
 ];
 
-static SYS_FS_ENTRIES: &[FixedEntry] = &[tunable(
-    "pipe-max-size",
-    150,
-    system::pipe_max_size,
-    system::set_pipe_max_size,
-)];
+static SYS_FS_ENTRIES: &[FixedEntry] = &[
+    file("file-max", 151, system::file_max),
+    file("file-nr", 152, system::file_nr),
+    file("nr_open", 153, system::nr_open),
+    tunable(
+        "pipe-max-size",
+        150,
+        system::pipe_max_size,
+        system::set_pipe_max_size,
+    ),
+];
 
 static SYS_KERNEL_ENTRIES: &[FixedEntry] = &[
     file("hostname", 110, system::hostname),
     file("ostype", 111, system::ostype),
     file("osrelease", 112, system::osrelease),
     file("version", 113, system::kernel_version),
+    tunable(
+        "core_pattern",
+        116,
+        system::core_pattern,
+        system::set_core_pattern,
+    ),
+    tunable(
+        "dmesg_restrict",
+        117,
+        system::dmesg_restrict,
+        system::set_dmesg_restrict,
+    ),
+    file("ngroups_max", 118, system::ngroups_max),
+    file("tainted", 119, system::tainted),
     tunable("pid_max", 114, system::pid_max, system::set_pid_max),
     tunable(
         "threads-max",

@@ -202,7 +202,9 @@ pub(super) fn mountinfo() -> String {
 
 /// `/proc/filesystems`: the file system types `mount` accepts.
 pub(super) fn filesystems() -> String {
-    String::from("nodev\tproc\nnodev\ttmpfs\nnodev\tdevtmpfs\nnodev\tdevpts\nnodev\tramfs\n")
+    String::from(
+        "nodev\tsysfs\nnodev\tproc\nnodev\ttmpfs\nnodev\tdevtmpfs\nnodev\tdevpts\nnodev\tramfs\n",
+    )
 }
 
 /// `/proc/version`.
@@ -365,4 +367,79 @@ pub(super) fn pty_reserve() -> String {
 
 pub(super) fn overcommit() -> String {
     String::from("0\n")
+}
+
+/// `/proc/sys/kernel/tainted`: nothing has tainted this kernel.
+pub(super) fn tainted() -> String {
+    String::from("0\n")
+}
+
+/// `/proc/sys/kernel/ngroups_max`: Linux's `NGROUPS_MAX`.
+pub(super) fn ngroups_max() -> String {
+    String::from("65536\n")
+}
+
+/// Linux's `CORENAME_MAX_SIZE`: a core pattern is shorter.
+const CORENAME_MAX_SIZE: usize = 128;
+
+/// `/proc/sys/kernel/core_pattern` (kept for readers; no core files are
+/// written).
+static CORE_PATTERN: SpinLock<Option<String>> = SpinLock::new(None);
+
+pub(super) fn core_pattern() -> String {
+    let p = CORE_PATTERN.lock();
+    format!("{}\n", p.as_deref().unwrap_or("core"))
+}
+
+pub(super) fn set_core_pattern(text: &str) -> Result<()> {
+    if text.len() >= CORENAME_MAX_SIZE {
+        return_errno!(EINVAL);
+    }
+    *CORE_PATTERN.lock() = Some(String::from(text));
+    Ok(())
+}
+
+/// `/proc/sys/kernel/dmesg_restrict`.
+pub(super) fn dmesg_restrict() -> String {
+    format!("{}\n", u8::from(crate::syslog::dmesg_restrict()))
+}
+
+/// Writes `/proc/sys/kernel/dmesg_restrict`: 0 or 1.
+pub(super) fn set_dmesg_restrict(text: &str) -> Result<()> {
+    match parse_tunable(text)? {
+        0 => crate::syslog::set_dmesg_restrict(false),
+        1 => crate::syslog::set_dmesg_restrict(true),
+        _ => return_errno!(EINVAL),
+    }
+    Ok(())
+}
+
+/// `/proc/sys/fs/nr_open`: the ceiling of `RLIMIT_NOFILE`.
+pub(super) fn nr_open() -> String {
+    format!("{}\n", crate::process::rlimit::NR_OPEN)
+}
+
+/// Linux's `files_maxfiles_init`: about a tenth of memory in KiB, at
+/// least `NR_FILE`.
+fn max_files() -> u64 {
+    let kib = ostd::mm::total_frames() as u64 * (ostd::mm::PAGE_SIZE as u64 / 1024);
+    (kib / 10).max(8192)
+}
+
+/// `/proc/sys/fs/file-max`.
+pub(super) fn file_max() -> String {
+    format!("{}\n", max_files())
+}
+
+/// `/proc/sys/fs/file-nr`: open descriptors, 0 free, the maximum.
+pub(super) fn file_nr() -> String {
+    let open: usize = all_processes()
+        .iter()
+        .filter_map(|p| {
+            super::lock_bounded(&p.files())
+                .ok()
+                .map(|f| f.iter().count())
+        })
+        .sum();
+    format!("{open}\t0\t{}\n", max_files())
 }
