@@ -109,6 +109,15 @@ pub fn set_pid_max(v: u32) -> Result<()> {
     Ok(())
 }
 
+/// Ids handed out since boot: processes and threads created (Linux's
+/// `total_forks`, `processes` in `/proc/stat`).
+static FORKS: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
+/// Processes and threads created since boot.
+pub fn forks() -> u64 {
+    FORKS.load(core::sync::atomic::Ordering::Relaxed)
+}
+
 /// One use of an id; the id is free again when the last use is dropped.
 #[derive(Debug)]
 pub struct IdRef(Pid);
@@ -128,6 +137,7 @@ impl IdRef {
             if let alloc::collections::btree_map::Entry::Vacant(e) = ids.refs.entry(candidate) {
                 e.insert(1);
                 ids.next = candidate + 1;
+                FORKS.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
                 return Ok(IdRef(candidate));
             }
             candidate += 1;

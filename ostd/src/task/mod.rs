@@ -9,6 +9,7 @@
 //! returning to user mode.
 
 mod scheduler;
+pub mod stats;
 mod switch;
 
 use alloc::boxed::Box;
@@ -59,6 +60,14 @@ pub struct Task {
     /// Whether the task is counted in its group's load (runnable or
     /// running); changed only by the scheduler, under its lock.
     counted: AtomicBool,
+    /// Switches away from the task because it slept (voluntary) or was
+    /// preempted (involuntary).
+    voluntary_switches: AtomicU64,
+    involuntary_switches: AtomicU64,
+    /// Timer ticks that found the task running in user mode, and in the
+    /// kernel: how its CPU time splits between the two.
+    user_ticks: AtomicU64,
+    system_ticks: AtomicU64,
 }
 
 // SAFETY: `saved_rsp` is only accessed by the scheduler with interrupts
@@ -104,6 +113,25 @@ impl Task {
         core::time::Duration::from_nanos(ns)
     }
 
+    /// Context switches away from the task: (voluntary, involuntary), as
+    /// Linux's `nvcsw` and `nivcsw`.
+    pub fn context_switches(&self) -> (u64, u64) {
+        (
+            self.voluntary_switches.load(Ordering::Relaxed),
+            self.involuntary_switches.load(Ordering::Relaxed),
+        )
+    }
+
+    /// The task's CPU time split into (user, system), in the proportion
+    /// the timer ticks saw it in each mode (Linux's `cputime_adjust`).
+    pub fn user_system_time(&self) -> (core::time::Duration, core::time::Duration) {
+        let total = self.cpu_time();
+        let user = self.user_ticks.load(Ordering::Relaxed);
+        let system = self.system_ticks.load(Ordering::Relaxed);
+        let user_part = stats::scale(total, user, user + system);
+        (user_part, total.saturating_sub(user_part))
+    }
+
     /// Charges the time since `ran_since` to the CPU time and returns it;
     /// with `running_again`, restarts the count from `now`.
     pub(crate) fn account(&self, now: u64, running_again: bool) -> u64 {
@@ -136,6 +164,11 @@ impl Task {
     /// Starts counting CPU time from `now`.
     pub(crate) fn start_running(&self, now: u64) {
         self.ran_since.store(now, Ordering::Relaxed);
+    }
+
+    /// Whether the task is running or waiting to run (Linux's `R` state).
+    pub fn is_runnable(&self) -> bool {
+        matches!(self.state(), TaskState::Running | TaskState::Runnable)
     }
 
     /// Whether the task has exited.
@@ -203,6 +236,10 @@ impl TaskOptions {
             vruntime: AtomicU64::new(0),
             group: AtomicU64::new(0),
             counted: AtomicBool::new(false),
+            voluntary_switches: AtomicU64::new(0),
+            involuntary_switches: AtomicU64::new(0),
+            user_ticks: AtomicU64::new(0),
+            system_ticks: AtomicU64::new(0),
         }))
     }
 

@@ -266,7 +266,16 @@ struct Info {
     tpgid: i64,
     threads: usize,
     uid: u32,
-    gid: u32,
+    /// Real, effective, saved and file-system user and group ids.
+    uids: [u32; 4],
+    gids: [u32; 4],
+    groups: Vec<u32>,
+    sigpending_limit: u64,
+    /// Context switches: voluntary, involuntary.
+    switches: (u64, u64),
+    /// CPU time in user and in system mode.
+    utime: core::time::Duration,
+    stime: core::time::Duration,
     umask: u32,
     fd_size: usize,
     start_ticks: u64,
@@ -318,7 +327,12 @@ impl Info {
             'Z'
         } else if p.is_stopped() {
             'T'
-        } else if is_current {
+        } else if is_current
+            || main
+                .as_ref()
+                .and_then(|t| t.task())
+                .is_some_and(|t| t.is_runnable())
+        {
             'R'
         } else {
             'S'
@@ -353,6 +367,19 @@ impl Info {
         }
         let creds = p.credentials();
         let children_ticks = ticks(*p.children_time_lock());
+        // A thread's own counts, or the sum over the process's threads.
+        let counted: Vec<Arc<Thread>> = match thread {
+            Some(t) => alloc::vec![t.clone()],
+            None => threads.clone(),
+        };
+        let (mut switches, mut utime, mut stime) = ((0, 0), Default::default(), Default::default());
+        for task in counted.iter().filter_map(|t| t.task()) {
+            let (v, n) = task.context_switches();
+            switches = (switches.0 + v, switches.1 + n);
+            let (u, s) = task.user_system_time();
+            utime += u;
+            stime += s;
+        }
         let mem = if zombie {
             MemUsage::default()
         } else {
@@ -378,7 +405,13 @@ impl Info {
             },
             threads: threads.len().max(1),
             uid: creds.euid,
-            gid: creds.egid,
+            uids: [creds.ruid, creds.euid, creds.suid, creds.euid],
+            gids: [creds.rgid, creds.egid, creds.sgid, creds.egid],
+            groups: creds.groups.clone(),
+            sigpending_limit: p.rlimit_cur(linux_raw_sys::general::RLIMIT_SIGPENDING),
+            switches,
+            utime,
+            stime,
             umask: super::lock_bounded(&p.fs()).map_or(0o022, |fs| fs.umask),
             fd_size,
             start_ticks: ticks(p.start_time()),
@@ -455,7 +488,13 @@ fn stat(i: &Info) -> String {
         i.id, i.comm, i.state, i.ppid, i.pgid, i.sid, i.tty_nr, i.tpgid, 0x0040_0000u32
     );
     // minflt cminflt majflt cmajflt utime stime cutime cstime
-    let _ = write!(s, "0 0 0 0 0 0 {} 0 ", i.children_ticks);
+    let _ = write!(
+        s,
+        "0 0 0 0 {} {} {} 0 ",
+        ticks(i.utime),
+        ticks(i.stime),
+        i.children_ticks
+    );
     // priority nice num_threads itrealvalue starttime vsize rss rsslim
     let _ = write!(
         s,
@@ -514,10 +553,17 @@ fn status(i: &Info) -> String {
     let _ = writeln!(s, "Pid:\t{}", i.id);
     let _ = writeln!(s, "PPid:\t{}", i.ppid);
     let _ = writeln!(s, "TracerPid:\t0");
-    let _ = writeln!(s, "Uid:\t{0}\t{0}\t{0}\t{0}", i.uid);
-    let _ = writeln!(s, "Gid:\t{0}\t{0}\t{0}\t{0}", i.gid);
+    let [r, e, sv, f] = i.uids;
+    let _ = writeln!(s, "Uid:\t{r}\t{e}\t{sv}\t{f}");
+    let [r, e, sv, f] = i.gids;
+    let _ = writeln!(s, "Gid:\t{r}\t{e}\t{sv}\t{f}");
     let _ = writeln!(s, "FDSize:\t{}", i.fd_size);
-    let _ = writeln!(s, "Groups:\t");
+    // Linux ends the list with a space, even an empty one.
+    let _ = write!(s, "Groups:\t");
+    for (n, g) in i.groups.iter().enumerate() {
+        let _ = write!(s, "{}{g}", if n > 0 { " " } else { "" });
+    }
+    let _ = writeln!(s, " ");
     let _ = writeln!(s, "NStgid:\t{}", i.tgid);
     let _ = writeln!(s, "NSpid:\t{}", i.id);
     let _ = writeln!(s, "NSpgid:\t{}", i.pgid);
@@ -542,12 +588,20 @@ fn status(i: &Info) -> String {
             ("VmLib", 0),
             ("VmPTE", 0),
             ("VmSwap", 0),
+            ("HugetlbPages", 0),
         ] {
             let _ = writeln!(s, "{name}:\t{:>8} kB", kb(v));
         }
+        let _ = writeln!(s, "CoreDumping:\t0");
+        let _ = writeln!(s, "THP_enabled:\t1");
     }
     let _ = writeln!(s, "Threads:\t{}", i.threads);
-    let _ = writeln!(s, "SigQ:\t0/{}", super::system::SIGQUEUE_MAX);
+    let _ = writeln!(
+        s,
+        "SigQ:\t{}/{}",
+        i.pending.count_ones(),
+        i.sigpending_limit
+    );
     let _ = writeln!(s, "SigPnd:\t{:016x}", i.pending);
     let _ = writeln!(s, "ShdPnd:\t{:016x}", 0);
     let _ = writeln!(s, "SigBlk:\t{:016x}", i.blocked);
@@ -562,10 +616,14 @@ fn status(i: &Info) -> String {
     let _ = writeln!(s, "CapAmb:\t{:016x}", 0);
     let _ = writeln!(s, "NoNewPrivs:\t0");
     let _ = writeln!(s, "Seccomp:\t0");
+    let _ = writeln!(s, "Seccomp_filters:\t0");
     let _ = writeln!(s, "Cpus_allowed:\t1");
     let _ = writeln!(s, "Cpus_allowed_list:\t0");
-    let _ = writeln!(s, "voluntary_ctxt_switches:\t0");
-    let _ = writeln!(s, "nonvoluntary_ctxt_switches:\t0");
+    // Linux's mask of `MAX_NUMNODES` (1024) nodes, node 0 set.
+    let _ = writeln!(s, "Mems_allowed:\t{}00000001", "00000000,".repeat(31));
+    let _ = writeln!(s, "Mems_allowed_list:\t0");
+    let _ = writeln!(s, "voluntary_ctxt_switches:\t{}", i.switches.0);
+    let _ = writeln!(s, "nonvoluntary_ctxt_switches:\t{}", i.switches.1);
     s
 }
 

@@ -9,10 +9,6 @@ use ostd::sync::SpinLock;
 use crate::prelude::*;
 use crate::process::all_processes;
 
-/// Maximum of queued signals shown in `SigQ` (Linux's default
-/// `RLIMIT_SIGPENDING` for a machine of this size).
-pub(super) const SIGQUEUE_MAX: u32 = 7823;
-
 /// The kernel release `uname` reports.
 const OSRELEASE: &str = "6.1.0-framekernel";
 /// The kernel version string `uname` reports.
@@ -96,11 +92,11 @@ fn centiseconds(d: core::time::Duration) -> String {
     format!("{}.{:02}", cs / 100, cs % 100)
 }
 
-/// `/proc/uptime`: seconds since boot and seconds the CPU spent idle. No
-/// idle time is accounted, so the machine is reported as always idle.
+/// `/proc/uptime`: seconds since boot and seconds the CPU spent idle.
 pub(super) fn uptime() -> String {
     let up = ostd::timer::monotonic();
-    format!("{} {}\n", centiseconds(up), centiseconds(up))
+    let idle = ostd::task::stats::cpu_times().idle;
+    format!("{} {}\n", centiseconds(up), centiseconds(idle))
 }
 
 /// Number of threads, and the highest pid or tid in use (the closest to
@@ -118,10 +114,33 @@ fn thread_counts() -> (usize, u32) {
     (threads, last)
 }
 
-/// `/proc/loadavg`. Load is not tracked; one thread (the reader) runs.
+/// Runnable threads now (the reader among them).
+fn running_threads() -> usize {
+    let mut n = 0;
+    for p in all_processes() {
+        n += p
+            .threads()
+            .iter()
+            .filter(|t| t.task().is_some_and(|task| task.is_runnable()))
+            .count();
+    }
+    n.max(1)
+}
+
+/// `/proc/loadavg`: the 1, 5 and 15 minute load averages, runnable and
+/// all threads, the last pid.
 pub(super) fn loadavg() -> String {
+    use ostd::task::stats::{FSHIFT, load_averages};
     let (threads, last) = thread_counts();
-    format!("0.00 0.00 0.00 1/{} {last}\n", threads.max(1))
+    let mut s = String::new();
+    for avg in load_averages() {
+        // Linux's `LOAD_INT` and `LOAD_FRAC`.
+        let int = avg >> FSHIFT;
+        let frac = ((avg & ((1 << FSHIFT) - 1)) * 100) >> FSHIFT;
+        let _ = write!(s, "{int}.{frac:02} ");
+    }
+    let _ = writeln!(s, "{}/{} {last}", running_threads(), threads.max(1));
+    s
 }
 
 /// Escapes a mount field as Linux does (space, tab, newline, backslash in
@@ -230,22 +249,22 @@ pub(super) fn swaps() -> String {
     String::from("Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n")
 }
 
-/// `/proc/stat`: CPU time in ticks (all of it idle, as nothing else is
-/// accounted), boot time and process counts.
+/// `/proc/stat`: CPU time in `USER_HZ` ticks (user, nice, system, idle,
+/// iowait, irq, softirq, steal, guest, guest_nice) for all CPUs and the
+/// one CPU, context switches, boot time, forks and runnable threads.
 pub(super) fn stat() -> String {
-    let idle = ostd::timer::monotonic().as_millis() / 10;
+    let t = ostd::task::stats::cpu_times();
+    let hz = |d: core::time::Duration| d.as_millis() / 10;
+    let (user, system, idle) = (hz(t.user), hz(t.system), hz(t.idle));
     let boot = ostd::timer::wall_clock().saturating_sub(ostd::timer::monotonic());
-    let procs = all_processes();
-    let running = procs.iter().filter(|p| !p.is_zombie()).count().min(1);
-    let (_, last) = thread_counts();
     let mut s = String::new();
-    let _ = writeln!(s, "cpu  0 0 0 {idle} 0 0 0 0 0 0");
-    let _ = writeln!(s, "cpu0 0 0 0 {idle} 0 0 0 0 0 0");
+    let _ = writeln!(s, "cpu  {user} 0 {system} {idle} 0 0 0 0 0 0");
+    let _ = writeln!(s, "cpu0 {user} 0 {system} {idle} 0 0 0 0 0 0");
     let _ = writeln!(s, "intr 0");
-    let _ = writeln!(s, "ctxt 0");
+    let _ = writeln!(s, "ctxt {}", ostd::task::stats::context_switches());
     let _ = writeln!(s, "btime {}", boot.as_secs());
-    let _ = writeln!(s, "processes {last}");
-    let _ = writeln!(s, "procs_running {}", running.max(1));
+    let _ = writeln!(s, "processes {}", crate::process::table::forks());
+    let _ = writeln!(s, "procs_running {}", running_threads());
     let _ = writeln!(s, "procs_blocked 0");
     let _ = writeln!(s, "softirq 0 0 0 0 0 0 0 0 0 0 0");
     s
