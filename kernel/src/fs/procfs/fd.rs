@@ -164,3 +164,15 @@ pub(super) fn describe_object(file: &dyn FileLike) -> String {
         },
     }
 }
+
+/// How `/proc/PID/maps` names a mapping of `file` made by `p`: its path,
+/// device and inode number.
+pub fn map_name(p: &Process, file: &Arc<dyn FileLike>) -> Option<Arc<crate::vm::MapName>> {
+    let m = file.metadata();
+    let path = super::pid::describe_file(p, file).ok()?;
+    Some(Arc::new(crate::vm::MapName {
+        path,
+        dev: m.dev,
+        ino: m.ino,
+    }))
+}

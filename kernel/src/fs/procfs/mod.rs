@@ -34,7 +34,7 @@ use crate::ipc::limits as ipc;
 use crate::prelude::*;
 use crate::process::{Pid, Process, Thread, Tid, find_process};
 
-pub use self::fd::magic_link;
+pub use self::fd::{magic_link, map_name};
 
 /// Device number reported for procfs (distinct from the RAM file system's).
 const PROC_DEV: u64 = 3;

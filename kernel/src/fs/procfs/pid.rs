@@ -627,33 +627,48 @@ fn status(i: &Info) -> String {
     s
 }
 
-/// `/proc/<pid>/maps`: one line per region. File-backed regions do not
-/// record which file they map, so only the stack is named.
+/// `/proc/<pid>/maps`: one line per region: addresses, permissions,
+/// offset, device and inode of the file mapped, and its name (the file's
+/// path, `[heap]` or `[stack]`), as Linux's `show_map_vma` prints them.
 fn maps(p: &Process) -> String {
     if p.is_zombie() {
         return String::new();
     }
     let mut s = String::new();
-    for (range, perms, shared, _backed) in p.vmar().regions() {
-        let flag = |bit: VmPerms, c: char| if perms.contains(bit) { c } else { '-' };
+    for r in p.vmar().region_info() {
+        let flag = |bit: VmPerms, c: char| if r.perms.contains(bit) { c } else { '-' };
         let start = s.len();
+        let (dev, ino) = r.name.as_ref().map_or((0, 0), |n| (n.dev, n.ino));
         let _ = write!(
             s,
-            "{:08x}-{:08x} {}{}{}{} {:08x} 00:00 0 ",
-            range.start,
-            range.end,
+            "{:08x}-{:08x} {}{}{}{} {:08x} {:02x}:{:02x} {} ",
+            r.range.start,
+            r.range.end,
             flag(VmPerms::READ, 'r'),
             flag(VmPerms::WRITE, 'w'),
             flag(VmPerms::EXEC, 'x'),
-            if shared { 's' } else { 'p' },
-            0
+            if r.shared { 's' } else { 'p' },
+            r.offset,
+            (dev >> 8) & 0xfff,
+            dev & 0xff,
+            ino
         );
-        if range.end == layout::STACK_TOP {
-            // Linux pads the name to column 73.
-            while s.len() - start < 73 {
+        let name = if let Some(n) = &r.name {
+            Some(n.path.as_str())
+        } else if r.heap {
+            Some("[heap]")
+        } else if r.range.end == layout::STACK_TOP {
+            Some("[stack]")
+        } else {
+            None
+        };
+        if let Some(name) = name {
+            // Linux pads the line to 72 columns, then one space.
+            while s.len() - start < 72 {
                 s.push(' ');
             }
-            s.push_str("[stack]");
+            s.push(' ');
+            s.push_str(name);
         }
         s.push('\n');
     }

@@ -12,7 +12,7 @@ use super::LoadedProgram;
 use crate::fs::FsContext;
 use crate::fs::inode::{Inode, InodeType};
 use crate::prelude::*;
-use crate::vm::{MapOptions, VmPerms, Vmar, layout, page_up};
+use crate::vm::{MapName, MapOptions, VmPerms, Vmar, layout, page_up};
 
 /// Most memory a program's segments may span.
 const MAX_IMAGE: u64 = 1 << 30;
@@ -63,6 +63,7 @@ fn plan(data: &[u8]) -> Result<LoadPlan> {
 fn map_image(
     vmar: &Vmar,
     inode: &Arc<dyn Inode>,
+    name: Arc<MapName>,
     data: &[u8],
     plan: &LoadPlan,
     bias: u64,
@@ -79,13 +80,14 @@ fn map_image(
             Backing::File { offset } => Some((vmo.clone(), offset)),
             Backing::Anonymous => None,
         };
-        vmar.map(MapOptions {
+        let start = vmar.map(MapOptions {
             len: m.end - m.start,
             perms,
             shared: false,
             backing,
             addr: Some((m.start, true)),
         })?;
+        vmar.name_region(start, m.end - m.start, name.clone());
     }
     for f in &pm.fixups {
         match *f {
@@ -124,7 +126,7 @@ pub fn load(
         Kind::Exec => 0,
         Kind::Dyn => layout::PIE_BASE - plan.min_vaddr,
     };
-    map_image(&vmar, inode, &data, &plan, bias)?;
+    map_image(&vmar, inode, map_name(fs, inode, path), &data, &plan, bias)?;
     vmar.init_brk(page_up(plan.max_vaddr + bias));
 
     let mut entry = plan.entry + bias;
@@ -148,7 +150,8 @@ pub fn load(
         })?;
         vmar.unmap(base, iplan.max_vaddr - iplan.min_vaddr)?;
         let ibias = base - iplan.min_vaddr;
-        map_image(&vmar, &interp, &idata, &iplan, ibias)?;
+        let name = map_name(fs, &interp, interp_path);
+        map_image(&vmar, &interp, name, &idata, &iplan, ibias)?;
         interp_base = base;
         entry = iplan.entry + ibias;
     }
@@ -221,4 +224,17 @@ fn plan_interp(data: &[u8]) -> Result<LoadPlan> {
         return_errno_with_message!(ELIBBAD, "the interpreter has an interpreter");
     }
     Ok(p)
+}
+
+/// How `/proc/PID/maps` names the program or interpreter at `path`: its
+/// path with every link resolved, as Linux shows the file itself.
+fn map_name(fs: &FsContext, inode: &Arc<dyn Inode>, path: &str) -> Arc<MapName> {
+    let m = inode.metadata();
+    Arc::new(MapName {
+        path: fs
+            .canonical_path(path)
+            .unwrap_or_else(|_| String::from(path)),
+        dev: m.dev,
+        ino: m.ino,
+    })
 }
