@@ -171,7 +171,15 @@ static SYS_PTY_ENTRIES: &[FixedEntry] = &[
     file("reserve", 163, system::pty_reserve),
 ];
 
-static SYS_VM_ENTRIES: &[FixedEntry] = &[file("overcommit_memory", 130, system::overcommit)];
+static SYS_VM_ENTRIES: &[FixedEntry] = &[
+    tunable(
+        "overcommit_memory",
+        130,
+        system::overcommit,
+        system::set_overcommit,
+    ),
+    file("overcommit_ratio", 131, system::overcommit_ratio),
+];
 
 /// The fixed directory holding `entry`, or `None` if it is in the root.
 fn fixed_parent(entry: &'static FixedEntry) -> Option<&'static FixedEntry> {

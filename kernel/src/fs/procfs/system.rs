@@ -367,7 +367,6 @@ pub(super) fn entropy_avail() -> String {
     String::from("256\n")
 }
 
-/// `/proc/sys/vm/overcommit_memory`: heuristic overcommit (the default).
 /// `/proc/sys/kernel/pty/max`: the limit on pseudo-terminals (fixed here).
 pub(super) fn pty_max() -> String {
     format!("{}\n", crate::fs::tty::pty::PTY_MAX)
@@ -384,8 +383,20 @@ pub(super) fn pty_reserve() -> String {
     String::from("1024\n")
 }
 
+/// `/proc/sys/vm/overcommit_memory`: 0 heuristic (the default), 1
+/// always, 2 never.
 pub(super) fn overcommit() -> String {
-    String::from("0\n")
+    format!("{}\n", crate::vm::oom::overcommit_policy())
+}
+
+/// Writes `/proc/sys/vm/overcommit_memory`.
+pub(super) fn set_overcommit(text: &str) -> Result<()> {
+    crate::vm::oom::set_overcommit_policy(parse_tunable(text)?)
+}
+
+/// `/proc/sys/vm/overcommit_ratio`.
+pub(super) fn overcommit_ratio() -> String {
+    format!("{}\n", crate::vm::oom::OVERCOMMIT_RATIO)
 }
 
 /// `/proc/sys/kernel/tainted`: nothing has tainted this kernel.
@@ -410,11 +421,14 @@ pub(super) fn core_pattern() -> String {
     format!("{}\n", p.as_deref().unwrap_or("core"))
 }
 
+/// Writes `/proc/sys/kernel/core_pattern`: like Linux's `proc_dostring`,
+/// a longer value is cut to fit.
 pub(super) fn set_core_pattern(text: &str) -> Result<()> {
-    if text.len() >= CORENAME_MAX_SIZE {
-        return_errno!(EINVAL);
+    let mut end = text.len().min(CORENAME_MAX_SIZE - 1);
+    while !text.is_char_boundary(end) {
+        end -= 1;
     }
-    *CORE_PATTERN.lock() = Some(String::from(text));
+    *CORE_PATTERN.lock() = Some(String::from(&text[..end]));
     Ok(())
 }
 
