@@ -148,8 +148,6 @@ impl State {
     }
 }
 
-static NEXT_INO: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(1 << 32);
-
 impl Pipe {
     /// A pipe with no ends open (a FIFO before anyone opens it).
     pub fn new() -> Arc<Pipe> {
@@ -171,7 +169,7 @@ impl Pipe {
             writable: WaitQueue::new(),
             readers_sigio: SigioList::new(),
             writers_sigio: SigioList::new(),
-            ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
+            ino: super::inode::next_pseudo_ino(),
         })
     }
 

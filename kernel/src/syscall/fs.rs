@@ -141,9 +141,12 @@ fn write_from_user(
 ) -> R {
     check_writable(file)?;
     let len = len.min(MAX_RW_COUNT);
-    if len == 0 && file.metadata().kind == InodeType::Socket {
+    let meta = file.metadata();
+    let memory_device = meta.kind == InodeType::CharDevice && meta.rdev >> 8 & 0xfff == 1;
+    if len == 0 && (meta.kind == InodeType::Socket || memory_device) {
         // An empty write still reaches a socket (an empty datagram, or
-        // EPIPE on a stream shut for writing).
+        // EPIPE on a stream shut for writing) and a memory device
+        // (`/dev/full` refuses it with ENOSPC).
         return ret(file.write(&[])?);
     }
     let vmar = ctx.vmar();
