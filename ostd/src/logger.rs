@@ -104,6 +104,13 @@ pub mod ring {
 
     struct Ring {
         bytes: [u8; SIZE],
+        /// Sequence number of the oldest line kept (lines are numbered
+        /// from 0 at boot).
+        head_seq: u64,
+        /// Sequence number of the next line.
+        next_seq: u64,
+        /// Sequence number of the first line after the last clear.
+        clear_seq: u64,
         /// Position of the oldest byte kept.
         head: u64,
         /// Position after the newest byte.
@@ -116,6 +123,9 @@ pub mod ring {
 
     static RING: SpinLock<Ring> = SpinLock::new(Ring {
         bytes: [0; SIZE],
+        head_seq: 0,
+        next_seq: 0,
+        clear_seq: 0,
         head: 0,
         tail: 0,
         clear: 0,
@@ -140,13 +150,16 @@ pub mod ring {
                         break;
                     }
                 }
+                self.head_seq += 1;
             }
             for &b in &line[..len as usize] {
                 let i = (self.tail % SIZE as u64) as usize;
                 self.bytes[i] = b;
                 self.tail += 1;
             }
+            self.next_seq += 1;
             self.clear = self.clear.max(self.head);
+            self.clear_seq = self.clear_seq.max(self.head_seq);
             self.unread = self.unread.max(self.head);
         }
 
@@ -194,6 +207,12 @@ pub mod ring {
     }
 
     pub(super) fn record(nanos: u64, level: Level, args: &core::fmt::Arguments) {
+        append(nanos, syslog_level(level), args);
+    }
+
+    /// Adds a message at Linux level `level` (0-7, as `/dev/kmsg` writers
+    /// give it).
+    pub fn append(nanos: u64, level: u8, args: &core::fmt::Arguments) {
         let mut line = Line {
             buf: [0; MAX_LINE],
             len: 0,
@@ -201,7 +220,7 @@ pub mod ring {
         let _ = write!(
             line,
             "<{}>[{:>5}.{:06}] {}",
-            syslog_level(level),
+            level,
             nanos / 1_000_000_000,
             (nanos / 1000) % 1_000_000,
             args
@@ -257,5 +276,86 @@ pub mod ring {
     /// How many bytes the ring has ever taken (for waiting on new ones).
     pub fn written() -> u64 {
         RING.lock().tail
+    }
+
+    /// A reader's place in the ring, line by line (`/dev/kmsg`).
+    #[derive(Clone, Copy, Debug)]
+    pub struct Cursor {
+        /// Sequence number of the next line to read.
+        pub seq: u64,
+        pos: u64,
+    }
+
+    /// Where a cursor can be put.
+    pub enum Place {
+        /// The oldest line kept.
+        Oldest,
+        /// The first line after the last clear (`SYSLOG_ACTION_CLEAR`).
+        AfterClear,
+        /// After the newest line.
+        End,
+    }
+
+    /// A cursor at `place`.
+    pub fn cursor(place: Place) -> Cursor {
+        let ring = RING.lock();
+        match place {
+            Place::Oldest => Cursor {
+                seq: ring.head_seq,
+                pos: ring.head,
+            },
+            Place::AfterClear => Cursor {
+                seq: ring.clear_seq.max(ring.head_seq),
+                pos: ring.clear.max(ring.head),
+            },
+            Place::End => Cursor {
+                seq: ring.next_seq,
+                pos: ring.tail,
+            },
+        }
+    }
+
+    /// What is at a cursor.
+    pub enum Next {
+        /// The line (with its newline) and the cursor after it.
+        Line(alloc::vec::Vec<u8>, Cursor),
+        /// Lines were dropped before they were read; the cursor to go on
+        /// from (the oldest line kept).
+        Lost(Cursor),
+        /// Nothing new.
+        Empty,
+    }
+
+    /// The line at `at`, if any.
+    pub fn next_line(at: Cursor) -> Next {
+        let ring = RING.lock();
+        if at.seq < ring.head_seq || at.pos < ring.head {
+            return Next::Lost(Cursor {
+                seq: ring.head_seq,
+                pos: ring.head,
+            });
+        }
+        if at.pos >= ring.tail {
+            return Next::Empty;
+        }
+        let mut end = at.pos;
+        while end < ring.tail && ring.at(end) != b'\n' {
+            end += 1;
+        }
+        let end = (end + 1).min(ring.tail);
+        let line = (at.pos..end).map(|p| ring.at(p)).collect();
+        Next::Line(
+            line,
+            Cursor {
+                seq: at.seq + 1,
+                pos: end,
+            },
+        )
+    }
+
+    /// Whether there is something to read at `at` (a line or a loss).
+    pub fn has_next(at: Cursor) -> bool {
+        let ring = RING.lock();
+        at.pos < ring.tail || at.pos < ring.head
     }
 }

@@ -33,7 +33,8 @@ fn reads_fully(file: &Arc<dyn FileLike>) -> bool {
     let m = file.metadata();
     match m.kind {
         InodeType::File => true,
-        InodeType::CharDevice => m.rdev >> 8 & 0xfff == 1,
+        // Not `/dev/kmsg` (1:11): one record per read.
+        InodeType::CharDevice => m.rdev >> 8 & 0xfff == 1 && m.rdev & 0xff != 11,
         _ => false,
     }
 }
@@ -142,7 +143,7 @@ fn write_from_user(
     check_writable(file)?;
     let len = len.min(MAX_RW_COUNT);
     let meta = file.metadata();
-    let memory_device = meta.kind == InodeType::CharDevice && meta.rdev >> 8 & 0xfff == 1;
+    let memory_device = meta.kind == InodeType::CharDevice && reads_fully(file);
     if len == 0 && (meta.kind == InodeType::Socket || memory_device) {
         // An empty write still reaches a socket (an empty datagram, or
         // EPIPE on a stream shut for writing) and a memory device

@@ -3,13 +3,15 @@
  * (whole "<level>[seconds] text" lines), a destructive read of what is
  * unread, the argument checks and their order, and the access rules for an
  * unprivileged process (EPERM before anything else while dmesg_restrict is
- * set). Nothing here clears the ring or changes the console level.
+ * set), and /dev/kmsg: one "prio,seq,usec,flags;text" record per read.
+ * Nothing here clears the ring, writes to it or changes the console level.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/klog.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -97,6 +99,41 @@ int main(void)
 	/* klogctl is the same call. */
 	CHECK(klogctl(SIZE_BUFFER, NULL, 0) == size, "klogctl(SIZE_BUFFER)");
 
+	/* /dev/kmsg. */
+	{
+		int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+		unsigned prio;
+		unsigned long long seq1 = 0, seq2 = 0, usec;
+		char flag;
+		struct pollfd pfd;
+
+		CHECK(fd >= 0, "open /dev/kmsg");
+		CHECK_ERRNO(read(fd, buf, 8), EINVAL, "a buffer too small for the record");
+		n = read(fd, buf, 4096);
+		CHECK(n > 0 && buf[n - 1] == '\n', "a record (%ld bytes)", n);
+		buf[n > 0 ? n : 0] = 0;
+		CHECK(sscanf(buf, "%u,%llu,%llu,%c", &prio, &seq1, &usec, &flag) == 4 &&
+		      strchr(buf, ';') != NULL, "prio,seq,usec,flags;text: %.40s", buf);
+		n = read(fd, buf, 4096);
+		buf[n > 0 ? n : 0] = 0;
+		CHECK(n > 0 && sscanf(buf, "%u,%llu,", &prio, &seq2) == 2 && seq2 == seq1 + 1,
+		      "the next read is the next record (%llu, %llu)", seq1, seq2);
+		CHECK(lseek(fd, 0, SEEK_END) == 0, "SEEK_END");
+		CHECK_ERRNO(read(fd, buf, 4096), EAGAIN, "nothing new: EAGAIN");
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		CHECK(poll(&pfd, 1, 0) == 0, "and not readable");
+		CHECK(lseek(fd, 0, SEEK_SET) == 0, "SEEK_SET 0");
+		CHECK(poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN), "readable again");
+		n = read(fd, buf, 4096);
+		buf[n > 0 ? n : 0] = 0;
+		CHECK(n > 0 && sscanf(buf, "%u,%llu,", &prio, &seq2) == 2 && seq2 <= seq1,
+		      "from the oldest record again");
+		CHECK_ERRNO(lseek(fd, 1, SEEK_SET), ESPIPE, "a non-zero offset");
+		CHECK_ERRNO(lseek(fd, 0, SEEK_CUR), EINVAL, "SEEK_CUR");
+		close(fd);
+	}
+
 	/* An unprivileged process. */
 	pid = fork();
 	if (pid == 0) {
@@ -125,6 +162,8 @@ int main(void)
 			bad |= 16;
 		if (sys_syslog(CONSOLE_LEVEL, NULL, 0) != -1 || errno != EPERM)
 			bad |= 32;
+		if (restrict_ == '1' && (open("/dev/kmsg", O_RDONLY) != -1 || errno != EPERM))
+			bad |= 64;
 		_exit(bad);
 	}
 	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status), "unprivileged child");
