@@ -118,6 +118,11 @@ pub fn forks() -> u64 {
     FORKS.load(core::sync::atomic::Ordering::Relaxed)
 }
 
+/// The id handed out last (the last field of `/proc/loadavg`).
+pub fn last_pid() -> Pid {
+    IDS.lock().next.saturating_sub(1)
+}
+
 /// One use of an id; the id is free again when the last use is dropped.
 #[derive(Debug)]
 pub struct IdRef(Pid);

@@ -84,11 +84,15 @@ pub struct MapName {
 
 /// A region as `/proc/PID/maps` shows it.
 pub struct RegionInfo {
+    /// The addresses it covers.
     pub range: Range<u64>,
+    /// Its permissions.
     pub perms: VmPerms,
+    /// `MAP_SHARED`.
     pub shared: bool,
     /// Offset in the mapped file.
     pub offset: u64,
+    /// The file mapped, if it is named.
     pub name: Option<Arc<MapName>>,
     /// Part of the program break's heap.
     pub heap: bool,

@@ -99,19 +99,9 @@ pub(super) fn uptime() -> String {
     format!("{} {}\n", centiseconds(up), centiseconds(idle))
 }
 
-/// Number of threads, and the highest pid or tid in use (the closest to
-/// Linux's "last pid allocated" that the process table shows).
-fn thread_counts() -> (usize, u32) {
-    let mut threads = 0;
-    let mut last = 0;
-    for p in all_processes() {
-        last = last.max(p.pid());
-        for t in p.threads() {
-            threads += 1;
-            last = last.max(t.tid());
-        }
-    }
-    (threads, last)
+/// Number of threads.
+fn thread_count() -> usize {
+    all_processes().iter().map(|p| p.threads().len()).sum()
 }
 
 /// Runnable threads now (the reader among them).
@@ -131,7 +121,7 @@ fn running_threads() -> usize {
 /// all threads, the last pid.
 pub(super) fn loadavg() -> String {
     use ostd::task::stats::{FSHIFT, load_averages};
-    let (threads, last) = thread_counts();
+    let (threads, last) = (thread_count(), crate::process::table::last_pid());
     let mut s = String::new();
     for avg in load_averages() {
         // Linux's `LOAD_INT` and `LOAD_FRAC`.
