@@ -200,6 +200,8 @@ static void anon(void)
 	CHECK(strstr(fdinfo(e), "eventfd-count:                5\n") != NULL,
 	      "eventfd-count in fdinfo");
 	CHECK(strstr(fdinfo(e), "eventfd-semaphore: 0\n") != NULL, "eventfd-semaphore in fdinfo");
+	CHECK(strstr(fdinfo(sf), "\nsigmask:\t0000000000000200\n") != NULL,
+	      "signalfd's sigmask in fdinfo (%s)", fdinfo(sf));
 
 	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0, "socketpair");
 	fstat(sv[0], &st);

@@ -149,6 +149,9 @@ pub(super) fn fdinfo(p: &Process, fd: i32) -> Result<String> {
             u8::from(semaphore)
         );
     }
+    if let Some(sfd) = file.as_any().downcast_ref::<SignalFd>() {
+        let _ = writeln!(s, "sigmask:\t{:016x}", sfd.mask().0);
+    }
     Ok(s)
 }
 
