@@ -171,6 +171,10 @@ static void files(void)
 	}
 	close(d);
 	CHECK_ERRNO(open_fd_link(999, O_RDONLY), ENOENT, "a closed descriptor's link");
+	fd = open("/dev/ptmx", O_RDWR | O_NOCTTY);
+	CHECK(fd >= 0 && strstr(fdinfo(fd), "flags:\t0100002\n") != NULL,
+	      "a terminal opened by name: O_LARGEFILE, not O_NOCTTY (%s)", fdinfo(fd));
+	close(fd);
 	CHECK_ERRNO(open("/proc/self/fdinfo/999", O_RDONLY), ENOENT, "a closed descriptor's fdinfo");
 }
 

@@ -125,11 +125,17 @@ pub(super) fn fdinfo(p: &Process, fd: i32) -> Result<String> {
             .unwrap_or(0),
         _ => 0,
     };
-    let mut f = file.status_flags();
+    // What only the open itself uses is not kept (Linux's `do_dentry_open`).
+    let mut f =
+        file.status_flags() & !(flags::O_CREAT | flags::O_EXCL | flags::O_NOCTTY | flags::O_TRUNC);
     if cloexec {
         f |= flags::O_CLOEXEC;
     }
-    let opened_by_name = file.inode().is_some() || file.path().is_some();
+    let any = file.as_any();
+    let opened_by_name = file.inode().is_some()
+        || file.path().is_some()
+        || any.is::<crate::fs::tty::TtyFile>()
+        || any.is::<crate::fs::tty::pty::PtyMaster>();
     if opened_by_name {
         f |= flags::O_LARGEFILE;
     }
