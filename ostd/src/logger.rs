@@ -3,9 +3,11 @@
 //! reads.
 //!
 //! The console's level comes from `log_level=` on the kernel command line
-//! (default `info`); an unknown value is reported and ignored. The ring
-//! keeps `info` and more severe messages whatever the console shows, as
-//! Linux's log buffer keeps what its console level hides.
+//! (default `info`); an unknown value is reported and ignored. While the
+//! kernel boots, the ring keeps `info` and more severe messages whatever
+//! the console shows, as Linux's log buffer keeps what its console level
+//! hides; after [`end_of_boot`] it keeps what the console shows (a
+//! message nobody asked for is not formatted at run time).
 
 use core::fmt::Write;
 use core::sync::atomic::{AtomicUsize, Ordering};
@@ -55,6 +57,20 @@ impl Log for Logger {
     }
 
     fn flush(&self) {}
+}
+
+/// Called once user space starts: from now on only the messages the
+/// console shows are formatted (and kept in the ring).
+pub fn end_of_boot() {
+    let console = match CONSOLE_LEVEL.load(Ordering::Relaxed) {
+        0 => LevelFilter::Off,
+        1 => LevelFilter::Error,
+        2 => LevelFilter::Warn,
+        3 => LevelFilter::Info,
+        4 => LevelFilter::Debug,
+        _ => LevelFilter::Trace,
+    };
+    log::set_max_level(console);
 }
 
 fn parse_level(s: &str) -> Option<LevelFilter> {
