@@ -17,6 +17,7 @@ pub mod net;
 mod prelude;
 pub mod process;
 pub mod syscall;
+pub mod syslog;
 pub mod util;
 pub mod vm;
 
@@ -92,6 +93,7 @@ pub fn main() {
     for path in candidates {
         match start_init(&path, &cmdline.args) {
             Ok(()) => {
+                ostd::logger::end_of_boot();
                 // PID 1's exit powers the machine off; this task just waits.
                 let never = ostd::sync::WaitQueue::new();
                 never.wait_until(|| None::<()>);

@@ -27,7 +27,7 @@ pub(crate) mod arch;
 pub mod boot;
 pub mod console;
 pub mod ktest;
-mod logger;
+pub mod logger;
 pub mod mm;
 mod panic;
 pub mod power;

@@ -12,6 +12,7 @@
 
 use alloc::collections::BTreeMap;
 use alloc::format;
+use alloc::string::String;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::any::Any;
@@ -57,11 +58,12 @@ enum Device {
     Console,
     TtyS0,
     Ptmx,
+    Kmsg,
 }
 
 impl Device {
     /// Every device, with its name and inode number in the root directory.
-    const ALL: [(Device, &'static str, u64); 9] = [
+    const ALL: [(Device, &'static str, u64); 10] = [
         (Device::Null, "null", 2),
         (Device::Zero, "zero", 3),
         (Device::Full, "full", 4),
@@ -71,6 +73,7 @@ impl Device {
         (Device::Tty, "tty", 8),
         (Device::TtyS0, "ttyS0", 9),
         (Device::Ptmx, "ptmx", 16),
+        (Device::Kmsg, "kmsg", 17),
     ];
 
     /// `(major, minor)` as Linux numbers them.
@@ -85,6 +88,7 @@ impl Device {
             Device::Console => (5, 1),
             Device::TtyS0 => (4, 64),
             Device::Ptmx => (5, 2),
+            Device::Kmsg => (1, 11),
         }
     }
 
@@ -94,6 +98,7 @@ impl Device {
     fn mode(self) -> u32 {
         match self {
             Device::Console | Device::TtyS0 => 0o620,
+            Device::Kmsg => 0o644,
             _ => 0o666,
         }
     }
@@ -118,7 +123,12 @@ impl Device {
                 ostd::random::fill(buf);
                 Ok(buf.len())
             }
-            Device::Null | Device::Tty | Device::Console | Device::TtyS0 | Device::Ptmx => Ok(0),
+            Device::Null
+            | Device::Tty
+            | Device::Console
+            | Device::TtyS0
+            | Device::Ptmx
+            | Device::Kmsg => Ok(0),
         }
     }
 
@@ -303,6 +313,7 @@ impl Inode for DevNode {
             Device::Console | Device::TtyS0 => {
                 return Some(Ok(super::tty::TtyFile::open(super::tty::console(), oflags)));
             }
+            Device::Kmsg => return Some(KmsgFile::open(node, oflags)),
             _ => {}
         }
         let name = Device::ALL
@@ -412,6 +423,164 @@ impl FileLike for DevFile {
 
     fn io_owner(&self) -> Option<&Arc<super::sigio::IoOwner>> {
         Some(&self.owner)
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// An open `/dev/kmsg`: the kernel log ring, one record per read, as
+/// `prio,seq,microseconds,-;text` (Linux's `devkmsg_read`), from the
+/// oldest record kept; writes add records.
+pub struct KmsgFile {
+    inode: Arc<dyn Inode>,
+    cursor: Mutex<ostd::logger::ring::Cursor>,
+    flags: AtomicU32,
+}
+
+/// The longest record `/dev/kmsg` takes from a writer (Linux's
+/// `LOG_LINE_MAX`).
+const KMSG_LINE_MAX: usize = 1024 - 32;
+
+impl KmsgFile {
+    fn open(inode: Arc<dyn Inode>, oflags: u32) -> Result<Arc<dyn FileLike>> {
+        // Reading it is reading the whole log (Linux checks as for
+        // `SYSLOG_ACTION_READ_ALL`).
+        if oflags & flags::O_ACCMODE != flags::O_WRONLY {
+            let root = crate::syslog::privileged(&crate::process::credentials::current());
+            crate::syslog::check_permission(crate::syslog::action::READ_ALL, root)?;
+        }
+        use ostd::logger::ring;
+        Ok(Arc::new(KmsgFile {
+            inode,
+            cursor: Mutex::new(ring::cursor(ring::Place::Oldest)),
+            flags: AtomicU32::new(oflags & !flags::O_CLOEXEC),
+        }))
+    }
+
+    /// `<L>[sssss.uuuuuu] text\n` of the ring as `/dev/kmsg` shows it.
+    fn format(line: &[u8], seq: u64) -> Vec<u8> {
+        let text = core::str::from_utf8(line).unwrap_or("");
+        let text = text.strip_suffix('\n').unwrap_or(text);
+        let (level, rest) = text
+            .strip_prefix('<')
+            .and_then(|t| t.split_once('>'))
+            .unwrap_or(("6", text));
+        let (stamp, msg) = rest
+            .strip_prefix('[')
+            .and_then(|t| t.split_once("] "))
+            .unwrap_or(("0.0", rest));
+        let (secs, micros) = stamp.trim().split_once('.').unwrap_or((stamp, "0"));
+        let usec = secs.trim().parse::<u64>().unwrap_or(0) * 1_000_000
+            + micros.parse::<u64>().unwrap_or(0);
+        format!("{level},{seq},{usec},-;{msg}\n").into_bytes()
+    }
+}
+
+impl FileLike for KmsgFile {
+    fn read(&self, buf: &mut [u8]) -> Result<usize> {
+        use ostd::logger::ring::{self, Next};
+        if self.flags.load(Ordering::Relaxed) & flags::O_ACCMODE == flags::O_WRONLY {
+            return_errno!(EBADF);
+        }
+        loop {
+            let mut cursor = self.cursor.lock();
+            match ring::next_line(*cursor) {
+                Next::Line(line, next) => {
+                    let record = Self::format(&line, cursor.seq);
+                    if record.len() > buf.len() {
+                        return_errno!(EINVAL);
+                    }
+                    buf[..record.len()].copy_from_slice(&record);
+                    *cursor = next;
+                    return Ok(record.len());
+                }
+                Next::Lost(oldest) => {
+                    // Reported once; the next read goes on from the oldest.
+                    *cursor = oldest;
+                    return_errno!(EPIPE);
+                }
+                Next::Empty => {}
+            }
+            drop(cursor);
+            if self.flags.load(Ordering::Relaxed) & flags::O_NONBLOCK != 0 {
+                return_errno!(EAGAIN);
+            }
+            let thread = crate::process::current_thread()?;
+            let seen = ring::written();
+            let wq = ostd::sync::WaitQueue::new();
+            let _ = wq.wait_until_or_timeout(
+                || (thread.has_pending_work() || ring::written() != seen).then_some(()),
+                Some(Duration::from_millis(50)),
+            );
+            if thread.has_pending_work() {
+                return_errno!(ERESTARTSYS);
+            }
+        }
+    }
+
+    fn write(&self, buf: &[u8]) -> Result<usize> {
+        if self.flags.load(Ordering::Relaxed) & flags::O_ACCMODE == flags::O_RDONLY {
+            return_errno!(EBADF);
+        }
+        if buf.len() > KMSG_LINE_MAX {
+            return_errno!(EINVAL);
+        }
+        let text = String::from_utf8_lossy(buf);
+        // An optional `<N>` prefix gives the level (default 4, warning);
+        // the facility bits of N are not kept.
+        let (level, msg) = match text.strip_prefix('<').and_then(|t| t.split_once('>')) {
+            Some((n, rest)) if n.parse::<u32>().is_ok() => {
+                ((n.parse::<u32>().unwrap_or(4) & 7) as u8, rest)
+            }
+            _ => (4, &*text),
+        };
+        let msg = msg.trim_end_matches('\n');
+        let now = ostd::timer::monotonic().as_nanos() as u64;
+        ostd::logger::ring::append(now, level, &format_args!("{msg}"));
+        Ok(buf.len())
+    }
+
+    fn seek(&self, pos: SeekFrom) -> Result<u64> {
+        use ostd::logger::ring::{self, Place};
+        let place = match pos {
+            SeekFrom::Start(0) => Place::Oldest,
+            SeekFrom::End(0) => Place::End,
+            SeekFrom::Current(0) => return_errno!(EINVAL),
+            _ => return_errno!(ESPIPE),
+        };
+        *self.cursor.lock() = ring::cursor(place);
+        Ok(0)
+    }
+
+    fn poll(&self) -> crate::fs::poll::IoEvents {
+        let mut ev = crate::fs::poll::IoEvents::OUT;
+        if ostd::logger::ring::has_next(*self.cursor.lock()) {
+            ev |= crate::fs::poll::IoEvents::IN;
+        }
+        ev
+    }
+
+    fn metadata(&self) -> Metadata {
+        self.inode.metadata()
+    }
+
+    fn status_flags(&self) -> u32 {
+        self.flags.load(Ordering::Relaxed)
+    }
+
+    fn set_status_flags(&self, new: u32) -> Result<()> {
+        crate::fs::file::set_changeable_flags(&self.flags, new);
+        Ok(())
+    }
+
+    fn inode(&self) -> Option<&Arc<dyn Inode>> {
+        Some(&self.inode)
+    }
+
+    fn path(&self) -> Option<Vec<u8>> {
+        Some(b"/dev/kmsg".to_vec())
     }
 
     fn as_any(&self) -> &dyn Any {
@@ -862,6 +1031,7 @@ mod test {
             ("console", 5, 1, 0o620),
             ("ttyS0", 4, 64, 0o620),
             ("ptmx", 5, 2, 0o666),
+            ("kmsg", 1, 11, 0o644),
         ];
         for (name, major, minor, mode) in expect {
             let m = root.lookup(name.as_bytes()).unwrap().metadata();
@@ -883,7 +1053,7 @@ mod test {
             assert!(Arc::ptr_eq(&d.parent().unwrap(), &root));
         }
         let names: Vec<Vec<u8>> = root.readdir().unwrap().into_iter().map(|e| e.0).collect();
-        assert_eq!(names.len(), 15);
+        assert_eq!(names.len(), 16);
         assert!(names.iter().any(|n| n == b"urandom"));
         assert_eq!(root.lookup(b"nope").err().unwrap().errno(), ENOENT);
         assert_eq!(root.fs_stats().magic, TMPFS_MAGIC);

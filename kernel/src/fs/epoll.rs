@@ -356,6 +356,11 @@ pub struct EventFd {
 }
 
 impl EventFd {
+    /// The counter and whether it is a semaphore (for `fdinfo`).
+    pub fn counter(&self) -> (u64, bool) {
+        (*self.count.lock(), self.semaphore)
+    }
+
     /// A counter starting at `init`.
     pub fn new(init: u64, semaphore: bool, status_flags: u32) -> Arc<Self> {
         Arc::new(Self {

@@ -156,6 +156,14 @@ impl Metadata {
     }
 }
 
+/// The next inode number of an object of a pseudo file system (pipes,
+/// sockets): one counter for all of them, as Linux's `get_next_ino`, so
+/// the numbers look like Linux's (`pipe:[40123]`).
+pub fn next_pseudo_ino() -> u64 {
+    static NEXT: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(4096);
+    NEXT.fetch_add(1, core::sync::atomic::Ordering::Relaxed)
+}
+
 /// An inode. Methods a file system does not support return the errno
 /// Linux gives for them.
 ///

@@ -19,6 +19,7 @@ pub mod procfs;
 pub mod ramfs;
 pub mod sigio;
 pub mod signalfd;
+pub mod sysfs;
 pub mod timerfd;
 pub mod tty;
 pub mod xattr;
@@ -91,16 +92,36 @@ impl FsContext {
         if path.is_empty() {
             return_errno!(ENOENT);
         }
-        let mut links = 0;
+        Ok(self.lookup_for_open(start, path, follow)?.0)
+    }
+
+    /// Like [`lookup`](Self::lookup), and also tells whether the last step
+    /// went through a descriptor's magic link (`/proc/PID/fd/N`, also
+    /// reached as `/dev/stdout`, ...): then it gives what that descriptor's
+    /// file shows as its path, which a file opened this way shows too.
+    pub fn lookup_for_open(
+        &self,
+        start: Option<&Arc<dyn Inode>>,
+        path: &[u8],
+        follow: bool,
+    ) -> Result<OpenedAs> {
+        kpath::check_path(path).map_err(path_error)?;
+        if path.is_empty() {
+            return_errno!(ENOENT);
+        }
+        let mut walk = Walk {
+            links: 0,
+            magic_path: None,
+        };
         let start = start.unwrap_or(&self.cwd).clone();
         // A trailing slash makes the last component a directory, so a
         // symlink there is always followed.
         let follow = follow || path.ends_with(b"/");
-        let node = self.walk(start, path, follow, &mut links)?;
+        let node = self.walk(start, path, follow, &mut walk)?;
         if path.ends_with(b"/") && node.metadata().kind != InodeType::Dir {
             return_errno!(ENOTDIR);
         }
-        Ok(node)
+        Ok((node, walk.magic_path))
     }
 
     /// The absolute path of `path` with `.`, `..` and symbolic links
@@ -171,11 +192,14 @@ impl FsContext {
             dir
         };
         let start = start.unwrap_or(&self.cwd).clone();
-        let mut links = 0;
+        let mut walk = Walk {
+            links: 0,
+            magic_path: None,
+        };
         let parent = if dir.is_empty() {
             start
         } else {
-            self.walk(start, dir, true, &mut links)?
+            self.walk(start, dir, true, &mut walk)?
         };
         if parent.metadata().kind != InodeType::Dir {
             return_errno!(ENOTDIR);
@@ -189,7 +213,7 @@ impl FsContext {
         start: Arc<dyn Inode>,
         path: &[u8],
         follow_last: bool,
-        links: &mut u32,
+        walk: &mut Walk,
     ) -> Result<Arc<dyn Inode>> {
         let cred = crate::process::credentials::current();
         let mut cur = if path.starts_with(b"/") {
@@ -208,6 +232,7 @@ impl FsContext {
                 return_errno!(EACCES);
             }
             kpath::check_name(comp).map_err(path_error)?;
+            walk.magic_path = None;
             if *comp == b".." {
                 if Arc::ptr_eq(&cur, &self.root) {
                     continue;
@@ -224,15 +249,23 @@ impl FsContext {
             }
             let child = cur.lookup(comp)?;
             let child = if child.metadata().kind == InodeType::Symlink && (!last || follow_last) {
-                *links += 1;
-                if *links > MAX_SYMLINKS {
+                walk.links += 1;
+                if walk.links > MAX_SYMLINKS {
                     return_errno!(ELOOP);
                 }
-                let target = child.read_link()?;
-                if target.is_empty() {
-                    return_errno!(ENOENT);
+                if let Some(found) = procfs::magic_link(&child) {
+                    // Not a path but the open file itself (Linux's
+                    // `nd_jump_link`).
+                    let (node, path) = found?;
+                    walk.magic_path = Some(path);
+                    node
+                } else {
+                    let target = child.read_link()?;
+                    if target.is_empty() {
+                        return_errno!(ENOENT);
+                    }
+                    self.walk(cur, &target, true, walk)?
                 }
-                self.walk(cur, &target, true, links)?
             } else {
                 child
             };
@@ -252,6 +285,23 @@ pub fn join_absolute<T: AsRef<[u8]>>(parts: &[T]) -> Vec<u8> {
         s.extend_from_slice(p.as_ref());
     }
     s
+}
+
+/// An inode reached through a descriptor's magic link, and the path its
+/// open file shows.
+pub type Reached = (Arc<dyn Inode>, Vec<u8>);
+
+/// An inode found for `open`, and, when the last step went through a magic
+/// link, the path the file opened this way shows.
+pub type OpenedAs = (Arc<dyn Inode>, Option<Vec<u8>>);
+
+/// The state of one path resolution.
+struct Walk {
+    /// Symbolic links followed so far.
+    links: u32,
+    /// Set when the last step went through a magic link: the path of the
+    /// file it led to.
+    magic_path: Option<Vec<u8>>,
 }
 
 /// The root of whatever is mounted on `dir` (repeatedly), or `dir`.

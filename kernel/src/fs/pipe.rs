@@ -148,8 +148,6 @@ impl State {
     }
 }
 
-static NEXT_INO: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(1 << 32);
-
 impl Pipe {
     /// A pipe with no ends open (a FIFO before anyone opens it).
     pub fn new() -> Arc<Pipe> {
@@ -171,7 +169,7 @@ impl Pipe {
             writable: WaitQueue::new(),
             readers_sigio: SigioList::new(),
             writers_sigio: SigioList::new(),
-            ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
+            ino: super::inode::next_pseudo_ino(),
         })
     }
 
@@ -320,6 +318,21 @@ pub fn open_fifo(pipe: Arc<Pipe>, oflags: u32) -> Result<Arc<dyn FileLike>> {
                 w: pipe.open_end(true, oflags),
             }))
         }
+    }
+}
+
+/// Opens another end of an anonymous pipe (through `/proc/PID/fd/N`): as
+/// for a FIFO, but never waiting for the other end nor failing without
+/// one (Linux's `fifo_open` for a pipefs inode).
+pub fn reopen_pipe(pipe: Arc<Pipe>, oflags: u32) -> Arc<dyn FileLike> {
+    let oflags = oflags & !flags::O_DIRECT;
+    match oflags & flags::O_ACCMODE {
+        flags::O_RDONLY => pipe.open_end(false, oflags),
+        flags::O_WRONLY => pipe.open_end(true, oflags),
+        _ => Arc::new(DuplexEnd {
+            r: pipe.open_end(false, oflags),
+            w: pipe.open_end(true, oflags),
+        }),
     }
 }
 

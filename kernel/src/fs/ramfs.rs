@@ -96,6 +96,9 @@ impl RamFs {
     }
 }
 
+/// What a directory entry adds to a directory's size (Linux's tmpfs).
+const BOGO_DIRENT_SIZE: u64 = 20;
+
 /// A tmpfs size: bytes with an optional `k`, `m`, `g` suffix, or a
 /// percentage of RAM.
 fn parse_size(v: &str) -> Result<u64> {
@@ -298,7 +301,9 @@ impl Inode for RamInode {
         let m = self.meta.lock();
         let size = match &*content {
             Content::Symlink(t) => t.len() as u64,
-            Content::Dir(c) => (c.len() as u64 + 2) * 32,
+            // tmpfs counts `BOGO_DIRENT_SIZE` (20) bytes per entry,
+            // `.` and `..` included.
+            Content::Dir(c) => (c.len() as u64 + 2) * BOGO_DIRENT_SIZE,
             _ => m.size,
         };
         // What memory holds, in 512-byte units, as tmpfs counts: a sparse

@@ -45,7 +45,8 @@ impl SignalFd {
         notify();
     }
 
-    fn mask(&self) -> SigSet {
+    /// The signals it reads.
+    pub fn mask(&self) -> SigSet {
         SigSet(self.mask.load(Ordering::Relaxed))
     }
 

@@ -17,7 +17,7 @@ pub mod unix;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::any::Any;
-use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU32, Ordering};
 use core::time::Duration;
 
 use ostd::sync::WaitQueue;
@@ -392,8 +392,6 @@ pub fn split_type(ty: i32) -> Result<(i32, bool, bool)> {
     Ok((base, fl & sock::NONBLOCK != 0, fl & sock::CLOEXEC != 0))
 }
 
-static NEXT_INO: AtomicU64 = AtomicU64::new(1 << 40);
-
 /// `st_dev` of sockets (Linux's sockfs is an anonymous device too).
 const SOCKFS_DEV: u64 = 8;
 
@@ -416,7 +414,7 @@ impl SocketFile {
         Arc::new(Self {
             socket,
             flags: AtomicU32::new(flags::O_RDWR | nb),
-            ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
+            ino: crate::fs::inode::next_pseudo_ino(),
             lock: FileLockHandle::new(),
             owner: IoOwner::new(),
         })

@@ -50,6 +50,11 @@ pub fn thread_exited(thread: &Arc<Thread>) {
     if addr != 0 && vmar.write_val(addr, &0u32).is_ok() {
         super::futex::wake_one_shared(&vmar, addr);
     }
+    // Let go of the address space before the parent hears of the exit
+    // (Linux's `exit_mm` comes before `exit_notify`): a parent woken by it
+    // may run first, and must find the memory (shared memory attachments)
+    // released.
+    drop(vmar);
     if last {
         let status = process
             .exit_status_pending

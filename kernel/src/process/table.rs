@@ -110,6 +110,20 @@ pub fn set_pid_max(v: u32) -> Result<()> {
     Ok(())
 }
 
+/// Ids handed out since boot: processes and threads created (Linux's
+/// `total_forks`, `processes` in `/proc/stat`).
+static FORKS: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
+/// Processes and threads created since boot.
+pub fn forks() -> u64 {
+    FORKS.load(core::sync::atomic::Ordering::Relaxed)
+}
+
+/// The id handed out last (the last field of `/proc/loadavg`).
+pub fn last_pid() -> Pid {
+    IDS.lock().next.saturating_sub(1)
+}
+
 /// One use of an id; the id is free again when the last use is dropped.
 #[derive(Debug)]
 pub struct IdRef(Pid);
@@ -129,6 +143,7 @@ impl IdRef {
             if let alloc::collections::btree_map::Entry::Vacant(e) = ids.refs.entry(candidate) {
                 e.insert(1);
                 ids.next = candidate + 1;
+                FORKS.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
                 return Ok(IdRef(candidate));
             }
             candidate += 1;

@@ -32,7 +32,8 @@ fn reads_fully(file: &Arc<dyn FileLike>) -> bool {
     let m = file.metadata();
     match m.kind {
         InodeType::File => true,
-        InodeType::CharDevice => m.rdev >> 8 & 0xfff == 1,
+        // Not `/dev/kmsg` (1:11): one record per read.
+        InodeType::CharDevice => m.rdev >> 8 & 0xfff == 1 && m.rdev & 0xff != 11,
         _ => false,
     }
 }
@@ -140,9 +141,12 @@ fn write_from_user(
 ) -> R {
     check_writable(file)?;
     let len = len.min(MAX_RW_COUNT);
-    if len == 0 && file.metadata().kind == InodeType::Socket {
+    let meta = file.metadata();
+    let memory_device = meta.kind == InodeType::CharDevice && reads_fully(file);
+    if len == 0 && (meta.kind == InodeType::Socket || memory_device) {
         // An empty write still reaches a socket (an empty datagram, or
-        // EPIPE on a stream shut for writing).
+        // EPIPE on a stream shut for writing) and a memory device
+        // (`/dev/full` refuses it with ENOSPC).
         return ret(file.write(&[])?);
     }
     let vmar = ctx.vmar();
@@ -490,8 +494,10 @@ fn do_openat(ctx: &mut SyscallContext, dirfd: i32, path_addr: u64, oflags: u32, 
     let fs = ctx.process.fs().lock().clone();
     let follow = oflags & flags::O_NOFOLLOW == 0;
     let cred = ctx.thread.credentials();
-    let inode = match fs.lookup(start.as_ref(), &path, follow) {
-        Ok(i) => {
+    let mut opened_as = None;
+    let inode = match fs.lookup_for_open(start.as_ref(), &path, follow) {
+        Ok((i, magic_path)) => {
+            opened_as = magic_path;
             if oflags & flags::O_CREAT != 0 && oflags & flags::O_EXCL != 0 {
                 return_errno!(EEXIST);
             }
@@ -543,7 +549,7 @@ fn do_openat(ctx: &mut SyscallContext, dirfd: i32, path_addr: u64, oflags: u32, 
             {
                 inode.resize(0)?;
             }
-            OpenFile::new(inode, path, oflags)
+            OpenFile::new(inode, opened_as.unwrap_or(path), oflags)
         }
     };
     if oflags & flags::O_NOCTTY == 0

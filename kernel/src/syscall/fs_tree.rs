@@ -764,6 +764,7 @@ fn new_fs(fstype: &str, options: &str, read_only: &str) -> Result<Arc<dyn Inode>
         "proc" => crate::fs::procfs::new_root(),
         "devtmpfs" | "devfs" => crate::fs::devfs::new_root(),
         "devpts" => crate::fs::devpts::root(),
+        "sysfs" => crate::fs::sysfs::new_root(),
         "tmpfs" | "ramfs" => {
             let root = crate::fs::ramfs::RamInode::new_root();
             root.fs().apply_options(options)?;

@@ -36,6 +36,7 @@ pub fn sys_mmap(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     {
         return_errno!(EEXIST);
     }
+    let mut name = None;
     let backing = if flags & g::MAP_ANONYMOUS != 0 {
         shared.then(|| (alloc::sync::Arc::new(crate::vm::Vmo::new()), 0))
     } else {
@@ -48,6 +49,7 @@ pub fn sys_mmap(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
             .inode()
             .and_then(|i| i.vmo())
             .ok_or(Error::new(ENODEV))?;
+        name = crate::fs::procfs::map_name(ctx.process, &file);
         Some((vmo, off))
     };
     // Linux's heuristic overcommit for memory it would account: private
@@ -64,6 +66,9 @@ pub fn sys_mmap(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         backing,
         addr: Some((addr, fixed)),
     })?;
+    if let Some(name) = name {
+        vmar.name_region(start, len, name);
+    }
     if flags & g::MAP_POPULATE != 0
         && let Err(e) = vmar.populate(start, len, prot & g::PROT_WRITE != 0)
     {

@@ -311,6 +311,7 @@ static TABLE: [Option<Handler>; MAX_NR] = table! {
     __NR_sched_yield => system::sys_sched_yield,
     __NR_umask => system::sys_umask,
     __NR_sysinfo => system::sys_sysinfo,
+    __NR_syslog => system::sys_syslog,
     __NR_reboot => system::sys_reboot,
     __NR_sethostname => system::sys_sethostname,
     // System V IPC.

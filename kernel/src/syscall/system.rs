@@ -181,3 +181,58 @@ pub fn sys_sethostname(ctx: &mut SyscallContext, _a: [u64; 6]) -> R {
     }
     ret(0)
 }
+
+/// `syslog(2)`: the kernel log ring (see [`crate::syslog`]).
+pub fn sys_syslog(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    use crate::syslog::action;
+    use ostd::logger::ring;
+
+    let act = a[0] as i32 as u32;
+    let (buf, len) = (a[1], a[2] as i32);
+    crate::syslog::check_permission(act, crate::syslog::privileged(&ctx.thread.credentials()))?;
+    match act {
+        action::CLOSE | action::OPEN | action::CONSOLE_OFF | action::CONSOLE_ON => ret(0),
+        action::READ | action::READ_ALL | action::READ_CLEAR => {
+            if buf == 0 || len < 0 {
+                return_errno!(EINVAL);
+            }
+            if len == 0 {
+                return ret(0);
+            }
+            let want = (len as usize).min(ring::SIZE);
+            let mut tmp = alloc::vec::Vec::new();
+            tmp.try_reserve_exact(want)
+                .map_err(|_| Error::new(ENOMEM))?;
+            tmp.resize(want, 0u8);
+            let n = if act == action::READ {
+                // Waits for something not read yet.
+                loop {
+                    let n = ring::read_unread(&mut tmp);
+                    if n > 0 {
+                        break n;
+                    }
+                    if super::time::sleep_interruptible(ctx, core::time::Duration::from_millis(50))
+                        .is_some()
+                    {
+                        return_errno!(ERESTARTSYS);
+                    }
+                }
+            } else {
+                ring::read_all(&mut tmp, act == action::READ_CLEAR)
+            };
+            ctx.vmar().write_bytes(buf, &tmp[..n])?;
+            ret(n)
+        }
+        action::CLEAR => {
+            ring::clear();
+            ret(0)
+        }
+        action::CONSOLE_LEVEL => {
+            crate::syslog::set_console_level(len)?;
+            ret(0)
+        }
+        action::SIZE_UNREAD => ret(ring::unread()),
+        action::SIZE_BUFFER => ret(ring::SIZE),
+        _ => return_errno!(EINVAL),
+    }
+}

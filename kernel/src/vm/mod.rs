@@ -7,7 +7,7 @@ mod vmar;
 mod vmo;
 
 pub use perms::VmPerms;
-pub use vmar::{MapOptions, Vmar, layout};
+pub use vmar::{MapName, MapOptions, RegionInfo, Vmar, layout};
 pub use vmo::{PageQuota, Vmo, shmem_pages};
 
 /// Page size.

@@ -21,12 +21,40 @@ use ostd::sync::SpinLock;
 use crate::prelude::*;
 use crate::process::{Process, Thread, all_processes};
 
-/// Linux's heuristic overcommit: `ENOMEM` for a request of more bytes than
-/// the machine has RAM (there is no swap).
+/// `/proc/sys/vm/overcommit_memory`: 0 heuristic, 1 always, 2 never.
+static OVERCOMMIT: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
+/// `/proc/sys/vm/overcommit_ratio`: the percentage of RAM mode 2 allows.
+pub const OVERCOMMIT_RATIO: u64 = 50;
+
+/// The overcommit policy (`/proc/sys/vm/overcommit_memory`).
+pub fn overcommit_policy() -> u32 {
+    OVERCOMMIT.load(core::sync::atomic::Ordering::Relaxed)
+}
+
+/// Sets the overcommit policy: `EINVAL` unless 0, 1 or 2.
+pub fn set_overcommit_policy(mode: u64) -> Result<()> {
+    let mode = u32::try_from(mode)
+        .ok()
+        .filter(|m| *m <= 2)
+        .ok_or(Error::new(EINVAL))?;
+    OVERCOMMIT.store(mode, core::sync::atomic::Ordering::Relaxed);
+    Ok(())
+}
+
+/// Whether `bytes` more of memory may be promised, by the overcommit
+/// policy: with the heuristic (0), `ENOMEM` for a request of more bytes
+/// than the machine has RAM (there is no swap); always (1), never
+/// `ENOMEM`; never overcommit (2), `ENOMEM` past `overcommit_ratio` of
+/// RAM (for the one request: commitments are not added up here).
 pub fn check_commit(bytes: u64) -> Result<()> {
     let ram = ostd::mm::total_frames() as u64 * PAGE_SIZE as u64;
-    if bytes > ram {
-        return_errno_with_message!(ENOMEM, "larger than all of memory");
+    let limit = match overcommit_policy() {
+        1 => return Ok(()),
+        2 => ram / 100 * OVERCOMMIT_RATIO,
+        _ => ram,
+    };
+    if bytes > limit {
+        return_errno_with_message!(ENOMEM, "more than the overcommit policy allows");
     }
     Ok(())
 }

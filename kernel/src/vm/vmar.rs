@@ -67,6 +67,35 @@ struct Vma {
     /// A System V shared memory segment's attachment: cloned and dropped
     /// with the region, which is how the segment counts its attachments.
     shm: Option<ShmAttachment>,
+    /// The file mapped, as `/proc/PID/maps` names it.
+    name: Option<Arc<MapName>>,
+}
+
+/// The file a region maps, as `/proc/PID/maps` shows it.
+#[derive(Debug)]
+pub struct MapName {
+    /// Absolute path.
+    pub path: alloc::vec::Vec<u8>,
+    /// Device number of its file system.
+    pub dev: u64,
+    /// Inode number.
+    pub ino: u64,
+}
+
+/// A region as `/proc/PID/maps` shows it.
+pub struct RegionInfo {
+    /// The addresses it covers.
+    pub range: Range<u64>,
+    /// Its permissions.
+    pub perms: VmPerms,
+    /// `MAP_SHARED`.
+    pub shared: bool,
+    /// Offset in the mapped file.
+    pub offset: u64,
+    /// The file mapped, if it is named.
+    pub name: Option<Arc<MapName>>,
+    /// Part of the program break's heap.
+    pub heap: bool,
 }
 
 impl Vma {
@@ -203,6 +232,7 @@ impl Vmar {
                 shared: opts.shared,
                 backing: opts.backing,
                 shm: shm.take(),
+                name: None,
             },
         );
         Ok(start)
@@ -465,6 +495,7 @@ impl Vmar {
                             shared: false,
                             backing: None,
                             shm: None,
+                            name: None,
                         },
                     );
                 }
@@ -565,6 +596,42 @@ impl Vmar {
             .vmas
             .values()
             .any(|v| v.shared && v.backing.as_ref().is_some_and(|(o, _)| Arc::ptr_eq(o, vmo)))
+    }
+
+    /// Names the file-backed regions within `[start, start+len)` after the
+    /// file they map (for `/proc/PID/maps`).
+    pub fn name_region(&self, start: u64, len: u64, name: Arc<MapName>) {
+        let end = start.saturating_add(len);
+        let mut inner = self.inner.lock();
+        for v in inner.vmas.range_mut(..end).map(|(_, v)| v) {
+            if v.end > start && v.backing.is_some() && v.shm.is_none() {
+                v.name = Some(name.clone());
+            }
+        }
+    }
+
+    /// Every region with what `/proc/PID/maps` shows of it.
+    pub fn region_info(&self) -> Vec<RegionInfo> {
+        let inner = self.inner.lock();
+        let heap = inner.brk_start..page_up(inner.brk);
+        inner
+            .vmas
+            .values()
+            .map(|v| RegionInfo {
+                range: v.start..v.end,
+                perms: v.perms,
+                shared: v.shared,
+                offset: match (&v.name, &v.backing) {
+                    (Some(_), Some((_, off))) => *off,
+                    _ => 0,
+                },
+                name: v.name.clone(),
+                heap: v.backing.is_none()
+                    && !heap.is_empty()
+                    && v.start >= heap.start
+                    && v.end <= heap.end,
+            })
+            .collect()
     }
 
     /// Regions as `(range, perms, shared, has_backing)`, for `/proc/self/maps`.

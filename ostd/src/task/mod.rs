@@ -9,6 +9,7 @@
 //! returning to user mode.
 
 mod scheduler;
+pub mod stats;
 mod switch;
 
 use alloc::boxed::Box;
@@ -71,6 +72,14 @@ pub struct Task {
     class: AtomicU8,
     rt_prio: AtomicU8,
     weight: AtomicU32,
+    /// Switches away from the task because it slept (voluntary) or was
+    /// preempted (involuntary).
+    voluntary_switches: AtomicU64,
+    involuntary_switches: AtomicU64,
+    /// Timer ticks that found the task running in user mode, and in the
+    /// kernel: how its CPU time splits between the two.
+    user_ticks: AtomicU64,
+    system_ticks: AtomicU64,
 }
 
 // SAFETY: `saved_rsp` is only accessed by the scheduler with interrupts
@@ -114,6 +123,25 @@ impl Task {
                 .saturating_sub(self.ran_since.load(Ordering::Relaxed));
         }
         core::time::Duration::from_nanos(ns)
+    }
+
+    /// Context switches away from the task: (voluntary, involuntary), as
+    /// Linux's `nvcsw` and `nivcsw`.
+    pub fn context_switches(&self) -> (u64, u64) {
+        (
+            self.voluntary_switches.load(Ordering::Relaxed),
+            self.involuntary_switches.load(Ordering::Relaxed),
+        )
+    }
+
+    /// The task's CPU time split into (user, system), in the proportion
+    /// the timer ticks saw it in each mode (Linux's `cputime_adjust`).
+    pub fn user_system_time(&self) -> (core::time::Duration, core::time::Duration) {
+        let total = self.cpu_time();
+        let user = self.user_ticks.load(Ordering::Relaxed);
+        let system = self.system_ticks.load(Ordering::Relaxed);
+        let user_part = stats::scale(total, user, user + system);
+        (user_part, total.saturating_sub(user_part))
     }
 
     /// Charges the time since `ran_since` to the CPU time and returns it;
@@ -162,6 +190,11 @@ impl Task {
     /// Starts counting CPU time from `now`.
     pub(crate) fn start_running(&self, now: u64) {
         self.ran_since.store(now, Ordering::Relaxed);
+    }
+
+    /// Whether the task is running or waiting to run (Linux's `R` state).
+    pub fn is_runnable(&self) -> bool {
+        matches!(self.state(), TaskState::Running | TaskState::Runnable)
     }
 
     /// Whether the task has exited.
@@ -248,6 +281,10 @@ impl TaskOptions {
             class: AtomicU8::new(scheduler::class::NORMAL),
             rt_prio: AtomicU8::new(0),
             weight: AtomicU32::new(scheduler::NICE_0_WEIGHT),
+            voluntary_switches: AtomicU64::new(0),
+            involuntary_switches: AtomicU64::new(0),
+            user_ticks: AtomicU64::new(0),
+            system_ticks: AtomicU64::new(0),
         }))
     }
 

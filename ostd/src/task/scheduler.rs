@@ -251,6 +251,10 @@ pub(crate) fn init_boot_task() {
         class: core::sync::atomic::AtomicU8::new(class::NORMAL),
         rt_prio: core::sync::atomic::AtomicU8::new(0),
         weight: AtomicU32::new(NICE_0_WEIGHT),
+        voluntary_switches: core::sync::atomic::AtomicU64::new(0),
+        involuntary_switches: core::sync::atomic::AtomicU64::new(0),
+        user_ticks: core::sync::atomic::AtomicU64::new(0),
+        system_ticks: core::sync::atomic::AtomicU64::new(0),
     });
     let mut s = SCHED.lock();
     s.join(&task);
@@ -671,6 +675,25 @@ pub(crate) fn set_current_vm_space(space: Arc<VmSpace>) {
 
 /// Called on every timer tick (interrupts disabled).
 pub(crate) fn tick() {
+    let idle = super::stats::idling();
+    let running = match SCHED.try_lock() {
+        Some(s) => {
+            let user = super::stats::in_user_mode();
+            if let Some(cur) = s.current.as_ref().filter(|_| !idle) {
+                let counter = if user {
+                    &cur.user_ticks
+                } else {
+                    &cur.system_ticks
+                };
+                counter.fetch_add(1, Ordering::Relaxed);
+            }
+            super::stats::tick(idle, user);
+            s.run_queue.len() + usize::from(!idle)
+        }
+        None => 1,
+    };
+    super::stats::sample_load(running);
+
     let left = SLICE_LEFT.load(Ordering::Relaxed);
     let rr_end = RR_SLICE_END.load(Ordering::Relaxed);
     if left <= 1 || (rr_end != 0 && crate::arch::x86::tsc::nanos_since_boot() >= rr_end) {
@@ -702,6 +725,8 @@ fn schedule(yielding: bool) {
 
 fn pick_and_switch(yielding: bool) {
     NEED_RESCHED.store(false, Ordering::Relaxed);
+    // Whether this call has counted its switch away (once idle).
+    let mut counted = false;
     loop {
         let mut s = SCHED.lock();
         let Some(cur) = s.current.clone() else { return };
@@ -727,10 +752,18 @@ fn pick_and_switch(yielding: bool) {
             }
             // Nothing to run: idle until an interrupt wakes someone. The
             // idle time is not charged to the task we idle on behalf of.
+            if !counted {
+                // Linux counts the switch to its idle task.
+                cur.voluntary_switches.fetch_add(1, Ordering::Relaxed);
+                super::stats::count_switch();
+                counted = true;
+            }
             s.charge(&cur, crate::arch::x86::tsc::nanos_since_boot(), false);
             drop(s);
+            let idle = super::stats::IdlePeriod::start();
             x86_64::instructions::interrupts::enable_and_hlt();
             x86_64::instructions::interrupts::disable();
+            drop(idle);
             cur.start_running(crate::arch::x86::tsc::nanos_since_boot());
             continue;
         };
@@ -738,6 +771,14 @@ fn pick_and_switch(yielding: bool) {
             cur.set_state(TaskState::Running);
             s.start_slice(&cur, false);
             return;
+        }
+        let switches = match cur.state() {
+            TaskState::Running => &cur.involuntary_switches,
+            _ => &cur.voluntary_switches,
+        };
+        if !counted {
+            switches.fetch_add(1, Ordering::Relaxed);
+            super::stats::count_switch();
         }
         match cur.state() {
             TaskState::Running => {

@@ -309,6 +309,7 @@ impl UserContext {
                 return ReturnReason::Syscall;
             }
             if (32..48).contains(&vector) {
+                let _user = crate::task::stats::UserModeIrq::enter();
                 crate::trap::handle_irq(vector);
                 drop(irq);
                 continue;

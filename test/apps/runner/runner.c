@@ -383,6 +383,7 @@ int main(int argc, char **argv)
 	 * as an init would (failures are harmless: a test will report them). */
 	if (getpid() == 1) {
 		mount("proc", "/proc", "proc", 0, NULL);
+		mount("sysfs", "/sys", "sysfs", 0, NULL);
 		mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);
 		mount("devpts", "/dev/pts", "devpts", 0, NULL);
 		mount("tmpfs", "/tmp", "tmpfs", 0, NULL);

@@ -11,6 +11,7 @@
 //! (`ps`, `top`, `free`, `pidof`, `mount`, `df`, ...) to parse them.
 
 mod cpuinfo;
+mod fd;
 mod pid;
 mod system;
 #[cfg(feature = "ktest")]
@@ -32,6 +33,8 @@ use super::inode::{FsStats, Inode, InodeType, Metadata};
 use crate::ipc::limits as ipc;
 use crate::prelude::*;
 use crate::process::{Pid, Process, Thread, Tid, find_process};
+
+pub use self::fd::{magic_link, map_name};
 
 /// Device number reported for procfs (distinct from the RAM file system's).
 const PROC_DEV: u64 = 3;
@@ -106,18 +109,37 @@ static SYS_ENTRIES: &[FixedEntry] = &[
     dir("vm", 102, SYS_VM_ENTRIES),
 ];
 
-static SYS_FS_ENTRIES: &[FixedEntry] = &[tunable(
-    "pipe-max-size",
-    150,
-    system::pipe_max_size,
-    system::set_pipe_max_size,
-)];
+static SYS_FS_ENTRIES: &[FixedEntry] = &[
+    file("file-max", 151, system::file_max),
+    file("file-nr", 152, system::file_nr),
+    file("nr_open", 153, system::nr_open),
+    tunable(
+        "pipe-max-size",
+        150,
+        system::pipe_max_size,
+        system::set_pipe_max_size,
+    ),
+];
 
 static SYS_KERNEL_ENTRIES: &[FixedEntry] = &[
     file("hostname", 110, system::hostname),
     file("ostype", 111, system::ostype),
     file("osrelease", 112, system::osrelease),
     file("version", 113, system::kernel_version),
+    tunable(
+        "core_pattern",
+        116,
+        system::core_pattern,
+        system::set_core_pattern,
+    ),
+    tunable(
+        "dmesg_restrict",
+        117,
+        system::dmesg_restrict,
+        system::set_dmesg_restrict,
+    ),
+    file("ngroups_max", 118, system::ngroups_max),
+    file("tainted", 119, system::tainted),
     tunable("pid_max", 114, system::pid_max, system::set_pid_max),
     tunable(
         "threads-max",
@@ -149,7 +171,15 @@ static SYS_PTY_ENTRIES: &[FixedEntry] = &[
     file("reserve", 163, system::pty_reserve),
 ];
 
-static SYS_VM_ENTRIES: &[FixedEntry] = &[file("overcommit_memory", 130, system::overcommit)];
+static SYS_VM_ENTRIES: &[FixedEntry] = &[
+    tunable(
+        "overcommit_memory",
+        130,
+        system::overcommit,
+        system::set_overcommit,
+    ),
+    file("overcommit_ratio", 131, system::overcommit_ratio),
+];
 
 /// The fixed directory holding `entry`, or `None` if it is in the root.
 fn fixed_parent(entry: &'static FixedEntry) -> Option<&'static FixedEntry> {
@@ -194,6 +224,8 @@ enum Node {
     },
     /// `/proc/<pid>/fd/<fd>`.
     Fd { pid: Pid, tid: Option<Tid>, fd: i32 },
+    /// `/proc/<pid>/fdinfo/<fd>`.
+    FdInfo { pid: Pid, tid: Option<Tid>, fd: i32 },
 }
 
 /// The inode number of a per-process node: pid, thread and entry packed so
@@ -281,6 +313,7 @@ impl ProcInode {
                 Fixed::Dir(_) => InodeType::Dir,
             },
             Node::Entry { entry, .. } => entry.kind(),
+            Node::FdInfo { .. } => InodeType::File,
         }
     }
 
@@ -293,6 +326,7 @@ impl ProcInode {
             Node::Process { pid, tid } => pid_ino(pid, tid, 0),
             Node::Entry { pid, tid, entry } => pid_ino(pid, tid, 1 + entry as u64),
             Node::Fd { pid, tid, fd } => pid_ino(pid, tid, 0x100 + fd as u64),
+            Node::FdInfo { pid, tid, fd } => pid_ino(pid, tid, 0x8000 + fd as u64),
         }
     }
 
@@ -324,6 +358,7 @@ impl ProcInode {
                 format!("{}/{}", process_dir(pid, tid), entry.name())
             }
             Node::Fd { pid, tid, fd } => format!("{}/fd/{fd}", process_dir(pid, tid)),
+            Node::FdInfo { pid, tid, fd } => format!("{}/fdinfo/{fd}", process_dir(pid, tid)),
         }
     }
 
@@ -331,7 +366,10 @@ impl ProcInode {
     /// like on Linux; the rest to root.
     fn owner(&self) -> (u32, u32) {
         let pid = match self.node {
-            Node::Process { pid, .. } | Node::Entry { pid, .. } | Node::Fd { pid, .. } => pid,
+            Node::Process { pid, .. }
+            | Node::Entry { pid, .. }
+            | Node::Fd { pid, .. }
+            | Node::FdInfo { pid, .. } => pid,
             _ => return (0, 0),
         };
         find_process(pid).map_or((0, 0), |p| {
@@ -375,6 +413,10 @@ impl ProcInode {
             Node::Entry { pid, tid, entry } if entry.kind() == InodeType::File => {
                 let (p, t) = target(pid, tid)?;
                 pid::generate(&p, t.as_ref(), entry)
+            }
+            Node::FdInfo { pid, tid, fd } => {
+                let (p, _) = target(pid, tid)?;
+                Ok(fd::fdinfo(&p, fd)?.into_bytes())
             }
             _ => match self.kind() {
                 InodeType::Dir => return_errno!(EISDIR),
@@ -490,7 +532,7 @@ impl Inode for ProcInode {
             Node::Entry {
                 pid,
                 tid,
-                entry: PidEntry::Fd,
+                entry: entry @ (PidEntry::Fd | PidEntry::FdInfo),
             } => {
                 let (p, _) = target(pid, tid)?;
                 let fd = parse_number(name).ok_or(Error::new(ENOENT))?;
@@ -498,7 +540,11 @@ impl Inode for ProcInode {
                 lock_bounded(&p.files())?
                     .get(fd)
                     .map_err(|_| Error::new(ENOENT))?;
-                Node::Fd { pid, tid, fd }
+                if entry == PidEntry::Fd {
+                    Node::Fd { pid, tid, fd }
+                } else {
+                    Node::FdInfo { pid, tid, fd }
+                }
             }
             Node::Entry {
                 pid,
@@ -531,7 +577,17 @@ impl Inode for ProcInode {
                 tid: None,
                 entry: PidEntry::Task,
             },
-            Node::Entry { pid, tid, .. } | Node::Fd { pid, tid, .. } => Node::Process { pid, tid },
+            Node::Entry { pid, tid, .. } => Node::Process { pid, tid },
+            Node::Fd { pid, tid, .. } => Node::Entry {
+                pid,
+                tid,
+                entry: PidEntry::Fd,
+            },
+            Node::FdInfo { pid, tid, .. } => Node::Entry {
+                pid,
+                tid,
+                entry: PidEntry::FdInfo,
+            },
             Node::Process { tid: None, .. } | Node::SelfLink | Node::ThreadSelfLink => {
                 return Some(root);
             }
@@ -584,17 +640,19 @@ impl Inode for ProcInode {
             Node::Entry {
                 pid,
                 tid,
-                entry: PidEntry::Fd,
+                entry: entry @ (PidEntry::Fd | PidEntry::FdInfo),
             } => {
                 let (p, _) = target(pid, tid)?;
                 let fds: Vec<i32> = lock_bounded(&p.files())?.iter().map(|(fd, _)| fd).collect();
-                out.extend(fds.into_iter().map(|fd| {
-                    (
-                        fd.to_string(),
-                        pid_ino(pid, tid, 0x100 + fd as u64),
-                        InodeType::Symlink,
-                    )
-                }));
+                let (base, kind) = if entry == PidEntry::Fd {
+                    (0x100, InodeType::Symlink)
+                } else {
+                    (0x8000, InodeType::File)
+                };
+                out.extend(
+                    fds.into_iter()
+                        .map(|fd| (fd.to_string(), pid_ino(pid, tid, base + fd as u64), kind)),
+                );
             }
             Node::Entry {
                 pid,

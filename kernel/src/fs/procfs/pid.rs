@@ -24,7 +24,10 @@ pub(super) enum PidEntry {
     Environ,
     Exe,
     Fd,
+    FdInfo,
+    Limits,
     Maps,
+    MountInfo,
     Mounts,
     Root,
     Stat,
@@ -37,14 +40,17 @@ pub(super) enum PidEntry {
 
 impl PidEntry {
     /// Entries of `/proc/<pid>`, in listing order.
-    const PROCESS: [PidEntry; 15] = [
+    const PROCESS: [PidEntry; 18] = [
         PidEntry::Cmdline,
         PidEntry::Comm,
         PidEntry::Cwd,
         PidEntry::Environ,
         PidEntry::Exe,
         PidEntry::Fd,
+        PidEntry::FdInfo,
+        PidEntry::Limits,
         PidEntry::Maps,
+        PidEntry::MountInfo,
         PidEntry::Mounts,
         PidEntry::Root,
         PidEntry::Stat,
@@ -63,6 +69,9 @@ impl PidEntry {
             PidEntry::Environ => "environ",
             PidEntry::Exe => "exe",
             PidEntry::Fd => "fd",
+            PidEntry::FdInfo => "fdinfo",
+            PidEntry::Limits => "limits",
+            PidEntry::MountInfo => "mountinfo",
             PidEntry::Maps => "maps",
             PidEntry::Mounts => "mounts",
             PidEntry::Root => "root",
@@ -78,7 +87,7 @@ impl PidEntry {
     pub(super) fn kind(self) -> InodeType {
         match self {
             PidEntry::Cwd | PidEntry::Exe | PidEntry::Root => InodeType::Symlink,
-            PidEntry::Fd | PidEntry::Task => InodeType::Dir,
+            PidEntry::Fd | PidEntry::FdInfo | PidEntry::Task => InodeType::Dir,
             _ => InodeType::File,
         }
     }
@@ -117,13 +126,15 @@ pub(super) fn generate(
         PidEntry::Environ => Vec::new(),
         PidEntry::Maps => maps(p).into_bytes(),
         PidEntry::Mounts => super::system::mounts().into_bytes(),
+        PidEntry::MountInfo => super::system::mountinfo().into_bytes(),
+        PidEntry::Limits => limits(p).into_bytes(),
         PidEntry::Stat => stat(&Info::gather(p, thread)).into_bytes(),
         PidEntry::Statm => statm(&Info::gather(p, thread)).into_bytes(),
         PidEntry::Status => status(&Info::gather(p, thread)).into_bytes(),
         PidEntry::Syscall => syscall(p, thread).into_bytes(),
         PidEntry::Wchan => wchan(p, thread).into_bytes(),
         PidEntry::Cwd | PidEntry::Exe | PidEntry::Root => return_errno!(EINVAL),
-        PidEntry::Fd | PidEntry::Task => return_errno!(EISDIR),
+        PidEntry::Fd | PidEntry::FdInfo | PidEntry::Task => return_errno!(EISDIR),
     })
 }
 
@@ -201,13 +212,7 @@ pub(super) fn describe_file(p: &Process, file: &Arc<dyn FileLike>) -> Result<Vec
     if let Some(tty) = file.as_any().downcast_ref::<crate::fs::tty::TtyFile>() {
         return Ok(tty.tty().name().into_bytes());
     }
-    let m = file.metadata();
-    Ok(match m.kind {
-        InodeType::Fifo => format!("pipe:[{}]", m.ino),
-        InodeType::Socket => format!("socket:[{}]", m.ino),
-        _ => format!("anon_inode:[{}]", m.ino),
-    }
-    .into_bytes())
+    Ok(super::fd::describe_object(file.as_ref()))
 }
 
 /// `path` made absolute against `cwd`, with `.`, `..` and repeated slashes
@@ -299,8 +304,16 @@ struct Info {
     tty_nr: u32,
     tpgid: i64,
     threads: usize,
-    uid: u32,
-    gid: u32,
+    /// Real, effective, saved and file-system user and group ids.
+    uids: [u32; 4],
+    gids: [u32; 4],
+    groups: Vec<u32>,
+    sigpending_limit: u64,
+    /// Context switches: voluntary, involuntary.
+    switches: (u64, u64),
+    /// CPU time in user and in system mode.
+    utime: core::time::Duration,
+    stime: core::time::Duration,
     umask: u32,
     fd_size: usize,
     start_ticks: u64,
@@ -356,7 +369,12 @@ impl Info {
             'Z'
         } else if p.is_stopped() {
             'T'
-        } else if is_current {
+        } else if is_current
+            || main
+                .as_ref()
+                .and_then(|t| t.task())
+                .is_some_and(|t| t.is_runnable())
+        {
             'R'
         } else {
             'S'
@@ -392,6 +410,19 @@ impl Info {
         // A thread's own files show its own credentials.
         let creds = thread.map_or_else(|| p.credentials(), |t| t.credentials());
         let children_ticks = ticks(*p.children_time_lock());
+        // A thread's own counts, or the sum over the process's threads.
+        let counted: Vec<Arc<Thread>> = match thread {
+            Some(t) => alloc::vec![t.clone()],
+            None => threads.clone(),
+        };
+        let (mut switches, mut utime, mut stime) = ((0, 0), Default::default(), Default::default());
+        for task in counted.iter().filter_map(|t| t.task()) {
+            let (v, n) = task.context_switches();
+            switches = (switches.0 + v, switches.1 + n);
+            let (u, s) = task.user_system_time();
+            utime += u;
+            stime += s;
+        }
         let mem = if zombie {
             MemUsage::default()
         } else {
@@ -416,8 +447,13 @@ impl Info {
                 None => -1,
             },
             threads: threads.len().max(1),
-            uid: creds.euid,
-            gid: creds.egid,
+            uids: [creds.ruid, creds.euid, creds.suid, creds.fsuid],
+            gids: [creds.rgid, creds.egid, creds.sgid, creds.fsgid],
+            groups: creds.groups.clone(),
+            sigpending_limit: p.rlimit_cur(linux_raw_sys::general::RLIMIT_SIGPENDING),
+            switches,
+            utime,
+            stime,
             umask: super::lock_bounded(&p.fs()).map_or(0o022, |fs| fs.umask),
             fd_size,
             start_ticks: ticks(p.start_time()),
@@ -496,7 +532,13 @@ fn stat(i: &Info) -> String {
         i.id, i.comm, i.state, i.ppid, i.pgid, i.sid, i.tty_nr, i.tpgid, 0x0040_0000u32
     );
     // minflt cminflt majflt cmajflt utime stime cutime cstime
-    let _ = write!(s, "0 0 0 0 0 0 {} 0 ", i.children_ticks);
+    let _ = write!(
+        s,
+        "0 0 0 0 {} {} {} 0 ",
+        ticks(i.utime),
+        ticks(i.stime),
+        i.children_ticks
+    );
     // priority nice num_threads itrealvalue starttime vsize rss rsslim
     let _ = write!(
         s,
@@ -559,10 +601,17 @@ fn status(i: &Info) -> String {
     let _ = writeln!(s, "Pid:\t{}", i.id);
     let _ = writeln!(s, "PPid:\t{}", i.ppid);
     let _ = writeln!(s, "TracerPid:\t0");
-    let _ = writeln!(s, "Uid:\t{0}\t{0}\t{0}\t{0}", i.uid);
-    let _ = writeln!(s, "Gid:\t{0}\t{0}\t{0}\t{0}", i.gid);
+    let [r, e, sv, f] = i.uids;
+    let _ = writeln!(s, "Uid:\t{r}\t{e}\t{sv}\t{f}");
+    let [r, e, sv, f] = i.gids;
+    let _ = writeln!(s, "Gid:\t{r}\t{e}\t{sv}\t{f}");
     let _ = writeln!(s, "FDSize:\t{}", i.fd_size);
-    let _ = writeln!(s, "Groups:\t");
+    // Linux ends the list with a space, even an empty one.
+    let _ = write!(s, "Groups:\t");
+    for (n, g) in i.groups.iter().enumerate() {
+        let _ = write!(s, "{}{g}", if n > 0 { " " } else { "" });
+    }
+    let _ = writeln!(s, " ");
     let _ = writeln!(s, "NStgid:\t{}", i.tgid);
     let _ = writeln!(s, "NSpid:\t{}", i.id);
     let _ = writeln!(s, "NSpgid:\t{}", i.pgid);
@@ -587,12 +636,20 @@ fn status(i: &Info) -> String {
             ("VmLib", 0),
             ("VmPTE", 0),
             ("VmSwap", 0),
+            ("HugetlbPages", 0),
         ] {
             let _ = writeln!(s, "{name}:\t{:>8} kB", kb(v));
         }
+        let _ = writeln!(s, "CoreDumping:\t0");
+        let _ = writeln!(s, "THP_enabled:\t1");
     }
     let _ = writeln!(s, "Threads:\t{}", i.threads);
-    let _ = writeln!(s, "SigQ:\t0/{}", super::system::SIGQUEUE_MAX);
+    let _ = writeln!(
+        s,
+        "SigQ:\t{}/{}",
+        i.pending.count_ones(),
+        i.sigpending_limit
+    );
     let _ = writeln!(s, "SigPnd:\t{:016x}", i.pending);
     let _ = writeln!(s, "ShdPnd:\t{:016x}", 0);
     let _ = writeln!(s, "SigBlk:\t{:016x}", i.blocked);
@@ -610,42 +667,110 @@ fn status(i: &Info) -> String {
     }
     let _ = writeln!(s, "NoNewPrivs:\t0");
     let _ = writeln!(s, "Seccomp:\t0");
+    let _ = writeln!(s, "Seccomp_filters:\t0");
     let _ = writeln!(s, "Cpus_allowed:\t1");
     let _ = writeln!(s, "Cpus_allowed_list:\t0");
-    let _ = writeln!(s, "voluntary_ctxt_switches:\t0");
-    let _ = writeln!(s, "nonvoluntary_ctxt_switches:\t0");
+    // Linux's mask of `MAX_NUMNODES` (1024) nodes, node 0 set.
+    let _ = writeln!(s, "Mems_allowed:\t{}00000001", "00000000,".repeat(31));
+    let _ = writeln!(s, "Mems_allowed_list:\t0");
+    let _ = writeln!(s, "voluntary_ctxt_switches:\t{}", i.switches.0);
+    let _ = writeln!(s, "nonvoluntary_ctxt_switches:\t{}", i.switches.1);
     s
 }
 
-/// `/proc/<pid>/maps`: one line per region. File-backed regions do not
-/// record which file they map, so only the stack is named.
+/// `/proc/<pid>/maps`: one line per region: addresses, permissions,
+/// offset, device and inode of the file mapped, and its name (the file's
+/// path, `[heap]` or `[stack]`), as Linux's `show_map_vma` prints them.
 fn maps(p: &Process) -> String {
     if p.is_zombie() {
         return String::new();
     }
     let mut s = String::new();
-    for (range, perms, shared, _backed) in p.vmar().regions() {
-        let flag = |bit: VmPerms, c: char| if perms.contains(bit) { c } else { '-' };
+    for r in p.vmar().region_info() {
+        let flag = |bit: VmPerms, c: char| if r.perms.contains(bit) { c } else { '-' };
         let start = s.len();
+        let (dev, ino) = r.name.as_ref().map_or((0, 0), |n| (n.dev, n.ino));
         let _ = write!(
             s,
-            "{:08x}-{:08x} {}{}{}{} {:08x} 00:00 0 ",
-            range.start,
-            range.end,
+            "{:08x}-{:08x} {}{}{}{} {:08x} {:02x}:{:02x} {} ",
+            r.range.start,
+            r.range.end,
             flag(VmPerms::READ, 'r'),
             flag(VmPerms::WRITE, 'w'),
             flag(VmPerms::EXEC, 'x'),
-            if shared { 's' } else { 'p' },
-            0
+            if r.shared { 's' } else { 'p' },
+            r.offset,
+            (dev >> 8) & 0xfff,
+            dev & 0xff,
+            ino
         );
-        if range.end == layout::STACK_TOP {
-            // Linux pads the name to column 73.
-            while s.len() - start < 73 {
+        let name = if let Some(n) = &r.name {
+            Some(String::from_utf8_lossy(&n.path))
+        } else if r.heap {
+            Some("[heap]".into())
+        } else if r.range.end == layout::STACK_TOP {
+            Some("[stack]".into())
+        } else {
+            None
+        };
+        if let Some(name) = name {
+            // Linux pads the line to 72 columns, then one space.
+            while s.len() - start < 72 {
                 s.push(' ');
             }
-            s.push_str("[stack]");
+            s.push(' ');
+            s.push_str(&name);
         }
         s.push('\n');
+    }
+    s
+}
+
+/// `/proc/<pid>/limits`: Linux's table (`proc_pid_limits`), one resource
+/// a line in `RLIMIT_*` order.
+fn limits(p: &Process) -> String {
+    const ROWS: [(&str, &str); crate::process::rlimit::NLIMITS] = [
+        ("Max cpu time", "seconds"),
+        ("Max file size", "bytes"),
+        ("Max data size", "bytes"),
+        ("Max stack size", "bytes"),
+        ("Max core file size", "bytes"),
+        ("Max resident set", "bytes"),
+        ("Max processes", "processes"),
+        ("Max open files", "files"),
+        ("Max locked memory", "bytes"),
+        ("Max address space", "bytes"),
+        ("Max file locks", "locks"),
+        ("Max pending signals", "signals"),
+        ("Max msgqueue size", "bytes"),
+        ("Max nice priority", ""),
+        ("Max realtime priority", ""),
+        ("Max realtime timeout", "us"),
+    ];
+    let value = |v: u64| {
+        if v == crate::process::rlimit::RLIM_INFINITY {
+            String::from("unlimited")
+        } else {
+            format!("{v}")
+        }
+    };
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{:<25} {:<20} {:<20} {:<10}",
+        "Limit", "Soft Limit", "Hard Limit", "Units"
+    );
+    let limits = p.rlimits();
+    for (resource, (name, unit)) in ROWS.iter().enumerate() {
+        let Ok(l) = limits.get(resource as u32) else {
+            continue;
+        };
+        let _ = write!(s, "{name:<25} {:<20} {:<20} ", value(l.cur), value(l.max));
+        if unit.is_empty() {
+            s.push('\n');
+        } else {
+            let _ = writeln!(s, "{unit:<10}");
+        }
     }
     s
 }

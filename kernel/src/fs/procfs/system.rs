@@ -9,10 +9,6 @@ use ostd::sync::SpinLock;
 use crate::prelude::*;
 use crate::process::all_processes;
 
-/// Maximum of queued signals shown in `SigQ` (Linux's default
-/// `RLIMIT_SIGPENDING` for a machine of this size).
-pub(super) const SIGQUEUE_MAX: u32 = 7823;
-
 /// The kernel release `uname` reports.
 const OSRELEASE: &str = "6.1.0-framekernel";
 /// The kernel version string `uname` reports.
@@ -98,32 +94,45 @@ fn centiseconds(d: core::time::Duration) -> String {
     format!("{}.{:02}", cs / 100, cs % 100)
 }
 
-/// `/proc/uptime`: seconds since boot and seconds the CPU spent idle. No
-/// idle time is accounted, so the machine is reported as always idle.
+/// `/proc/uptime`: seconds since boot and seconds the CPU spent idle.
 pub(super) fn uptime() -> String {
     let up = ostd::timer::monotonic();
-    format!("{} {}\n", centiseconds(up), centiseconds(up))
+    let idle = ostd::task::stats::cpu_times().idle;
+    format!("{} {}\n", centiseconds(up), centiseconds(idle))
 }
 
-/// Number of threads, and the highest pid or tid in use (the closest to
-/// Linux's "last pid allocated" that the process table shows).
-fn thread_counts() -> (usize, u32) {
-    let mut threads = 0;
-    let mut last = 0;
+/// Number of threads.
+fn thread_count() -> usize {
+    all_processes().iter().map(|p| p.threads().len()).sum()
+}
+
+/// Runnable threads now (the reader among them).
+fn running_threads() -> usize {
+    let mut n = 0;
     for p in all_processes() {
-        last = last.max(p.pid());
-        for t in p.threads() {
-            threads += 1;
-            last = last.max(t.tid());
-        }
+        n += p
+            .threads()
+            .iter()
+            .filter(|t| t.task().is_some_and(|task| task.is_runnable()))
+            .count();
     }
-    (threads, last)
+    n.max(1)
 }
 
-/// `/proc/loadavg`. Load is not tracked; one thread (the reader) runs.
+/// `/proc/loadavg`: the 1, 5 and 15 minute load averages, runnable and
+/// all threads, the last pid.
 pub(super) fn loadavg() -> String {
-    let (threads, last) = thread_counts();
-    format!("0.00 0.00 0.00 1/{} {last}\n", threads.max(1))
+    use ostd::task::stats::{FSHIFT, load_averages};
+    let (threads, last) = (thread_count(), crate::process::table::last_pid());
+    let mut s = String::new();
+    for avg in load_averages() {
+        // Linux's `LOAD_INT` and `LOAD_FRAC`.
+        let int = avg >> FSHIFT;
+        let frac = ((avg & ((1 << FSHIFT) - 1)) * 100) >> FSHIFT;
+        let _ = write!(s, "{int}.{frac:02} ");
+    }
+    let _ = writeln!(s, "{}/{} {last}", running_threads(), threads.max(1));
+    s
 }
 
 /// Escapes a mount field as Linux does (space, tab, newline, backslash in
@@ -156,9 +165,43 @@ pub(super) fn mounts() -> String {
     s
 }
 
+/// `/proc/PID/mountinfo` (`proc_pid_mountinfo(5)`): id, parent id,
+/// `major:minor`, root, mount point, options, `-`, type, source, super
+/// block options.
+pub(super) fn mountinfo() -> String {
+    let mounts = crate::fs::mount::mounts();
+    let mut s = String::from("1 1 0:1 / / rw - rootfs rootfs rw\n");
+    for (i, m) in mounts.iter().enumerate() {
+        // The parent: the latest earlier mount whose mount point contains
+        // this one's.
+        let parent = mounts[..i]
+            .iter()
+            .rposition(|p| {
+                let t = p.target.trim_end_matches('/');
+                m.target.starts_with(t) && m.target.as_bytes().get(t.len()) == Some(&b'/')
+            })
+            .and_then(|p| mounts.get(p))
+            .map_or(crate::fs::mount::ROOT_MOUNT_ID, |p| p.id);
+        let dev = m.root.metadata().dev;
+        let _ = writeln!(
+            s,
+            "{} {parent} {}:{} / {} rw,relatime - {} {} rw",
+            m.id,
+            (dev >> 8) & 0xfff,
+            dev & 0xff,
+            escape_mount_field(&m.target),
+            escape_mount_field(&m.fstype),
+            escape_mount_field(&m.source)
+        );
+    }
+    s
+}
+
 /// `/proc/filesystems`: the file system types `mount` accepts.
 pub(super) fn filesystems() -> String {
-    String::from("nodev\tproc\nnodev\ttmpfs\nnodev\tdevtmpfs\nnodev\tdevpts\nnodev\tramfs\n")
+    String::from(
+        "nodev\tsysfs\nnodev\tproc\nnodev\ttmpfs\nnodev\tdevtmpfs\nnodev\tdevpts\nnodev\tramfs\n",
+    )
 }
 
 /// `/proc/version`.
@@ -184,22 +227,22 @@ pub(super) fn swaps() -> String {
     String::from("Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n")
 }
 
-/// `/proc/stat`: CPU time in ticks (all of it idle, as nothing else is
-/// accounted), boot time and process counts.
+/// `/proc/stat`: CPU time in `USER_HZ` ticks (user, nice, system, idle,
+/// iowait, irq, softirq, steal, guest, guest_nice) for all CPUs and the
+/// one CPU, context switches, boot time, forks and runnable threads.
 pub(super) fn stat() -> String {
-    let idle = ostd::timer::monotonic().as_millis() / 10;
+    let t = ostd::task::stats::cpu_times();
+    let hz = |d: core::time::Duration| d.as_millis() / 10;
+    let (user, system, idle) = (hz(t.user), hz(t.system), hz(t.idle));
     let boot = ostd::timer::wall_clock().saturating_sub(ostd::timer::monotonic());
-    let procs = all_processes();
-    let running = procs.iter().filter(|p| !p.is_zombie()).count().min(1);
-    let (_, last) = thread_counts();
     let mut s = String::new();
-    let _ = writeln!(s, "cpu  0 0 0 {idle} 0 0 0 0 0 0");
-    let _ = writeln!(s, "cpu0 0 0 0 {idle} 0 0 0 0 0 0");
+    let _ = writeln!(s, "cpu  {user} 0 {system} {idle} 0 0 0 0 0 0");
+    let _ = writeln!(s, "cpu0 {user} 0 {system} {idle} 0 0 0 0 0 0");
     let _ = writeln!(s, "intr 0");
-    let _ = writeln!(s, "ctxt 0");
+    let _ = writeln!(s, "ctxt {}", ostd::task::stats::context_switches());
     let _ = writeln!(s, "btime {}", boot.as_secs());
-    let _ = writeln!(s, "processes {last}");
-    let _ = writeln!(s, "procs_running {}", running.max(1));
+    let _ = writeln!(s, "processes {}", crate::process::table::forks());
+    let _ = writeln!(s, "procs_running {}", running_threads());
     let _ = writeln!(s, "procs_blocked 0");
     let _ = writeln!(s, "softirq 0 0 0 0 0 0 0 0 0 0 0");
     s
@@ -302,7 +345,6 @@ pub(super) fn entropy_avail() -> String {
     String::from("256\n")
 }
 
-/// `/proc/sys/vm/overcommit_memory`: heuristic overcommit (the default).
 /// `/proc/sys/kernel/pty/max`: the limit on pseudo-terminals (fixed here).
 pub(super) fn pty_max() -> String {
     format!("{}\n", crate::fs::tty::pty::PTY_MAX)
@@ -319,6 +361,96 @@ pub(super) fn pty_reserve() -> String {
     String::from("1024\n")
 }
 
+/// `/proc/sys/vm/overcommit_memory`: 0 heuristic (the default), 1
+/// always, 2 never.
 pub(super) fn overcommit() -> String {
+    format!("{}\n", crate::vm::oom::overcommit_policy())
+}
+
+/// Writes `/proc/sys/vm/overcommit_memory`.
+pub(super) fn set_overcommit(text: &str) -> Result<()> {
+    crate::vm::oom::set_overcommit_policy(parse_tunable(text)?)
+}
+
+/// `/proc/sys/vm/overcommit_ratio`.
+pub(super) fn overcommit_ratio() -> String {
+    format!("{}\n", crate::vm::oom::OVERCOMMIT_RATIO)
+}
+
+/// `/proc/sys/kernel/tainted`: nothing has tainted this kernel.
+pub(super) fn tainted() -> String {
     String::from("0\n")
+}
+
+/// `/proc/sys/kernel/ngroups_max`: Linux's `NGROUPS_MAX`.
+pub(super) fn ngroups_max() -> String {
+    String::from("65536\n")
+}
+
+/// Linux's `CORENAME_MAX_SIZE`: a core pattern is shorter.
+const CORENAME_MAX_SIZE: usize = 128;
+
+/// `/proc/sys/kernel/core_pattern` (kept for readers; no core files are
+/// written).
+static CORE_PATTERN: SpinLock<Option<String>> = SpinLock::new(None);
+
+pub(super) fn core_pattern() -> String {
+    let p = CORE_PATTERN.lock();
+    format!("{}\n", p.as_deref().unwrap_or("core"))
+}
+
+/// Writes `/proc/sys/kernel/core_pattern`: like Linux's `proc_dostring`,
+/// a longer value is cut to fit.
+pub(super) fn set_core_pattern(text: &str) -> Result<()> {
+    let mut end = text.len().min(CORENAME_MAX_SIZE - 1);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    *CORE_PATTERN.lock() = Some(String::from(&text[..end]));
+    Ok(())
+}
+
+/// `/proc/sys/kernel/dmesg_restrict`.
+pub(super) fn dmesg_restrict() -> String {
+    format!("{}\n", u8::from(crate::syslog::dmesg_restrict()))
+}
+
+/// Writes `/proc/sys/kernel/dmesg_restrict`: 0 or 1.
+pub(super) fn set_dmesg_restrict(text: &str) -> Result<()> {
+    match parse_tunable(text)? {
+        0 => crate::syslog::set_dmesg_restrict(false),
+        1 => crate::syslog::set_dmesg_restrict(true),
+        _ => return_errno!(EINVAL),
+    }
+    Ok(())
+}
+
+/// `/proc/sys/fs/nr_open`: the ceiling of `RLIMIT_NOFILE`.
+pub(super) fn nr_open() -> String {
+    format!("{}\n", crate::process::rlimit::NR_OPEN)
+}
+
+/// Linux's `files_maxfiles_init`: about a tenth of memory in KiB, at
+/// least `NR_FILE`.
+fn max_files() -> u64 {
+    let kib = ostd::mm::total_frames() as u64 * (ostd::mm::PAGE_SIZE as u64 / 1024);
+    (kib / 10).max(8192)
+}
+
+/// `/proc/sys/fs/file-max`.
+pub(super) fn file_max() -> String {
+    format!("{}\n", max_files())
+}
+
+/// `/proc/sys/fs/file-nr`: open descriptors, 0 free, the maximum.
+pub(super) fn file_nr() -> String {
+    let open: usize = all_processes()
+        .iter()
+        .filter_map(|p| {
+            super::lock_bounded(&p.files())
+                .ok()
+                .map(|f| f.iter().count())
+        })
+        .sum();
+    format!("{open}\t0\t{}\n", max_files())
 }

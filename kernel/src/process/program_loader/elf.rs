@@ -13,7 +13,7 @@ use crate::fs::FsContext;
 use crate::fs::inode::{Inode, InodeType};
 use crate::prelude::*;
 use crate::process::credentials::Credentials;
-use crate::vm::{MapOptions, VmPerms, Vmar, layout, page_up};
+use crate::vm::{MapName, MapOptions, VmPerms, Vmar, layout, page_up};
 
 /// Most memory a program's segments may span.
 const MAX_IMAGE: u64 = 1 << 30;
@@ -64,6 +64,7 @@ fn plan(data: &[u8]) -> Result<LoadPlan> {
 fn map_image(
     vmar: &Vmar,
     inode: &Arc<dyn Inode>,
+    name: Arc<MapName>,
     data: &[u8],
     plan: &LoadPlan,
     bias: u64,
@@ -80,13 +81,14 @@ fn map_image(
             Backing::File { offset } => Some((vmo.clone(), offset)),
             Backing::Anonymous => None,
         };
-        vmar.map(MapOptions {
+        let start = vmar.map(MapOptions {
             len: m.end - m.start,
             perms,
             shared: false,
             backing,
             addr: Some((m.start, true)),
         })?;
+        vmar.name_region(start, m.end - m.start, name.clone());
     }
     for f in &pm.fixups {
         match *f {
@@ -127,7 +129,7 @@ pub fn load(
         Kind::Exec => 0,
         Kind::Dyn => layout::PIE_BASE - plan.min_vaddr,
     };
-    map_image(&vmar, inode, &data, &plan, bias)?;
+    map_image(&vmar, inode, map_name(fs, inode, path), &data, &plan, bias)?;
     vmar.init_brk(page_up(plan.max_vaddr + bias));
 
     let mut entry = plan.entry + bias;
@@ -153,7 +155,8 @@ pub fn load(
         })?;
         vmar.unmap(base, iplan.max_vaddr - iplan.min_vaddr)?;
         let ibias = base - iplan.min_vaddr;
-        map_image(&vmar, &interp, &idata, &iplan, ibias)?;
+        let name = map_name(fs, &interp, interp_path.as_bytes());
+        map_image(&vmar, &interp, name, &idata, &iplan, ibias)?;
         interp_base = base;
         entry = iplan.entry + ibias;
     }
@@ -229,4 +232,15 @@ fn plan_interp(data: &[u8]) -> Result<LoadPlan> {
         return_errno_with_message!(ELIBBAD, "the interpreter has an interpreter");
     }
     Ok(p)
+}
+
+/// How `/proc/PID/maps` names the program or interpreter at `path`: its
+/// path with every link resolved, as Linux shows the file itself.
+fn map_name(fs: &FsContext, inode: &Arc<dyn Inode>, path: &[u8]) -> Arc<MapName> {
+    let m = inode.metadata();
+    Arc::new(MapName {
+        path: fs.canonical_path(path).unwrap_or_else(|_| path.to_vec()),
+        dev: m.dev,
+        ino: m.ino,
+    })
 }
