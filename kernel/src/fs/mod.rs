@@ -239,8 +239,13 @@ impl FsContext {
                 }
                 // At the root of a mounted file system, `..` is the parent
                 // of the directory it is mounted on.
-                while let Some(mp) = mount::mountpoint_of(&cur) {
-                    cur = mp;
+                // (A bind mount stacked on its own root names itself: that
+                // ends the climb, as does the size of the table.)
+                for _ in 0..=mount::MAX_MOUNTS {
+                    match mount::mountpoint_of(&cur) {
+                        Some(mp) if !Arc::ptr_eq(&mp, &cur) => cur = mp,
+                        _ => break,
+                    }
                 }
                 if let Some(p) = cur.parent() {
                     cur = p;

@@ -35,42 +35,95 @@ pub struct Mount {
 pub const ROOT_MOUNT_ID: u64 = 1;
 static NEXT_MOUNT_ID: AtomicU64 = AtomicU64::new(ROOT_MOUNT_ID + 1);
 
-static MOUNTS: SpinLock<Vec<Mount>> = SpinLock::new(Vec::new());
+/// The most mounts at once (Linux's `fs.mount-max` default): beyond it,
+/// `mount` fails with `ENOSPC`.
+pub const MAX_MOUNTS: usize = 100_000;
 
-fn same(a: &Arc<dyn Inode>, b: &Arc<dyn Inode>) -> bool {
-    core::ptr::addr_eq(Arc::as_ptr(a), Arc::as_ptr(b))
+/// The mount table. Path resolution asks it at every step whether a
+/// directory is a mount point, so that question is a binary search, not a
+/// walk of every mount (a program mounting thousands of times must not
+/// make every path lookup of every process slow).
+struct Table {
+    /// Every mount, oldest first (so in increasing id order).
+    list: Vec<Mount>,
+    /// `(address of the mount point, id)`, sorted: the mounts stacked on a
+    /// directory, the latest last.
+    by_point: Vec<(usize, u64)>,
+    /// `(address of the root, id)`, sorted.
+    by_root: Vec<(usize, u64)>,
+}
+
+static MOUNTS: SpinLock<Table> = SpinLock::new(Table {
+    list: Vec::new(),
+    by_point: Vec::new(),
+    by_root: Vec::new(),
+});
+
+/// The identity of an inode in the indexes: its address, stable while a
+/// mount holds it.
+fn key(inode: &Arc<dyn Inode>) -> usize {
+    Arc::as_ptr(inode) as *const () as usize
+}
+
+/// The latest id filed under `key` in `index`.
+fn latest(index: &[(usize, u64)], key: usize) -> Option<u64> {
+    let end = index.partition_point(|&(k, _)| k <= key);
+    let (k, id) = *index.get(end.checked_sub(1)?)?;
+    (k == key).then_some(id)
+}
+
+/// Files `entry` in the sorted `index` (room was reserved).
+fn file(index: &mut Vec<(usize, u64)>, entry: (usize, u64)) {
+    let at = index.partition_point(|&e| e < entry);
+    index.insert(at, entry);
+}
+
+/// Takes `entry` out of the sorted `index`.
+fn unfile(index: &mut Vec<(usize, u64)>, entry: (usize, u64)) {
+    if let Ok(at) = index.binary_search(&entry) {
+        index.remove(at);
+    }
+}
+
+impl Table {
+    fn get(&self, id: u64) -> Option<&Mount> {
+        let at = self.list.binary_search_by_key(&id, |m| m.id).ok()?;
+        self.list.get(at)
+    }
 }
 
 /// The root of the file system mounted on `dir`, if any (the latest mount).
 pub fn mounted_on(dir: &Arc<dyn Inode>) -> Option<Arc<dyn Inode>> {
-    let mounts = MOUNTS.lock();
-    if mounts.is_empty() {
-        return None;
-    }
-    mounts
-        .iter()
-        .rev()
-        .find(|m| same(&m.mountpoint, dir))
-        .map(|m| m.root.clone())
+    let t = MOUNTS.lock();
+    let id = latest(&t.by_point, key(dir))?;
+    t.get(id).map(|m| m.root.clone())
 }
 
 /// The mount point that `root` (a mounted root) hides, if it is one.
 pub fn mountpoint_of(root: &Arc<dyn Inode>) -> Option<Arc<dyn Inode>> {
-    let mounts = MOUNTS.lock();
-    if mounts.is_empty() {
-        return None;
-    }
-    mounts
-        .iter()
-        .rev()
-        .find(|m| same(&m.root, root))
-        .map(|m| m.mountpoint.clone())
+    let t = MOUNTS.lock();
+    let id = latest(&t.by_root, key(root))?;
+    t.get(id).map(|m| m.mountpoint.clone())
 }
 
-/// Mounts `root` on `mountpoint`, with a new mount id.
-pub fn mount(mut m: Mount) {
+/// Mounts `root` on `mountpoint`, with a new mount id. `ENOSPC` beyond
+/// [`MAX_MOUNTS`], `ENOMEM` without memory for the table.
+pub fn mount(mut m: Mount) -> Result<()> {
+    let mut t = MOUNTS.lock();
+    if t.list.len() >= MAX_MOUNTS {
+        return_errno_with_message!(ENOSPC, "too many mounts");
+    }
+    if t.list.try_reserve(1).is_err()
+        || t.by_point.try_reserve(1).is_err()
+        || t.by_root.try_reserve(1).is_err()
+    {
+        return_errno!(ENOMEM);
+    }
     m.id = NEXT_MOUNT_ID.fetch_add(1, Ordering::Relaxed);
-    MOUNTS.lock().push(m);
+    file(&mut t.by_point, (key(&m.mountpoint), m.id));
+    file(&mut t.by_root, (key(&m.root), m.id));
+    t.list.push(m);
+    Ok(())
 }
 
 /// The id of the mount `inode` is in: the mount whose root is the top of
@@ -85,29 +138,60 @@ pub fn mount_id_of(inode: &Arc<dyn Inode>) -> u64 {
             None => break,
         }
     }
-    MOUNTS
-        .lock()
-        .iter()
-        .rev()
-        .find(|m| same(&m.root, &top))
-        .map_or(ROOT_MOUNT_ID, |m| m.id)
+    latest(&MOUNTS.lock().by_root, key(&top)).unwrap_or(ROOT_MOUNT_ID)
 }
 
-/// Unmounts the file system whose root is `root` (or which is mounted on
-/// `root`'s mount point).
+/// Unmounts the latest file system mounted with root `root`.
 pub fn umount(root: &Arc<dyn Inode>) -> Result<()> {
-    let mut mounts = MOUNTS.lock();
-    let idx = mounts
-        .iter()
-        .rposition(|m| same(&m.root, root))
-        .ok_or(Error::new(EINVAL))?;
-    mounts.remove(idx);
+    let id = latest(&MOUNTS.lock().by_root, key(root)).ok_or(Error::new(EINVAL))?;
+    remove(id)
+}
+
+/// Unmounts the top of the mounts stacked on the directory `point` (what a
+/// path naming `point` leads to). Unlike [`umount`], this tells apart bind
+/// mounts that share a root. `EINVAL` if nothing is mounted there.
+pub fn umount_at(point: &Arc<dyn Inode>) -> Result<()> {
+    let id = {
+        let t = MOUNTS.lock();
+        let mut cur = key(point);
+        let mut top = None;
+        // Each step is one mount of a finite table; a mount of a directory
+        // on itself (a bind mount stacked on its own root) ends the chain.
+        for _ in 0..=t.list.len() {
+            let Some(id) = latest(&t.by_point, cur) else {
+                break;
+            };
+            top = Some(id);
+            let next = t.get(id).map_or(cur, |m| key(&m.root));
+            if next == cur {
+                break;
+            }
+            cur = next;
+        }
+        top.ok_or(Error::new(EINVAL))?
+    };
+    remove(id)
+}
+
+/// Takes the mount `id` out of the table.
+fn remove(id: u64) -> Result<()> {
+    let mut t = MOUNTS.lock();
+    let at = t
+        .list
+        .binary_search_by_key(&id, |m| m.id)
+        .map_err(|_| Error::new(EINVAL))?;
+    let m = t.list.remove(at);
+    unfile(&mut t.by_point, (key(&m.mountpoint), id));
+    unfile(&mut t.by_root, (key(&m.root), id));
+    drop(t);
+    // The inodes the mount held go outside the lock.
+    drop(m);
     Ok(())
 }
 
 /// All mounts, oldest first (for `/proc/mounts`).
 pub fn mounts() -> Vec<Mount> {
-    MOUNTS.lock().clone()
+    MOUNTS.lock().list.clone()
 }
 
 /// `EROFS` if `inode` lives in a file system mounted read-only (checked

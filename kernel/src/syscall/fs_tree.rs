@@ -835,7 +835,7 @@ pub fn sys_mount(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         target: String::from_utf8_lossy(&super::fs::normalize(&cwd, &target_path)).into_owned(),
         fstype,
         id: 0,
-    });
+    })?;
     ret(0)
 }
 
@@ -862,6 +862,20 @@ pub fn sys_umount2(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     }
     if a[1] & !0xf != 0 {
         return_errno!(EINVAL);
+    }
+    // The mount is found from the directory the path names, below what
+    // is mounted on it (bind mounts of one directory share its root); a
+    // path ending in `.` or `..`, or `/`, names a mounted root itself.
+    let path = read_path(ctx, a[0])?;
+    let fs = ctx.process.fs().lock().clone();
+    let start = dirfd_inode(ctx, AT_FDCWD, &path)?;
+    let (dir, name) = fs.lookup_parent(start.as_ref(), &path)?;
+    if !name.is_empty() && name != b"." && name != b".." && !path.ends_with(b"/") {
+        let point = dir.lookup(name)?;
+        if point.metadata().kind != InodeType::Symlink {
+            crate::fs::mount::umount_at(&point)?;
+            return ret(0);
+        }
     }
     let root = target_at(ctx, AT_FDCWD, a[0], 0)?;
     crate::fs::mount::umount(&root)?;
