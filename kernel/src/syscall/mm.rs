@@ -4,66 +4,112 @@ use linux_raw_sys::general as g;
 
 use super::{SyscallContext, SyscallReturn, ret};
 use crate::prelude::*;
-use crate::vm::{MapOptions, VmPerms, layout};
+use alloc::sync::Arc;
+
+use crate::fs::file::FileLike;
+use crate::fs::inode::InodeType;
+use crate::vm::{MapOptions, PAGE_SIZE, Placement, Remap, VmLimits, VmPerms, Vmo, layout, page_up};
 
 type R = Result<SyscallReturn>;
 
-pub fn sys_brk(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
-    ret(ctx.vmar().set_brk(a[0]) as i64)
+/// `RLIMIT_AS` and `RLIMIT_DATA` of the calling process.
+fn vm_limits(ctx: &SyscallContext) -> VmLimits {
+    VmLimits {
+        address_space: ctx.process.rlimit_cur(g::RLIMIT_AS),
+        data: ctx.process.rlimit_cur(g::RLIMIT_DATA),
+    }
 }
 
+pub fn sys_brk(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let limits = vm_limits(ctx);
+    ret(ctx.vmar().set_brk(a[0], limits) as i64)
+}
+
+/// The flags `MAP_SHARED_VALIDATE` accepts (Linux's `LEGACY_MAP_MASK`;
+/// `MAP_SYNC` needs a DAX file, which there is none of).
+const LEGACY_MAP_MASK: u32 = g::MAP_SHARED
+    | g::MAP_PRIVATE
+    | g::MAP_FIXED
+    | g::MAP_ANONYMOUS
+    | g::MAP_DENYWRITE
+    | g::MAP_EXECUTABLE
+    | g::MAP_UNINITIALIZED
+    | g::MAP_GROWSDOWN
+    | g::MAP_LOCKED
+    | g::MAP_NORESERVE
+    | g::MAP_POPULATE
+    | g::MAP_NONBLOCK
+    | g::MAP_STACK
+    | g::MAP_HUGETLB
+    | g::MAP_32BIT
+    | (g::MAP_HUGE_MASK << g::MAP_HUGE_SHIFT);
+
+/// The end of the range `MAP_32BIT` places mappings in.
+const LOW_2GIB_END: u64 = 0x8000_0000;
+
+/// `mmap`, checking its arguments in Linux's order (`ksys_mmap_pgoff`,
+/// `do_mmap`): the offset's alignment, the descriptor, the length, the
+/// address, then the file and the map type.
 pub fn sys_mmap(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     let (addr, len, prot, flags, fd, off) =
         (a[0], a[1], a[2] as u32, a[3] as u32, a[4] as i32, a[5]);
-    let map_type = flags & 0xf;
-    let shared = match map_type {
-        g::MAP_SHARED | g::MAP_SHARED_VALIDATE => true,
-        g::MAP_PRIVATE => false,
-        _ => return_errno!(EINVAL),
-    };
-    if len == 0 || off % 4096 != 0 {
+    if !off.is_multiple_of(PAGE_SIZE) {
         return_errno!(EINVAL);
     }
-    if prot & !(g::PROT_READ | g::PROT_WRITE | g::PROT_EXEC | g::PROT_SEM) != 0 {
-        return_errno!(EINVAL);
-    }
-    let fixed = flags & (g::MAP_FIXED | g::MAP_FIXED_NOREPLACE) != 0;
-    if fixed && addr % 4096 != 0 {
-        return_errno!(EINVAL);
-    }
-    let vmar = ctx.vmar();
-    if flags & g::MAP_FIXED_NOREPLACE != 0 && flags & g::MAP_FIXED == 0 && vmar.overlaps(addr, len)
-    {
-        return_errno!(EEXIST);
-    }
-    let backing = if flags & g::MAP_ANONYMOUS != 0 {
-        shared.then(|| (alloc::sync::Arc::new(crate::vm::Vmo::new()), 0))
+    let anonymous = flags & g::MAP_ANONYMOUS != 0;
+    let file = if anonymous {
+        None
     } else {
-        let file = super::fs::get_file(ctx, fd)?;
-        let acc = file.status_flags() & g::O_ACCMODE;
-        if acc == g::O_WRONLY || (shared && prot & g::PROT_WRITE != 0 && acc != g::O_RDWR) {
-            return_errno!(EACCES);
-        }
-        let vmo = file
-            .inode()
-            .and_then(|i| i.vmo())
-            .ok_or(Error::new(ENODEV))?;
-        Some((vmo, off))
+        Some(super::fs::get_file(ctx, fd)?)
+    };
+    if len == 0 {
+        return_errno!(EINVAL);
+    }
+    // Rounded up, the length must fit in user space.
+    if len > layout::USER_END {
+        return_errno!(ENOMEM);
+    }
+    // A hint above the second gigabyte does not fit MAP_32BIT.
+    let low = flags & g::MAP_32BIT != 0 && (addr == 0 || addr >= LOW_2GIB_END);
+    let placement = if flags & g::MAP_FIXED != 0 {
+        Placement::Fixed(addr)
+    } else if flags & g::MAP_FIXED_NOREPLACE != 0 {
+        Placement::FixedNoReplace(addr)
+    } else if low {
+        Placement::Low2GiB
+    } else if addr != 0 {
+        Placement::Hint(addr)
+    } else {
+        Placement::Anywhere
+    };
+    let map_type = flags & g::MAP_TYPE;
+    let (shared, backing, anonymous_memory) = match &file {
+        Some(file) => file_backing(file, map_type, flags, prot, off, len)?,
+        None => match map_type {
+            g::MAP_SHARED => (true, Some((Arc::new(Vmo::new()), 0)), true),
+            g::MAP_PRIVATE => (false, None, true),
+            _ => return_errno!(EINVAL),
+        },
     };
     // Linux's heuristic overcommit for memory it would account: private
     // writable mappings and shared anonymous ones, unless MAP_NORESERVE.
-    let anonymous = flags & g::MAP_ANONYMOUS != 0;
-    let accountable = (!shared && prot & g::PROT_WRITE != 0) || (shared && anonymous);
+    let accountable = (!shared && prot & g::PROT_WRITE != 0) || (shared && anonymous_memory);
     if accountable && flags & g::MAP_NORESERVE == 0 {
         crate::vm::oom::check_commit(len)?;
     }
-    let start = vmar.map(MapOptions {
-        len,
-        perms: VmPerms::from_prot(prot as u64),
-        shared,
-        backing,
-        addr: Some((addr, fixed)),
-    })?;
+    let limits = vm_limits(ctx);
+    let vmar = ctx.vmar();
+    let start = vmar.map_placed(
+        MapOptions {
+            len,
+            perms: VmPerms::from_prot(prot as u64),
+            shared,
+            backing,
+            addr: None,
+        },
+        placement,
+        limits,
+    )?;
     if flags & g::MAP_POPULATE != 0
         && let Err(e) = vmar.populate(start, len, prot & g::PROT_WRITE != 0)
     {
@@ -71,6 +117,59 @@ pub fn sys_mmap(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         return Err(e);
     }
     ret(start as i64)
+}
+
+/// What a mapping of `file` maps: whether it is shared, the memory object
+/// with the offset, and whether that is anonymous memory. `EOVERFLOW` if the offset and length pass the
+/// largest offset (Linux's `file_mmap_ok`); the map type (`EINVAL`),
+/// `MAP_SHARED_VALIDATE`'s flags (`EOPNOTSUPP`) and the access mode
+/// (`EACCES`) as `do_mmap` checks them. `/dev/zero` gives anonymous memory:
+/// private, or a new shared object.
+fn file_backing(
+    file: &Arc<dyn FileLike>,
+    map_type: u32,
+    flags: u32,
+    prot: u32,
+    off: u64,
+    len: u64,
+) -> Result<(bool, Option<(Arc<Vmo>, u64)>, bool)> {
+    let meta = file.inode().map(|i| i.metadata());
+    let regular = meta.as_ref().is_some_and(|m| m.kind == InodeType::File);
+    let max_offset = if regular { i64::MAX as u64 } else { u64::MAX };
+    let len = page_up(len);
+    if len > max_offset || off / PAGE_SIZE > (max_offset - len) / PAGE_SIZE {
+        return_errno!(EOVERFLOW);
+    }
+    let shared = match map_type {
+        g::MAP_SHARED => true,
+        g::MAP_SHARED_VALIDATE => {
+            if flags & !LEGACY_MAP_MASK != 0 {
+                return_errno!(EOPNOTSUPP);
+            }
+            true
+        }
+        g::MAP_PRIVATE => false,
+        _ => return_errno!(EINVAL),
+    };
+    let acc = file.status_flags() & g::O_ACCMODE;
+    if acc == g::O_WRONLY || (shared && prot & g::PROT_WRITE != 0 && acc != g::O_RDWR) {
+        return_errno!(EACCES);
+    }
+    let dev_zero = meta.as_ref().is_some_and(|m| {
+        m.kind == InodeType::CharDevice && m.rdev == crate::fs::devfs::encode_dev(1, 5)
+    });
+    if dev_zero {
+        return Ok(if shared {
+            (true, Some((Arc::new(Vmo::new()), 0)), true)
+        } else {
+            (false, None, true)
+        });
+    }
+    let vmo = file
+        .inode()
+        .and_then(|i| i.vmo())
+        .ok_or(Error::new(ENODEV))?;
+    Ok((shared, Some((vmo, off)), false))
 }
 
 pub fn sys_munmap(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
@@ -99,16 +198,27 @@ pub fn sys_mprotect(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     ret(0)
 }
 
+/// `mremap(addr, old_len, new_len, flags, new_addr)`: `MREMAP_FIXED` and
+/// `MREMAP_DONTUNMAP` need `MREMAP_MAYMOVE`, and `MREMAP_DONTUNMAP` keeps
+/// the size (Linux 5.7+).
 pub fn sys_mremap(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
-    let flags = a[3] as u32;
+    let (old, old_len, new_len, flags, new_addr) = (a[0], a[1], a[2], a[3] as u32, a[4]);
+    let may_move = flags & g::MREMAP_MAYMOVE != 0;
+    let fixed = flags & g::MREMAP_FIXED != 0;
+    let dont_unmap = flags & g::MREMAP_DONTUNMAP != 0;
     if flags & !(g::MREMAP_MAYMOVE | g::MREMAP_FIXED | g::MREMAP_DONTUNMAP) != 0
-        || flags & g::MREMAP_FIXED != 0
+        || (fixed && !may_move)
+        || (dont_unmap && (!may_move || old_len != new_len))
     {
         return_errno!(EINVAL);
     }
-    ret(ctx
-        .vmar()
-        .remap(a[0], a[1], a[2], flags & g::MREMAP_MAYMOVE != 0)? as i64)
+    let how = Remap {
+        may_move,
+        to: fixed.then_some(new_addr),
+        dont_unmap,
+    };
+    let limits = vm_limits(ctx);
+    ret(ctx.vmar().remap(old, old_len, new_len, how, limits)? as i64)
 }
 
 pub fn sys_madvise(_ctx: &mut SyscallContext, _a: [u64; 6]) -> R {

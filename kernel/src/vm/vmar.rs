@@ -116,6 +116,42 @@ pub struct MapOptions {
     pub addr: Option<(u64, bool)>,
 }
 
+/// Where `mmap` puts a new region.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Placement {
+    /// Anywhere free, top-down.
+    Anywhere,
+    /// At the (page-rounded) hint if that range is free, else anywhere.
+    Hint(u64),
+    /// Exactly there, replacing what is mapped (`MAP_FIXED`).
+    Fixed(u64),
+    /// Exactly there, `EEXIST` if anything is mapped in the range
+    /// (`MAP_FIXED_NOREPLACE`).
+    FixedNoReplace(u64),
+    /// Anywhere free between 1 GiB and 2 GiB (`MAP_32BIT`, as Linux
+    /// places it on x86-64).
+    Low2GiB,
+}
+
+/// The limits Linux's `may_expand_vm` applies when a region is added or
+/// grows: `RLIMIT_AS` on all mapped memory, `RLIMIT_DATA` on private
+/// writable memory other than the stack (soft limits, in bytes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VmLimits {
+    /// `RLIMIT_AS`.
+    pub address_space: u64,
+    /// `RLIMIT_DATA`.
+    pub data: u64,
+}
+
+impl VmLimits {
+    /// No limit.
+    pub const NONE: VmLimits = VmLimits {
+        address_space: u64::MAX,
+        data: u64::MAX,
+    };
+}
+
 /// The address space of a process.
 pub struct Vmar {
     inner: Mutex<Inner>,
@@ -152,9 +188,35 @@ impl Vmar {
         self.map_with(opts, &mut None)
     }
 
+    /// `mmap`: maps a region at `placement` (`opts.addr` is not used),
+    /// within `limits`; returns its address.
+    pub fn map_placed(
+        &self,
+        opts: MapOptions,
+        placement: Placement,
+        limits: VmLimits,
+    ) -> Result<u64> {
+        self.map_in(opts, placement, limits, &mut None)
+    }
+
     /// [`map`](Self::map), the region holding `shm` (taken out of it once
     /// the region exists).
     fn map_with(&self, opts: MapOptions, shm: &mut Option<ShmAttachment>) -> Result<u64> {
+        let placement = match opts.addr {
+            Some((addr, true)) => Placement::Fixed(addr),
+            Some((hint, false)) if hint != 0 => Placement::Hint(hint),
+            _ => Placement::Anywhere,
+        };
+        self.map_in(opts, placement, VmLimits::NONE, shm)
+    }
+
+    fn map_in(
+        &self,
+        opts: MapOptions,
+        placement: Placement,
+        limits: VmLimits,
+        shm: &mut Option<ShmAttachment>,
+    ) -> Result<u64> {
         let len = page_up(opts.len);
         if len == 0 || len > layout::USER_END {
             return_errno!(ENOMEM);
@@ -171,8 +233,9 @@ impl Vmar {
             return_errno_with_message!(ENOMEM, "too many mappings");
         }
         super::oom::check_user_memory()?;
-        let start = match opts.addr {
-            Some((addr, true)) => {
+        let data = is_data(opts.shared, opts.perms);
+        let start = match placement {
+            Placement::Fixed(addr) | Placement::FixedNoReplace(addr) => {
                 if addr % PAGE_SIZE != 0 {
                     return_errno!(EINVAL);
                 }
@@ -181,10 +244,18 @@ impl Vmar {
                 {
                     return_errno!(ENOMEM);
                 }
+                if matches!(placement, Placement::FixedNoReplace(_))
+                    && !is_free_range(&inner, addr, addr + len)
+                {
+                    return_errno!(EEXIST);
+                }
+                // What is replaced no longer counts against the limits.
+                check_expand(&inner, limits, len, data, Some(addr..addr + len))?;
                 self.remove_range(&mut inner, addr, addr + len);
                 addr
             }
-            Some((hint, false)) if hint != 0 => {
+            Placement::Hint(hint) => {
+                check_expand(&inner, limits, len, data, None)?;
                 let hint = page_down(hint).max(layout::MMAP_MIN_ADDR);
                 if is_free(&inner, hint, len) {
                     hint
@@ -192,7 +263,15 @@ impl Vmar {
                     find_free(&mut inner, len)?
                 }
             }
-            _ => find_free(&mut inner, len)?,
+            Placement::Low2GiB => {
+                check_expand(&inner, limits, len, data, None)?;
+                find_free_below(&inner, LOW_2GIB_TOP, len, LOW_2GIB_BOTTOM)
+                    .ok_or(Error::new(ENOMEM))?
+            }
+            Placement::Anywhere => {
+                check_expand(&inner, limits, len, data, None)?;
+                find_free(&mut inner, len)?
+            }
         };
         insert_merging(
             &mut inner,
@@ -427,16 +506,22 @@ impl Vmar {
     }
 
     /// `brk(2)`: moves the program break; returns the new (or unchanged)
-    /// break.
-    pub fn set_brk(&self, new: u64) -> u64 {
+    /// break. Growing it counts against `limits` as Linux's `brk` does: the heap's
+    /// size against `RLIMIT_DATA` (`check_data_rlimit`), then the new
+    /// pages against both limits (`may_expand_vm`).
+    pub fn set_brk(&self, new: u64, limits: VmLimits) -> u64 {
         let mut inner = self.inner.lock();
         let (start, old) = (inner.brk_start, inner.brk);
         if new < start || new > layout::MMAP_TOP {
             return old;
         }
         let (old_end, new_end) = (page_up(old), page_up(new));
+        if new > old && limits.data != u64::MAX && new - start > limits.data {
+            return old;
+        }
         if new_end > old_end {
             if !is_free(&inner, old_end, new_end - old_end)
+                || check_expand(&inner, limits, new_end - old_end, true, None).is_err()
                 || super::oom::check_commit(new_end - old_end).is_err()
                 || inner.vmas.len() + 1 > MAX_MAP_COUNT
             {
@@ -476,9 +561,17 @@ impl Vmar {
         new
     }
 
-    /// `mremap(2)` for the common cases: shrink in place, grow in place if
-    /// free, else move (with `MREMAP_MAYMOVE`).
-    pub fn remap(&self, old: u64, old_len: u64, new_len: u64, may_move: bool) -> Result<u64> {
+    /// `mremap(2)`: shrink in place, grow in place if free, else move
+    /// (with `may_move`); with `how.to` or `how.dont_unmap`, always move
+    /// (Linux's `mremap_to`). Flag combinations are checked by the caller.
+    pub fn remap(
+        &self,
+        old: u64,
+        old_len: u64,
+        new_len: u64,
+        how: Remap,
+        limits: VmLimits,
+    ) -> Result<u64> {
         if !old.is_multiple_of(PAGE_SIZE) || new_len == 0 || new_len > layout::USER_END {
             return_errno!(EINVAL);
         }
@@ -490,14 +583,21 @@ impl Vmar {
             .filter(|&e| e <= layout::USER_END)
             .ok_or(Error::new(EFAULT))?;
         let mut inner = self.inner.lock();
-        let vma = match inner.vmas.range(..=old).next_back() {
-            Some((_, v)) if v.end >= old_end && v.start <= old => v.clone(),
+        if vma_at(&inner, old).is_none() {
+            return_errno!(EFAULT);
+        }
+        if how.to.is_some() || how.dont_unmap {
+            return self.remap_to(&mut inner, old, old_len, new_len, how, limits);
+        }
+        let vma = match vma_at(&inner, old) {
+            Some(v) if v.end >= old_end => v.clone(),
             _ => return_errno!(EFAULT),
         };
         if new_len <= old_len {
             self.remove_range(&mut inner, old + new_len, old_end);
             return Ok(old);
         }
+        check_expand(&inner, limits, new_len - old_len, is_data_vma(&vma), None)?;
         if !vma.shared && vma.perms.contains(VmPerms::WRITE) {
             super::oom::check_commit(new_len - old_len)?;
         }
@@ -507,14 +607,86 @@ impl Vmar {
             }
             return Ok(old);
         }
-        if !may_move {
+        if !how.may_move {
             return_errno!(ENOMEM);
         }
         let new = find_free(&mut inner, new_len)?;
+        self.move_pages(&mut inner, &vma, old, old_len, new, new_len, false)?;
+        Ok(new)
+    }
+
+    /// The moving part of [`remap`](Self::remap), in Linux's order: the
+    /// target is checked (`EINVAL` if unaligned, outside user space or
+    /// overlapping the source) and cleared, the source shrunk, then the
+    /// pages moved.
+    fn remap_to(
+        &self,
+        inner: &mut Inner,
+        old: u64,
+        mut old_len: u64,
+        new_len: u64,
+        how: Remap,
+        limits: VmLimits,
+    ) -> Result<u64> {
+        if let Some(to) = how.to {
+            if !to.is_multiple_of(PAGE_SIZE) || to > layout::USER_END - new_len {
+                return_errno!(EINVAL);
+            }
+            if old + old_len > to && to + new_len > old {
+                return_errno!(EINVAL);
+            }
+            self.remove_range(inner, to, to + new_len);
+        }
+        if old_len > new_len {
+            self.remove_range(inner, old + new_len, old + old_len);
+            old_len = new_len;
+        }
+        let vma = match vma_at(inner, old) {
+            Some(v) if v.end - old >= old_len => v.clone(),
+            _ => return_errno!(EFAULT),
+        };
+        // With MREMAP_DONTUNMAP the source stays mapped: the whole new
+        // range is added.
+        let added = if how.dont_unmap {
+            new_len
+        } else {
+            new_len - old_len
+        };
+        check_expand(inner, limits, added, is_data_vma(&vma), None)?;
+        if added > 0 && !vma.shared && vma.perms.contains(VmPerms::WRITE) {
+            super::oom::check_commit(added)?;
+        }
+        if inner.vmas.len() + 3 > MAX_MAP_COUNT {
+            return_errno_with_message!(ENOMEM, "too many mappings");
+        }
+        let new = match how.to {
+            Some(to) => to,
+            None => find_free(inner, new_len)?,
+        };
+        self.move_pages(inner, &vma, old, old_len, new, new_len, how.dont_unmap)?;
+        Ok(new)
+    }
+
+    /// Moves the part `[old, old + old_len)` of `vma` to a region at `new`
+    /// of `new_len` bytes, with its pages. With `keep_source`
+    /// (`MREMAP_DONTUNMAP`), the source region stays, without pages: a
+    /// private anonymous one reads zeros, others fault in their object's
+    /// pages again.
+    #[allow(clippy::too_many_arguments)]
+    fn move_pages(
+        &self,
+        inner: &mut Inner,
+        vma: &Vma,
+        old: u64,
+        old_len: u64,
+        new: u64,
+        new_len: u64,
+        keep_source: bool,
+    ) -> Result<()> {
+        let old_end = old + old_len;
         let mut moved = vma.slice(old, old_end);
         moved.start = new;
         moved.end = new + new_len;
-        // Move the pages: map the same frames at the new place.
         let mut page = old;
         while page < old_end {
             if let Some((f, flags)) = self.space.query(page) {
@@ -524,9 +696,13 @@ impl Vmar {
             }
             page += PAGE_SIZE;
         }
-        self.remove_range(&mut inner, old, old_end);
+        if keep_source {
+            let _ = self.space.unmap(old..old_end);
+        } else {
+            self.remove_range(inner, old, old_end);
+        }
         inner.vmas.insert(new, moved);
-        Ok(new)
+        Ok(())
     }
 
     /// `mincore(2)`: one byte per page of `[addr, addr+len)`, 1 if the page
@@ -565,6 +741,27 @@ impl Vmar {
             .vmas
             .values()
             .any(|v| v.shared && v.backing.as_ref().is_some_and(|(o, _)| Arc::ptr_eq(o, vmo)))
+    }
+
+    /// Unmaps the pages of regions backed by the object `vmo_id` from page
+    /// `first` of the object on (the object shrank): the regions stay, and
+    /// faults on those pages now find the object's end.
+    pub fn unmap_object_from(&self, vmo_id: u64, first: u64) {
+        let inner = self.inner.lock();
+        for v in inner.vmas.values() {
+            let Some((vmo, off)) = &v.backing else {
+                continue;
+            };
+            if vmo.id() != vmo_id {
+                continue;
+            }
+            let first_page = off / PAGE_SIZE;
+            let skip = first.saturating_sub(first_page).saturating_mul(PAGE_SIZE);
+            let from = v.start.saturating_add(skip);
+            if from < v.end {
+                let _ = self.space.unmap(from..v.end);
+            }
+        }
     }
 
     /// Regions as `(range, perms, shared, has_backing)`, for `/proc/self/maps`.
@@ -819,6 +1016,86 @@ impl Vmar {
         }
         Ok(())
     }
+}
+
+/// How `mremap` may move a region.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Remap {
+    /// `MREMAP_MAYMOVE`.
+    pub may_move: bool,
+    /// `MREMAP_FIXED`: the new address.
+    pub to: Option<u64>,
+    /// `MREMAP_DONTUNMAP`.
+    pub dont_unmap: bool,
+}
+
+/// The region holding `addr`.
+fn vma_at(inner: &Inner, addr: u64) -> Option<&Vma> {
+    match inner.vmas.range(..=addr).next_back() {
+        Some((_, v)) if v.end > addr => Some(v),
+        _ => None,
+    }
+}
+
+/// Where `MAP_32BIT` mappings go: Linux's x86-64 `find_start_end` uses
+/// the second gigabyte, leaving the first to the program and its heap.
+const LOW_2GIB_BOTTOM: u64 = 0x4000_0000;
+const LOW_2GIB_TOP: u64 = 0x8000_0000;
+
+/// Whether a region counts as data for `RLIMIT_DATA` (Linux's
+/// `is_data_mapping`: private and writable; the stack is left out by the
+/// caller).
+fn is_data(shared: bool, perms: VmPerms) -> bool {
+    !shared && perms.contains(VmPerms::WRITE)
+}
+
+/// The initial stack (the region ending at the stack top) is not data.
+fn is_data_vma(v: &Vma) -> bool {
+    is_data(v.shared, v.perms) && v.end != layout::STACK_TOP
+}
+
+/// Bytes mapped in `[start, end)`, and how many of them are data.
+fn vm_counts(inner: &Inner, start: u64, end: u64) -> (u64, u64) {
+    let (mut total, mut data) = (0, 0);
+    for v in inner
+        .vmas
+        .range(..end)
+        .rev()
+        .take_while(|(_, v)| v.end > start)
+        .map(|(_, v)| v)
+    {
+        let n = v.end.min(end) - v.start.max(start);
+        total += n;
+        if is_data_vma(v) {
+            data += n;
+        }
+    }
+    (total, data)
+}
+
+/// Linux's `may_expand_vm`: `ENOMEM` if adding `len` bytes (data or not),
+/// after taking out what is mapped in `replaced`, passes `RLIMIT_AS`, or
+/// for data `RLIMIT_DATA`. Free when there are no limits (the usual case).
+fn check_expand(
+    inner: &Inner,
+    limits: VmLimits,
+    len: u64,
+    data: bool,
+    replaced: Option<Range<u64>>,
+) -> Result<()> {
+    if limits == VmLimits::NONE {
+        return Ok(());
+    }
+    let (total, data_now) = vm_counts(inner, 0, u64::MAX);
+    let (gone, gone_data) = replaced.map_or((0, 0), |r| vm_counts(inner, r.start, r.end));
+    let total = total - gone;
+    if total.saturating_add(len) > page_down(limits.address_space) {
+        return_errno_with_message!(ENOMEM, "RLIMIT_AS reached");
+    }
+    if data && (data_now - gone_data).saturating_add(len) > page_down(limits.data) {
+        return_errno_with_message!(ENOMEM, "RLIMIT_DATA reached");
+    }
+    Ok(())
 }
 
 /// Whether a region in `[start, end)` is a read-only (`SHM_RDONLY`)
