@@ -583,8 +583,25 @@ impl Vmar {
             .filter(|&e| e <= layout::USER_END)
             .ok_or(Error::new(EFAULT))?;
         let mut inner = self.inner.lock();
-        if vma_at(&inner, old).is_none() {
+        let Some(first) = vma_at(&inner, old) else {
             return_errno!(EFAULT);
+        };
+        // An old size of 0 duplicates a shared mapping (an old DOS
+        // emulator's trick Linux keeps); a private one cannot be.
+        if old_len == 0 {
+            if !first.shared {
+                return_errno!(EINVAL);
+            }
+            if !how.may_move || how.to.is_some() || how.dont_unmap {
+                return_errno!(ENOMEM);
+            }
+            let mut copy = first.slice(old, old);
+            check_expand(&inner, limits, new_len, false, None)?;
+            let new = find_free(&mut inner, new_len)?;
+            copy.start = new;
+            copy.end = new + new_len;
+            inner.vmas.insert(new, copy);
+            return Ok(new);
         }
         if how.to.is_some() || how.dont_unmap {
             return self.remap_to(&mut inner, old, old_len, new_len, how, limits);
