@@ -1,4 +1,5 @@
-//! Memory syscalls: `brk`, `mmap`, `munmap`, `mprotect`, `mremap`.
+//! Memory syscalls: `brk`, `mmap`, `munmap`, `mprotect`, `mremap`,
+//! `madvise`, `msync`, the `mlock` family, `mincore`, `memfd_create`.
 
 use linux_raw_sys::general as g;
 
@@ -110,7 +111,23 @@ pub fn sys_mmap(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         placement,
         limits,
     )?;
-    if flags & g::MAP_POPULATE != 0
+    if flags & g::MAP_LOCKED != 0 || vmar.locks_future() {
+        // Locked memory is resident; past the lock limit the mapping
+        // fails with EAGAIN (Linux's `mlock_future_ok`).
+        let limit = if may_lock_unlimited(ctx) {
+            None
+        } else {
+            Some(ctx.process.rlimit_cur(g::RLIMIT_MEMLOCK))
+        };
+        if let Err(e) = vmar.lock_range(start, start + page_up(len), true, true, limit) {
+            let _ = vmar.unmap(start, len);
+            return Err(if e.errno() == ENOMEM && limit.is_some() {
+                Error::new(EAGAIN)
+            } else {
+                e
+            });
+        }
+    } else if flags & g::MAP_POPULATE != 0
         && let Err(e) = vmar.populate(start, len, prot & g::PROT_WRITE != 0)
     {
         let _ = vmar.unmap(start, len);
@@ -221,7 +238,152 @@ pub fn sys_mremap(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     ret(ctx.vmar().remap(old, old_len, new_len, how, limits)? as i64)
 }
 
-pub fn sys_madvise(_ctx: &mut SyscallContext, _a: [u64; 6]) -> R {
+/// `madvise(addr, len, advice)`, checked as Linux's `do_madvise`: the
+/// advice, the alignment, the length, then `ENOMEM` for unmapped parts.
+/// `MADV_DONTNEED` drops the pages; the hints are accepted and ignored.
+pub fn sys_madvise(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let (start, len_in, advice) = (a[0], a[1], a[2] as u32);
+    let known = matches!(
+        advice,
+        g::MADV_NORMAL..=g::MADV_DONTNEED | g::MADV_FREE..=g::MADV_COLLAPSE
+    );
+    if !known || !start.is_multiple_of(PAGE_SIZE) {
+        return_errno!(EINVAL);
+    }
+    let len = len_in.wrapping_add(PAGE_SIZE - 1) & !(PAGE_SIZE - 1);
+    if len_in != 0 && len == 0 {
+        return_errno!(EINVAL);
+    }
+    let end = start.checked_add(len).ok_or(Error::new(EINVAL))?;
+    if end == start {
+        return ret(0);
+    }
+    let vmar = ctx.vmar();
+    match advice {
+        g::MADV_DONTNEED | g::MADV_DONTNEED_LOCKED => vmar.discard_pages(start, end)?,
+        // Freeing only shared memory's backing store.
+        g::MADV_REMOVE => return_errno!(EINVAL),
+        _ => {
+            if !vmar.is_mapped(start, end - start) {
+                return_errno!(ENOMEM);
+            }
+        }
+    }
+    ret(0)
+}
+
+/// `msync(addr, len, flags)`: the flags and alignment are checked first
+/// (`EINVAL`), then the range (`ENOMEM` if it wraps or is partly
+/// unmapped; `EBUSY` for `MS_INVALIDATE` over locked memory). Shared file
+/// mappings map the file's own pages, so what is written through them is
+/// already the file's contents.
+pub fn sys_msync(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let (start, len, flags) = (a[0], a[1], a[2] as u32);
+    if flags & !(g::MS_ASYNC | g::MS_INVALIDATE | g::MS_SYNC) != 0
+        || !start.is_multiple_of(PAGE_SIZE)
+        || (flags & g::MS_ASYNC != 0 && flags & g::MS_SYNC != 0)
+    {
+        return_errno!(EINVAL);
+    }
+    let len = len.wrapping_add(PAGE_SIZE - 1) & !(PAGE_SIZE - 1);
+    let end = start.checked_add(len).ok_or(Error::new(ENOMEM))?;
+    if end == start {
+        return ret(0);
+    }
+    ctx.vmar()
+        .sync_range(start, end, flags & g::MS_INVALIDATE != 0)?;
+    ret(0)
+}
+
+/// Whether the caller may lock memory without `RLIMIT_MEMLOCK` (Linux's
+/// `CAP_IPC_LOCK`; for now, effective uid 0).
+fn may_lock_unlimited(ctx: &SyscallContext) -> bool {
+    ctx.process.credentials().euid == 0
+}
+
+/// The memory-lock limit of the caller: `None` if privileged; `EPERM` if
+/// it is 0 (Linux's `can_do_mlock`).
+fn lock_limit(ctx: &SyscallContext) -> Result<Option<u64>> {
+    if may_lock_unlimited(ctx) {
+        return Ok(None);
+    }
+    let limit = ctx.process.rlimit_cur(g::RLIMIT_MEMLOCK);
+    if limit == 0 {
+        return_errno!(EPERM);
+    }
+    Ok(Some(limit))
+}
+
+/// The page span of `mlock`-style `(addr, len)`: the start rounded down
+/// and the length rounded up to cover it, as Linux computes them (a huge
+/// length wraps).
+fn lock_span(addr: u64, len: u64) -> (u64, u64) {
+    let start = addr & !(PAGE_SIZE - 1);
+    let len = len.wrapping_add(addr - start).wrapping_add(PAGE_SIZE - 1) & !(PAGE_SIZE - 1);
+    (start, len)
+}
+
+fn do_mlock(ctx: &SyscallContext, addr: u64, len: u64, populate: bool) -> R {
+    let limit = lock_limit(ctx)?;
+    let (start, len) = lock_span(addr, len);
+    // Past the limit is ENOMEM before a wrapping range is EINVAL.
+    if let Some(limit) = limit
+        && len > limit
+    {
+        return_errno!(ENOMEM);
+    }
+    let end = start.checked_add(len).ok_or(Error::new(EINVAL))?;
+    if start == end {
+        return ret(0);
+    }
+    ctx.vmar().lock_range(start, end, true, populate, limit)?;
+    ret(0)
+}
+
+pub fn sys_mlock(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    do_mlock(ctx, a[0], a[1], true)
+}
+
+/// `mlock2(addr, len, flags)`: `MLOCK_ONFAULT` locks pages as they are
+/// faulted in instead of now.
+pub fn sys_mlock2(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let flags = a[2] as u32;
+    if flags & !g::MLOCK_ONFAULT != 0 {
+        return_errno!(EINVAL);
+    }
+    do_mlock(ctx, a[0], a[1], flags & g::MLOCK_ONFAULT == 0)
+}
+
+pub fn sys_munlock(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let (start, len) = lock_span(a[0], a[1]);
+    let end = start.checked_add(len).ok_or(Error::new(EINVAL))?;
+    if start == end {
+        return ret(0);
+    }
+    ctx.vmar().lock_range(start, end, false, false, None)?;
+    ret(0)
+}
+
+/// `mlockall(flags)`: `MCL_CURRENT` and/or `MCL_FUTURE`, optionally
+/// `MCL_ONFAULT` (not alone).
+pub fn sys_mlockall(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let flags = a[0] as u32;
+    let all = g::MCL_CURRENT | g::MCL_FUTURE | g::MCL_ONFAULT;
+    if flags == 0 || flags & !all != 0 || flags == g::MCL_ONFAULT {
+        return_errno!(EINVAL);
+    }
+    let limit = lock_limit(ctx)?;
+    ctx.vmar().lock_all(
+        flags & g::MCL_CURRENT != 0,
+        flags & g::MCL_FUTURE != 0,
+        flags & g::MCL_ONFAULT == 0,
+        limit,
+    )?;
+    ret(0)
+}
+
+pub fn sys_munlockall(ctx: &mut SyscallContext, _a: [u64; 6]) -> R {
+    ctx.vmar().lock_all(false, false, false, None)?;
     ret(0)
 }
 

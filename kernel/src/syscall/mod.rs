@@ -175,6 +175,12 @@ static TABLE: [Option<Handler>; MAX_NR] = table! {
     __NR_mremap => mm::sys_mremap,
     __NR_madvise => mm::sys_madvise,
     __NR_mincore => mm::sys_mincore,
+    __NR_msync => mm::sys_msync,
+    __NR_mlock => mm::sys_mlock,
+    __NR_mlock2 => mm::sys_mlock2,
+    __NR_munlock => mm::sys_munlock,
+    __NR_mlockall => mm::sys_mlockall,
+    __NR_munlockall => mm::sys_munlockall,
     __NR_memfd_create => mm::sys_memfd_create,
     // Processes and threads.
     __NR_exit => process::sys_exit,

@@ -67,6 +67,8 @@ struct Vma {
     /// A System V shared memory segment's attachment: cloned and dropped
     /// with the region, which is how the segment counts its attachments.
     shm: Option<ShmAttachment>,
+    /// `mlock`ed (Linux's `VM_LOCKED`): its pages stay resident.
+    locked: bool,
 }
 
 impl Vma {
@@ -100,6 +102,8 @@ struct Inner {
     free_hint: u64,
     brk_start: u64,
     brk: u64,
+    /// `mlockall(MCL_FUTURE)`: new regions are locked.
+    lock_future: bool,
 }
 
 /// What to map.
@@ -166,6 +170,7 @@ impl Vmar {
             inner: Mutex::new(Inner {
                 vmas: BTreeMap::new(),
                 free_hint: layout::MMAP_TOP,
+                lock_future: false,
                 brk_start: 0,
                 brk: 0,
             }),
@@ -273,6 +278,7 @@ impl Vmar {
                 find_free(&mut inner, len)?
             }
         };
+        let locked = inner.lock_future;
         insert_merging(
             &mut inner,
             Vma {
@@ -282,6 +288,7 @@ impl Vmar {
                 shared: opts.shared,
                 backing: opts.backing,
                 shm: shm.take(),
+                locked,
             },
         );
         Ok(start)
@@ -486,6 +493,10 @@ impl Vmar {
         {
             let mut ci = child.inner.lock();
             ci.vmas = inner.vmas.clone();
+            // Memory locks are not inherited (Linux's `dup_mmap`).
+            for v in ci.vmas.values_mut() {
+                v.locked = false;
+            }
             ci.brk_start = inner.brk_start;
             ci.brk = inner.brk;
         }
@@ -541,6 +552,7 @@ impl Vmar {
                     }
                 }
                 None => {
+                    let locked = inner.lock_future;
                     inner.vmas.insert(
                         old_end,
                         Vma {
@@ -550,6 +562,7 @@ impl Vmar {
                             shared: false,
                             backing: None,
                             shm: None,
+                            locked,
                         },
                     );
                 }
@@ -779,6 +792,155 @@ impl Vmar {
                 let _ = self.space.unmap(from..v.end);
             }
         }
+    }
+
+    /// `mlock`/`munlock` (`lock`) of `[start, end)` (page aligned): `ENOMEM`
+    /// if part of it is unmapped or, with a `limit` (the caller lacks the
+    /// privilege), if the locked memory would pass it. With `populate`,
+    /// the pages are faulted in.
+    pub fn lock_range(
+        &self,
+        start: u64,
+        end: u64,
+        lock: bool,
+        populate: bool,
+        limit: Option<u64>,
+    ) -> Result<()> {
+        let mut inner = self.inner.lock();
+        if !is_covered(&inner, start, end) {
+            return_errno!(ENOMEM);
+        }
+        if lock && let Some(limit) = limit {
+            let (total, locked_here) = locked_counts(&inner, start, end);
+            let locked = total - locked_here + (end - start);
+            if locked > page_down(limit) {
+                return_errno_with_message!(ENOMEM, "RLIMIT_MEMLOCK reached");
+            }
+        }
+        if inner.vmas.len() + 2 > MAX_MAP_COUNT {
+            return_errno!(ENOMEM);
+        }
+        for mut v in carve(&mut inner, start, end) {
+            v.locked = lock;
+            inner.vmas.insert(v.start, v);
+        }
+        drop(inner);
+        if lock && populate {
+            self.populate_locked(start, end)?;
+        }
+        Ok(())
+    }
+
+    /// `mlockall` (`current`, `future`) and `munlockall` (neither): `ENOMEM`
+    /// if, with a `limit`, all mapped memory would pass it.
+    pub fn lock_all(
+        &self,
+        current: bool,
+        future: bool,
+        populate: bool,
+        limit: Option<u64>,
+    ) -> Result<()> {
+        let mut inner = self.inner.lock();
+        if current
+            && let Some(limit) = limit
+            && vm_counts(&inner, 0, u64::MAX).0 > page_down(limit)
+        {
+            return_errno_with_message!(ENOMEM, "RLIMIT_MEMLOCK reached");
+        }
+        inner.lock_future = future;
+        let ranges: Vec<(u64, u64)> = if current || !future {
+            inner
+                .vmas
+                .values_mut()
+                .map(|v| {
+                    v.locked = current;
+                    (v.start, v.end)
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        drop(inner);
+        if current && populate {
+            for (s, e) in ranges {
+                self.populate_locked(s, e)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether new regions are locked (`mlockall(MCL_FUTURE)`).
+    pub fn locks_future(&self) -> bool {
+        self.inner.lock().lock_future
+    }
+
+    /// Locked memory, in bytes.
+    pub fn locked_bytes(&self) -> u64 {
+        locked_counts(&self.inner.lock(), 0, 0).0
+    }
+
+    /// Faults in the accessible pages of `[start, end)` that are still
+    /// mapped (another thread may have unmapped some meanwhile).
+    fn populate_locked(&self, start: u64, end: u64) -> Result<()> {
+        let inner = self.inner.lock();
+        let mut page = start;
+        while page < end {
+            if let Some(v) = vma_at(&inner, page)
+                && !v.perms.is_empty()
+            {
+                let write = !v.shared && v.perms.contains(VmPerms::WRITE);
+                self.fault_in(v, page, write)?;
+            }
+            page += PAGE_SIZE;
+        }
+        Ok(())
+    }
+
+    /// `msync` of `[start, end)`: the pages of shared file mappings are the
+    /// file's own, so there is nothing to write back; `EBUSY` for
+    /// `MS_INVALIDATE` (`invalidate`) over locked memory, else `ENOMEM` if
+    /// part of the range is unmapped.
+    pub fn sync_range(&self, start: u64, end: u64, invalidate: bool) -> Result<()> {
+        let inner = self.inner.lock();
+        if invalidate
+            && inner
+                .vmas
+                .range(..end)
+                .rev()
+                .take_while(|(_, v)| v.end > start)
+                .any(|(_, v)| v.locked)
+        {
+            return_errno!(EBUSY);
+        }
+        if !is_covered(&inner, start, end) {
+            return_errno!(ENOMEM);
+        }
+        Ok(())
+    }
+
+    /// `madvise(MADV_DONTNEED)` over `[start, end)`: drops the pages, so
+    /// private anonymous memory reads zeros again and file or shared memory
+    /// its object's contents. `EINVAL` over locked memory; `ENOMEM` if part
+    /// of the range is unmapped (the mapped parts are done).
+    pub fn discard_pages(&self, start: u64, end: u64) -> Result<()> {
+        let inner = self.inner.lock();
+        let regions: Vec<(u64, u64, bool)> = inner
+            .vmas
+            .range(..end)
+            .rev()
+            .take_while(|(_, v)| v.end > start)
+            .map(|(_, v)| (v.start.max(start), v.end.min(end), v.locked))
+            .collect();
+        if regions.iter().any(|r| r.2) {
+            return_errno!(EINVAL);
+        }
+        for (s, e, _) in &regions {
+            let _ = self.space.unmap(*s..*e);
+        }
+        if !is_covered(&inner, start, end) {
+            return_errno!(ENOMEM);
+        }
+        Ok(())
     }
 
     /// Regions as `(range, perms, shared, has_backing)`, for `/proc/self/maps`.
@@ -1071,6 +1233,19 @@ fn is_data_vma(v: &Vma) -> bool {
     is_data(v.shared, v.perms) && v.end != layout::STACK_TOP
 }
 
+/// Locked bytes in all, and within `[start, end)`.
+fn locked_counts(inner: &Inner, start: u64, end: u64) -> (u64, u64) {
+    let (mut total, mut here) = (0, 0);
+    for v in inner.vmas.values().filter(|v| v.locked) {
+        total += v.end - v.start;
+        let (s, e) = (v.start.max(start), v.end.min(end));
+        if s < e {
+            here += e - s;
+        }
+    }
+    (total, here)
+}
+
 /// Bytes mapped in `[start, end)`, and how many of them are data.
 fn vm_counts(inner: &Inner, start: u64, end: u64) -> (u64, u64) {
     let (mut total, mut data) = (0, 0);
@@ -1131,7 +1306,12 @@ fn has_read_only_shm(inner: &Inner, start: u64, end: u64) -> bool {
 /// after page then makes one region, not one per page.
 fn insert_merging(inner: &mut Inner, mut vma: Vma) {
     let mergeable = |a: &Vma, b: &Vma| {
-        a.backing.is_none() && b.backing.is_none() && !a.shared && !b.shared && a.perms == b.perms
+        a.backing.is_none()
+            && b.backing.is_none()
+            && !a.shared
+            && !b.shared
+            && a.perms == b.perms
+            && a.locked == b.locked
     };
     if let Some((&k, prev)) = inner.vmas.range(..vma.start).next_back()
         && prev.end == vma.start
