@@ -12,6 +12,12 @@ pub const NLIMITS: usize = g::RLIM_NLIMITS as usize;
 /// Linux's `nr_open`: the hard ceiling of `RLIMIT_NOFILE`.
 pub const NR_OPEN: u64 = 1 << 20;
 
+/// Whether `creds` may raise hard limits and set another user's process's
+/// limits (Linux's `CAP_SYS_RESOURCE`; for now, effective uid 0).
+pub fn may_sys_resource(creds: &super::credentials::Credentials) -> bool {
+    creds.euid == 0
+}
+
 /// A soft and a hard limit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RLimit {
@@ -73,11 +79,11 @@ impl ResourceLimits {
         if new.cur > new.max {
             return_errno!(EINVAL);
         }
-        if new.max > old.max && !privileged {
-            return_errno!(EPERM);
-        }
         if resource == g::RLIMIT_NOFILE && new.max > NR_OPEN {
-            return_errno!(EPERM);
+            return_errno_with_message!(EPERM, "RLIMIT_NOFILE above nr_open");
+        }
+        if new.max > old.max && !privileged {
+            return_errno_with_message!(EPERM, "raising a hard limit");
         }
         self.limits[resource as usize] = new;
         Ok(())

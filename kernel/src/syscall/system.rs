@@ -5,7 +5,7 @@ use linux_raw_sys::system::new_utsname;
 
 use super::{SyscallContext, SyscallReturn, ret};
 use crate::prelude::*;
-use crate::process::rlimit::RLimit;
+use crate::process::rlimit::{RLimit, may_sys_resource};
 
 type R = Result<SyscallReturn>;
 
@@ -44,28 +44,13 @@ pub fn sys_getrandom(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
 }
 
 /// `prlimit64(pid, resource, new, old)`: reads and/or sets a process's
-/// limits. Another process needs the same real, effective and saved ids
-/// as the caller's real uid (or root), as Linux's `check_prlimit_permission`.
+/// limits, in Linux's order: the new limits are read (`EFAULT`), the
+/// process found (`ESRCH`), the permission checked (`EPERM`), then the
+/// resource and values (`do_prlimit`). Another process needs real,
+/// effective and saved ids all equal to the caller's real ids, or the
+/// privilege (Linux's `check_prlimit_permission`).
 pub fn sys_prlimit64(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     let (pid, resource, new_addr, old_addr) = (a[0] as i32, a[1] as u32, a[2], a[3]);
-    let target = match pid {
-        0 => ctx.process.clone(),
-        p if p > 0 => crate::process::find_process(p as u32).ok_or(Error::new(ESRCH))?,
-        _ => return_errno!(ESRCH),
-    };
-    let me = ctx.process.credentials();
-    if !alloc::sync::Arc::ptr_eq(&target, ctx.process) && me.euid != 0 {
-        let them = target.credentials();
-        let same_user = [them.ruid, them.euid, them.suid]
-            .iter()
-            .all(|&u| u == me.ruid)
-            && [them.rgid, them.egid, them.sgid]
-                .iter()
-                .all(|&g| g == me.rgid);
-        if !same_user {
-            return_errno!(EPERM);
-        }
-    }
     let new = if new_addr != 0 {
         let n: g::rlimit64 = ctx.vmar().read_val(new_addr)?;
         Some(RLimit {
@@ -75,8 +60,26 @@ pub fn sys_prlimit64(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     } else {
         None
     };
+    let target = match pid {
+        0 => ctx.process.clone(),
+        p if p > 0 => crate::process::find_process(p as u32).ok_or(Error::new(ESRCH))?,
+        _ => return_errno!(ESRCH),
+    };
+    let me = ctx.process.credentials();
+    if !alloc::sync::Arc::ptr_eq(&target, ctx.process) {
+        let them = target.credentials();
+        let same_user = [them.ruid, them.euid, them.suid]
+            .iter()
+            .all(|&u| u == me.ruid)
+            && [them.rgid, them.egid, them.sgid]
+                .iter()
+                .all(|&g| g == me.rgid);
+        if !same_user && !may_sys_resource(&me) {
+            return_errno!(EPERM);
+        }
+    }
     let old = match new {
-        Some(n) => target.set_rlimit(resource, n, me.euid == 0)?,
+        Some(n) => target.set_rlimit(resource, n, may_sys_resource(&me))?,
         None => target.rlimits().get(resource)?,
     };
     if old_addr != 0 {
@@ -103,10 +106,11 @@ pub fn sys_getrlimit(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     ret(0)
 }
 
+/// `setrlimit(resource, rlim)`: the limits are read first (`EFAULT`), then
+/// checked as by `prlimit64`.
 pub fn sys_setrlimit(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
-    ctx.process.rlimits().get(a[0] as u32)?;
     let n: g::rlimit = ctx.vmar().read_val(a[1])?;
-    let privileged = ctx.process.credentials().euid == 0;
+    let privileged = may_sys_resource(&ctx.process.credentials());
     let new = RLimit {
         cur: n.rlim_cur,
         max: n.rlim_max,
