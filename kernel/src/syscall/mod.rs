@@ -276,6 +276,7 @@ static TABLE: [Option<Handler>; MAX_NR] = table! {
     __NR_sysinfo => system::sys_sysinfo,
     __NR_reboot => system::sys_reboot,
     __NR_sethostname => system::sys_sethostname,
+    __NR_setdomainname => system::sys_setdomainname,
     // System V IPC.
     __NR_semget => ipc::sys_semget,
     __NR_semop => ipc::sys_semop,

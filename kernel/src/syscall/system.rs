@@ -6,12 +6,13 @@ use linux_raw_sys::system::new_utsname;
 use super::{SyscallContext, SyscallReturn, ret};
 use crate::prelude::*;
 use crate::process::rlimit::{RLimit, may_sys_resource};
+use crate::process::uts::{self, UtsName};
 
 type R = Result<SyscallReturn>;
 
-fn field(s: &str) -> [core::ffi::c_char; 65] {
+fn field(s: &[u8]) -> [core::ffi::c_char; 65] {
     let mut f = [0 as core::ffi::c_char; 65];
-    for (d, b) in f.iter_mut().zip(s.bytes().take(64)) {
+    for (d, &b) in f.iter_mut().zip(s.iter().take(64)) {
         *d = b as core::ffi::c_char;
     }
     f
@@ -19,13 +20,13 @@ fn field(s: &str) -> [core::ffi::c_char; 65] {
 
 pub fn sys_uname(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     let u = new_utsname {
-        sysname: field("Linux"),
-        nodename: field("framekernel"),
+        sysname: field(b"Linux"),
+        nodename: field(&UtsName::Host.get()),
         // Recent enough for every libc feature check.
-        release: field("6.1.0-framekernel"),
-        version: field("#1 SMP"),
-        machine: field("x86_64"),
-        domainname: field("(none)"),
+        release: field(b"6.1.0-framekernel"),
+        version: field(b"#1 SMP"),
+        machine: field(b"x86_64"),
+        domainname: field(&UtsName::Domain.get()),
     };
     ctx.vmar().write_val(a[0], &u)?;
     ret(0)
@@ -194,9 +195,27 @@ pub fn sys_reboot(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     }
 }
 
-pub fn sys_sethostname(ctx: &mut SyscallContext, _a: [u64; 6]) -> R {
+pub fn sys_sethostname(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    set_uts_name(ctx, UtsName::Host, a[0], a[1] as i32)
+}
+
+pub fn sys_setdomainname(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    set_uts_name(ctx, UtsName::Domain, a[0], a[1] as i32)
+}
+
+/// `sethostname`/`setdomainname(name, len)` in Linux's order: the
+/// privilege (`EPERM`; Linux's `CAP_SYS_ADMIN`, here effective uid 0), the
+/// length (`EINVAL` if negative or above 64), then the copy (`EFAULT`).
+fn set_uts_name(ctx: &SyscallContext, which: UtsName, addr: u64, len: i32) -> R {
     if ctx.process.credentials().euid != 0 {
         return_errno!(EPERM);
     }
+    let len = usize::try_from(len)
+        .ok()
+        .filter(|&l| l <= uts::NAME_MAX)
+        .ok_or(Error::new(EINVAL))?;
+    let mut buf = [0u8; uts::NAME_MAX];
+    ctx.vmar().read_bytes(addr, &mut buf[..len])?;
+    which.set(&buf[..len])?;
     ret(0)
 }
