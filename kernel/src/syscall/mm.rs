@@ -9,7 +9,9 @@ use alloc::sync::Arc;
 
 use crate::fs::file::FileLike;
 use crate::fs::inode::InodeType;
-use crate::vm::{MapOptions, PAGE_SIZE, Placement, Remap, VmLimits, VmPerms, Vmo, layout, page_up};
+use crate::vm::{
+    ForkAdvice, MapOptions, PAGE_SIZE, Placement, Remap, VmLimits, VmPerms, Vmo, layout, page_up,
+};
 
 type R = Result<SyscallReturn>;
 
@@ -240,7 +242,9 @@ pub fn sys_mremap(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
 
 /// `madvise(addr, len, advice)`, checked as Linux's `do_madvise`: the
 /// advice, the alignment, the length, then `ENOMEM` for unmapped parts.
-/// `MADV_DONTNEED` drops the pages; the hints are accepted and ignored.
+/// `MADV_DONTNEED` drops the pages, `MADV_REMOVE` frees shared memory,
+/// the fork advice marks regions, `MADV_POPULATE_*` faults pages in; the
+/// other advice is a hint, accepted and ignored.
 pub fn sys_madvise(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     let (start, len_in, advice) = (a[0], a[1], a[2] as u32);
     let known = matches!(
@@ -259,10 +263,20 @@ pub fn sys_madvise(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         return ret(0);
     }
     let vmar = ctx.vmar();
+    let fork_advice = |a| vmar.advise_fork(start, end, a);
     match advice {
         g::MADV_DONTNEED | g::MADV_DONTNEED_LOCKED => vmar.discard_pages(start, end)?,
-        // Freeing only shared memory's backing store.
-        g::MADV_REMOVE => return_errno!(EINVAL),
+        g::MADV_REMOVE => vmar.remove_backing(start, end)?,
+        g::MADV_DONTFORK => fork_advice(ForkAdvice::DontFork)?,
+        g::MADV_DOFORK => fork_advice(ForkAdvice::DoFork)?,
+        g::MADV_WIPEONFORK => fork_advice(ForkAdvice::WipeOnFork)?,
+        g::MADV_KEEPONFORK => fork_advice(ForkAdvice::KeepOnFork)?,
+        g::MADV_POPULATE_READ | g::MADV_POPULATE_WRITE => {
+            if !vmar.is_mapped(start, end - start) {
+                return_errno!(ENOMEM);
+            }
+            vmar.populate(start, end - start, advice == g::MADV_POPULATE_WRITE)?;
+        }
         _ => {
             if !vmar.is_mapped(start, end - start) {
                 return_errno!(ENOMEM);

@@ -7,7 +7,7 @@ mod vmar;
 mod vmo;
 
 pub use perms::VmPerms;
-pub use vmar::{MapOptions, Placement, Remap, VmLimits, Vmar, layout};
+pub use vmar::{ForkAdvice, MapOptions, Placement, Remap, VmLimits, Vmar, layout};
 pub use vmo::{PageQuota, Vmo};
 
 /// Page size.

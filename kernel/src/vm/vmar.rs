@@ -69,6 +69,10 @@ struct Vma {
     shm: Option<ShmAttachment>,
     /// `mlock`ed (Linux's `VM_LOCKED`): its pages stay resident.
     locked: bool,
+    /// `MADV_DONTFORK`: a child made by `fork` does not get the region.
+    dont_fork: bool,
+    /// `MADV_WIPEONFORK`: a child made by `fork` gets it zero-filled.
+    wipe_on_fork: bool,
 }
 
 impl Vma {
@@ -289,6 +293,8 @@ impl Vmar {
                 backing: opts.backing,
                 shm: shm.take(),
                 locked,
+                dont_fork: false,
+                wipe_on_fork: false,
             },
         );
         Ok(start)
@@ -492,7 +498,12 @@ impl Vmar {
         let inner = self.inner.lock();
         {
             let mut ci = child.inner.lock();
-            ci.vmas = inner.vmas.clone();
+            ci.vmas = inner
+                .vmas
+                .iter()
+                .filter(|(_, v)| !v.dont_fork)
+                .map(|(&k, v)| (k, v.clone()))
+                .collect();
             // Memory locks are not inherited (Linux's `dup_mmap`).
             for v in ci.vmas.values_mut() {
                 v.locked = false;
@@ -500,7 +511,12 @@ impl Vmar {
             ci.brk_start = inner.brk_start;
             ci.brk = inner.brk;
         }
-        for v in inner.vmas.values() {
+        // Regions the child does not get, or gets without their pages.
+        for v in inner
+            .vmas
+            .values()
+            .filter(|v| !v.dont_fork && !v.wipe_on_fork)
+        {
             let private_writable = !v.shared && v.perms.contains(VmPerms::WRITE);
             self.space
                 .share_into(&child.space, v.start..v.end, private_writable, COW)
@@ -563,6 +579,8 @@ impl Vmar {
                             backing: None,
                             shm: None,
                             locked,
+                            dont_fork: false,
+                            wipe_on_fork: false,
                         },
                     );
                 }
@@ -943,6 +961,76 @@ impl Vmar {
         Ok(())
     }
 
+    /// The fork-time `madvise` advice over `[start, end)`:
+    /// `MADV_DONTFORK`/`MADV_DOFORK` and `MADV_WIPEONFORK`/`MADV_KEEPONFORK`
+    /// (which Linux allows on private anonymous memory only: `EINVAL`
+    /// otherwise). `ENOMEM` if part of the range is unmapped.
+    pub fn advise_fork(&self, start: u64, end: u64, advice: ForkAdvice) -> Result<()> {
+        let mut inner = self.inner.lock();
+        if !is_covered(&inner, start, end) {
+            return_errno!(ENOMEM);
+        }
+        let wipe = matches!(advice, ForkAdvice::WipeOnFork);
+        if wipe
+            && inner
+                .vmas
+                .range(..end)
+                .rev()
+                .take_while(|(_, v)| v.end > start)
+                .any(|(_, v)| v.shared || v.backing.is_some())
+        {
+            return_errno!(EINVAL);
+        }
+        if inner.vmas.len() + 2 > MAX_MAP_COUNT {
+            return_errno!(ENOMEM);
+        }
+        for mut v in carve(&mut inner, start, end) {
+            match advice {
+                ForkAdvice::DontFork => v.dont_fork = true,
+                ForkAdvice::DoFork => v.dont_fork = false,
+                ForkAdvice::WipeOnFork => v.wipe_on_fork = true,
+                ForkAdvice::KeepOnFork => v.wipe_on_fork = false,
+            }
+            inner.vmas.insert(v.start, v);
+        }
+        Ok(())
+    }
+
+    /// `madvise(MADV_REMOVE)` over `[start, end)`: frees the backing store
+    /// of shared memory (the pages read zeros again); `EINVAL` if part of
+    /// the range is not shared, `ENOMEM` if part is unmapped.
+    pub fn remove_backing(&self, start: u64, end: u64) -> Result<()> {
+        let inner = self.inner.lock();
+        if !is_covered(&inner, start, end) {
+            return_errno!(ENOMEM);
+        }
+        let parts: Vec<(u64, u64, Arc<Vmo>, u64)> = inner
+            .vmas
+            .range(..end)
+            .rev()
+            .take_while(|(_, v)| v.end > start)
+            .filter_map(|(_, v)| {
+                let (vmo, off) = v.backing.as_ref().filter(|_| v.shared)?;
+                let (s, e) = (v.start.max(start), v.end.min(end));
+                Some((s, e, vmo.clone(), off + (s - v.start)))
+            })
+            .collect();
+        let regions = inner
+            .vmas
+            .range(..end)
+            .rev()
+            .take_while(|(_, v)| v.end > start)
+            .count();
+        if parts.len() != regions {
+            return_errno!(EINVAL);
+        }
+        for (s, e, vmo, off) in parts {
+            vmo.punch(off, e - s);
+            let _ = self.space.unmap(s..e);
+        }
+        Ok(())
+    }
+
     /// Regions as `(range, perms, shared, has_backing)`, for `/proc/self/maps`.
     pub fn regions(&self) -> Vec<(Range<u64>, VmPerms, bool, bool)> {
         self.inner
@@ -1197,6 +1285,19 @@ impl Vmar {
     }
 }
 
+/// `madvise` advice about what `fork` does with a region.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ForkAdvice {
+    /// `MADV_DONTFORK`.
+    DontFork,
+    /// `MADV_DOFORK`.
+    DoFork,
+    /// `MADV_WIPEONFORK`.
+    WipeOnFork,
+    /// `MADV_KEEPONFORK`.
+    KeepOnFork,
+}
+
 /// How `mremap` may move a region.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Remap {
@@ -1312,6 +1413,8 @@ fn insert_merging(inner: &mut Inner, mut vma: Vma) {
             && !b.shared
             && a.perms == b.perms
             && a.locked == b.locked
+            && a.dont_fork == b.dont_fork
+            && a.wipe_on_fork == b.wipe_on_fork
     };
     if let Some((&k, prev)) = inner.vmas.range(..vma.start).next_back()
         && prev.end == vma.start

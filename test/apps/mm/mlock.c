@@ -1,9 +1,8 @@
 /*
- * mlock, mlock2, munlock, mlockall, munlockall and madvise as Linux checks
- * them: flags (EINVAL), unmapped ranges (ENOMEM), locked pages populated,
+ * mlock, mlock2, munlock, mlockall and munlockall as Linux checks them:
+ * flags (EINVAL), unmapped ranges (ENOMEM), locked pages populated,
  * RLIMIT_MEMLOCK for an unprivileged process (ENOMEM past it, EPERM when
- * it is 0, EAGAIN for MAP_LOCKED past it), locks not inherited by fork;
- * madvise advice validation and MADV_DONTNEED.
+ * it is 0, EAGAIN for MAP_LOCKED past it), locks not inherited by fork.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -119,30 +118,6 @@ int main(void)
 	long l = (long)mmap(NULL, 2 * PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_LOCKED,
 			    -1, 0);
 	CHECK(l != -1 && resident(l, 2) == 2, "MAP_LOCKED populates");
-
-	/* madvise. */
-	hole = anon(8 * PAGE, PROT_NONE);
-	CHECK(hole != -1 && munmap((void *)hole, 8 * PAGE) == 0, "a new hole");
-	CHECK_ERRNO(madvise((void *)a, PAGE, 999), EINVAL, "unknown advice: EINVAL");
-	CHECK_ERRNO(madvise((void *)a, PAGE, 5), EINVAL, "advice 5: EINVAL");
-	CHECK_ERRNO(madvise((void *)a, PAGE, 7), EINVAL, "advice 7: EINVAL");
-	CHECK_ERRNO(madvise((void *)(a + 1), PAGE, MADV_NORMAL), EINVAL, "unaligned: EINVAL");
-	CHECK_ERRNO(madvise((void *)a, 0, 999), EINVAL, "advice checked before the length");
-	CHECK(madvise((void *)a, 0, MADV_NORMAL) == 0, "length 0: 0");
-	CHECK_ERRNO(syscall(SYS_madvise, a, -PAGE, MADV_NORMAL), EINVAL, "wrapping length: EINVAL");
-	CHECK_ERRNO(madvise((void *)hole, PAGE, MADV_NORMAL), ENOMEM, "unmapped: ENOMEM");
-	CHECK_ERRNO(madvise((void *)hole, PAGE, MADV_DONTNEED), ENOMEM, "DONTNEED unmapped: ENOMEM");
-	CHECK(madvise((void *)a, PAGE, MADV_WILLNEED) == 0, "MADV_WILLNEED");
-	CHECK(madvise((void *)a, PAGE, MADV_SEQUENTIAL) == 0, "MADV_SEQUENTIAL");
-	CHECK(madvise((void *)a, PAGE, MADV_COLD) == 0, "MADV_COLD");
-	CHECK_ERRNO(madvise((void *)a, PAGE, MADV_REMOVE), EINVAL, "MADV_REMOVE on private: EINVAL");
-	((char *)a)[0] = 5;
-	((char *)a)[PAGE] = 6;
-	CHECK(madvise((void *)a, PAGE, MADV_DONTNEED) == 0, "MADV_DONTNEED");
-	CHECK(((char *)a)[0] == 0 && ((char *)a)[PAGE] == 6, "the page reads zeros again");
-	CHECK(mlock((void *)a, PAGE) == 0, "mlock it");
-	CHECK_ERRNO(madvise((void *)a, PAGE, MADV_DONTNEED), EINVAL, "MADV_DONTNEED locked: EINVAL");
-	CHECK(munlock((void *)a, PAGE) == 0, "munlock it");
 
 	/* RLIMIT_MEMLOCK binds an unprivileged process. */
 	fflush(stdout);
