@@ -86,11 +86,15 @@ pub fn sys_mmap(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         Placement::Anywhere
     };
     let map_type = flags & g::MAP_TYPE;
-    let (shared, backing, anonymous_memory) = match &file {
+    let Backing {
+        shared,
+        object: backing,
+        anonymous: anonymous_memory,
+    } = match &file {
         Some(file) => file_backing(file, map_type, flags, prot, off, len)?,
         None => match map_type {
-            g::MAP_SHARED => (true, Some((Arc::new(Vmo::new()), 0)), true),
-            g::MAP_PRIVATE => (false, None, true),
+            g::MAP_SHARED => Backing::new_shared_anonymous(),
+            g::MAP_PRIVATE => Backing::PRIVATE_ANONYMOUS,
             _ => return_errno!(EINVAL),
         },
     };
@@ -138,8 +142,33 @@ pub fn sys_mmap(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     ret(start as i64)
 }
 
-/// What a mapping of `file` maps: whether it is shared, the memory object
-/// with the offset, and whether that is anonymous memory. `EOVERFLOW` if the offset and length pass the
+/// What a mapping maps.
+struct Backing {
+    /// `MAP_SHARED`.
+    shared: bool,
+    /// The memory object and the offset in it (none: private anonymous).
+    object: Option<(Arc<Vmo>, u64)>,
+    /// Anonymous memory (not a file's).
+    anonymous: bool,
+}
+
+impl Backing {
+    const PRIVATE_ANONYMOUS: Backing = Backing {
+        shared: false,
+        object: None,
+        anonymous: true,
+    };
+
+    fn new_shared_anonymous() -> Backing {
+        Backing {
+            shared: true,
+            object: Some((Arc::new(Vmo::new()), 0)),
+            anonymous: true,
+        }
+    }
+}
+
+/// What a mapping of `file` maps. `EOVERFLOW` if the offset and length pass the
 /// largest offset (Linux's `file_mmap_ok`); the map type (`EINVAL`),
 /// `MAP_SHARED_VALIDATE`'s flags (`EOPNOTSUPP`) and the access mode
 /// (`EACCES`) as `do_mmap` checks them. `/dev/zero` gives anonymous memory:
@@ -151,7 +180,7 @@ fn file_backing(
     prot: u32,
     off: u64,
     len: u64,
-) -> Result<(bool, Option<(Arc<Vmo>, u64)>, bool)> {
+) -> Result<Backing> {
     let meta = file.inode().map(|i| i.metadata());
     let regular = meta.as_ref().is_some_and(|m| m.kind == InodeType::File);
     let max_offset = if regular { i64::MAX as u64 } else { u64::MAX };
@@ -179,16 +208,20 @@ fn file_backing(
     });
     if dev_zero {
         return Ok(if shared {
-            (true, Some((Arc::new(Vmo::new()), 0)), true)
+            Backing::new_shared_anonymous()
         } else {
-            (false, None, true)
+            Backing::PRIVATE_ANONYMOUS
         });
     }
     let vmo = file
         .inode()
         .and_then(|i| i.vmo())
         .ok_or(Error::new(ENODEV))?;
-    Ok((shared, Some((vmo, off)), false))
+    Ok(Backing {
+        shared,
+        object: Some((vmo, off)),
+        anonymous: false,
+    })
 }
 
 pub fn sys_munmap(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
