@@ -245,8 +245,9 @@ pub fn sys_mprotect(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     if a[0] >= layout::USER_END {
         return_errno!(ENOMEM);
     }
+    let limits = vm_limits(ctx);
     ctx.vmar()
-        .protect(a[0], a[1], VmPerms::from_prot(prot as u64 & 7))?;
+        .protect(a[0], a[1], VmPerms::from_prot(prot as u64 & 7), limits)?;
     ret(0)
 }
 

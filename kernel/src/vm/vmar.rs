@@ -325,8 +325,10 @@ impl Vmar {
         let _ = self.space.unmap(start..end);
     }
 
-    /// Changes permissions of `[start, start+len)` (`mprotect`).
-    pub fn protect(&self, start: u64, len: u64, perms: VmPerms) -> Result<()> {
+    /// Changes permissions of `[start, start+len)` (`mprotect`). Private
+    /// memory made writable becomes data and counts against `RLIMIT_DATA`
+    /// (`limits.data`; `ENOMEM` past it, as Linux's `mprotect_fixup`).
+    pub fn protect(&self, start: u64, len: u64, perms: VmPerms, limits: VmLimits) -> Result<()> {
         if !start.is_multiple_of(PAGE_SIZE) {
             return_errno!(EINVAL);
         }
@@ -354,6 +356,20 @@ impl Vmar {
                 .any(|(_, v)| v.shared && denies_shared_write(&v.backing))
         {
             return_errno!(EACCES);
+        }
+        if perms.contains(VmPerms::WRITE) && limits.data != u64::MAX {
+            let becoming_data: u64 = inner
+                .vmas
+                .range(..end)
+                .rev()
+                .take_while(|(_, v)| v.end > start)
+                .filter(|(_, v)| !v.shared && !is_data_vma(v) && v.end != layout::STACK_TOP)
+                .map(|(_, v)| v.end.min(end) - v.start.max(start))
+                .sum();
+            let data = vm_counts(&inner, 0, u64::MAX).1;
+            if becoming_data > 0 && data + becoming_data > page_down(limits.data) {
+                return_errno_with_message!(ENOMEM, "RLIMIT_DATA reached");
+            }
         }
         for mut mid in carve(&mut inner, start, end) {
             mid.perms = perms;

@@ -2,7 +2,8 @@
  * RLIMIT_AS and RLIMIT_DATA as Linux counts them: RLIMIT_AS limits all
  * mapped memory (mmap, brk, mremap fail with ENOMEM past it, whatever the
  * protection); RLIMIT_DATA limits private writable mappings and the heap,
- * not read-only or shared ones. MAP_FIXED over a mapping replaces it
+ * not read-only or shared ones (mprotect making memory data counts too).
+ * MAP_FIXED over a mapping replaces it
  * without counting it twice.
  */
 #define _GNU_SOURCE
@@ -71,6 +72,12 @@ static void data_checks(void)
 		    "mremap of data past it: ENOMEM");
 	long r2 = syscall(SYS_mremap, r, 128 * MIB, 160 * MIB, MREMAP_MAYMOVE, 0);
 	CHECK(r2 != -1, "mremap of read-only memory past it");
+	CHECK_ERRNO(mprotect((void *)r2, 160 * MIB, PROT_READ | PROT_WRITE), ENOMEM,
+		    "mprotect making read-only memory writable past it: ENOMEM");
+	CHECK(mprotect((void *)r2, 16 * MIB, PROT_READ | PROT_WRITE) == 0,
+	      "mprotect of a part within it");
+	CHECK(mprotect((void *)s, 128 * MIB, PROT_READ | PROT_WRITE) == 0,
+	      "mprotect of shared memory: not data");
 	long brk0 = syscall(SYS_brk, 0);
 	CHECK(syscall(SYS_brk, brk0 + 128 * MIB) == brk0, "brk past it fails");
 	CHECK(syscall(SYS_brk, brk0 + MIB) == brk0 + MIB, "brk within it");
