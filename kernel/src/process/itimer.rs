@@ -173,7 +173,7 @@ impl CpuTimers {
             *slot = Some(arm_cpu(
                 Arc::downgrade(process),
                 kind,
-                now + value,
+                now.saturating_add(value),
                 interval,
                 value,
             ));
@@ -219,7 +219,7 @@ fn fire_cpu(process: Weak<Process>, kind: CpuTimerKind, generation: u64) {
         let (expired, next) = if now < deadline {
             (false, Some(deadline))
         } else if !interval.is_zero() {
-            (true, Some(deadline + interval))
+            (true, Some(deadline.saturating_add(interval)))
         } else {
             (true, None)
         };

@@ -93,6 +93,8 @@ pub fn sys_mmap(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     } = match &file {
         Some(file) => file_backing(file, map_type, flags, prot, off, len)?,
         None => match map_type {
+            // Shared memory cannot grow down (Linux: EINVAL).
+            g::MAP_SHARED if flags & g::MAP_GROWSDOWN != 0 => return_errno!(EINVAL),
             g::MAP_SHARED => Backing::new_shared_anonymous(),
             g::MAP_PRIVATE => Backing::PRIVATE_ANONYMOUS,
             _ => return_errno!(EINVAL),

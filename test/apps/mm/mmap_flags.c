@@ -68,6 +68,8 @@ int main(void)
 		    EINVAL, "MAP_SHARED|MAP_PRIVATE is no type: EINVAL");
 	CHECK_ERRNO(raw_mmap(0, PAGE, RW, MAP_PRIVATE | 0x4, fd, 0), EINVAL,
 		    "map type 0x6 on a file: EINVAL");
+	CHECK_ERRNO(raw_mmap(0, PAGE, RW, MAP_SHARED | MAP_ANONYMOUS | MAP_GROWSDOWN, -1, 0), EINVAL,
+		    "shared anonymous MAP_GROWSDOWN: EINVAL");
 	CHECK_ERRNO(raw_mmap(0, PAGE, RW, MAP_SHARED_VALIDATE | MAP_ANONYMOUS, -1, 0), EINVAL,
 		    "MAP_SHARED_VALIDATE anonymous: EINVAL");
 	CHECK_ERRNO(raw_mmap(0, PAGE, RW, MAP_SHARED_VALIDATE | 0x800000, fd, 0), EOPNOTSUPP,
