@@ -18,6 +18,12 @@ pub fn may_sys_resource(creds: &super::credentials::Credentials) -> bool {
     creds.euid == 0
 }
 
+/// Whether `creds` may lock memory beyond `RLIMIT_MEMLOCK` (Linux's
+/// `CAP_IPC_LOCK`; for now, effective uid 0).
+pub fn may_lock_memory(creds: &super::credentials::Credentials) -> bool {
+    creds.euid == 0
+}
+
 /// A soft and a hard limit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RLimit {

@@ -345,10 +345,9 @@ pub fn sys_msync(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     ret(0)
 }
 
-/// Whether the caller may lock memory without `RLIMIT_MEMLOCK` (Linux's
-/// `CAP_IPC_LOCK`; for now, effective uid 0).
+/// Whether the caller may lock memory without `RLIMIT_MEMLOCK`.
 fn may_lock_unlimited(ctx: &SyscallContext) -> bool {
-    ctx.process.credentials().euid == 0
+    crate::process::rlimit::may_lock_memory(&ctx.process.credentials())
 }
 
 /// The memory-lock limit of the caller: `None` if privileged; `EPERM` if
