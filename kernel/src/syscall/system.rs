@@ -63,7 +63,10 @@ pub fn sys_prlimit64(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     };
     let target = match pid {
         0 => ctx.process.clone(),
-        p if p > 0 => crate::process::find_process(p as u32).ok_or(Error::new(ESRCH))?,
+        // Any thread's id names its process.
+        p if p > 0 => crate::process::find_process(p as u32)
+            .or_else(|| crate::process::find_thread(p as u32).map(|t| t.process().clone()))
+            .ok_or(Error::new(ESRCH))?,
         _ => return_errno!(ESRCH),
     };
     let me = ctx.process.credentials();

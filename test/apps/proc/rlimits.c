@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -54,6 +55,16 @@ static int run_child(void (*fn)(void))
 }
 
 static pid_t parent_pid;
+static volatile pid_t thread_tid;
+
+static void *thread_main(void *arg)
+{
+	(void)arg;
+	thread_tid = (pid_t)syscall(SYS_gettid);
+	for (;;)
+		pause();
+	return NULL;
+}
 
 static void as_nobody(void)
 {
@@ -141,6 +152,13 @@ int main(void)
 	n.cur = 2;
 	n.max = 1;
 	CHECK_ERRNO(prl(0, RLIMIT_CORE, &n, &prev), EINVAL, "prlimit64 soft > hard: EINVAL");
+
+	pthread_t th;
+	CHECK(pthread_create(&th, NULL, thread_main, NULL) == 0, "start a thread");
+	while (!thread_tid)
+		usleep(1000);
+	CHECK(prl(thread_tid, RLIMIT_CORE, NULL, &old) == 0 && old.cur == 0,
+	      "prlimit64 by a thread's id: its process's limits");
 
 	CHECK(run_child(as_nobody), "the unprivileged checks held");
 	return check_exit();
