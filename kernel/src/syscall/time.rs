@@ -158,21 +158,24 @@ pub fn sys_clock_nanosleep(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         | g::CLOCK_THREAD_CPUTIME_ID => return_errno!(EOPNOTSUPP),
         _ => {}
     }
-    if (clock as i32) < 0
-        && matches!(
-            cpu_clock(ctx.thread, clock as i32, false)?,
-            CpuClock::Thread(_)
-        )
-    {
-        return_errno!(EINVAL);
-    }
+    let cpu_process = if (clock as i32) < 0 {
+        match cpu_clock(ctx.thread, clock as i32, false)? {
+            CpuClock::Thread(_) => return_errno!(EINVAL),
+            CpuClock::Process(p) => Some(p),
+        }
+    } else if clock == g::CLOCK_PROCESS_CPUTIME_ID {
+        Some(ctx.process.clone())
+    } else {
+        None
+    };
     let now = clock_now(ctx.thread, clock)?;
     let t = read_timespec(ctx, a[2])?;
-    let d = if a[1] as u32 & g::TIMER_ABSTIME != 0 {
-        t.saturating_sub(now)
-    } else {
-        t
-    };
+    let abstime = a[1] as u32 & g::TIMER_ABSTIME != 0;
+    if let Some(p) = cpu_process {
+        let target = if abstime { t } else { now.saturating_add(t) };
+        return cpu_sleep(ctx, &p, target, (!abstime).then_some(a[3]));
+    }
+    let d = if abstime { t.saturating_sub(now) } else { t };
     if let Some(left) = sleep_interruptible(ctx, d) {
         if a[3] != 0 && a[1] as u32 & g::TIMER_ABSTIME == 0 {
             ctx.vmar().write_val(a[3], &timespec(left))?;
@@ -180,6 +183,27 @@ pub fn sys_clock_nanosleep(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         return_errno!(ERESTARTNOHAND);
     }
     ret(0)
+}
+
+/// Sleeps until `process` has used `target` of CPU time (its other
+/// threads use it; Linux's `posix_cpu_nsleep`), looking at the clock when
+/// the time left could at the earliest have passed. On a signal, the time
+/// left is written to `remain` (a relative sleep's, if not `NULL`).
+fn cpu_sleep(ctx: &SyscallContext, process: &Process, target: Duration, remain: Option<u64>) -> R {
+    const POLL_MIN: Duration = Duration::from_millis(1);
+    loop {
+        let now = process.cpu_time();
+        if now >= target {
+            return ret(0);
+        }
+        if sleep_interruptible(ctx, (target - now).max(POLL_MIN)).is_some() {
+            if let Some(addr) = remain.filter(|&a| a != 0) {
+                let left = target.saturating_sub(process.cpu_time());
+                ctx.vmar().write_val(addr, &timespec(left))?;
+            }
+            return_errno!(ERESTARTNOHAND);
+        }
+    }
 }
 
 pub fn sys_alarm(ctx: &mut SyscallContext, a: [u64; 6]) -> R {

@@ -1,6 +1,7 @@
 /*
  * Time details: clock_nanosleep tells invalid clocks (EINVAL) from valid
- * ones it cannot sleep on (EOPNOTSUPP); setitimer's ITIMER_VIRTUAL and
+ * ones it cannot sleep on (EOPNOTSUPP), and sleeps on the process's CPU
+ * clock until its threads used that much; setitimer's ITIMER_VIRTUAL and
  * ITIMER_PROF count the process's CPU time and send SIGVTALRM and SIGPROF
  * (not while it sleeps; not inherited by fork), with EFAULT on both
  * pointers and EINVAL for bad timevals or timers, in Linux's order;
@@ -8,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
@@ -46,6 +48,23 @@ static void spin_until(volatile sig_atomic_t *flag, int n, double limit)
 			;
 }
 
+static volatile int spinning = 1;
+
+static void *spinner(void *arg)
+{
+	(void)arg;
+	while (spinning)
+		;
+	return NULL;
+}
+
+static double cpu_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 static long cns(long clock, long flags, const struct timespec *req)
 {
 	return syscall(SYS_clock_nanosleep, clock, flags, req, NULL);
@@ -79,6 +98,33 @@ int main(void)
 	struct timespec bad = {0, 1000000000};
 	CHECK_ERRNO(cns(CLOCK_MONOTONIC, 0, &bad), EINVAL, "tv_nsec of 1e9: EINVAL");
 	CHECK(cns(CLOCK_MONOTONIC, 0xfe, &short_ts) == 0, "unknown flag bits are ignored");
+
+	/* Sleeping on the process's CPU clock: until its threads used that. */
+	pthread_t th;
+	CHECK(pthread_create(&th, NULL, spinner, NULL) == 0, "a thread that spins");
+	struct timespec cpu_ts = {0, 200 * 1000 * 1000};
+	double c0 = cpu_s();
+	CHECK(cns(CLOCK_PROCESS_CPUTIME_ID, 0, &cpu_ts) == 0,
+	      "clock_nanosleep(CLOCK_PROCESS_CPUTIME_ID, 200 ms)");
+	double used = cpu_s() - c0;
+	CHECK(used >= 0.2, "it returned after 200 ms of CPU time (%.3f s)", used);
+	clockid_t pclock;
+	CHECK(clock_getcpuclockid(0, &pclock) == 0, "clock_getcpuclockid");
+	struct timespec abs_ts;
+	clock_gettime(pclock, &abs_ts);
+	abs_ts.tv_nsec += 100 * 1000 * 1000;
+	if (abs_ts.tv_nsec >= 1000000000) {
+		abs_ts.tv_sec++;
+		abs_ts.tv_nsec -= 1000000000;
+	}
+	CHECK(cns(pclock, TIMER_ABSTIME, &abs_ts) == 0, "TIMER_ABSTIME on the process's clock id");
+	struct timespec after;
+	clock_gettime(pclock, &after);
+	CHECK(after.tv_sec > abs_ts.tv_sec ||
+	      (after.tv_sec == abs_ts.tv_sec && after.tv_nsec >= abs_ts.tv_nsec),
+	      "it returned once that CPU time was reached");
+	spinning = 0;
+	pthread_join(th, NULL);
 
 	/* setitimer/getitimer checks. */
 	struct itimerval iv = {{0, 0}, {0, 1000000}}, old;
