@@ -15,11 +15,14 @@ use crate::vm::{
 
 type R = Result<SyscallReturn>;
 
-/// `RLIMIT_AS` and `RLIMIT_DATA` of the calling process.
+/// `RLIMIT_AS` and `RLIMIT_DATA` of the calling process, and whether it
+/// may map below `mmap_min_addr` (Linux's `CAP_SYS_RAWIO`; for now,
+/// effective uid 0).
 fn vm_limits(ctx: &SyscallContext) -> VmLimits {
     VmLimits {
         address_space: ctx.process.rlimit_cur(g::RLIMIT_AS),
         data: ctx.process.rlimit_cur(g::RLIMIT_DATA),
+        low_addresses: ctx.process.credentials().euid == 0,
     }
 }
 

@@ -141,23 +141,41 @@ pub enum Placement {
     Low2GiB,
 }
 
-/// The limits Linux's `may_expand_vm` applies when a region is added or
-/// grows: `RLIMIT_AS` on all mapped memory, `RLIMIT_DATA` on private
-/// writable memory other than the stack (soft limits, in bytes).
+/// What the caller may map: the limits Linux's `may_expand_vm` applies
+/// when a region is added or grows (`RLIMIT_AS` on all mapped memory,
+/// `RLIMIT_DATA` on private writable memory other than the stack; soft
+/// limits, in bytes), and whether it may map below `mmap_min_addr`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct VmLimits {
     /// `RLIMIT_AS`.
     pub address_space: u64,
     /// `RLIMIT_DATA`.
     pub data: u64,
+    /// Fixed mappings may go below [`layout::MMAP_MIN_ADDR`] (Linux's
+    /// `CAP_SYS_RAWIO`); else they fail with `EPERM` there.
+    pub low_addresses: bool,
 }
 
 impl VmLimits {
-    /// No limit.
+    /// No limit (and no mapping below `mmap_min_addr`).
     pub const NONE: VmLimits = VmLimits {
         address_space: u64::MAX,
         data: u64::MAX,
+        low_addresses: false,
     };
+
+    /// `EPERM` if a fixed mapping at `addr` is below `mmap_min_addr`
+    /// without the privilege (Linux's `cap_mmap_addr`).
+    fn check_addr(&self, addr: u64) -> Result<()> {
+        if addr < layout::MMAP_MIN_ADDR && !self.low_addresses {
+            return_errno_with_message!(EPERM, "below mmap_min_addr");
+        }
+        Ok(())
+    }
+
+    fn unlimited(&self) -> bool {
+        self.address_space == u64::MAX && self.data == u64::MAX
+    }
 }
 
 /// The address space of a process.
@@ -248,11 +266,10 @@ impl Vmar {
                 if addr % PAGE_SIZE != 0 {
                     return_errno!(EINVAL);
                 }
-                if addr.checked_add(len).is_none_or(|e| e > layout::USER_END)
-                    || addr < layout::MMAP_MIN_ADDR
-                {
+                if addr.checked_add(len).is_none_or(|e| e > layout::USER_END) {
                     return_errno!(ENOMEM);
                 }
+                limits.check_addr(addr)?;
                 if matches!(placement, Placement::FixedNoReplace(_))
                     && !is_free_range(&inner, addr, addr + len)
                 {
@@ -699,6 +716,7 @@ impl Vmar {
             if old + old_len > to && to + new_len > old {
                 return_errno!(EINVAL);
             }
+            limits.check_addr(to)?;
             self.remove_range(inner, to, to + new_len);
         }
         if old_len > new_len {
@@ -1392,7 +1410,7 @@ fn check_expand(
     data: bool,
     replaced: Option<Range<u64>>,
 ) -> Result<()> {
-    if limits == VmLimits::NONE {
+    if limits.unlimited() {
         return Ok(());
     }
     let (total, data_now) = vm_counts(inner, 0, u64::MAX);

@@ -1,5 +1,6 @@
 /*
  * mmap argument checks in Linux's order, MAP_FIXED_NOREPLACE, MAP_32BIT,
+ * fixed mappings below mmap_min_addr (EPERM without privilege),
  * MAP_SHARED_VALIDATE, and mappings of /dev/zero (private: anonymous
  * private memory; shared: anonymous shared memory, shared with a child
  * after fork).
@@ -123,6 +124,37 @@ int main(void)
 	CHECK(b != -1 && b < 0x800000000000L, "a hint above user space is ignored");
 	munmap((void *)b, PAGE);
 	munmap((void *)a, 3 * PAGE);
+
+	/* Below mmap_min_addr (page 0 is below it everywhere): privileged only. */
+	long lo = raw_mmap(0, PAGE, RW, ANON | MAP_FIXED, -1, 0);
+	CHECK(lo == 0, "root: MAP_FIXED at address 0 maps");
+	if (lo == 0) {
+		/* Through a volatile, so the compiler does not see a null pointer. */
+		volatile long base = lo;
+		volatile char *page0 = (volatile char *)base;
+		page0[1] = 1;
+		CHECK(page0[1] == 1, "and page 0 is usable");
+		munmap((void *)base, PAGE);
+	}
+	fflush(stdout);
+	pid_t np = fork();
+	if (np == 0) {
+		int bad = setgid(65534) != 0 || setuid(65534) != 0;
+		errno = 0;
+		bad |= raw_mmap(0, PAGE, RW, ANON | MAP_FIXED, -1, 0) != -1 || errno != EPERM;
+		errno = 0;
+		bad |= raw_mmap(0, PAGE, RW, ANON | MAP_FIXED_NOREPLACE, -1, 0) != -1 ||
+		       errno != EPERM;
+		long src = raw_mmap(0, PAGE, RW, ANON, -1, 0);
+		errno = 0;
+		bad |= syscall(SYS_mremap, src, PAGE, PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, 0) !=
+			       -1 || errno != EPERM;
+		_exit(bad);
+	}
+	int nst = -1;
+	waitpid(np, &nst, 0);
+	CHECK(WIFEXITED(nst) && WEXITSTATUS(nst) == 0,
+	      "unprivileged: MAP_FIXED, MAP_FIXED_NOREPLACE and MREMAP_FIXED there: EPERM");
 
 	/* MAP_32BIT: within the first 2 GiB. */
 	int low = 1;
