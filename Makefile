@@ -9,7 +9,8 @@
 #   make fuzz     boot the syscall fuzzer as init (see README.md)
 #
 # Variables: ACCEL (auto|tcg|kvm), MEM (2G), SMP (1), LOG_LEVEL, KCMDLINE,
-# TIMEOUT (seconds), INITRAMFS_EXTRA (a directory merged over the initramfs),
+# TIMEOUT (seconds; by default none for an interactive console, else 600),
+# INITRAMFS_EXTRA (a directory merged over the initramfs),
 # CPU (QEMU model). make fuzz: FUZZ_SEED (1), FUZZ_DURATION (seconds, 600),
 # FUZZ_WORKERS (8), FUZZ_ARGS (more fuzzer options, e.g. -v or -x 40),
 # FUZZ_TIMEOUT (QEMU's limit, default FUZZ_DURATION + 120).
@@ -19,7 +20,7 @@ MEM ?= 2G
 SMP ?= 1
 LOG_LEVEL ?= warn
 KCMDLINE ?=
-TIMEOUT ?= 600
+TIMEOUT ?=
 INITRAMFS_EXTRA ?=
 CPU ?=
 FUZZ_SEED ?= 1
@@ -33,7 +34,7 @@ OSDK := osdk/target/release/osdk
 ROOTFS := $(BUILD)/rootfs
 APPS := $(BUILD)/apps
 
-QEMU_ARGS = --accel $(ACCEL) --mem $(MEM) --smp $(SMP) --timeout $(TIMEOUT) \
+QEMU_ARGS = --accel $(ACCEL) --mem $(MEM) --smp $(SMP) $(if $(TIMEOUT),--timeout $(TIMEOUT)) \
 	$(if $(CPU),--cpu $(CPU))
 CMDLINE = log_level=$(LOG_LEVEL) $(KCMDLINE)
 

@@ -7,7 +7,8 @@
 #      the in-guest runner, those of manifest-oom.txt in a boot with 512 MiB,
 #      then those of manifest-init.txt as PID 1,
 #   5. the scripted console sessions,
-#   6. 60 s of the syscall fuzzer (test/apps/fuzz, in QEMU, fixed seed).
+#   6. a boot with a large initramfs,
+#   7. 60 s of the syscall fuzzer (test/apps/fuzz, in QEMU, fixed seed).
 # Exits non-zero if anything failed.
 cd "$(dirname "$0")/.."
 
@@ -93,6 +94,19 @@ for script in test/session/*.session; do
     tail -n 3 "$LOG/session.log"
     count_summary "$LOG/session.log"
 done
+
+# An initramfs larger than any block of contiguous memory: unpacked as a
+# stream, its 200 MiB file arrives intact (big_file checks every byte).
+phase "a large initramfs (a 200 MiB file, as PID 1)"
+mkdir -p build/big-initramfs/big
+[ -f build/big-initramfs/big/pattern ] ||
+    build/rootfs/test/basic/big_file -w build/big-initramfs/big/pattern 200
+$OSDK run --no-build --kernel target/osdk/kernel --initramfs build/rootfs \
+    --initramfs build/big-initramfs --summary --timeout 300 \
+    --cmdline "log_level=warn init=/test/basic/big_file -- /big/pattern 200" \
+    >"$LOG/big-initramfs.log" 2>&1
+grep -aE '^FAIL|KERNEL PANIC|osdk: (timeout|guest)|initramfs' "$LOG/big-initramfs.log"
+count_summary "$LOG/big-initramfs.log"
 
 # The fuzzer as PID 1: one pass if it ends with `1 passed, 0 failed`; an
 # unkillable worker, a kernel panic, a timeout or a missing summary is one

@@ -113,7 +113,7 @@ fn start_init(path: &str, args: &[String]) -> error::Result<()> {
         .iter()
         .map(|s| s.as_bytes().to_vec())
         .collect();
-    let program = process::program_loader::load_program(&fs_ctx, path, argv, envp)?;
+    let program = process::program_loader::load_program(&fs_ctx, path.as_bytes(), argv, envp)?;
 
     let tty = fs::tty::TtyFile::open(fs::tty::console(), linux_raw_sys::general::O_RDWR);
     let mut files = FileTable::new();
@@ -129,7 +129,7 @@ fn start_init(path: &str, args: &[String]) -> error::Result<()> {
         // can start a session of its own (`setsid`).
         .group(0, 0)
         .build()?;
-    program.name_process(&process, path);
+    program.name_process(&process, path.as_bytes());
     let mut ctx = ostd::user::UserContext::new();
     ctx.set_rip(program.entry);
     ctx.set_rsp(program.sp);

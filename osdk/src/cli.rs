@@ -33,7 +33,8 @@ run options (also the build options):
   --mem SIZE              guest memory (default: 2G)
   --smp N                 number of CPUs (default: 1)
   --cpu MODEL             CPU model (default: max with TCG, host with KVM)
-  --timeout SECS          stop QEMU after SECS seconds, 0 = never (default: 600)
+  --timeout SECS          stop QEMU after SECS seconds, 0 = never (default: 600,
+                          none when the console is an interactive terminal)
   --icount                deterministic execution (-icount shift=0)
   --gdb                   wait for gdb on :1234 (disables the timeout)
   --summary               exit by the last `N passed, M failed` line of the output

@@ -165,11 +165,16 @@ pub fn run(args: &RunArgs) -> Result<u8, String> {
     } else {
         Console::Pipe
     };
+    let interactive_console = matches!(console, Console::Terminal { .. });
     let config = prepared.qemu_config(args, args.cmdline.clone(), console);
+    // An interactive session on a terminal never times out unless asked
+    // to: a timeout would end someone's shell in the middle of their work.
+    let interactive = interactive_console;
     let timeout_secs = if args.gdb {
         0
     } else {
-        args.timeout.unwrap_or(RUN_TIMEOUT)
+        args.timeout
+            .unwrap_or(if interactive { 0 } else { RUN_TIMEOUT })
     };
     if args.gdb {
         eprintln!(

@@ -12,7 +12,6 @@
 
 use alloc::collections::BTreeMap;
 use alloc::format;
-use alloc::string::{String, ToString};
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::any::Any;
@@ -202,11 +201,32 @@ impl Attrs {
     }
 }
 
+/// Opens the character device numbered `rdev` (a node made by `mknod`
+/// elsewhere): `ENXIO` for a number no device has.
+pub fn open_device(rdev: u64, oflags: u32) -> Result<Arc<dyn FileLike>> {
+    // A pseudo-terminal slave (major 136) opens only through its devpts
+    // node: elsewhere Linux's `pts_unix98_lookup` finds no terminal (EIO).
+    if (rdev >> 8) & 0xfff == 136 {
+        return_errno!(EIO);
+    }
+    let (device, _, ino) = Device::ALL
+        .into_iter()
+        .find(|(d, _, _)| {
+            let (major, minor) = d.numbers();
+            encode_dev(major, minor) == rdev
+        })
+        .ok_or(Error::new(ENXIO))?;
+    DevNode::new(device, ino)
+        .open_special(oflags)
+        .unwrap_or(Err(Error::new(ENXIO)))
+}
+
 /// A character device node.
 pub struct DevNode {
     device: Device,
     ino: u64,
     attrs: Mutex<Attrs>,
+    xattrs: super::xattr::Xattrs,
     this: Weak<DevNode>,
 }
 
@@ -216,6 +236,7 @@ impl DevNode {
             device,
             ino,
             attrs: Attrs::new(device.mode(), device.gid()),
+            xattrs: super::xattr::Xattrs::new(),
             this: this.clone(),
         })
     }
@@ -291,7 +312,7 @@ impl Inode for DevNode {
         Some(Ok(Arc::new(DevFile {
             device: self.device,
             inode: node,
-            path: format!("/dev/{name}"),
+            path: format!("/dev/{name}").into_bytes(),
             flags: AtomicU32::new(oflags & !flags::O_CLOEXEC),
             lock: super::lock::FileLockHandle::new(),
             owner: super::sigio::IoOwner::new(),
@@ -300,6 +321,10 @@ impl Inode for DevNode {
 
     fn fs_stats(&self) -> FsStats {
         FsStats::pseudo(TMPFS_MAGIC)
+    }
+
+    fn xattrs(&self) -> Option<&super::xattr::Xattrs> {
+        Some(&self.xattrs)
     }
 
     fn as_any(&self) -> &dyn Any {
@@ -311,7 +336,7 @@ impl Inode for DevNode {
 pub struct DevFile {
     device: Device,
     inode: Arc<dyn Inode>,
-    path: String,
+    path: Vec<u8>,
     flags: AtomicU32,
     lock: super::lock::FileLockHandle,
     owner: Arc<super::sigio::IoOwner>,
@@ -377,7 +402,7 @@ impl FileLike for DevFile {
         Some(&self.inode)
     }
 
-    fn path(&self) -> Option<String> {
+    fn path(&self) -> Option<Vec<u8>> {
         Some(self.path.clone())
     }
 
@@ -399,6 +424,7 @@ struct DevSymlink {
     ino: u64,
     target: &'static str,
     attrs: Mutex<Attrs>,
+    xattrs: super::xattr::Xattrs,
 }
 
 impl Inode for DevSymlink {
@@ -408,8 +434,8 @@ impl Inode for DevSymlink {
             .metadata(self.ino, InodeType::Symlink, 1, self.target.len() as u64, 0)
     }
 
-    fn read_link(&self) -> Result<String> {
-        Ok(self.target.to_string())
+    fn read_link(&self) -> Result<Vec<u8>> {
+        Ok(self.target.as_bytes().to_vec())
     }
 
     fn set_owner(&self, uid: Option<u32>, gid: Option<u32>) -> Result<()> {
@@ -426,6 +452,10 @@ impl Inode for DevSymlink {
         FsStats::pseudo(TMPFS_MAGIC)
     }
 
+    fn xattrs(&self) -> Option<&super::xattr::Xattrs> {
+        Some(&self.xattrs)
+    }
+
     fn as_any(&self) -> &dyn Any {
         self
     }
@@ -437,7 +467,7 @@ struct Entry {
     node: Arc<dyn Inode>,
     /// The private name in the hidden RAM directory, for nodes kept there;
     /// removing that name when the entry goes keeps the link count right.
-    backing: Option<String>,
+    backing: Option<Vec<u8>>,
 }
 
 /// What every directory of one devfs instance shares.
@@ -448,8 +478,8 @@ struct Shared {
 }
 
 impl Shared {
-    fn backing_name() -> String {
-        format!("n{}", NEXT_BACKING.fetch_add(1, Ordering::Relaxed))
+    fn backing_name() -> Vec<u8> {
+        format!("n{}", NEXT_BACKING.fetch_add(1, Ordering::Relaxed)).into_bytes()
     }
 
     /// Drops the private name of a removed entry.
@@ -465,7 +495,8 @@ impl Shared {
 pub struct DevDir {
     ino: u64,
     attrs: Mutex<Attrs>,
-    entries: Mutex<BTreeMap<String, Entry>>,
+    xattrs: super::xattr::Xattrs,
+    entries: Mutex<BTreeMap<Vec<u8>, Entry>>,
     /// The directory holding this one (none for the root).
     parent: Mutex<Weak<DevDir>>,
     this: Weak<DevDir>,
@@ -477,6 +508,7 @@ impl DevDir {
         Arc::new_cyclic(|this| Self {
             ino,
             attrs: Attrs::new(mode, 0),
+            xattrs: super::xattr::Xattrs::new(),
             entries: Mutex::new(BTreeMap::new()),
             parent: Mutex::new(parent),
             this: this.clone(),
@@ -487,7 +519,7 @@ impl DevDir {
     /// Adds an entry made by devfs itself.
     fn add_fixed(&self, name: &str, node: Arc<dyn Inode>) {
         self.entries.lock().insert(
-            name.to_string(),
+            name.as_bytes().to_vec(),
             Entry {
                 node,
                 backing: None,
@@ -503,22 +535,22 @@ impl DevDir {
     }
 
     /// Adds `entry` as `name`, failing if the name is taken.
-    fn insert(&self, name: &str, entry: Entry) -> Result<()> {
-        kpath::check_name(name.as_bytes()).map_err(|_| Error::new(ENAMETOOLONG))?;
-        if name == "." || name == ".." {
+    fn insert(&self, name: &[u8], entry: Entry) -> Result<()> {
+        kpath::check_name(name).map_err(|_| Error::new(ENAMETOOLONG))?;
+        if name == b"." || name == b".." {
             return_errno!(EEXIST);
         }
         let mut entries = self.entries.lock();
         if entries.contains_key(name) {
             return_errno!(EEXIST);
         }
-        entries.insert(name.to_string(), entry);
+        entries.insert(name.to_vec(), entry);
         drop(entries);
         self.touch();
         Ok(())
     }
 
-    fn entry(&self, name: &str) -> Result<Entry> {
+    fn entry(&self, name: &[u8]) -> Result<Entry> {
         self.entries
             .lock()
             .get(name)
@@ -541,10 +573,10 @@ impl DevDir {
     /// Makes a node in the hidden RAM directory and names it `name` here.
     fn create_backed(
         &self,
-        name: &str,
-        make: impl FnOnce(&str) -> Result<Arc<dyn Inode>>,
+        name: &[u8],
+        make: impl FnOnce(&[u8]) -> Result<Arc<dyn Inode>>,
     ) -> Result<Arc<dyn Inode>> {
-        kpath::check_name(name.as_bytes()).map_err(|_| Error::new(ENAMETOOLONG))?;
+        kpath::check_name(name).map_err(|_| Error::new(ENAMETOOLONG))?;
         if self.entries.lock().contains_key(name) {
             return_errno!(EEXIST);
         }
@@ -562,7 +594,7 @@ impl DevDir {
     }
 
     /// Removes entry `name` (already checked), releasing its private name.
-    fn remove(&self, name: &str) -> Result<Entry> {
+    fn remove(&self, name: &[u8]) -> Result<Entry> {
         let entry = self.entries.lock().remove(name).ok_or(Error::new(ENOENT))?;
         self.touch();
         Ok(entry)
@@ -579,10 +611,10 @@ impl Inode for DevDir {
             .metadata(self.ino, InodeType::Dir, 2 + subdirs, (n + 2) * 20, 0)
     }
 
-    fn lookup(&self, name: &str) -> Result<Arc<dyn Inode>> {
+    fn lookup(&self, name: &[u8]) -> Result<Arc<dyn Inode>> {
         match name {
-            "." => Ok(self.this.upgrade().ok_or(Error::new(ENOENT))?),
-            ".." => Ok(match self.parent.lock().upgrade() {
+            b"." => Ok(self.this.upgrade().ok_or(Error::new(ENOENT))?),
+            b".." => Ok(match self.parent.lock().upgrade() {
                 Some(p) => p,
                 None => self.this.upgrade().ok_or(Error::new(ENOENT))?,
             }),
@@ -595,7 +627,7 @@ impl Inode for DevDir {
         Some(p)
     }
 
-    fn create(&self, name: &str, kind: InodeType, mode: u32) -> Result<Arc<dyn Inode>> {
+    fn create(&self, name: &[u8], kind: InodeType, mode: u32) -> Result<Arc<dyn Inode>> {
         if kind == InodeType::Dir {
             if self.entries.lock().contains_key(name) {
                 return_errno!(EEXIST);
@@ -615,13 +647,13 @@ impl Inode for DevDir {
         self.create_backed(name, |n| store.create(n, kind, mode))
     }
 
-    fn symlink(&self, name: &str, target: &str) -> Result<Arc<dyn Inode>> {
+    fn symlink(&self, name: &[u8], target: &[u8]) -> Result<Arc<dyn Inode>> {
         let store = self.shared.store.clone();
         self.create_backed(name, |n| store.symlink(n, target))
     }
 
-    fn readdir(&self) -> Result<Vec<(String, u64, InodeType)>> {
-        let entries: Vec<(String, Arc<dyn Inode>)> = self
+    fn readdir(&self) -> Result<Vec<(Vec<u8>, u64, InodeType)>> {
+        let entries: Vec<(Vec<u8>, Arc<dyn Inode>)> = self
             .entries
             .lock()
             .iter()
@@ -638,7 +670,7 @@ impl Inode for DevDir {
             .collect())
     }
 
-    fn unlink(&self, name: &str) -> Result<()> {
+    fn unlink(&self, name: &[u8]) -> Result<()> {
         let entry = self.entry(name)?;
         if entry.node.metadata().kind == InodeType::Dir {
             return_errno!(EISDIR);
@@ -648,10 +680,10 @@ impl Inode for DevDir {
         Ok(())
     }
 
-    fn rmdir(&self, name: &str) -> Result<()> {
+    fn rmdir(&self, name: &[u8]) -> Result<()> {
         match name {
-            "." => return_errno!(EINVAL),
-            ".." => return_errno!(ENOTEMPTY),
+            b"." => return_errno!(EINVAL),
+            b".." => return_errno!(ENOTEMPTY),
             _ => {}
         }
         let entry = self.entry(name)?;
@@ -670,7 +702,7 @@ impl Inode for DevDir {
         Ok(())
     }
 
-    fn link(&self, name: &str, target: &Arc<dyn Inode>) -> Result<()> {
+    fn link(&self, name: &[u8], target: &Arc<dyn Inode>) -> Result<()> {
         if target.metadata().kind == InodeType::Dir {
             return_errno!(EPERM);
         }
@@ -696,15 +728,15 @@ impl Inode for DevDir {
         return_errno!(EXDEV)
     }
 
-    fn rename(&self, old: &str, new_dir: &Arc<dyn Inode>, new: &str) -> Result<()> {
+    fn rename(&self, old: &[u8], new_dir: &Arc<dyn Inode>, new: &[u8]) -> Result<()> {
         let dest = new_dir
             .as_any()
             .downcast_ref::<DevDir>()
             .ok_or(Error::new(EXDEV))?;
-        if [old, new].iter().any(|n| *n == "." || *n == "..") {
+        if [old, new].iter().any(|n| *n == b"." || *n == b"..") {
             return_errno!(EBUSY);
         }
-        kpath::check_name(new.as_bytes()).map_err(|_| Error::new(ENAMETOOLONG))?;
+        kpath::check_name(new).map_err(|_| Error::new(ENAMETOOLONG))?;
         let entry = self.entry(old)?;
         let moving_dir = entry.node.as_any().downcast_ref::<DevDir>();
         if let Some(moved) = moving_dir {
@@ -760,6 +792,10 @@ impl Inode for DevDir {
         FsStats::pseudo(TMPFS_MAGIC)
     }
 
+    fn xattrs(&self) -> Option<&super::xattr::Xattrs> {
+        Some(&self.xattrs)
+    }
+
     fn as_any(&self) -> &dyn Any {
         self
     }
@@ -787,6 +823,7 @@ pub fn new_root() -> Arc<dyn Inode> {
             ino,
             target,
             attrs: Attrs::new(0o777, 0),
+            xattrs: super::xattr::Xattrs::new(),
         };
         root.add_fixed(name, Arc::new(link));
     }
@@ -808,7 +845,7 @@ mod test {
 
     fn open(name: &str, oflags: u32) -> Arc<dyn FileLike> {
         let root = new_root();
-        let node = root.lookup(name).unwrap();
+        let node = root.lookup(name.as_bytes()).unwrap();
         node.open_special(oflags).unwrap().unwrap()
     }
 
@@ -827,7 +864,7 @@ mod test {
             ("ptmx", 5, 2, 0o666),
         ];
         for (name, major, minor, mode) in expect {
-            let m = root.lookup(name).unwrap().metadata();
+            let m = root.lookup(name.as_bytes()).unwrap().metadata();
             assert_eq!(m.kind, InodeType::CharDevice, "{name}");
             assert_eq!(m.rdev, encode_dev(major, minor), "{name}");
             assert_eq!(m.mode, mode, "{name}");
@@ -835,20 +872,20 @@ mod test {
         assert_eq!(encode_dev(1, 3), 0x103);
         assert_eq!(encode_dev(4, 64), 0x440);
         for (name, target, _) in SYMLINKS {
-            let l = root.lookup(name).unwrap();
+            let l = root.lookup(name.as_bytes()).unwrap();
             assert_eq!(l.metadata().kind, InodeType::Symlink);
-            assert_eq!(l.read_link().unwrap(), target);
+            assert_eq!(l.read_link().unwrap(), target.as_bytes());
         }
         for name in ["pts", "shm"] {
-            let d = root.lookup(name).unwrap();
+            let d = root.lookup(name.as_bytes()).unwrap();
             assert_eq!(d.metadata().kind, InodeType::Dir);
             assert!(d.readdir().unwrap().is_empty());
             assert!(Arc::ptr_eq(&d.parent().unwrap(), &root));
         }
-        let names: Vec<String> = root.readdir().unwrap().into_iter().map(|e| e.0).collect();
+        let names: Vec<Vec<u8>> = root.readdir().unwrap().into_iter().map(|e| e.0).collect();
         assert_eq!(names.len(), 15);
-        assert!(names.iter().any(|n| n == "urandom"));
-        assert_eq!(root.lookup("nope").err().unwrap().errno(), ENOENT);
+        assert!(names.iter().any(|n| n == b"urandom"));
+        assert_eq!(root.lookup(b"nope").err().unwrap().errno(), ENOENT);
         assert_eq!(root.fs_stats().magic, TMPFS_MAGIC);
     }
 
@@ -867,7 +904,7 @@ mod test {
         let m = zero.metadata();
         assert_eq!((m.kind, m.rdev), (InodeType::CharDevice, encode_dev(1, 5)));
         assert_eq!(zero.status_flags() & flags::O_ACCMODE, flags::O_RDWR);
-        assert_eq!(zero.path().unwrap(), "/dev/zero");
+        assert_eq!(zero.path().unwrap(), b"/dev/zero");
 
         let full = open("full", flags::O_RDWR);
         buf.fill(0xaa);
@@ -900,31 +937,31 @@ mod test {
     #[ktest]
     fn devfs_is_writable() {
         let root = new_root();
-        let shm = root.lookup("shm").unwrap();
-        let f = shm.create("seg", InodeType::File, 0o600).unwrap();
+        let shm = root.lookup(b"shm").unwrap();
+        let f = shm.create(b"seg", InodeType::File, 0o600).unwrap();
         assert_eq!(f.write_at(0, b"hello").unwrap(), 5);
-        let again = shm.lookup("seg").unwrap();
+        let again = shm.lookup(b"seg").unwrap();
         let mut buf = [0u8; 5];
         assert_eq!(again.read_at(0, &mut buf).unwrap(), 5);
         assert_eq!(&buf, b"hello");
         assert_eq!(again.metadata().nlink, 1);
-        shm.link("seg2", &f).unwrap();
+        shm.link(b"seg2", &f).unwrap();
         assert_eq!(f.metadata().nlink, 2);
-        shm.rename("seg2", &root, "moved").unwrap();
-        assert!(root.lookup("moved").is_ok());
-        shm.unlink("seg").unwrap();
-        root.unlink("moved").unwrap();
+        shm.rename(b"seg2", &root, b"moved").unwrap();
+        assert!(root.lookup(b"moved").is_ok());
+        shm.unlink(b"seg").unwrap();
+        root.unlink(b"moved").unwrap();
         assert_eq!(f.metadata().nlink, 0);
         assert!(shm.readdir().unwrap().is_empty());
 
-        let d = root.create("sub", InodeType::Dir, 0o755).unwrap();
+        let d = root.create(b"sub", InodeType::Dir, 0o755).unwrap();
         assert!(Arc::ptr_eq(&d.parent().unwrap(), &root));
-        d.symlink("l", "../null").unwrap();
-        assert_eq!(root.rmdir("sub").err().unwrap().errno(), ENOTEMPTY);
-        d.unlink("l").unwrap();
-        root.rmdir("sub").unwrap();
+        d.symlink(b"l", b"../null").unwrap();
+        assert_eq!(root.rmdir(b"sub").err().unwrap().errno(), ENOTEMPTY);
+        d.unlink(b"l").unwrap();
+        root.rmdir(b"sub").unwrap();
         assert_eq!(
-            root.create("null", InodeType::File, 0o644)
+            root.create(b"null", InodeType::File, 0o644)
                 .err()
                 .unwrap()
                 .errno(),
@@ -936,7 +973,7 @@ mod test {
     fn terminals_open_the_console() {
         let tty = open("console", flags::O_RDWR);
         assert!(tty.as_any().is::<crate::fs::tty::TtyFile>());
-        let console = new_root().lookup("console").unwrap();
+        let console = new_root().lookup(b"console").unwrap();
         assert_eq!(console.metadata().ino, tty.metadata().ino);
     }
 }

@@ -7,7 +7,6 @@
 //! [`pty`](super::tty::pty)).
 
 use alloc::format;
-use alloc::string::String;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::any::Any;
@@ -62,36 +61,43 @@ impl Inode for DevPtsRoot {
         }
     }
 
-    fn lookup(&self, name: &str) -> Result<Arc<dyn Inode>> {
+    fn lookup(&self, name: &[u8]) -> Result<Arc<dyn Inode>> {
         match name {
-            "." | ".." => Ok(self.this.upgrade().ok_or(Error::new(ENOENT))?),
-            "ptmx" => Ok(self.ptmx.clone()),
+            b"." | b".." => Ok(self.this.upgrade().ok_or(Error::new(ENOENT))?),
+            b"ptmx" => Ok(self.ptmx.clone()),
             _ => {
                 // Only canonical decimal numbers name a slave.
-                if name.len() > 1 && name.starts_with('0') {
+                if name.len() > 1 && name.starts_with(b"0") {
                     return_errno!(ENOENT);
                 }
-                let index: u32 = name.parse().map_err(|_| Error::new(ENOENT))?;
+                let index: u32 = core::str::from_utf8(name)
+                    .ok()
+                    .and_then(|n| n.parse().ok())
+                    .ok_or(Error::new(ENOENT))?;
                 let pty = pty::find(index).ok_or(Error::new(ENOENT))?;
                 Ok(Arc::new(SlaveNode { pty }))
             }
         }
     }
 
-    fn create(&self, _name: &str, _kind: InodeType, _mode: u32) -> Result<Arc<dyn Inode>> {
+    fn create(&self, _name: &[u8], _kind: InodeType, _mode: u32) -> Result<Arc<dyn Inode>> {
         return_errno!(EACCES)
     }
 
-    fn readdir(&self) -> Result<Vec<(String, u64, InodeType)>> {
+    fn readdir(&self) -> Result<Vec<(Vec<u8>, u64, InodeType)>> {
         let mut v = Vec::new();
-        v.push((String::from("ptmx"), PTMX_INO, InodeType::CharDevice));
+        v.push((b"ptmx".to_vec(), PTMX_INO, InodeType::CharDevice));
         for i in pty::indices() {
-            v.push((format!("{i}"), i as u64 + 3, InodeType::CharDevice));
+            v.push((
+                format!("{i}").into_bytes(),
+                i as u64 + 3,
+                InodeType::CharDevice,
+            ));
         }
         Ok(v)
     }
 
-    fn unlink(&self, _name: &str) -> Result<()> {
+    fn unlink(&self, _name: &[u8]) -> Result<()> {
         return_errno!(EPERM)
     }
 
@@ -127,7 +133,7 @@ impl Inode for PtmxNode {
     }
 
     fn open_special(&self, flags: u32) -> Option<Result<Arc<dyn FileLike>>> {
-        let node: Arc<dyn Inode> = root().lookup("ptmx").ok()?;
+        let node: Arc<dyn Inode> = root().lookup(b"ptmx").ok()?;
         Some(pty::open_master(flags, node))
     }
 

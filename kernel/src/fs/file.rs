@@ -1,7 +1,7 @@
 //! Open files: the [`FileLike`] interface and the inode-backed [`OpenFile`].
 
-use alloc::string::String;
 use alloc::sync::Arc;
+use alloc::vec::Vec;
 use core::any::Any;
 use core::sync::atomic::{AtomicU32, Ordering};
 
@@ -70,7 +70,7 @@ pub trait FileLike: Send + Sync + Any {
         None
     }
     /// The path the file was opened by, if known.
-    fn path(&self) -> Option<String> {
+    fn path(&self) -> Option<Vec<u8>> {
         None
     }
     /// This open file description's identity for `flock` and OFD locks
@@ -112,7 +112,7 @@ static APPEND: Mutex<()> = Mutex::new(());
 /// An open inode-backed file: the inode, a position and status flags.
 pub struct OpenFile {
     inode: Arc<dyn Inode>,
-    path: String,
+    path: Vec<u8>,
     offset: Mutex<u64>,
     flags: AtomicU32,
     lock: FileLockHandle,
@@ -121,7 +121,7 @@ pub struct OpenFile {
 
 impl OpenFile {
     /// Opens `inode`.
-    pub fn new(inode: Arc<dyn Inode>, path: String, flags: u32) -> Arc<Self> {
+    pub fn new(inode: Arc<dyn Inode>, path: Vec<u8>, flags: u32) -> Arc<Self> {
         Arc::new(Self {
             inode,
             path,
@@ -182,6 +182,13 @@ impl FileLike for OpenFile {
         if !self.writable() {
             return_errno!(EBADF);
         }
+        // Linux's quirk: `pwrite` on an `O_APPEND` description appends,
+        // whatever the offset (and leaves the file position alone).
+        if self.flags.load(Ordering::Relaxed) & flags::O_APPEND != 0 {
+            let _append = APPEND.lock();
+            let end = self.inode.metadata().size;
+            return self.inode.write_at(end, buf);
+        }
         self.inode.write_at(offset, buf)
     }
 
@@ -212,7 +219,7 @@ impl FileLike for OpenFile {
         Some(&self.inode)
     }
 
-    fn path(&self) -> Option<String> {
+    fn path(&self) -> Option<Vec<u8>> {
         Some(self.path.clone())
     }
 

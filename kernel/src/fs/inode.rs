@@ -1,6 +1,5 @@
 //! The inode interface every file system implements.
 
-use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::any::Any;
@@ -159,6 +158,9 @@ impl Metadata {
 
 /// An inode. Methods a file system does not support return the errno
 /// Linux gives for them.
+///
+/// Names and paths are byte strings, as on Linux: every byte but `/` and
+/// NUL may appear in a name, whatever its encoding.
 pub trait Inode: Send + Sync + Any {
     /// Metadata.
     fn metadata(&self) -> Metadata;
@@ -198,7 +200,7 @@ pub trait Inode: Send + Sync + Any {
     }
 
     /// Finds a child of a directory.
-    fn lookup(&self, _name: &str) -> Result<Arc<dyn Inode>> {
+    fn lookup(&self, _name: &[u8]) -> Result<Arc<dyn Inode>> {
         return_errno!(ENOTDIR)
     }
 
@@ -208,44 +210,62 @@ pub trait Inode: Send + Sync + Any {
     }
 
     /// Creates a child.
-    fn create(&self, _name: &str, _kind: InodeType, _mode: u32) -> Result<Arc<dyn Inode>> {
+    fn create(&self, _name: &[u8], _kind: InodeType, _mode: u32) -> Result<Arc<dyn Inode>> {
         return_errno!(ENOTDIR)
     }
 
     /// Creates a symbolic link.
-    fn symlink(&self, _name: &str, _target: &str) -> Result<Arc<dyn Inode>> {
+    fn symlink(&self, _name: &[u8], _target: &[u8]) -> Result<Arc<dyn Inode>> {
         return_errno!(ENOTDIR)
     }
 
     /// Lists a directory: `(name, ino, type)` without `.` and `..`.
-    fn readdir(&self) -> Result<Vec<(String, u64, InodeType)>> {
+    fn readdir(&self) -> Result<Vec<(Vec<u8>, u64, InodeType)>> {
         return_errno!(ENOTDIR)
     }
 
     /// The target of a symbolic link.
-    fn read_link(&self) -> Result<String> {
+    fn read_link(&self) -> Result<Vec<u8>> {
         return_errno!(EINVAL)
     }
 
     /// Removes a non-directory entry.
-    fn unlink(&self, _name: &str) -> Result<()> {
+    fn unlink(&self, _name: &[u8]) -> Result<()> {
         return_errno!(ENOTDIR)
     }
 
     /// Removes an empty directory.
-    fn rmdir(&self, _name: &str) -> Result<()> {
+    fn rmdir(&self, _name: &[u8]) -> Result<()> {
         return_errno!(ENOTDIR)
     }
 
     /// Adds a hard link `name` to `target` (same file system).
-    fn link(&self, _name: &str, _target: &Arc<dyn Inode>) -> Result<()> {
+    fn link(&self, _name: &[u8], _target: &Arc<dyn Inode>) -> Result<()> {
         return_errno!(ENOTDIR)
     }
 
     /// Moves entry `old` of this directory to `new` in `new_dir` (same file
     /// system), replacing a compatible existing entry.
-    fn rename(&self, _old: &str, _new_dir: &Arc<dyn Inode>, _new: &str) -> Result<()> {
+    fn rename(&self, _old: &[u8], _new_dir: &Arc<dyn Inode>, _new: &[u8]) -> Result<()> {
         return_errno!(ENOTDIR)
+    }
+
+    /// Swaps entry `old` of this directory with entry `new` of `new_dir`
+    /// (`renameat2` with `RENAME_EXCHANGE`); both must exist.
+    fn exchange(&self, _old: &[u8], _new_dir: &Arc<dyn Inode>, _new: &[u8]) -> Result<()> {
+        return_errno!(EINVAL)
+    }
+
+    /// The extended attributes, for file systems that keep them (`None`:
+    /// `EOPNOTSUPP`).
+    fn xattrs(&self) -> Option<&super::xattr::Xattrs> {
+        None
+    }
+
+    /// Whether the file system holding this inode is mounted read-only
+    /// (every change is then `EROFS`).
+    fn read_only(&self) -> bool {
+        false
     }
 
     /// Changes the permission bits.

@@ -80,7 +80,7 @@ pub fn create(name: &str, flags: u32) -> Result<Arc<dyn FileLike>> {
     });
     Ok(OpenFile::new(
         inode,
-        format!("/memfd:{name} (deleted)"),
+        format!("/memfd:{name} (deleted)").into_bytes(),
         flags::O_RDWR | flags::O_LARGEFILE,
     ))
 }
@@ -192,6 +192,10 @@ impl MemFdInode {
 impl Inode for MemFdInode {
     fn metadata(&self) -> Metadata {
         self.file.metadata()
+    }
+
+    fn xattrs(&self) -> Option<&super::xattr::Xattrs> {
+        self.file.xattrs()
     }
 
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {

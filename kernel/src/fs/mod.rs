@@ -21,9 +21,10 @@ pub mod sigio;
 pub mod signalfd;
 pub mod timerfd;
 pub mod tty;
+pub mod xattr;
 
-use alloc::string::{String, ToString};
 use alloc::sync::Arc;
+use alloc::vec::Vec;
 
 use ostd::sync::Once;
 
@@ -57,10 +58,15 @@ pub struct FsContext {
     pub root: Arc<dyn Inode>,
     /// The working directory.
     pub cwd: Arc<dyn Inode>,
-    /// Absolute path of the working directory.
-    pub cwd_path: String,
+    /// Absolute path of the working directory (bytes, as every path).
+    pub cwd_path: Vec<u8>,
     /// The file mode creation mask.
     pub umask: u32,
+}
+
+/// The non-empty components of `path`.
+pub fn components(path: &[u8]) -> impl DoubleEndedIterator<Item = &[u8]> {
+    path.split(|&b| b == b'/').filter(|c| !c.is_empty())
 }
 
 impl FsContext {
@@ -69,7 +75,7 @@ impl FsContext {
         Self {
             root: root(),
             cwd: root(),
-            cwd_path: "/".to_string(),
+            cwd_path: b"/".to_vec(),
             umask: 0o022,
         }
     }
@@ -78,10 +84,10 @@ impl FsContext {
     pub fn lookup(
         &self,
         start: Option<&Arc<dyn Inode>>,
-        path: &str,
+        path: &[u8],
         follow: bool,
     ) -> Result<Arc<dyn Inode>> {
-        kpath::check_path(path.as_bytes()).map_err(path_error)?;
+        kpath::check_path(path).map_err(path_error)?;
         if path.is_empty() {
             return_errno!(ENOENT);
         }
@@ -89,9 +95,9 @@ impl FsContext {
         let start = start.unwrap_or(&self.cwd).clone();
         // A trailing slash makes the last component a directory, so a
         // symlink there is always followed.
-        let follow = follow || path.ends_with('/');
+        let follow = follow || path.ends_with(b"/");
         let node = self.walk(start, path, follow, &mut links)?;
-        if path.ends_with('/') && node.metadata().kind != InodeType::Dir {
+        if path.ends_with(b"/") && node.metadata().kind != InodeType::Dir {
             return_errno!(ENOTDIR);
         }
         Ok(node)
@@ -99,34 +105,25 @@ impl FsContext {
 
     /// The absolute path of `path` with `.`, `..` and symbolic links
     /// resolved, as `realpath(3)` gives (for `/proc/PID/exe`).
-    pub fn canonical_path(&self, path: &str) -> Result<String> {
-        let mut parts: alloc::vec::Vec<String> = if path.starts_with('/') {
-            alloc::vec::Vec::new()
+    pub fn canonical_path(&self, path: &[u8]) -> Result<Vec<u8>> {
+        let mut parts: Vec<Vec<u8>> = if path.starts_with(b"/") {
+            Vec::new()
         } else {
-            self.cwd_path
-                .split('/')
-                .filter(|c| !c.is_empty())
-                .map(|c| c.to_string())
-                .collect()
+            components(&self.cwd_path).map(|c| c.to_vec()).collect()
         };
-        let mut pending: alloc::collections::VecDeque<String> = path
-            .split('/')
-            .filter(|c| !c.is_empty())
-            .map(|c| c.to_string())
-            .collect();
+        let mut pending: alloc::collections::VecDeque<Vec<u8>> =
+            components(path).map(|c| c.to_vec()).collect();
         let mut links = 0;
         while let Some(comp) = pending.pop_front() {
-            match comp.as_str() {
-                "." => continue,
-                ".." => {
+            match comp.as_slice() {
+                b"." => continue,
+                b".." => {
                     parts.pop();
                     continue;
                 }
                 _ => {}
             }
-            let mut here = String::from("/");
-            here.push_str(&parts.join("/"));
-            let dir = self.lookup(None, &here, true)?;
+            let dir = self.lookup(None, &join_absolute(&parts), true)?;
             let node = dir.lookup(&comp)?;
             if node.metadata().kind == InodeType::Symlink {
                 links += 1;
@@ -134,19 +131,17 @@ impl FsContext {
                     return_errno!(ELOOP);
                 }
                 let target = node.read_link()?;
-                if target.starts_with('/') {
+                if target.starts_with(b"/") {
                     parts.clear();
                 }
-                for (i, c) in target.split('/').filter(|c| !c.is_empty()).enumerate() {
-                    pending.insert(i, c.to_string());
+                for (i, c) in components(&target).enumerate() {
+                    pending.insert(i, c.to_vec());
                 }
             } else {
                 parts.push(comp);
             }
         }
-        let mut s = String::from("/");
-        s.push_str(&parts.join("/"));
-        Ok(s)
+        Ok(join_absolute(&parts))
     }
 
     /// Resolves all but the last component of `path`: returns the
@@ -154,23 +149,24 @@ impl FsContext {
     pub fn lookup_parent<'p>(
         &self,
         start: Option<&Arc<dyn Inode>>,
-        path: &'p str,
-    ) -> Result<(Arc<dyn Inode>, &'p str)> {
-        kpath::check_path(path.as_bytes()).map_err(path_error)?;
+        path: &'p [u8],
+    ) -> Result<(Arc<dyn Inode>, &'p [u8])> {
+        kpath::check_path(path).map_err(path_error)?;
         if path.is_empty() {
             return_errno!(ENOENT);
         }
-        let trimmed = path.trim_end_matches('/');
+        let end = path.iter().rposition(|&b| b != b'/').map_or(0, |i| i + 1);
+        let trimmed = &path[..end];
         if trimmed.is_empty() {
             // "/" (or "//"): the root itself, which always exists.
-            return Ok((self.root.clone(), "."));
+            return Ok((self.root.clone(), b"."));
         }
-        let (dir, name) = match trimmed.rfind('/') {
+        let (dir, name) = match trimmed.iter().rposition(|&b| b == b'/') {
             Some(i) => (&trimmed[..i.max(1).min(trimmed.len())], &trimmed[i + 1..]),
-            None => ("", trimmed),
+            None => (&b""[..], trimmed),
         };
-        let dir = if trimmed.starts_with('/') && !dir.starts_with('/') {
-            "/"
+        let dir = if trimmed.starts_with(b"/") && !dir.starts_with(b"/") {
+            &b"/"[..]
         } else {
             dir
         };
@@ -184,27 +180,24 @@ impl FsContext {
         if parent.metadata().kind != InodeType::Dir {
             return_errno!(ENOTDIR);
         }
-        kpath::check_name(name.as_bytes()).map_err(path_error)?;
-        Ok((parent, if name.is_empty() { "." } else { name }))
+        kpath::check_name(name).map_err(path_error)?;
+        Ok((parent, if name.is_empty() { b"." } else { name }))
     }
 
     fn walk(
         &self,
         start: Arc<dyn Inode>,
-        path: &str,
+        path: &[u8],
         follow_last: bool,
         links: &mut u32,
     ) -> Result<Arc<dyn Inode>> {
         let cred = crate::process::credentials::current();
-        let mut cur = if path.starts_with('/') {
+        let mut cur = if path.starts_with(b"/") {
             self.root.clone()
         } else {
             start
         };
-        let comps: alloc::vec::Vec<&str> = path
-            .split('/')
-            .filter(|c| !c.is_empty() && *c != ".")
-            .collect();
+        let comps: Vec<&[u8]> = components(path).filter(|c| *c != b".").collect();
         for (i, comp) in comps.iter().enumerate() {
             let last = i + 1 == comps.len();
             let meta = cur.metadata();
@@ -214,8 +207,8 @@ impl FsContext {
             if !cred.may_access(&meta, crate::process::credentials::access::X) {
                 return_errno!(EACCES);
             }
-            kpath::check_name(comp.as_bytes()).map_err(path_error)?;
-            if *comp == ".." {
+            kpath::check_name(comp).map_err(path_error)?;
+            if *comp == b".." {
                 if Arc::ptr_eq(&cur, &self.root) {
                     continue;
                 }
@@ -247,6 +240,18 @@ impl FsContext {
         }
         Ok(cur)
     }
+}
+
+/// `/` followed by `parts` joined with `/`.
+pub fn join_absolute<T: AsRef<[u8]>>(parts: &[T]) -> Vec<u8> {
+    let mut s = b"/".to_vec();
+    for (i, p) in parts.iter().enumerate() {
+        if i > 0 {
+            s.push(b'/');
+        }
+        s.extend_from_slice(p.as_ref());
+    }
+    s
 }
 
 /// The root of whatever is mounted on `dir` (repeatedly), or `dir`.

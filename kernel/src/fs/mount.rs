@@ -7,6 +7,7 @@
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use ostd::sync::SpinLock;
 
@@ -26,7 +27,13 @@ pub struct Mount {
     pub target: String,
     /// File system type (e.g. `proc`, `tmpfs`).
     pub fstype: String,
+    /// The mount id (`statx`'s `stx_mnt_id`), given by [`mount`].
+    pub id: u64,
 }
+
+/// The mount id of the root file system.
+pub const ROOT_MOUNT_ID: u64 = 1;
+static NEXT_MOUNT_ID: AtomicU64 = AtomicU64::new(ROOT_MOUNT_ID + 1);
 
 static MOUNTS: SpinLock<Vec<Mount>> = SpinLock::new(Vec::new());
 
@@ -60,9 +67,30 @@ pub fn mountpoint_of(root: &Arc<dyn Inode>) -> Option<Arc<dyn Inode>> {
         .map(|m| m.mountpoint.clone())
 }
 
-/// Mounts `root` on `mountpoint`.
-pub fn mount(m: Mount) {
+/// Mounts `root` on `mountpoint`, with a new mount id.
+pub fn mount(mut m: Mount) {
+    m.id = NEXT_MOUNT_ID.fetch_add(1, Ordering::Relaxed);
     MOUNTS.lock().push(m);
+}
+
+/// The id of the mount `inode` is in: the mount whose root is the top of
+/// `inode`'s file system (found through the parents), or the root file
+/// system's.
+pub fn mount_id_of(inode: &Arc<dyn Inode>) -> u64 {
+    let mut top = inode.clone();
+    // Bounded: a file system's tree is finite, but trust no parent chain.
+    for _ in 0..4096 {
+        match top.parent() {
+            Some(p) => top = p,
+            None => break,
+        }
+    }
+    MOUNTS
+        .lock()
+        .iter()
+        .rev()
+        .find(|m| same(&m.root, &top))
+        .map_or(ROOT_MOUNT_ID, |m| m.id)
 }
 
 /// Unmounts the file system whose root is `root` (or which is mounted on
@@ -80,4 +108,13 @@ pub fn umount(root: &Arc<dyn Inode>) -> Result<()> {
 /// All mounts, oldest first (for `/proc/mounts`).
 pub fn mounts() -> Vec<Mount> {
     MOUNTS.lock().clone()
+}
+
+/// `EROFS` if `inode` lives in a file system mounted read-only (checked
+/// by every call that changes a file system: Linux's `mnt_want_write`).
+pub fn check_writable(inode: &Arc<dyn Inode>) -> Result<()> {
+    if inode.read_only() {
+        return_errno!(EROFS);
+    }
+    Ok(())
 }

@@ -7,11 +7,10 @@
 //! with `ENOSPC`, and `statfs` (so `df`) shows them.
 
 use alloc::collections::BTreeMap;
-use alloc::string::{String, ToString};
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::any::Any;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use ostd::mm::PAGE_SIZE;
 use ostd::sync::Mutex;
@@ -36,6 +35,8 @@ pub struct RamFs {
     /// the subtree check and the move of a rename are one step, and which
     /// of two directories is the ancestor cannot change.
     rename_lock: Mutex<()>,
+    /// Mounted read-only (`ro`, `remount,ro`): every change is `EROFS`.
+    read_only: AtomicBool,
 }
 
 impl RamFs {
@@ -48,6 +49,7 @@ impl RamFs {
             max_inodes: AtomicU64::new(half),
             inodes: AtomicU64::new(0),
             rename_lock: Mutex::new(()),
+            read_only: AtomicBool::new(false),
         })
     }
 
@@ -64,6 +66,8 @@ impl RamFs {
                 "nr_blocks" => pages = Some(parse_count(value)?),
                 "nr_inodes" => inodes = Some(parse_count(value)?),
                 "mode" | "uid" | "gid" => {}
+                "ro" => self.read_only.store(true, Ordering::Relaxed),
+                "rw" => self.read_only.store(false, Ordering::Relaxed),
                 _ => return_errno_with_message!(EINVAL, "unknown tmpfs option"),
             }
         }
@@ -117,8 +121,8 @@ fn parse_count(v: &str) -> Result<u64> {
 
 enum Content {
     File(Arc<Vmo>),
-    Dir(BTreeMap<String, Arc<RamInode>>),
-    Symlink(String),
+    Dir(BTreeMap<Vec<u8>, Arc<RamInode>>),
+    Symlink(Vec<u8>),
     Special,
 }
 
@@ -148,6 +152,8 @@ pub struct RamInode {
     this: Weak<RamInode>,
     /// For a FIFO: the pipe shared by everyone who opens it.
     fifo: Mutex<Option<Arc<super::pipe::Pipe>>>,
+    /// Extended attributes.
+    xattrs: super::xattr::Xattrs,
 }
 
 impl RamInode {
@@ -201,7 +207,7 @@ impl RamInode {
         let content = match kind {
             InodeType::File => Content::File(Arc::new(Vmo::new_file(Some(fs.pages.clone())))),
             InodeType::Dir => Content::Dir(BTreeMap::new()),
-            InodeType::Symlink => Content::Symlink(String::new()),
+            InodeType::Symlink => Content::Symlink(Vec::new()),
             _ => Content::Special,
         };
         Arc::new_cyclic(|this| Self {
@@ -223,6 +229,7 @@ impl RamInode {
             parent: Mutex::new(parent),
             this: this.clone(),
             fifo: Mutex::new(None),
+            xattrs: super::xattr::Xattrs::new(),
         })
     }
 
@@ -247,15 +254,15 @@ impl RamInode {
         false
     }
 
-    fn child(&self, name: &str) -> Result<Arc<RamInode>> {
+    fn child(&self, name: &[u8]) -> Result<Arc<RamInode>> {
         match &*self.content.lock() {
             Content::Dir(children) => children.get(name).cloned().ok_or(Error::new(ENOENT)),
             _ => return_errno!(ENOTDIR),
         }
     }
 
-    fn insert(&self, name: &str, node: Arc<RamInode>) -> Result<()> {
-        kpath::check_name(name.as_bytes()).map_err(|e| Error::new(Errno(e.errno() as u32)))?;
+    fn insert(&self, name: &[u8], node: Arc<RamInode>) -> Result<()> {
+        kpath::check_name(name).map_err(|e| Error::new(Errno(e.errno() as u32)))?;
         if self.meta.lock().nlink == 0 {
             return_errno!(ENOENT); // the directory was removed
         }
@@ -267,11 +274,20 @@ impl RamInode {
                 if node.kind == InodeType::Dir {
                     self.meta.lock().nlink += 1;
                 }
-                children.insert(name.to_string(), node);
+                children.insert(name.to_vec(), node);
+                self.touch_dir();
                 Ok(())
             }
             _ => return_errno!(ENOTDIR),
         }
+    }
+
+    /// An entry of this directory changed: its mtime and ctime are now.
+    fn touch_dir(&self) {
+        let now = ostd::timer::wall_clock();
+        let mut m = self.meta.lock();
+        m.mtime = now;
+        m.ctime = now;
     }
 }
 
@@ -315,7 +331,11 @@ impl Inode for RamInode {
             Content::Dir(_) => return_errno!(EISDIR),
             _ => return_errno!(EINVAL),
         };
-        let size = self.meta.lock().size;
+        let size = {
+            let mut m = self.meta.lock();
+            touch_atime(&mut m);
+            m.size
+        };
         if offset >= size {
             return Ok(0);
         }
@@ -353,6 +373,11 @@ impl Inode for RamInode {
         vmo.truncate(size);
         m.size = size;
         vmo.set_size(size);
+        // Linux's tmpfs sets both times on every truncate, even to the
+        // same size.
+        let now = ostd::timer::wall_clock();
+        m.mtime = now;
+        m.ctime = now;
         Ok(())
     }
 
@@ -402,7 +427,7 @@ impl Inode for RamInode {
         }
     }
 
-    fn lookup(&self, name: &str) -> Result<Arc<dyn Inode>> {
+    fn lookup(&self, name: &[u8]) -> Result<Arc<dyn Inode>> {
         Ok(self.child(name)?)
     }
 
@@ -411,27 +436,30 @@ impl Inode for RamInode {
         Some(p)
     }
 
-    fn create(&self, name: &str, kind: InodeType, mode: u32) -> Result<Arc<dyn Inode>> {
+    fn create(&self, name: &[u8], kind: InodeType, mode: u32) -> Result<Arc<dyn Inode>> {
         let node = self.new_child(kind, mode, self.this.clone())?;
         self.insert(name, node.clone())?;
         Ok(node)
     }
 
-    fn symlink(&self, name: &str, target: &str) -> Result<Arc<dyn Inode>> {
+    fn symlink(&self, name: &[u8], target: &[u8]) -> Result<Arc<dyn Inode>> {
         let node = self.new_child(InodeType::Symlink, 0o777, self.this.clone())?;
-        *node.content.lock() = Content::Symlink(target.to_string());
+        *node.content.lock() = Content::Symlink(target.to_vec());
         self.insert(name, node.clone())?;
         Ok(node)
     }
 
-    fn readdir(&self) -> Result<Vec<(String, u64, InodeType)>> {
-        match &*self.content.lock() {
-            Content::Dir(c) => Ok(c.iter().map(|(n, i)| (n.clone(), i.ino, i.kind)).collect()),
+    fn readdir(&self) -> Result<Vec<(Vec<u8>, u64, InodeType)>> {
+        let entries = match &*self.content.lock() {
+            Content::Dir(c) => c.iter().map(|(n, i)| (n.clone(), i.ino, i.kind)).collect(),
             _ => return_errno!(ENOTDIR),
-        }
+        };
+        // Listing a directory reads it (relatime, as file reads).
+        touch_atime(&mut self.meta.lock());
+        Ok(entries)
     }
 
-    fn unlink(&self, name: &str) -> Result<()> {
+    fn unlink(&self, name: &[u8]) -> Result<()> {
         let mut content = self.content.lock();
         let Content::Dir(children) = &mut *content else {
             return_errno!(ENOTDIR)
@@ -442,17 +470,18 @@ impl Inode for RamInode {
         }
         let child = children.remove(name).ok_or(Error::new(ENOENT))?;
         drop(content);
+        self.touch_dir();
         let mut m = child.meta.lock();
         m.nlink = m.nlink.saturating_sub(1);
         m.ctime = ostd::timer::wall_clock();
         Ok(())
     }
 
-    fn rmdir(&self, name: &str) -> Result<()> {
-        if name == "." {
+    fn rmdir(&self, name: &[u8]) -> Result<()> {
+        if name == b"." {
             return_errno!(EINVAL);
         }
-        if name == ".." {
+        if name == b".." {
             return_errno!(ENOTEMPTY);
         }
         let mut content = self.content.lock();
@@ -472,12 +501,13 @@ impl Inode for RamInode {
         let child = children.remove(name).ok_or(Error::new(ENOENT))?;
         drop(content);
         child.meta.lock().nlink = 0;
+        self.touch_dir();
         let mut m = self.meta.lock();
         m.nlink = m.nlink.saturating_sub(1);
         Ok(())
     }
 
-    fn link(&self, name: &str, target: &Arc<dyn Inode>) -> Result<()> {
+    fn link(&self, name: &[u8], target: &Arc<dyn Inode>) -> Result<()> {
         let target = target
             .as_any()
             .downcast_ref::<RamInode>()
@@ -487,11 +517,13 @@ impl Inode for RamInode {
         }
         let node = target.this.upgrade().ok_or(Error::new(ENOENT))?;
         self.insert(name, node)?;
-        target.meta.lock().nlink += 1;
+        let mut m = target.meta.lock();
+        m.nlink += 1;
+        m.ctime = ostd::timer::wall_clock();
         Ok(())
     }
 
-    fn rename(&self, old: &str, new_dir: &Arc<dyn Inode>, new: &str) -> Result<()> {
+    fn rename(&self, old: &[u8], new_dir: &Arc<dyn Inode>, new: &[u8]) -> Result<()> {
         let new_dir_ram = new_dir
             .as_any()
             .downcast_ref::<RamInode>()
@@ -499,10 +531,10 @@ impl Inode for RamInode {
         if !Arc::ptr_eq(&self.fs, &new_dir_ram.fs) {
             return_errno!(EXDEV);
         }
-        if old == "." || old == ".." || new == "." || new == ".." {
+        if old == b"." || old == b".." || new == b"." || new == b".." {
             return_errno!(EBUSY);
         }
-        kpath::check_name(new.as_bytes()).map_err(|e| Error::new(Errno(e.errno() as u32)))?;
+        kpath::check_name(new).map_err(|e| Error::new(Errno(e.errno() as u32)))?;
         let _serial = self.fs.rename_lock.lock();
         let node = self.child(old)?;
         // Moving a directory into its own subtree is invalid.
@@ -554,7 +586,103 @@ impl Inode for RamInode {
         }
         *node.parent.lock() = new_dir_ram.this.clone();
         node.meta.lock().ctime = ostd::timer::wall_clock();
+        self.touch_dir();
+        new_dir_ram.touch_dir();
         Ok(())
+    }
+
+    fn exchange(&self, old: &[u8], new_dir: &Arc<dyn Inode>, new: &[u8]) -> Result<()> {
+        let other = new_dir
+            .as_any()
+            .downcast_ref::<RamInode>()
+            .ok_or(Error::new(EXDEV))?;
+        if !Arc::ptr_eq(&self.fs, &other.fs) {
+            return_errno!(EXDEV);
+        }
+        if [old, new].iter().any(|n| *n == b"." || *n == b"..") {
+            return_errno!(EBUSY);
+        }
+        let _serial = self.fs.rename_lock.lock();
+        let a = self.child(old)?;
+        let b = other.child(new)?;
+        if Arc::ptr_eq(&a, &b) {
+            return Ok(());
+        }
+        // Neither directory may move into its own subtree.
+        if (a.kind == InodeType::Dir && a.is_ancestor_of(other))
+            || (b.kind == InodeType::Dir && b.is_ancestor_of(self))
+        {
+            return_errno!(EINVAL);
+        }
+        let swap = |from: &mut BTreeMap<Vec<u8>, Arc<RamInode>>,
+                    to: Option<&mut BTreeMap<Vec<u8>, Arc<RamInode>>>|
+         -> Result<()> {
+            let still = |m: &BTreeMap<Vec<u8>, Arc<RamInode>>, n: &[u8], x: &Arc<RamInode>| {
+                m.get(n).is_some_and(|e| Arc::ptr_eq(e, x))
+            };
+            match to {
+                None => {
+                    if !still(from, old, &a) || !still(from, new, &b) {
+                        return_errno!(ENOENT);
+                    }
+                    from.insert(old.to_vec(), b.clone());
+                    from.insert(new.to_vec(), a.clone());
+                }
+                Some(to) => {
+                    if !still(from, old, &a) || !still(to, new, &b) {
+                        return_errno!(ENOENT);
+                    }
+                    from.insert(old.to_vec(), b.clone());
+                    to.insert(new.to_vec(), a.clone());
+                }
+            }
+            Ok(())
+        };
+        if core::ptr::eq(self, other) {
+            let mut content = self.content.lock();
+            let Content::Dir(children) = &mut *content else {
+                return_errno!(ENOTDIR)
+            };
+            swap(children, None)?;
+        } else {
+            let self_first =
+                self.is_ancestor_of(other) || (!other.is_ancestor_of(self) && self.ino < other.ino);
+            let (mut from, mut to) = if self_first {
+                let from = self.content.lock();
+                (from, other.content.lock())
+            } else {
+                let to = other.content.lock();
+                (self.content.lock(), to)
+            };
+            let (Content::Dir(from), Content::Dir(to)) = (&mut *from, &mut *to) else {
+                return_errno!(ENOTDIR)
+            };
+            swap(from, Some(to))?;
+            // A directory moving to the other parent takes its `..` link.
+            let a_dir = a.kind == InodeType::Dir;
+            if a_dir != (b.kind == InodeType::Dir) {
+                let (gains, loses) = if a_dir { (other, self) } else { (self, other) };
+                gains.meta.lock().nlink += 1;
+                let mut m = loses.meta.lock();
+                m.nlink = m.nlink.saturating_sub(1);
+            }
+            *a.parent.lock() = other.this.clone();
+            *b.parent.lock() = self.this.clone();
+        }
+        let now = ostd::timer::wall_clock();
+        a.meta.lock().ctime = now;
+        b.meta.lock().ctime = now;
+        self.touch_dir();
+        other.touch_dir();
+        Ok(())
+    }
+
+    fn xattrs(&self) -> Option<&super::xattr::Xattrs> {
+        Some(&self.xattrs)
+    }
+
+    fn read_only(&self) -> bool {
+        self.fs.read_only.load(Ordering::Relaxed)
     }
 
     fn set_mode(&self, mode: u32) -> Result<()> {
@@ -598,6 +726,14 @@ impl Inode for RamInode {
         if self.kind == InodeType::Socket {
             return Some(Err(Error::new(ENXIO)));
         }
+        // A device node made by `mknod` opens the device of its number.
+        if matches!(self.kind, InodeType::CharDevice | InodeType::BlockDevice) {
+            if self.kind == InodeType::BlockDevice {
+                return Some(Err(Error::new(ENXIO)));
+            }
+            let rdev = self.meta.lock().rdev;
+            return Some(super::devfs::open_device(rdev, flags));
+        }
         if self.kind != InodeType::Fifo {
             return None;
         }
@@ -611,7 +747,7 @@ impl Inode for RamInode {
         Some(super::pipe::open_fifo(pipe, flags))
     }
 
-    fn read_link(&self) -> Result<String> {
+    fn read_link(&self) -> Result<Vec<u8>> {
         match &*self.content.lock() {
             Content::Symlink(t) => Ok(t.clone()),
             _ => return_errno!(EINVAL),
@@ -635,15 +771,39 @@ pub fn set_owner_mode(inode: &Arc<dyn Inode>, uid: u32, gid: u32, mode: u32, mti
     }
 }
 
+/// Sets the modification (and change) time of a RAM inode, in seconds.
+pub fn set_mtime_of(inode: &Arc<dyn Inode>, secs: u64) {
+    if let Some(r) = inode.as_any().downcast_ref::<RamInode>() {
+        r.set_mtime(secs);
+    }
+}
+
+/// Sets the device number of a RAM device node (`mknod`).
+pub fn set_rdev(inode: &Arc<dyn Inode>, rdev: u64) {
+    if let Some(r) = inode.as_any().downcast_ref::<RamInode>() {
+        r.meta.lock().rdev = rdev;
+    }
+}
+
+/// `relatime`: a read updates the access time only if it is not after
+/// the last modification or status change, or is a day old.
+fn touch_atime(m: &mut Meta) {
+    const DAY: core::time::Duration = core::time::Duration::from_secs(24 * 60 * 60);
+    let now = ostd::timer::wall_clock();
+    if m.atime <= m.mtime || m.atime <= m.ctime || m.atime + DAY <= now {
+        m.atime = now;
+    }
+}
+
 /// Moves `node`, found as `old` in `from`, to `new` in `to` (or in `from`
 /// when `to` is `None`): `ENOENT` if `old` no longer names `node` (another
 /// call removed it meanwhile), `EEXIST` if `new` was taken meanwhile.
 fn move_entry(
-    from: &mut BTreeMap<String, Arc<RamInode>>,
-    old: &str,
+    from: &mut BTreeMap<Vec<u8>, Arc<RamInode>>,
+    old: &[u8],
     node: &Arc<RamInode>,
-    to: Option<&mut BTreeMap<String, Arc<RamInode>>>,
-    new: &str,
+    to: Option<&mut BTreeMap<Vec<u8>, Arc<RamInode>>>,
+    new: &[u8],
 ) -> Result<()> {
     if !from.get(old).is_some_and(|n| Arc::ptr_eq(n, node)) {
         return_errno!(ENOENT);
@@ -657,7 +817,7 @@ fn move_entry(
         return_errno!(EEXIST);
     }
     // Insert before removing: if the map cannot grow, nothing has moved.
-    to.insert(new.to_string(), node.clone());
+    to.insert(new.to_vec(), node.clone());
     from.remove(old);
     Ok(())
 }

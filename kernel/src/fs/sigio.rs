@@ -129,7 +129,9 @@ impl IoOwner {
             id if id > 0 && id_in_use(id as Pid) => id as Pid,
             _ => return_errno!(ESRCH),
         };
-        let cred = setter.credentials();
+        // The caller's credentials (Linux's `__f_setown`).
+        let cred = crate::process::try_current_thread()
+            .map_or_else(|| setter.credentials(), |t| t.credentials());
         let mut s = self.state.lock();
         s.kind = kind;
         s.id = id;

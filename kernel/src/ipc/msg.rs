@@ -71,7 +71,7 @@ pub fn msgget(creds: &Credentials, key: i32, flags: i32) -> Result<i32> {
 /// type and size.
 pub fn send(thread: &Arc<Thread>, id: i32, message: Message, flags: i32) -> Result<()> {
     let process = thread.process();
-    let creds = process.credentials();
+    let creds = thread.credentials();
     let mut waited: Option<Arc<QueueEvents>> = None;
     loop {
         let (events, seen) = {
@@ -116,7 +116,7 @@ pub fn receive(
     flags: i32,
 ) -> Result<Message> {
     let process = thread.process();
-    let creds = process.credentials();
+    let creds = thread.credentials();
     let search = Search::new(msgtyp, flags);
     let mut waited: Option<Arc<QueueEvents>> = None;
     loop {
@@ -222,13 +222,16 @@ pub fn stat(creds: &Credentials, id: i32, cmd: i32) -> Result<(i32, MsqidDs)> {
     ))
 }
 
-/// `IPC_SET`, by the owner, creator or root: new owner, mode and size
-/// (above `MSGMNB` for root only: `EPERM`). Sleepers look again.
+/// `IPC_SET`, by the owner, creator or `CAP_SYS_ADMIN`: new owner, mode
+/// and size (above `MSGMNB` only with `CAP_SYS_RESOURCE`, else `EPERM`).
+/// Sleepers look again.
 pub fn set(creds: &Credentials, id: i32, perm: &Ipc64Perm, qbytes: u64) -> Result<()> {
     let mut reg = MSGS.lock();
     let q = reg.ids.get_mut(id)?;
     q.perm.check_owner(creds)?;
-    if qbytes > u64::try_from(limits::msgmnb()).unwrap_or(0) && creds.euid != 0 {
+    if qbytes > u64::try_from(limits::msgmnb()).unwrap_or(0)
+        && !creds.has_cap(linux_raw_sys::general::CAP_SYS_RESOURCE)
+    {
         return_errno!(EPERM);
     }
     q.perm.update(perm)?;

@@ -1,5 +1,7 @@
 //! `struct kern_ipc_perm`: who owns an IPC object and who may use it.
 
+use linux_raw_sys::general::{CAP_IPC_OWNER, CAP_SYS_ADMIN};
+
 use super::uapi::Ipc64Perm;
 use crate::prelude::*;
 use crate::process::credentials::Credentials;
@@ -54,11 +56,11 @@ impl IpcPerm {
     /// Whether `creds` have the access `flag` asks for (`READ`, `WRITE`,
     /// `EXEC` bits, or a `*get` call's mode bits), as Linux's `ipcperms`:
     /// the owner or creator gets the owner bits, a member of the owner's or
-    /// creator's group the group bits, others the other bits; root
-    /// (`CAP_IPC_OWNER`) gets everything.
+    /// creator's group the group bits, others the other bits;
+    /// `CAP_IPC_OWNER` gets everything.
     pub fn allows(&self, creds: &Credentials, flag: u32) -> bool {
         let requested = (flag >> 6) | (flag >> 3) | flag;
-        let in_group = |g: u32| creds.egid == g || creds.groups.contains(&g);
+        let in_group = |g: u32| creds.in_group(g);
         let granted = if creds.euid == self.cuid || creds.euid == self.uid {
             self.mode >> 6
         } else if in_group(self.cgid) || in_group(self.gid) {
@@ -66,7 +68,7 @@ impl IpcPerm {
         } else {
             self.mode
         };
-        requested & !granted & 0o7 == 0 || creds.euid == 0
+        requested & !granted & 0o7 == 0 || creds.has_cap(CAP_IPC_OWNER)
     }
 
     /// `EACCES` unless [`allows`](Self::allows).
@@ -78,9 +80,9 @@ impl IpcPerm {
     }
 
     /// `EPERM` unless `creds` may change or remove the object: its owner,
-    /// its creator or root (Linux's `ipcctl_obtain_check`).
+    /// its creator or `CAP_SYS_ADMIN` (Linux's `ipcctl_obtain_check`).
     pub fn check_owner(&self, creds: &Credentials) -> Result<()> {
-        if creds.euid != self.uid && creds.euid != self.cuid && creds.euid != 0 {
+        if creds.euid != self.uid && creds.euid != self.cuid && !creds.has_cap(CAP_SYS_ADMIN) {
             return_errno!(EPERM);
         }
         Ok(())

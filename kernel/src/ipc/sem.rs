@@ -89,7 +89,7 @@ pub fn semop(
 ) -> Result<()> {
     let process = thread.process();
     let pid = process.pid();
-    let creds = process.credentials();
+    let creds = thread.credentials();
     let highest = sops.iter().map(|s| s.sem_num).max().unwrap_or(0);
     let alters = sops.iter().any(|s| s.sem_op != 0);
     let undo = sops.iter().any(|s| s.sem_flg & SEM_UNDO != 0);

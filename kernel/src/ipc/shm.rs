@@ -295,13 +295,13 @@ pub fn remove(creds: &Credentials, id: i32) -> Result<()> {
 }
 
 /// `SHM_LOCK`/`SHM_UNLOCK`: only recorded (`SHM_LOCKED` in the mode), as
-/// nothing is ever swapped out. Others than root must own or have created
+/// nothing is ever swapped out. Without `CAP_IPC_LOCK` the caller must own or have created
 /// the segment (`EPERM`), and may lock only with a `RLIMIT_MEMLOCK`
 /// (`EPERM` if 0) that the segment fits in (`ENOMEM`).
 pub fn lock(creds: &Credentials, memlock: u64, id: i32, lock: bool) -> Result<()> {
     let mut reg = SHMS.lock();
     let seg = reg.ids.get_mut(id)?;
-    if creds.euid != 0 {
+    if !creds.has_cap(linux_raw_sys::general::CAP_IPC_LOCK) {
         if creds.euid != seg.perm.uid && creds.euid != seg.perm.cuid {
             return_errno!(EPERM);
         }

@@ -134,7 +134,7 @@ impl UCred {
     pub fn current_effective() -> UCred {
         match crate::process::try_current_thread() {
             Some(t) => {
-                let c = t.process().credentials();
+                let c = t.credentials();
                 UCred {
                     pid: t.process().pid() as i32,
                     uid: c.euid,
@@ -154,7 +154,7 @@ impl UCred {
     pub fn current_real() -> UCred {
         match crate::process::try_current_thread() {
             Some(t) => {
-                let c = t.process().credentials();
+                let c = t.credentials();
                 UCred {
                     pid: t.process().pid() as i32,
                     uid: c.ruid,

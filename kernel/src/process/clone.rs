@@ -131,7 +131,8 @@ pub fn clone_current(thread: &Arc<Thread>, user: &UserContext, a: CloneArgs) -> 
     let process = thread.process();
     let f = a.flags;
     // The limits first: a fork bomb's failing forks must stay cheap.
-    let charge = ThreadCharge::for_new_thread_of(process)?;
+    let creds = thread.credentials();
+    let charge = ThreadCharge::for_new_thread_of(process, &creds)?;
     crate::vm::oom::check_user_memory()?;
 
     let mut child_ctx = user.clone();
@@ -163,7 +164,9 @@ pub fn clone_current(thread: &Arc<Thread>, user: &UserContext, a: CloneArgs) -> 
         let tid = tid_ref.id();
         let new = ThreadBuilder::new(process.clone())
             .charge(charge)
+            .credentials(creds)
             .tid(tid_ref)
+            .inherit_from(thread)
             .sig_mask(thread.sig_mask())
             .clear_child_tid(clear_tid)
             .set_child_tid(set_tid)
@@ -226,7 +229,7 @@ pub fn clone_current(thread: &Arc<Thread>, user: &UserContext, a: CloneArgs) -> 
         .group(process.pgid(), process.sid())
         .exit_signal(exit_signal)
         .exe_path(process.exe_path())
-        .credentials(process.credentials())
+        .credentials(creds)
         .rlimits(process.rlimits())
         .build_unregistered()?;
     child.set_exe(process.exe_path(), process.cmdline());
@@ -238,6 +241,7 @@ pub fn clone_current(thread: &Arc<Thread>, user: &UserContext, a: CloneArgs) -> 
     let new = ThreadBuilder::new(child.clone())
         .charge(charge)
         .main_thread()
+        .inherit_from(thread)
         .sig_mask(thread.sig_mask())
         .clear_child_tid(clear_tid)
         .set_child_tid(set_tid)

@@ -4,7 +4,8 @@
 //! past the point of no return, is the old one replaced. At that point the
 //! other threads exit, close-on-exec descriptors close, caught signals
 //! revert to their defaults (ignored ones stay ignored, the mask is kept),
-//! POSIX timers are deleted and a vfork parent is released.
+//! POSIX timers are deleted, the credentials computed by the loader (set-id
+//! bits, capabilities) take effect and a vfork parent is released.
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -21,7 +22,7 @@ use crate::prelude::*;
 pub fn execve(
     thread: &Arc<Thread>,
     user: &mut UserContext,
-    path: &str,
+    path: &[u8],
     inode: Option<Arc<dyn Inode>>,
     argv: Vec<Vec<u8>>,
     envp: Vec<Vec<u8>>,
@@ -58,7 +59,19 @@ pub fn execve(
     process.sig_actions().lock().reset_for_exec();
     process.posix_timers().clear();
     thread.set_alt_stack(0, 0);
-    process.set_dumpable(true);
+    // Dumpable unless the old effective ids differ from the real ones
+    // (Linux's `begin_new_exec` looks at the caller's credentials); the
+    // new credentials may take it away again, and a set-user-id or
+    // set-group-id exec clears the parent-death signal.
+    let old = thread.credentials();
+    process.set_dumpable(old.euid == old.ruid && old.egid == old.rgid);
+    if program.creds.is_secure_exec() {
+        process.set_pdeath_signal(0);
+    }
+    // The thread that execs is the process's only one now: its
+    // credentials are the process's, even if it was not the main thread.
+    process.set_credentials(program.creds.clone());
+    thread.set_credentials(program.creds.clone());
     thread.set_clear_child_tid(0);
     program.name_process(process, path);
 

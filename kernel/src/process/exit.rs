@@ -80,25 +80,26 @@ fn process_exited(process: &Arc<Process>, status: ExitStatus) {
         ostd::power::exit_qemu(ostd::power::ExitStatus::Code(status.shell_status()));
     }
 
-    // Send the parent-death signals (`PR_SET_PDEATHSIG`), then re-parent
-    // the children to init.
+    // Re-parent the children to the nearest subreaper or init, then send
+    // the parent-death signals (`PR_SET_PDEATHSIG`): as in Linux, a child
+    // woken by that signal already sees its new parent.
     let children = process.children.lock().take_all();
-    for c in children.values() {
-        let s = c.pdeath_signal();
-        if s != 0 && !c.is_zombie() {
-            send_to_process(c, s);
-        }
-    }
     if let Some(reaper) = new_parent_for_orphans(process) {
-        for c in children.into_values() {
+        for c in children.values() {
             *c.parent.lock() = Arc::downgrade(&reaper);
             // Linux (`reparent_leader`): "we don't want people slaying
             // init": the orphan's exit signal becomes SIGCHLD.
             c.set_exit_signal(Some(sig::SIGCHLD));
             reaper.children.lock().insert(c.clone());
             if let Some(st) = c.exit_status() {
-                notify_parent_of_exit(&reaper, &c, st);
+                notify_parent_of_exit(&reaper, c, st);
             }
+        }
+    }
+    for c in children.values() {
+        let s = c.pdeath_signal();
+        if s != 0 && !c.is_zombie() {
+            send_to_process(c, s);
         }
     }
 

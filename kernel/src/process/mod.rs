@@ -6,6 +6,7 @@
 //! pending signals. The files map to Linux's: `clone.rs`, `execve.rs`,
 //! `exit.rs`, `wait.rs`, `program_loader/`.
 
+pub mod capabilities;
 pub mod clone;
 pub mod credentials;
 pub mod execve;
@@ -17,6 +18,7 @@ pub mod posix_timer;
 mod process;
 pub mod program_loader;
 pub mod rlimit;
+pub mod sched;
 pub mod signal;
 pub mod signal_delivery;
 pub mod signal_frame;

@@ -565,21 +565,18 @@ impl Process {
         self.exit_status_pending.lock()
     }
 
-    /// The credentials.
+    /// The credentials of the process (its main thread's); a thread's own
+    /// are [`Thread::credentials`].
     pub fn credentials(&self) -> super::credentials::Credentials {
         self.credentials.lock().clone()
     }
 
-    /// Changes the credentials. The threads' places in the per-user thread
-    /// counts follow the real user id.
+    /// The credentials of the process: those of its main thread (kept
+    /// after it exits), which permission checks against the process (such
+    /// as `kill`) look at.
     pub fn set_credentials(&self, c: super::credentials::Credentials) {
-        let ruid = c.ruid;
         let old = core::mem::replace(&mut *self.credentials.lock(), c);
-        if old.ruid != ruid {
-            for t in self.threads() {
-                t.recharge_to(ruid);
-            }
-        }
+        drop(old);
     }
 
     /// CPU time of reaped children.

@@ -13,15 +13,15 @@ pub const NLIMITS: usize = g::RLIM_NLIMITS as usize;
 pub const NR_OPEN: u64 = 1 << 20;
 
 /// Whether `creds` may raise hard limits and set another user's process's
-/// limits (Linux's `CAP_SYS_RESOURCE`; for now, effective uid 0).
+/// limits (`CAP_SYS_RESOURCE`).
 pub fn may_sys_resource(creds: &super::credentials::Credentials) -> bool {
-    creds.euid == 0
+    creds.has_cap(g::CAP_SYS_RESOURCE)
 }
 
-/// Whether `creds` may lock memory beyond `RLIMIT_MEMLOCK` (Linux's
-/// `CAP_IPC_LOCK`; for now, effective uid 0).
+/// Whether `creds` may lock memory beyond `RLIMIT_MEMLOCK`
+/// (`CAP_IPC_LOCK`).
 pub fn may_lock_memory(creds: &super::credentials::Credentials) -> bool {
-    creds.euid == 0
+    creds.has_cap(g::CAP_IPC_LOCK)
 }
 
 /// A soft and a hard limit.

@@ -18,6 +18,7 @@ use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
 use ostd::sync::SpinLock;
 
+use super::credentials::Credentials;
 use super::{Pid, Process};
 use crate::prelude::*;
 
@@ -232,12 +233,17 @@ impl ThreadCharge {
         Ok(ThreadCharge { uid })
     }
 
-    /// Counts a new thread created by `process` (with its real uid and
-    /// `RLIMIT_NPROC`).
-    pub fn for_new_thread_of(process: &Process) -> Result<ThreadCharge> {
-        let ruid = process.credentials().ruid;
-        let nproc = process.rlimit_cur(linux_raw_sys::general::RLIMIT_NPROC);
-        Self::new(ruid, nproc)
+    /// Counts a new thread created by `process` for a creator with
+    /// `creds` (its real uid and `RLIMIT_NPROC`; uid 0, `CAP_SYS_RESOURCE`
+    /// and `CAP_SYS_ADMIN` are exempt from the latter).
+    pub fn for_new_thread_of(process: &Process, creds: &Credentials) -> Result<ThreadCharge> {
+        use linux_raw_sys::general::{CAP_SYS_ADMIN, CAP_SYS_RESOURCE, RLIMIT_NPROC};
+        let nproc = if creds.has_cap(CAP_SYS_RESOURCE) || creds.has_cap(CAP_SYS_ADMIN) {
+            u64::MAX
+        } else {
+            process.rlimit_cur(RLIMIT_NPROC)
+        };
+        Self::new(creds.ruid, nproc)
     }
 
     /// Moves the charge to another real user (`setuid` and friends).

@@ -2,12 +2,14 @@
 
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
 
 use ostd::sync::{Once, SpinLock};
 use ostd::task::{Task, TaskOptions};
 use ostd::user::{ReturnReason, UserContext};
 
+use super::credentials::Credentials;
+use super::sched::SchedAttr;
 use super::signal::{SIG_DFL, SIG_IGN, SigInfo, SigSet, Signal, sig};
 use super::{Process, table};
 use crate::prelude::*;
@@ -34,6 +36,10 @@ pub struct Thread {
     /// The thread's place in the thread counts (`threads-max`,
     /// `RLIMIT_NPROC`); given back when the thread has exited.
     charge: SpinLock<Option<table::ThreadCharge>>,
+    /// The thread's identities and capabilities: Linux keeps them per
+    /// thread (`setuid`, `capset` change the caller only; the C libraries
+    /// broadcast the id changes to every thread).
+    credentials: SpinLock<Credentials>,
     process: Arc<Process>,
     /// Weak: the task owns the thread (as its data), not the reverse.
     task: Once<Weak<Task>>,
@@ -70,6 +76,17 @@ pub struct Thread {
     /// The thread must leave its user loop (exit, exit_group, exec by
     /// another thread, fatal signal).
     exiting: AtomicBool,
+    /// The system call the thread is in, for `/proc/PID/task/TID/syscall`:
+    /// the number plus one (0 when not in one), the six arguments, and the
+    /// user stack and instruction pointers.
+    syscall: [AtomicU64; 9],
+    /// Policy, priority and nice value (`sched`); the task is told of
+    /// every change made under this lock.
+    sched: SpinLock<SchedAttr>,
+    /// The I/O priority (`ioprio_set`), per thread as on Linux.
+    ioprio: AtomicU32,
+    /// The execution domain (`personality(2)`), per thread as on Linux.
+    personality: AtomicU32,
 }
 
 /// Builds a [`Thread`].
@@ -83,6 +100,10 @@ pub struct ThreadBuilder {
     sig_mask: SigSet,
     clear_child_tid: u64,
     set_child_tid: u64,
+    credentials: Option<Credentials>,
+    sched: SchedAttr,
+    ioprio: u32,
+    personality: u32,
 }
 
 impl ThreadBuilder {
@@ -95,7 +116,28 @@ impl ThreadBuilder {
             sig_mask: SigSet::EMPTY,
             clear_child_tid: 0,
             set_child_tid: 0,
+            credentials: None,
+            sched: SchedAttr::default(),
+            ioprio: 0,
+            personality: 0,
         }
+    }
+
+    /// The credentials (default: the process's, which are its main
+    /// thread's).
+    pub fn credentials(mut self, c: Credentials) -> Self {
+        self.credentials = Some(c);
+        self
+    }
+
+    /// Inherits the scheduling attributes (as `sched_fork` resets them),
+    /// the I/O priority and the personality of `parent`, the thread that
+    /// calls `clone`.
+    pub fn inherit_from(mut self, parent: &Thread) -> Self {
+        self.sched = parent.sched_attr().for_child();
+        self.ioprio = parent.ioprio();
+        self.personality = parent.personality();
+        self
     }
     /// Uses a place in the thread counts taken beforehand (`clone` takes
     /// it first, so that a fork over the limits fails before it copies
@@ -145,9 +187,12 @@ impl ThreadBuilder {
     /// threads (`EAGAIN`) and with its kernel task (`ENOMEM`), but not yet
     /// among its process's threads.
     pub fn build(self, ctx: UserContext) -> Result<NewThread> {
+        let credentials = self
+            .credentials
+            .unwrap_or_else(|| self.process.credentials());
         let charge = match self.charge {
             Some(c) => c,
-            None => table::ThreadCharge::for_new_thread_of(&self.process)?,
+            None => table::ThreadCharge::for_new_thread_of(&self.process, &credentials)?,
         };
         self.process
             .threads
@@ -165,6 +210,7 @@ impl ThreadBuilder {
             tid,
             _tid_ref: tid_ref,
             charge: SpinLock::new(Some(charge)),
+            credentials: SpinLock::new(credentials),
             process: self.process.clone(),
             task: Once::new(),
             sig_mask: AtomicU64::new(self.sig_mask.0),
@@ -178,6 +224,10 @@ impl ThreadBuilder {
             restart: AtomicU64::new(0),
             saved_mask: SpinLock::new(None),
             exiting: AtomicBool::new(false),
+            syscall: [const { AtomicU64::new(0) }; 9],
+            sched: SpinLock::new(self.sched),
+            ioprio: AtomicU32::new(self.ioprio),
+            personality: AtomicU32::new(self.personality),
         });
         let t = thread.clone();
         let set_child_tid = self.set_child_tid;
@@ -187,6 +237,10 @@ impl ThreadBuilder {
             .ok_or(Error::new(ENOMEM))?;
         // CPU time is shared between sessions first (Linux's autogroup).
         task.set_sched_group(self.process.sid() as u64);
+        if self.sched != SchedAttr::default() {
+            let (policy, nice) = self.sched.task_policy();
+            task.set_sched_policy(policy, nice);
+        }
         thread.task.set(Arc::downgrade(&task));
         Ok(NewThread { thread, task })
     }
@@ -242,6 +296,41 @@ impl NewThread {
 
 impl Thread {
     /// The thread id.
+    /// Records the system call the thread enters (see [`Thread::syscall`]).
+    #[inline]
+    pub fn enter_syscall(&self, nr: u64, args: &[u64; 6], sp: u64, pc: u64) {
+        let [n, a0, a1, a2, a3, a4, a5, s, p] = &self.syscall;
+        let [v0, v1, v2, v3, v4, v5] = *args;
+        a0.store(v0, Ordering::Relaxed);
+        a1.store(v1, Ordering::Relaxed);
+        a2.store(v2, Ordering::Relaxed);
+        a3.store(v3, Ordering::Relaxed);
+        a4.store(v4, Ordering::Relaxed);
+        a5.store(v5, Ordering::Relaxed);
+        s.store(sp, Ordering::Relaxed);
+        p.store(pc, Ordering::Relaxed);
+        n.store(nr.wrapping_add(1), Ordering::Release);
+    }
+
+    /// The thread left its system call.
+    #[inline]
+    pub fn leave_syscall(&self) {
+        self.syscall[0].store(0, Ordering::Relaxed);
+    }
+
+    /// The system call the thread is in, as `/proc/PID/task/TID/syscall`
+    /// shows it: its number, six arguments, stack and instruction pointers
+    /// (`None` when it is not in one). Another thread's values may be a
+    /// moment old.
+    pub fn syscall(&self) -> Option<[u64; 9]> {
+        let nr = self.syscall[0].load(Ordering::Acquire).checked_sub(1)?;
+        let mut v = [nr; 9];
+        for (out, slot) in v.iter_mut().zip(&self.syscall).skip(1) {
+            *out = slot.load(Ordering::Relaxed);
+        }
+        Some(v)
+    }
+
     pub fn tid(&self) -> Tid {
         self.tid
     }
@@ -260,10 +349,90 @@ impl Thread {
         }
     }
 
+    /// The thread's credentials.
+    pub fn credentials(&self) -> Credentials {
+        self.credentials.lock().clone()
+    }
+
+    /// Changes the thread's credentials in place with `f`, under their
+    /// lock, so that an update is never lost. `f` must leave them unchanged
+    /// when it fails (check first, then change) and must not block. Then,
+    /// as Linux's `commit_creds`: a change of an effective or file-system
+    /// id or a gain of permitted capabilities makes the process
+    /// non-dumpable and clears its parent-death signal; the thread's place
+    /// in the per-user thread counts follows its real uid; the main
+    /// thread's credentials are also the process's.
+    pub fn update_credentials<T>(
+        &self,
+        f: impl FnOnce(&mut Credentials) -> Result<T>,
+    ) -> Result<T> {
+        let (result, old_ruid, ruid, changed) = {
+            let mut c = self.credentials.lock();
+            let (old_ruid, old) = (c.ruid, c.identity());
+            let result = f(&mut c);
+            (result, old_ruid, c.ruid, c.changes_privilege_from(&old))
+        };
+        if changed {
+            self.process.set_dumpable(false);
+            self.process.set_pdeath_signal(0);
+        }
+        if old_ruid != ruid {
+            self.recharge_to(ruid);
+        }
+        if result.is_ok() && self.tid == self.process.pid() {
+            self.process.set_credentials(self.credentials());
+        }
+        result
+    }
+
+    /// Replaces the thread's credentials (see [`Self::update_credentials`]).
+    pub fn set_credentials(&self, c: Credentials) {
+        let old = self.update_credentials(|cur| Ok(core::mem::replace(cur, c)));
+        drop(old);
+    }
+
     /// The process.
     #[inline]
     pub fn process(&self) -> &Arc<Process> {
         &self.process
+    }
+
+    /// The scheduling attributes.
+    pub fn sched_attr(&self) -> SchedAttr {
+        *self.sched.lock()
+    }
+
+    /// The scheduling attributes, locked for a change (see `sched`).
+    pub(super) fn sched_attr_lock(&self) -> ostd::sync::SpinLockGuard<'_, SchedAttr> {
+        self.sched.lock()
+    }
+
+    /// Tells the task the policy and nice value of `attr` (called with the
+    /// attributes locked, so that the task sees changes in order).
+    pub(super) fn apply_sched_attr(&self, attr: &SchedAttr) {
+        if let Some(task) = self.task() {
+            let (policy, nice) = attr.task_policy();
+            task.set_sched_policy(policy, nice);
+        }
+    }
+
+    /// The I/O priority.
+    pub fn ioprio(&self) -> u32 {
+        self.ioprio.load(Ordering::Relaxed)
+    }
+
+    pub(super) fn set_ioprio(&self, v: u32) {
+        self.ioprio.store(v, Ordering::Relaxed);
+    }
+
+    /// The personality.
+    pub fn personality(&self) -> u32 {
+        self.personality.load(Ordering::Relaxed)
+    }
+
+    /// Sets the personality; returns the old one.
+    pub fn swap_personality(&self, v: u32) -> u32 {
+        self.personality.swap(v, Ordering::Relaxed)
     }
 
     /// The task it runs on (gone once the thread has exited).

@@ -1,6 +1,5 @@
 //! File syscalls: read/write, open/close, stat, ioctl, descriptors.
 
-use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -122,8 +121,8 @@ fn read_to_user(
 /// The chunk size of a write: an `O_APPEND` write goes to the file in one
 /// piece (up to `APPEND_CHUNK`), so that no other appender's data lands in
 /// the middle of it (each piece finds the end of the file anew).
-fn append_chunk(file: &Arc<dyn FileLike>, offset: Option<u64>) -> usize {
-    if offset.is_none() && file.status_flags() & flags::O_APPEND != 0 {
+fn append_chunk(file: &Arc<dyn FileLike>) -> usize {
+    if file.status_flags() & flags::O_APPEND != 0 {
         APPEND_CHUNK
     } else {
         IO_CHUNK
@@ -147,7 +146,7 @@ fn write_from_user(
         return ret(file.write(&[])?);
     }
     let vmar = ctx.vmar();
-    let chunk = append_chunk(file, offset);
+    let chunk = append_chunk(file);
     let mut buf = alloc::vec![0u8; len.min(chunk)];
     let mut done = 0;
     while done < len {
@@ -188,16 +187,20 @@ pub fn get_file(ctx: &SyscallContext, fd: i32) -> Result<Arc<dyn FileLike>> {
     ctx.process.files().lock().get(fd)
 }
 
-/// Reads a path argument.
-pub fn read_path(ctx: &SyscallContext, addr: u64) -> Result<String> {
-    let bytes = ctx.vmar().read_cstring(addr, g::PATH_MAX as usize - 1)?;
-    String::from_utf8(bytes).map_err(|_| Error::new(ENOENT))
+/// Reads a path argument: bytes, as Linux takes them (`ENAMETOOLONG`
+/// past `PATH_MAX`).
+pub fn read_path(ctx: &SyscallContext, addr: u64) -> Result<Vec<u8>> {
+    ctx.vmar().read_cstring(addr, g::PATH_MAX as usize - 1)
 }
 
 /// The directory a `*at` call starts from: `None` for the working
 /// directory.
-pub fn dirfd_inode(ctx: &SyscallContext, dirfd: i32, path: &str) -> Result<Option<Arc<dyn Inode>>> {
-    if dirfd == AT_FDCWD || path.starts_with('/') {
+pub fn dirfd_inode(
+    ctx: &SyscallContext,
+    dirfd: i32,
+    path: &[u8],
+) -> Result<Option<Arc<dyn Inode>>> {
+    if dirfd == AT_FDCWD || path.starts_with(b"/") {
         return Ok(None);
     }
     let f = get_file(ctx, dirfd)?;
@@ -253,7 +256,12 @@ pub fn sys_readv(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     let file = get_file(ctx, fd_arg(a[0]))?;
     check_readable(&file)?;
     let iovs = read_iovecs(ctx, a[1], a[2])?;
-    if !reads_fully(&file) {
+    readv_at_position(ctx, &file, iovs)
+}
+
+/// `readv` at the file position.
+fn readv_at_position(ctx: &SyscallContext, file: &Arc<dyn FileLike>, iovs: Vec<(u64, usize)>) -> R {
+    if !reads_fully(file) {
         // A pipe or a terminal: one read for the whole vector, scattered
         // afterwards. Reading buffer by buffer would wait in the second
         // read for more than the pipe holds once the first was filled.
@@ -272,19 +280,28 @@ pub fn sys_readv(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         }
         return ret(n);
     }
-    for_each_iovec(iovs, |base, len| read_to_user(ctx, &file, base, len, None))
+    for_each_iovec(iovs, |base, len| read_to_user(ctx, file, base, len, None))
 }
 
 pub fn sys_writev(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     let file = get_file(ctx, fd_arg(a[0]))?;
     check_writable(&file)?;
     let iovs = read_iovecs(ctx, a[1], a[2])?;
+    writev_at_position(ctx, &file, iovs)
+}
+
+/// `writev` at the file position.
+fn writev_at_position(
+    ctx: &SyscallContext,
+    file: &Arc<dyn FileLike>,
+    iovs: Vec<(u64, usize)>,
+) -> R {
     let vmar = ctx.vmar();
     let total: usize = iovs.iter().map(|&(_, l)| l).sum();
     // Small vectors are gathered so that a terminal or pipe sees one write
     // (atomic up to PIPE_BUF), and so are `O_APPEND` ones (see
     // `append_chunk`); large ones go out chunk by chunk.
-    if total <= append_chunk(&file, None) {
+    if total <= append_chunk(file) {
         let mut buf = vec![0u8; total];
         let mut pos = 0;
         for (base, len) in iovs {
@@ -294,7 +311,128 @@ pub fn sys_writev(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         return ret(file.write(&buf)?);
     }
     for_each_iovec(iovs, |base, len| {
-        write_from_user(ctx, &file, base, len, None)
+        write_from_user(ctx, file, base, len, None)
+    })
+}
+
+/// `preadv(fd, iov, count, pos_l, pos_h)`. On x86-64 `pos_l` holds the
+/// whole offset: Linux's `pos_from_hilo` shifts the high word out.
+pub fn sys_preadv(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    do_preadv(ctx, a, 0, false)
+}
+
+/// `pwritev(fd, iov, count, pos_l, pos_h)`.
+pub fn sys_pwritev(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    do_pwritev(ctx, a, 0, false)
+}
+
+/// `preadv2(fd, iov, count, pos_l, pos_h, flags)`: offset -1 is the file
+/// position.
+pub fn sys_preadv2(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    do_preadv(ctx, a, a[5] as u32, true)
+}
+
+/// `pwritev2(fd, iov, count, pos_l, pos_h, flags)`.
+pub fn sys_pwritev2(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    do_pwritev(ctx, a, a[5] as u32, true)
+}
+
+/// The `RWF_*` flags Linux knows for `preadv2`/`pwritev2`; others are
+/// `EOPNOTSUPP`. `RWF_HIPRI`, `RWF_DSYNC` and `RWF_SYNC` change nothing on
+/// a file system in memory.
+const RWF_KNOWN: u32 = g::RWF_HIPRI | g::RWF_DSYNC | g::RWF_SYNC | g::RWF_NOWAIT | g::RWF_APPEND;
+
+/// Whether `file` has no position (`preadv` on it is `ESPIPE`).
+fn unseekable(file: &Arc<dyn FileLike>) -> bool {
+    matches!(file.metadata().kind, InodeType::Fifo | InodeType::Socket)
+}
+
+/// Checks the `RWF_*` flags, in Linux's `kiocb_set_rw_flags` order:
+/// unknown flags, then `RWF_NOWAIT`, which a tmpfs file takes for reads
+/// only, and which on other files fails with `EAGAIN` when the call would
+/// block.
+fn check_rw_flags(file: &Arc<dyn FileLike>, flags: u32, write: bool) -> Result<()> {
+    if flags & !RWF_KNOWN != 0 {
+        return_errno!(EOPNOTSUPP);
+    }
+    if flags & g::RWF_NOWAIT != 0 {
+        if file.metadata().kind == InodeType::File {
+            if write {
+                return_errno!(EOPNOTSUPP);
+            }
+        } else {
+            use crate::fs::poll::IoEvents;
+            let ready = if write { IoEvents::OUT } else { IoEvents::IN };
+            if !file
+                .poll()
+                .intersects(ready | IoEvents::HUP | IoEvents::ERR)
+            {
+                return_errno!(EAGAIN);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `a`: the raw arguments; `v2`: `preadv2`, where offset -1 is the file
+/// position.
+fn do_preadv(ctx: &SyscallContext, a: [u64; 6], flags: u32, v2: bool) -> R {
+    let offset = a[3] as i64;
+    let at_position = v2 && offset == -1;
+    if offset < 0 && !at_position {
+        return_errno!(EINVAL);
+    }
+    let file = get_file(ctx, fd_arg(a[0]))?;
+    if !at_position && unseekable(&file) {
+        return_errno!(ESPIPE);
+    }
+    check_readable(&file)?;
+    let iovs = read_iovecs(ctx, a[1], a[2])?;
+    check_rw_flags(&file, flags, false)?;
+    if at_position {
+        return readv_at_position(ctx, &file, iovs);
+    }
+    let mut at = offset as u64;
+    for_each_iovec(iovs, |base, len| {
+        let n = count_of(read_to_user(ctx, &file, base, len, Some(at))?);
+        at += n as u64;
+        ret(n)
+    })
+}
+
+/// `a`: the raw arguments; `v2`: `pwritev2`, where offset -1 is the file
+/// position.
+fn do_pwritev(ctx: &SyscallContext, a: [u64; 6], flags: u32, v2: bool) -> R {
+    let offset = a[3] as i64;
+    let at_position = v2 && offset == -1;
+    if offset < 0 && !at_position {
+        return_errno!(EINVAL);
+    }
+    let file = get_file(ctx, fd_arg(a[0]))?;
+    if !at_position && unseekable(&file) {
+        return_errno!(ESPIPE);
+    }
+    check_writable(&file)?;
+    let iovs = read_iovecs(ctx, a[1], a[2])?;
+    check_rw_flags(&file, flags, true)?;
+    let append = flags & g::RWF_APPEND != 0 && file.metadata().kind == InodeType::File;
+    if at_position {
+        if append {
+            // As `O_APPEND` for this call: the position ends at the end.
+            file.seek(SeekFrom::End(0))?;
+        }
+        return writev_at_position(ctx, &file, iovs);
+    }
+    // `RWF_APPEND` writes at the end whatever the offset.
+    let mut at = if append {
+        file.metadata().size
+    } else {
+        offset as u64
+    };
+    for_each_iovec(iovs, |base, len| {
+        let n = count_of(write_from_user(ctx, &file, base, len, Some(at))?);
+        at += n as u64;
+        ret(n)
     })
 }
 
@@ -351,11 +489,14 @@ fn do_openat(ctx: &mut SyscallContext, dirfd: i32, path_addr: u64, oflags: u32, 
     let start = dirfd_inode(ctx, dirfd, &path)?;
     let fs = ctx.process.fs().lock().clone();
     let follow = oflags & flags::O_NOFOLLOW == 0;
-    let cred = ctx.process.credentials();
+    let cred = ctx.thread.credentials();
     let inode = match fs.lookup(start.as_ref(), &path, follow) {
         Ok(i) => {
             if oflags & flags::O_CREAT != 0 && oflags & flags::O_EXCL != 0 {
                 return_errno!(EEXIST);
+            }
+            if oflags & flags::O_PATH == 0 && writes_to_fs(&i, oflags) {
+                crate::fs::mount::check_writable(&i)?;
             }
             if oflags & flags::O_PATH == 0 {
                 let mut want = 0;
@@ -373,16 +514,17 @@ fn do_openat(ctx: &mut SyscallContext, dirfd: i32, path_addr: u64, oflags: u32, 
             i
         }
         Err(e) if e.errno() == ENOENT && oflags & flags::O_CREAT != 0 => {
-            if path.ends_with('/') {
+            if path.ends_with(b"/") {
                 return_errno!(EISDIR);
             }
             let (dir, name) = creation_point(&fs, start, &path, oflags)?;
-            let name = name.as_str();
+            let name = name.as_slice();
+            crate::fs::mount::check_writable(&dir)?;
             if !cred.may_access(&dir.metadata(), access::W | access::X) {
                 return_errno!(EACCES);
             }
             let node = dir.create(name, InodeType::File, mode & !fs.umask & 0o7777)?;
-            let _ = node.set_owner(Some(cred.euid), Some(cred.egid));
+            let _ = node.set_owner(Some(cred.fsuid), Some(cred.fsgid));
             node
         }
         Err(e) => return Err(e),
@@ -417,16 +559,25 @@ fn do_openat(ctx: &mut SyscallContext, dirfd: i32, path_addr: u64, oflags: u32, 
     ret(fd)
 }
 
+/// Whether opening `inode` with `oflags` would change its file system
+/// (writing or truncating a regular file or directory; devices, FIFOs
+/// and sockets may be written on a read-only mount, as Linux's
+/// `may_open`).
+fn writes_to_fs(inode: &Arc<dyn Inode>, oflags: u32) -> bool {
+    let writing = oflags & flags::O_ACCMODE != flags::O_RDONLY || oflags & flags::O_TRUNC != 0;
+    writing && matches!(inode.metadata().kind, InodeType::File | InodeType::Dir)
+}
+
 /// Where `open(O_CREAT)` creates a missing file: the parent directory and
 /// name, following a dangling symbolic link in the last component to create
 /// its target, as Linux does (unless `O_EXCL` or `O_NOFOLLOW`).
 fn creation_point(
     fs: &crate::fs::FsContext,
     mut start: Option<Arc<dyn Inode>>,
-    path: &str,
+    path: &[u8],
     oflags: u32,
-) -> Result<(Arc<dyn Inode>, String)> {
-    let mut path = String::from(path);
+) -> Result<(Arc<dyn Inode>, Vec<u8>)> {
+    let mut path = path.to_vec();
     for _ in 0..crate::fs::MAX_SYMLINKS {
         let (dir, name) = fs.lookup_parent(start.as_ref(), &path)?;
         match dir.lookup(name) {
@@ -442,7 +593,7 @@ fn creation_point(
                 start = Some(dir);
             }
             Ok(_) => return_errno!(EEXIST),
-            Err(_) => return Ok((dir, String::from(name))),
+            Err(_) => return Ok((dir, name.to_vec())),
         }
     }
     return_errno!(ELOOP)
@@ -466,6 +617,11 @@ pub fn sys_lseek(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         g::SEEK_CUR => SeekFrom::Current(off),
         g::SEEK_END => SeekFrom::End(off),
         g::SEEK_DATA | g::SEEK_HOLE => {
+            // Generated files (`/proc`) know only SEEK_SET and SEEK_CUR, as
+            // Linux's `seq_lseek`.
+            if file.as_any().is::<crate::fs::procfs::ProcFile>() {
+                return_errno!(EINVAL);
+            }
             // A RAM file is all data, with the one hole at its end.
             let size = file.metadata().size as i64;
             if off < 0 || off >= size {
@@ -520,6 +676,17 @@ fn stat_target(
     path_addr: u64,
     at_flags: u32,
 ) -> Result<Metadata> {
+    Ok(stat_target_inode(ctx, dirfd, path_addr, at_flags)?.1)
+}
+
+/// The inode (if the target has one: a pipe named by `AT_EMPTY_PATH` has
+/// not) and metadata of a stat-like call.
+fn stat_target_inode(
+    ctx: &SyscallContext,
+    dirfd: i32,
+    path_addr: u64,
+    at_flags: u32,
+) -> Result<(Option<Arc<dyn Inode>>, Metadata)> {
     let known = g::AT_SYMLINK_NOFOLLOW | g::AT_EMPTY_PATH | g::AT_NO_AUTOMOUNT | 0x6000; // AT_STATX_SYNC_TYPE
     if at_flags & !known != 0 {
         return_errno!(EINVAL);
@@ -527,19 +694,22 @@ fn stat_target(
     let path = read_path(ctx, path_addr)?;
     if path.is_empty() && at_flags & g::AT_EMPTY_PATH != 0 {
         if dirfd == AT_FDCWD {
-            return Ok(ctx.process.fs().lock().cwd.metadata());
+            let cwd = ctx.process.fs().lock().cwd.clone();
+            let meta = cwd.metadata();
+            return Ok((Some(cwd), meta));
         }
-        return Ok(get_file(ctx, dirfd)?.metadata());
+        let file = get_file(ctx, dirfd)?;
+        return Ok((file.inode().cloned(), file.metadata()));
     }
     let start = dirfd_inode(ctx, dirfd, &path)?;
     let fs = ctx.process.fs().lock().clone();
-    Ok(fs
-        .lookup(
-            start.as_ref(),
-            &path,
-            at_flags & g::AT_SYMLINK_NOFOLLOW == 0,
-        )?
-        .metadata())
+    let inode = fs.lookup(
+        start.as_ref(),
+        &path,
+        at_flags & g::AT_SYMLINK_NOFOLLOW == 0,
+    )?;
+    let meta = inode.metadata();
+    Ok((Some(inode), meta))
 }
 
 pub fn sys_stat(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
@@ -561,7 +731,8 @@ pub fn sys_newfstatat(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
 }
 
 pub fn sys_statx(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
-    let m = stat_target(ctx, fd_arg(a[0]), a[1], a[2] as u32)?;
+    let (inode, m) = stat_target_inode(ctx, fd_arg(a[0]), a[1], a[2] as u32)?;
+    let mnt_id = inode.as_ref().map_or(0, crate::fs::mount::mount_id_of);
     if a[3] as u32 & g::STATX__RESERVED != 0 {
         return_errno!(EINVAL);
     }
@@ -571,7 +742,7 @@ pub fn sys_statx(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         __reserved: 0,
     };
     let s = g::statx {
-        stx_mask: g::STATX_BASIC_STATS,
+        stx_mask: g::STATX_BASIC_STATS | g::STATX_MNT_ID,
         stx_blksize: 4096,
         stx_attributes: 0,
         stx_nlink: m.nlink,
@@ -591,7 +762,7 @@ pub fn sys_statx(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         stx_rdev_minor: (m.rdev & 0xff) as u32,
         stx_dev_major: 0,
         stx_dev_minor: m.dev as u32,
-        stx_mnt_id: 0,
+        stx_mnt_id: mnt_id,
         stx_dio_mem_align: 0,
         stx_dio_offset_align: 0,
         stx_subvol: 0,
@@ -635,11 +806,24 @@ fn do_readlinkat(ctx: &mut SyscallContext, dirfd: i32, path_addr: u64, buf: u64,
         return_errno!(EINVAL);
     }
     let path = read_path(ctx, path_addr)?;
-    let start = dirfd_inode(ctx, dirfd, &path)?;
-    let fs = ctx.process.fs().lock().clone();
-    let target = fs.lookup(start.as_ref(), &path, false)?.read_link()?;
+    let target = if path.is_empty() && dirfd != AT_FDCWD {
+        // An empty path names `dirfd` itself when it is a symbolic link
+        // (opened with `O_PATH | O_NOFOLLOW`); anything else is `ENOENT`.
+        let inode = get_file(ctx, dirfd)?
+            .inode()
+            .cloned()
+            .ok_or(Error::new(ENOENT))?;
+        if inode.metadata().kind != InodeType::Symlink {
+            return_errno!(ENOENT);
+        }
+        inode.read_link()?
+    } else {
+        let start = dirfd_inode(ctx, dirfd, &path)?;
+        let fs = ctx.process.fs().lock().clone();
+        fs.lookup(start.as_ref(), &path, false)?.read_link()?
+    };
     let n = target.len().min(len as usize);
-    ctx.vmar().write_bytes(buf, &target.as_bytes()[..n])?;
+    ctx.vmar().write_bytes(buf, &target[..n])?;
     ret(n)
 }
 
@@ -679,12 +863,20 @@ fn do_faccessat(
 }
 
 pub fn sys_getcwd(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
-    let cwd = ctx.process.fs().lock().cwd_path.clone();
+    let fs_ctx = ctx.process.fs();
+    let (cwd_inode, cwd) = {
+        let fs = fs_ctx.lock();
+        (fs.cwd.clone(), fs.cwd_path.clone())
+    };
+    // A removed working directory has no name any more (Linux: ENOENT).
+    if cwd_inode.metadata().nlink == 0 {
+        return_errno!(ENOENT);
+    }
     let len = cwd.len() + 1;
     if (a[1] as usize) < len {
         return_errno!(ERANGE);
     }
-    let mut bytes = cwd.into_bytes();
+    let mut bytes = cwd;
     bytes.push(0);
     ctx.vmar().write_bytes(a[0], &bytes)?;
     ret(len)
@@ -700,7 +892,7 @@ pub fn sys_chdir(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         return_errno!(ENOTDIR);
     }
     if !ctx
-        .process
+        .thread
         .credentials()
         .may_access(&inode.metadata(), access::X)
     {
@@ -715,24 +907,22 @@ pub fn sys_chdir(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
 
 /// Joins and normalises a path lexically (for the working directory's
 /// name; resolution itself is done on inodes).
-pub fn normalize(cwd: &str, path: &str) -> String {
-    let mut parts: Vec<&str> = if path.starts_with('/') {
+pub fn normalize(cwd: &[u8], path: &[u8]) -> Vec<u8> {
+    let mut parts: Vec<&[u8]> = if path.starts_with(b"/") {
         Vec::new()
     } else {
-        cwd.split('/').filter(|c| !c.is_empty()).collect()
+        crate::fs::components(cwd).collect()
     };
-    for c in path.split('/') {
+    for c in crate::fs::components(path) {
         match c {
-            "" | "." => {}
-            ".." => {
+            b"." => {}
+            b".." => {
                 parts.pop();
             }
             c => parts.push(c),
         }
     }
-    let mut s = String::from("/");
-    s.push_str(&parts.join("/"));
-    s
+    crate::fs::join_absolute(&parts)
 }
 
 pub fn sys_dup(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
@@ -828,9 +1018,9 @@ pub fn sys_fcntl(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
             if cmd == g::F_GETPIPE_SZ {
                 return ret(pipe.capacity());
             }
-            // The size is an `unsigned int`; root may go past
-            // pipe-max-size (Linux: CAP_SYS_RESOURCE).
-            let privileged = ctx.process.credentials().euid == 0;
+            // The size is an `unsigned int`; `CAP_SYS_RESOURCE` may go past
+            // pipe-max-size.
+            let privileged = ctx.thread.credentials().has_cap(g::CAP_SYS_RESOURCE);
             ret(pipe.set_capacity(a[2] as u32, privileged)?)
         }
         g::F_ADD_SEALS => {
@@ -989,15 +1179,34 @@ pub fn sys_flock(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
 }
 
 pub fn sys_getdents64(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    do_getdents(ctx, a, DirentFormat::Dirent64)
+}
+
+/// The legacy `getdents`: `struct linux_dirent`, with the type in the
+/// last byte of each record.
+pub fn sys_getdents(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    do_getdents(ctx, a, DirentFormat::Legacy)
+}
+
+/// The record layout of `getdents64` or the legacy `getdents`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum DirentFormat {
+    /// `struct linux_dirent64`: ino, off, reclen, type, name.
+    Dirent64,
+    /// `struct linux_dirent`: ino, off, reclen, name, NUL, padding, type.
+    Legacy,
+}
+
+fn do_getdents(ctx: &SyscallContext, a: [u64; 6], format: DirentFormat) -> R {
     let file = get_file(ctx, fd_arg(a[0]))?;
     let dir = file.inode().cloned().ok_or(Error::new(ENOTDIR))?;
     let meta = dir.metadata();
     if meta.kind != InodeType::Dir {
         return_errno!(ENOTDIR);
     }
-    let mut entries = vec![(String::from("."), meta.ino, InodeType::Dir)];
+    let mut entries = vec![(b".".to_vec(), meta.ino, InodeType::Dir)];
     let parent_ino = dir.parent().map_or(meta.ino, |p| p.metadata().ino);
-    entries.push((String::from(".."), parent_ino, InodeType::Dir));
+    entries.push((b"..".to_vec(), parent_ino, InodeType::Dir));
     entries.extend(dir.readdir()?);
     // The file position counts entries already returned.
     let start = file.seek(SeekFrom::Current(0))? as usize;
@@ -1005,6 +1214,9 @@ pub fn sys_getdents64(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     let mut out = Vec::new();
     let mut next = start;
     for (name, ino, kind) in entries.iter().skip(start) {
+        // Both layouts: d_ino and d_off (8 bytes each), d_reclen (2); then
+        // the type and the name (dirent64) or the name, its NUL and the
+        // type last (legacy), rounded up to 8 bytes.
         let reclen = (19 + name.len() + 1).next_multiple_of(8);
         if out.len() + reclen > cap {
             break;
@@ -1014,8 +1226,16 @@ pub fn sys_getdents64(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         out[base..base + 8].copy_from_slice(&ino.to_le_bytes());
         out[base + 8..base + 16].copy_from_slice(&((next + 1) as i64).to_le_bytes());
         out[base + 16..base + 18].copy_from_slice(&(reclen as u16).to_le_bytes());
-        out[base + 18] = kind.dirent_type();
-        out[base + 19..base + 19 + name.len()].copy_from_slice(name.as_bytes());
+        match format {
+            DirentFormat::Dirent64 => {
+                out[base + 18] = kind.dirent_type();
+                out[base + 19..base + 19 + name.len()].copy_from_slice(name);
+            }
+            DirentFormat::Legacy => {
+                out[base + 18..base + 18 + name.len()].copy_from_slice(name);
+                out[base + reclen - 1] = kind.dirent_type();
+            }
+        }
         next += 1;
     }
     if out.is_empty() && next < entries.len() {
@@ -1024,6 +1244,30 @@ pub fn sys_getdents64(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     ctx.vmar().write_bytes(a[1], &out)?;
     file.seek(SeekFrom::Start(next as u64))?;
     ret(out.len())
+}
+
+/// `fadvise64(fd, offset, len, advice)`: checked as Linux checks it
+/// (`EBADF`, `ESPIPE` for a FIFO or pipe, `EINVAL` for a negative length
+/// or unknown advice); the advice itself changes nothing for files in
+/// memory.
+pub fn sys_fadvise64(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let file = get_file(ctx, fd_arg(a[0]))?;
+    if file.status_flags() & flags::O_PATH != 0 {
+        return_errno!(EBADF);
+    }
+    if file.metadata().kind == InodeType::Fifo {
+        return_errno!(ESPIPE);
+    }
+    if (a[2] as i64) < 0 || a[3] > u64::from(g::POSIX_FADV_NOREUSE) {
+        return_errno!(EINVAL);
+    }
+    ret(0)
+}
+
+/// `creat(path, mode)`: `open(path, O_CREAT | O_WRONLY | O_TRUNC, mode)`.
+pub fn sys_creat(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let oflags = flags::O_CREAT | flags::O_WRONLY | flags::O_TRUNC;
+    do_openat(ctx, AT_FDCWD, a[0], oflags, a[1] as u32)
 }
 
 pub fn sys_pipe(ctx: &mut SyscallContext, a: [u64; 6]) -> R {

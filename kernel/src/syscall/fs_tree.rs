@@ -4,6 +4,7 @@
 
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
+use alloc::vec::Vec;
 use core::time::Duration;
 
 use linux_raw_sys::general as g;
@@ -11,6 +12,7 @@ use linux_raw_sys::general as g;
 use super::fs::{AT_FDCWD, dirfd_inode, get_file, read_path};
 use super::{SyscallContext, SyscallReturn, ret};
 use crate::fs::inode::{Inode, InodeType};
+use crate::fs::xattr;
 use crate::prelude::*;
 use crate::process::credentials::access;
 
@@ -21,13 +23,13 @@ type R = Result<SyscallReturn>;
 fn writable_parent<'p>(
     ctx: &SyscallContext,
     dirfd: i32,
-    path: &'p str,
-) -> Result<(Arc<dyn Inode>, &'p str)> {
+    path: &'p [u8],
+) -> Result<(Arc<dyn Inode>, &'p [u8])> {
     let start = dirfd_inode(ctx, dirfd, path)?;
     let fs = ctx.process.fs().lock().clone();
     let (dir, name) = fs.lookup_parent(start.as_ref(), path)?;
     if !ctx
-        .process
+        .thread
         .credentials()
         .may_access(&dir.metadata(), access::W | access::X)
     {
@@ -36,11 +38,29 @@ fn writable_parent<'p>(
     Ok((dir, name))
 }
 
+/// `EPERM` if the sticky bit of `dir` protects its entry `victim` from the
+/// caller.
+fn check_sticky(ctx: &SyscallContext, dir: &Arc<dyn Inode>, victim: &Arc<dyn Inode>) -> Result<()> {
+    if !ctx
+        .thread
+        .credentials()
+        .may_delete_sticky(&dir.metadata(), &victim.metadata())
+    {
+        return_errno!(EPERM);
+    }
+    Ok(())
+}
+
 fn umask(ctx: &SyscallContext) -> u32 {
     ctx.process.fs().lock().umask
 }
 
-fn lookup_at(ctx: &SyscallContext, dirfd: i32, path: &str, follow: bool) -> Result<Arc<dyn Inode>> {
+fn lookup_at(
+    ctx: &SyscallContext,
+    dirfd: i32,
+    path: &[u8],
+    follow: bool,
+) -> Result<Arc<dyn Inode>> {
     let start = dirfd_inode(ctx, dirfd, path)?;
     let fs = ctx.process.fs().lock().clone();
     fs.lookup(start.as_ref(), path, follow)
@@ -55,7 +75,7 @@ fn target_at(
     at_flags: u32,
 ) -> Result<Arc<dyn Inode>> {
     let path = if path_addr == 0 {
-        String::new()
+        Vec::new()
     } else {
         read_path(ctx, path_addr)?
     };
@@ -75,20 +95,42 @@ fn target_at(
 }
 
 fn new_entry(ctx: &SyscallContext, dirfd: i32, path_addr: u64, kind: InodeType, mode: u32) -> R {
+    new_node(ctx, dirfd, path_addr, kind, mode, 0)
+}
+
+/// Creates a directory or a node (a device numbered `rdev`), in Linux's
+/// order of checks: the name exists, the mount is read-only, devices
+/// need privilege.
+fn new_node(
+    ctx: &SyscallContext,
+    dirfd: i32,
+    path_addr: u64,
+    kind: InodeType,
+    mode: u32,
+    rdev: u64,
+) -> R {
     let path = read_path(ctx, path_addr)?;
     let (dir, name) = writable_parent(ctx, dirfd, &path)?;
-    if name == "." || name == ".." {
+    if name == b"." || name == b".." {
         return_errno!(EEXIST);
     }
     if dir.lookup(name).is_ok() {
         return_errno!(EEXIST);
     }
-    if kind != InodeType::Dir && path.ends_with('/') {
+    if kind != InodeType::Dir && path.ends_with(b"/") {
         return_errno!(ENOENT);
     }
+    crate::fs::mount::check_writable(&dir)?;
+    let device = matches!(kind, InodeType::CharDevice | InodeType::BlockDevice);
+    if device && !ctx.thread.credentials().has_cap(g::CAP_MKNOD) {
+        return_errno!(EPERM);
+    }
     let node = dir.create(name, kind, mode & !umask(ctx) & 0o7777)?;
-    let cred = ctx.process.credentials();
-    let _ = node.set_owner(Some(cred.euid), Some(cred.egid));
+    if device {
+        crate::fs::ramfs::set_rdev(&node, rdev);
+    }
+    let cred = ctx.thread.credentials();
+    let _ = node.set_owner(Some(cred.fsuid), Some(cred.fsgid));
     ret(0)
 }
 
@@ -100,26 +142,31 @@ pub fn sys_mkdirat(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     new_entry(ctx, a[0] as i32, a[1], InodeType::Dir, a[2] as u32)
 }
 
-fn do_mknod(ctx: &mut SyscallContext, dirfd: i32, path: u64, mode: u32) -> R {
+/// `mknod(path, mode, dev)`: `dev` in the kernel's 32-bit encoding (major
+/// in bits 8-19, minor in bits 0-7 and 20-31).
+fn do_mknod(ctx: &mut SyscallContext, dirfd: i32, path: u64, mode: u32, dev: u64) -> R {
     let kind = match mode & g::S_IFMT {
         0 | g::S_IFREG => InodeType::File,
         g::S_IFIFO => InodeType::Fifo,
         g::S_IFSOCK => InodeType::Socket,
-        g::S_IFCHR | g::S_IFBLK => {
-            return_errno_with_message!(EPERM, "device nodes are provided by devfs")
-        }
+        g::S_IFCHR => InodeType::CharDevice,
+        g::S_IFBLK => InodeType::BlockDevice,
         g::S_IFDIR => return_errno!(EPERM),
         _ => return_errno!(EINVAL),
     };
-    new_entry(ctx, dirfd, path, kind, mode)
+    // The syscall takes an `unsigned int` (Linux's `new_decode_dev`).
+    let dev = dev as u32;
+    let (major, minor) = ((dev & 0xfff00) >> 8, (dev & 0xff) | ((dev >> 12) & 0xfff00));
+    let rdev = crate::fs::devfs::encode_dev(major, minor);
+    new_node(ctx, dirfd, path, kind, mode, rdev)
 }
 
 pub fn sys_mknod(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
-    do_mknod(ctx, AT_FDCWD, a[0], a[1] as u32)
+    do_mknod(ctx, AT_FDCWD, a[0], a[1] as u32, a[2])
 }
 
 pub fn sys_mknodat(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
-    do_mknod(ctx, a[0] as i32, a[1], a[2] as u32)
+    do_mknod(ctx, a[0] as i32, a[1], a[2] as u32, a[3])
 }
 
 fn do_unlinkat(ctx: &mut SyscallContext, dirfd: i32, path_addr: u64, flags: u32) -> R {
@@ -128,13 +175,17 @@ fn do_unlinkat(ctx: &mut SyscallContext, dirfd: i32, path_addr: u64, flags: u32)
     }
     let path = read_path(ctx, path_addr)?;
     let (dir, name) = writable_parent(ctx, dirfd, &path)?;
+    crate::fs::mount::check_writable(&dir)?;
+    if let Ok(victim) = dir.lookup(name) {
+        check_sticky(ctx, &dir, &victim)?;
+    }
     if flags & g::AT_REMOVEDIR != 0 {
-        if name == "." {
+        if name == b"." {
             return_errno!(EINVAL);
         }
         dir.rmdir(name)?;
     } else {
-        if path.ends_with('/') {
+        if path.ends_with(b"/") {
             let n = dir.lookup(name)?;
             return Err(Error::new(if n.metadata().kind == InodeType::Dir {
                 EISDIR
@@ -167,26 +218,57 @@ fn do_renameat2(
     new: u64,
     flags: u32,
 ) -> R {
-    const RENAME_NOREPLACE: u32 = 1;
-    if flags & !RENAME_NOREPLACE != 0 {
+    // Checked in the order of Linux's `do_renameat2`.
+    let (noreplace, exchange, whiteout) = (
+        flags & g::RENAME_NOREPLACE != 0,
+        flags & g::RENAME_EXCHANGE != 0,
+        flags & g::RENAME_WHITEOUT != 0,
+    );
+    if flags & !(g::RENAME_NOREPLACE | g::RENAME_EXCHANGE | g::RENAME_WHITEOUT) != 0
+        || ((noreplace || whiteout) && exchange)
+    {
         return_errno!(EINVAL);
     }
     let (old_path, new_path) = (read_path(ctx, old)?, read_path(ctx, new)?);
     let (odir, oname) = writable_parent(ctx, olddir, &old_path)?;
     let (ndir, nname) = writable_parent(ctx, newdir, &new_path)?;
-    let node = odir.lookup(oname)?;
-    if flags & RENAME_NOREPLACE != 0 && ndir.lookup(nname).is_ok() {
-        return_errno!(EEXIST);
-    }
-    if (old_path.ends_with('/') || new_path.ends_with('/'))
-        && node.metadata().kind != InodeType::Dir
-    {
-        return_errno!(ENOTDIR);
-    }
     if odir.metadata().dev != ndir.metadata().dev {
         return_errno!(EXDEV);
     }
+    if matches!(oname, b"." | b"..") {
+        return_errno!(EBUSY);
+    }
+    if noreplace && matches!(nname, b"." | b"..") {
+        return_errno!(EEXIST);
+    }
+    crate::fs::mount::check_writable(&odir)?;
+    crate::fs::mount::check_writable(&ndir)?;
+    let node = odir.lookup(oname)?;
+    let target = ndir.lookup(nname);
+    if noreplace && target.is_ok() {
+        return_errno!(EEXIST);
+    }
+    if exchange && let Err(e) = &target {
+        return Err(*e);
+    }
+    if node.metadata().kind != InodeType::Dir
+        && (old_path.ends_with(b"/") || (!exchange && new_path.ends_with(b"/")))
+    {
+        return_errno!(ENOTDIR);
+    }
+    check_sticky(ctx, &odir, &node)?;
+    if let Ok(target) = &target {
+        check_sticky(ctx, &ndir, target)?;
+    }
+    if exchange {
+        odir.exchange(oname, &ndir, nname)?;
+        return ret(0);
+    }
     odir.rename(oname, &ndir, nname)?;
+    if whiteout {
+        // tmpfs leaves a whiteout, a character device 0:0, at the old name.
+        let _ = odir.create(oname, InodeType::CharDevice, 0);
+    }
     ret(0)
 }
 
@@ -219,9 +301,6 @@ fn do_linkat(
         g::AT_SYMLINK_NOFOLLOW
     };
     let target = target_at(ctx, olddir, old, follow | (flags & g::AT_EMPTY_PATH))?;
-    if target.metadata().kind == InodeType::Dir {
-        return_errno!(EPERM);
-    }
     let new_path = read_path(ctx, new)?;
     let (dir, name) = writable_parent(ctx, newdir, &new_path)?;
     if dir.lookup(name).is_ok() {
@@ -229,6 +308,11 @@ fn do_linkat(
     }
     if dir.metadata().dev != target.metadata().dev {
         return_errno!(EXDEV);
+    }
+    crate::fs::mount::check_writable(&dir)?;
+    // Checked last, as Linux's `vfs_link`.
+    if target.metadata().kind == InodeType::Dir {
+        return_errno!(EPERM);
     }
     dir.link(name, &target)?;
     ret(0)
@@ -249,7 +333,10 @@ fn do_symlinkat(ctx: &mut SyscallContext, target: u64, dirfd: i32, path: u64) ->
     if dir.lookup(name).is_ok() {
         return_errno!(EEXIST);
     }
-    dir.symlink(name, &target)?;
+    crate::fs::mount::check_writable(&dir)?;
+    let node = dir.symlink(name, &target)?;
+    let cred = ctx.thread.credentials();
+    let _ = node.set_owner(Some(cred.fsuid), Some(cred.fsgid));
     ret(0)
 }
 
@@ -261,15 +348,20 @@ pub fn sys_symlinkat(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     do_symlinkat(ctx, a[0], a[1] as i32, a[2])
 }
 
+/// `chmod(2)`: the owner or `CAP_FOWNER`; the set-group-id bit is dropped
+/// unless the caller is in the file's group or has `CAP_FSETID`.
 fn chmod_inode(ctx: &SyscallContext, inode: &Arc<dyn Inode>, mode: u32) -> R {
-    if !ctx
-        .process
-        .credentials()
-        .is_owner_or_root(&inode.metadata())
-    {
+    crate::fs::mount::check_writable(inode)?;
+    let cred = ctx.thread.credentials();
+    let meta = inode.metadata();
+    if !cred.is_owner_or_capable(&meta) {
         return_errno!(EPERM);
     }
-    inode.set_mode(mode & 0o7777)?;
+    let mut mode = mode & 0o7777;
+    if !cred.in_group(meta.gid) && !cred.has_cap(g::CAP_FSETID) {
+        mode &= !g::S_ISGID;
+    }
+    inode.set_mode(mode)?;
     ret(0)
 }
 
@@ -291,16 +383,35 @@ pub fn sys_fchmodat(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     chmod_inode(ctx, &inode, a[2] as u32)
 }
 
+/// `fchmodat2(dirfd, path, mode, flags)`: `AT_SYMLINK_NOFOLLOW` and
+/// `AT_EMPTY_PATH`; a symbolic link's mode cannot change on tmpfs
+/// (`EOPNOTSUPP`, as Linux).
+pub fn sys_fchmodat2(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let flags = a[3] as u32;
+    if flags & !(g::AT_SYMLINK_NOFOLLOW | g::AT_EMPTY_PATH) != 0 {
+        return_errno!(EINVAL);
+    }
+    let inode = target_at(ctx, a[0] as i32, a[1], flags)?;
+    if inode.metadata().kind == InodeType::Symlink {
+        return_errno!(EOPNOTSUPP);
+    }
+    chmod_inode(ctx, &inode, a[2] as u32)
+}
+
 fn chown_inode(ctx: &SyscallContext, inode: &Arc<dyn Inode>, uid: u32, gid: u32) -> R {
-    let cred = ctx.process.credentials();
+    crate::fs::mount::check_writable(inode)?;
+    let cred = ctx.thread.credentials();
     let meta = inode.metadata();
     let uid = (uid != u32::MAX).then_some(uid);
     let gid = (gid != u32::MAX).then_some(gid);
-    if cred.euid != 0 {
-        // An owner may only change the group to one of its own.
-        let ok_uid = uid.is_none_or(|u| u == meta.uid);
-        let ok_gid = gid.is_none_or(|g| g == cred.egid || cred.groups.contains(&g));
-        if meta.uid != cred.euid || !ok_uid || !ok_gid {
+    // Linux's `chown_ok` and `chgrp_ok`: the owner (by file-system uid)
+    // may keep the owner and set the group to one of its own; anything
+    // else needs `CAP_CHOWN`.
+    if !cred.has_cap(g::CAP_CHOWN) {
+        let owner = meta.uid == cred.fsuid;
+        let ok_uid = uid.is_none_or(|u| owner && u == meta.uid);
+        let ok_gid = gid.is_none_or(|g| owner && (g == meta.gid || cred.in_group(g)));
+        if !ok_uid || !ok_gid {
             return_errno!(EPERM);
         }
     }
@@ -364,15 +475,93 @@ pub fn sys_utimensat(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
             conv(vmar.read_val(times + 16)?)?,
         )
     };
-    let cred = ctx.process.credentials();
-    let meta = inode.metadata();
     let explicit =
         times != 0 && (atime.is_some_and(|t| t != now) || mtime.is_some_and(|t| t != now));
-    if !cred.is_owner_or_root(&meta) && (explicit || !cred.may_access(&meta, access::W)) {
+    apply_times(ctx, &inode, atime, mtime, explicit)
+}
+
+/// Sets the times of `inode` (`None` keeps one) if the caller may:
+/// setting them to given values (`explicit`) takes the owner (or root),
+/// setting them to now also write permission.
+fn apply_times(
+    ctx: &SyscallContext,
+    inode: &Arc<dyn Inode>,
+    atime: Option<Duration>,
+    mtime: Option<Duration>,
+    explicit: bool,
+) -> R {
+    crate::fs::mount::check_writable(inode)?;
+    let cred = ctx.thread.credentials();
+    let meta = inode.metadata();
+    if !cred.is_owner_or_capable(&meta) && (explicit || !cred.may_access(&meta, access::W)) {
         return_errno!(if explicit { EPERM } else { EACCES });
     }
     inode.set_times(atime, mtime)?;
     ret(0)
+}
+
+/// `utimes`/`futimesat`: a `struct timeval[2]` (`tv_usec` within a
+/// second, else `EINVAL`) or now for both.
+fn do_futimesat(ctx: &SyscallContext, dirfd: i32, path: u64, times: u64) -> R {
+    let parsed = if times == 0 {
+        None
+    } else {
+        let vmar = ctx.vmar();
+        let conv = |tv: g::timeval| -> Result<Duration> {
+            if !(0..1_000_000).contains(&tv.tv_usec) || tv.tv_sec < 0 {
+                return_errno!(EINVAL);
+            }
+            Ok(Duration::new(tv.tv_sec as u64, tv.tv_usec as u32 * 1000))
+        };
+        Some((
+            conv(vmar.read_val(times)?)?,
+            conv(vmar.read_val(times + 16)?)?,
+        ))
+    };
+    // A null path names `dirfd` itself, as Linux's `do_utimes`.
+    let inode = if path == 0 && dirfd != AT_FDCWD {
+        get_file(ctx, dirfd)?
+            .inode()
+            .cloned()
+            .ok_or(Error::new(EBADF))?
+    } else {
+        target_at(ctx, dirfd, path, 0)?
+    };
+    match parsed {
+        Some((a, m)) => apply_times(ctx, &inode, Some(a), Some(m), true),
+        None => {
+            let now = ostd::timer::wall_clock();
+            apply_times(ctx, &inode, Some(now), Some(now), false)
+        }
+    }
+}
+
+pub fn sys_utimes(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    do_futimesat(ctx, AT_FDCWD, a[0], a[1])
+}
+
+pub fn sys_futimesat(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    do_futimesat(ctx, a[0] as i32, a[1], a[2])
+}
+
+/// `utime(path, struct utimbuf *)`: whole seconds, or now for both.
+pub fn sys_utime(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    let times = if a[1] == 0 {
+        None
+    } else {
+        // struct utimbuf: actime, modtime.
+        let vmar = ctx.vmar();
+        let t: [i64; 2] = [vmar.read_val(a[1])?, vmar.read_val(a[1] + 8)?];
+        Some(t.map(|s| Duration::from_secs(s.max(0) as u64)))
+    };
+    let inode = target_at(ctx, AT_FDCWD, a[0], 0)?;
+    match times {
+        Some([at, mt]) => apply_times(ctx, &inode, Some(at), Some(mt), true),
+        None => {
+            let now = ostd::timer::wall_clock();
+            apply_times(ctx, &inode, Some(now), Some(now), false)
+        }
+    }
 }
 
 fn truncate_inode(ctx: &SyscallContext, inode: &Arc<dyn Inode>, len: u64) -> R {
@@ -391,8 +580,15 @@ fn truncate_inode(ctx: &SyscallContext, inode: &Arc<dyn Inode>, len: u64) -> R {
 
 pub fn sys_truncate(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     let inode = target_at(ctx, AT_FDCWD, a[0], 0)?;
+    // As Linux's `vfs_truncate`: the type, the mount, then permission.
+    match inode.metadata().kind {
+        InodeType::Dir => return_errno!(EISDIR),
+        InodeType::File => {}
+        _ => return_errno!(EINVAL),
+    }
+    crate::fs::mount::check_writable(&inode)?;
     if !ctx
-        .process
+        .thread
         .credentials()
         .may_access(&inode.metadata(), access::W)
     {
@@ -477,20 +673,42 @@ pub fn sys_fchdir(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     ret(0)
 }
 
+/// `chroot(2)`: the path is looked up and must be a searchable directory
+/// before `CAP_SYS_CHROOT` is checked, as Linux.
 pub fn sys_chroot(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
-    if ctx.process.credentials().euid != 0 {
-        return_errno!(EPERM);
-    }
     let inode = target_at(ctx, AT_FDCWD, a[0], 0)?;
+    let cred = ctx.thread.credentials();
     if inode.metadata().kind != InodeType::Dir {
         return_errno!(ENOTDIR);
+    }
+    if !cred.may_access(&inode.metadata(), access::X) {
+        return_errno!(EACCES);
+    }
+    if !cred.has_cap(g::CAP_SYS_CHROOT) {
+        return_errno!(EPERM);
     }
     ctx.process.fs().lock().root = inode;
     ret(0)
 }
 
 fn write_statfs(ctx: &SyscallContext, inode: &Arc<dyn Inode>, addr: u64) -> R {
-    let st = inode.fs_stats();
+    let flags = if inode.read_only() {
+        u64::from(ST_RDONLY)
+    } else {
+        0
+    };
+    write_statfs_of(ctx, inode.fs_stats(), flags, addr)
+}
+
+/// `ST_RDONLY` in `f_flags`.
+const ST_RDONLY: u32 = 1;
+
+fn write_statfs_of(
+    ctx: &SyscallContext,
+    st: crate::fs::inode::FsStats,
+    flags: u64,
+    addr: u64,
+) -> R {
     // struct statfs (x86-64): f_type, f_bsize, f_blocks, f_bfree, f_bavail,
     // f_files, f_ffree, f_fsid[2] (as 8 bytes), f_namelen, f_frsize,
     // f_flags, f_spare[4].
@@ -505,7 +723,7 @@ fn write_statfs(ctx: &SyscallContext, inode: &Arc<dyn Inode>, addr: u64) -> R {
         0,
         255,
         4096,
-        0,
+        flags,
     ];
     let mut buf = [0u8; 120];
     for (i, v) in fields.iter().enumerate() {
@@ -520,16 +738,28 @@ pub fn sys_statfs(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     write_statfs(ctx, &inode, a[1])
 }
 
+/// `fstatfs(fd, buf)`: files without an inode of a file system report
+/// the internal one Linux keeps them in (pipefs, sockfs, anon_inodefs).
 pub fn sys_fstatfs(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
-    let inode = get_file(ctx, a[0] as i32)?
-        .inode()
-        .cloned()
-        .ok_or(Error::new(ENOSYS))?;
-    write_statfs(ctx, &inode, a[1])
+    const ANON_INODE_FS_MAGIC: u64 = 0x0904_1934;
+    let file = get_file(ctx, a[0] as i32)?;
+    if let Some(inode) = file.inode() {
+        return write_statfs(ctx, inode, a[1]);
+    }
+    let magic = match file.metadata().kind {
+        InodeType::Fifo => u64::from(g::PIPEFS_MAGIC),
+        InodeType::Socket => u64::from(g::SOCKFS_MAGIC),
+        InodeType::CharDevice if file.metadata().dev == crate::fs::tty::pty::DEVPTS_DEV => {
+            u64::from(g::DEVPTS_SUPER_MAGIC)
+        }
+        InodeType::CharDevice => u64::from(g::TMPFS_MAGIC),
+        _ => ANON_INODE_FS_MAGIC,
+    };
+    write_statfs_of(ctx, crate::fs::inode::FsStats::pseudo(magic), 0, a[1])
 }
 
 /// Creates a new instance of file system `fstype`.
-fn new_fs(fstype: &str, options: &str) -> Result<Arc<dyn Inode>> {
+fn new_fs(fstype: &str, options: &str, read_only: &str) -> Result<Arc<dyn Inode>> {
     Ok(match fstype {
         "proc" => crate::fs::procfs::new_root(),
         "devtmpfs" | "devfs" => crate::fs::devfs::new_root(),
@@ -537,6 +767,15 @@ fn new_fs(fstype: &str, options: &str) -> Result<Arc<dyn Inode>> {
         "tmpfs" | "ramfs" => {
             let root = crate::fs::ramfs::RamInode::new_root();
             root.fs().apply_options(options)?;
+            root.fs().apply_options(read_only)?;
+            // A tmpfs root is world-writable and sticky unless `mode=`.
+            let mode = options
+                .split(',')
+                .find_map(|o| o.strip_prefix("mode="))
+                .map(|m| u32::from_str_radix(m, 8).map_err(|_| Error::new(EINVAL)))
+                .transpose()?
+                .unwrap_or(0o1777);
+            root.set_mode(mode)?;
             root
         }
         _ => return_errno!(ENODEV),
@@ -544,15 +783,16 @@ fn new_fs(fstype: &str, options: &str) -> Result<Arc<dyn Inode>> {
 }
 
 pub fn sys_mount(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    const MS_RDONLY: u64 = 1;
     const MS_REMOUNT: u64 = 32;
     const MS_BIND: u64 = 4096;
-    if ctx.process.credentials().euid != 0 {
+    if !ctx.thread.credentials().has_cap(g::CAP_SYS_ADMIN) {
         return_errno!(EPERM);
     }
     let source = if a[0] != 0 {
         read_path(ctx, a[0])?
     } else {
-        String::new()
+        Vec::new()
     };
     let target_path = read_path(ctx, a[1])?;
     let flags = a[3];
@@ -565,32 +805,58 @@ pub fn sys_mount(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     } else {
         String::new()
     };
+    let read_only = if flags & MS_RDONLY != 0 { "ro" } else { "rw" };
     if flags & MS_REMOUNT != 0 {
-        // New limits for a tmpfs; other file systems have nothing to change.
+        // New limits for a tmpfs, and read-only or not; other file systems
+        // have nothing to change.
         if let Some(ram) = target.as_any().downcast_ref::<crate::fs::ramfs::RamInode>() {
+            // Linux refuses to make a file system with files open for
+            // writing read-only.
+            if flags & MS_RDONLY != 0 && !target.read_only() && open_for_writing(ram.fs()) {
+                return_errno!(EBUSY);
+            }
             ram.fs().apply_options(&options)?;
+            ram.fs().apply_options(read_only)?;
         }
         return ret(0);
     }
     let (root, fstype) = if flags & MS_BIND != 0 {
         (lookup_at(ctx, AT_FDCWD, &source, true)?, "none".to_string())
     } else {
-        let fstype = read_path(ctx, a[2])?;
-        (new_fs(&fstype, &options)?, fstype)
+        let fstype = String::from_utf8(read_path(ctx, a[2])?).map_err(|_| Error::new(ENODEV))?;
+        (new_fs(&fstype, &options, read_only)?, fstype)
     };
     let cwd = ctx.process.fs().lock().cwd_path.clone();
     crate::fs::mount::mount(crate::fs::mount::Mount {
         mountpoint: target,
         root,
-        source,
-        target: super::fs::normalize(&cwd, &target_path),
+        source: String::from_utf8_lossy(&source).into_owned(),
+        target: String::from_utf8_lossy(&super::fs::normalize(&cwd, &target_path)).into_owned(),
         fstype,
+        id: 0,
     });
     ret(0)
 }
 
+/// Whether a regular file of the RAM file system `fs` is open for
+/// writing in some process (Linux's writer count of a mount).
+fn open_for_writing(fs: &Arc<crate::fs::ramfs::RamFs>) -> bool {
+    crate::process::all_processes().iter().any(|p| {
+        let table = p.files();
+        let files = table.lock();
+        files.iter().any(|(_, f)| {
+            let fl = f.status_flags();
+            fl & g::O_PATH == 0
+                && fl & g::O_ACCMODE != g::O_RDONLY
+                && f.inode()
+                    .and_then(|i| i.as_any().downcast_ref::<crate::fs::ramfs::RamInode>())
+                    .is_some_and(|r| Arc::ptr_eq(r.fs(), fs))
+        })
+    })
+}
+
 pub fn sys_umount2(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
-    if ctx.process.credentials().euid != 0 {
+    if !ctx.thread.credentials().has_cap(g::CAP_SYS_ADMIN) {
         return_errno!(EPERM);
     }
     if a[1] & !0xf != 0 {
@@ -599,4 +865,217 @@ pub fn sys_umount2(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     let root = target_at(ctx, AT_FDCWD, a[0], 0)?;
     crate::fs::mount::umount(&root)?;
     ret(0)
+}
+
+/// Where an `*xattr` call finds its inode.
+#[derive(Clone, Copy)]
+enum XattrTarget {
+    /// A path, with the last symbolic link followed (`setxattr`) or not
+    /// (`lsetxattr`).
+    Path(u64, bool),
+    /// A descriptor (`fsetxattr`).
+    Fd(i32),
+}
+
+/// The inode an `*xattr` call names (`None` for a file without one, such
+/// as a pipe, which keeps no attributes) and its metadata.
+fn xattr_inode(
+    ctx: &SyscallContext,
+    target: XattrTarget,
+) -> Result<(Option<Arc<dyn Inode>>, crate::fs::inode::Metadata)> {
+    match target {
+        XattrTarget::Path(addr, follow) => {
+            let flags = if follow { 0 } else { g::AT_SYMLINK_NOFOLLOW };
+            let inode = target_at(ctx, AT_FDCWD, addr, flags)?;
+            let meta = inode.metadata();
+            Ok((Some(inode), meta))
+        }
+        XattrTarget::Fd(fd) => {
+            let file = get_file(ctx, fd)?;
+            if file.status_flags() & g::O_PATH != 0 {
+                return_errno!(EBADF);
+            }
+            Ok((file.inode().cloned(), file.metadata()))
+        }
+    }
+}
+
+/// Reads an attribute name: `ERANGE` if empty or longer than
+/// `XATTR_NAME_MAX`.
+fn read_xattr_name(ctx: &SyscallContext, addr: u64) -> Result<Vec<u8>> {
+    let name = ctx
+        .vmar()
+        .read_cstring(addr, xattr::NAME_MAX)
+        .map_err(|e| {
+            if e.errno() == ENAMETOOLONG {
+                Error::new(ERANGE)
+            } else {
+                e
+            }
+        })?;
+    if name.is_empty() {
+        return_errno!(ERANGE);
+    }
+    Ok(name)
+}
+
+/// `setxattr(path, name, value, size, flags)` and its `l`/`f` forms,
+/// checked in Linux's order: flags, name, size, value, file, read-only
+/// mount, permission, name space.
+fn do_setxattr(ctx: &SyscallContext, target: XattrTarget, a: [u64; 6]) -> R {
+    let (name_addr, value_addr, size, flags) = (a[1], a[2], a[3] as usize, a[4] as u32);
+    if let XattrTarget::Fd(fd) = target {
+        get_file(ctx, fd)?;
+    }
+    if flags & !(g::XATTR_CREATE | g::XATTR_REPLACE) != 0 {
+        return_errno!(EINVAL);
+    }
+    let name = read_xattr_name(ctx, name_addr)?;
+    if size > xattr::SIZE_MAX {
+        return_errno!(E2BIG);
+    }
+    let mut value = Vec::new();
+    value
+        .try_reserve_exact(size)
+        .map_err(|_| Error::new(ENOMEM))?;
+    value.resize(size, 0);
+    ctx.vmar().read_bytes(value_addr, &mut value)?;
+    let (inode, meta) = xattr_inode(ctx, target)?;
+    if let Some(i) = &inode {
+        crate::fs::mount::check_writable(i)?;
+    }
+    xattr::check_access(&ctx.thread.credentials(), &meta, &name, true)?;
+    let store = inode
+        .as_ref()
+        .and_then(|i| i.xattrs())
+        .ok_or(Error::new(EOPNOTSUPP))?;
+    let mode = xattr::SetMode {
+        create: flags & g::XATTR_CREATE != 0,
+        replace: flags & g::XATTR_REPLACE != 0,
+    };
+    store.set(&name, &value, mode)?;
+    touch_ctime(inode.as_ref());
+    ret(0)
+}
+
+/// `getxattr(path, name, value, size)`: size 0 asks for the length; a
+/// smaller buffer is `ERANGE`.
+fn do_getxattr(ctx: &SyscallContext, target: XattrTarget, a: [u64; 6]) -> R {
+    let (name_addr, buf, size) = (a[1], a[2], a[3] as usize);
+    if let XattrTarget::Fd(fd) = target {
+        get_file(ctx, fd)?;
+    }
+    let name = read_xattr_name(ctx, name_addr)?;
+    let (inode, meta) = xattr_inode(ctx, target)?;
+    xattr::check_access(&ctx.thread.credentials(), &meta, &name, false)?;
+    let store = inode
+        .as_ref()
+        .and_then(|i| i.xattrs())
+        .ok_or(Error::new(EOPNOTSUPP))?;
+    let value = store.get(&name)?;
+    if size == 0 {
+        return ret(value.len());
+    }
+    if value.len() > size.min(xattr::SIZE_MAX) {
+        return_errno!(ERANGE);
+    }
+    ctx.vmar().write_bytes(buf, &value)?;
+    ret(value.len())
+}
+
+/// `listxattr(path, list, size)`: the names, each ending in a NUL
+/// (`trusted.*` only for privileged callers); size 0 asks for the length.
+fn do_listxattr(ctx: &SyscallContext, target: XattrTarget, a: [u64; 6]) -> R {
+    let (buf, size) = (a[1], a[2] as usize);
+    let (inode, _) = xattr_inode(ctx, target)?;
+    let privileged = xattr::privileged(&ctx.thread.credentials());
+    let list = match inode.as_ref().and_then(|i| i.xattrs()) {
+        Some(store) => store
+            .list(|n| privileged || xattr::Namespace::of(n) != Some(xattr::Namespace::Trusted))?,
+        None => Vec::new(),
+    };
+    if size == 0 {
+        return ret(list.len());
+    }
+    if list.len() > size.min(xattr::LIST_MAX) {
+        return_errno!(ERANGE);
+    }
+    ctx.vmar().write_bytes(buf, &list)?;
+    ret(list.len())
+}
+
+/// `removexattr(path, name)`.
+fn do_removexattr(ctx: &SyscallContext, target: XattrTarget, a: [u64; 6]) -> R {
+    if let XattrTarget::Fd(fd) = target {
+        get_file(ctx, fd)?;
+    }
+    let name = read_xattr_name(ctx, a[1])?;
+    let (inode, meta) = xattr_inode(ctx, target)?;
+    if let Some(i) = &inode {
+        crate::fs::mount::check_writable(i)?;
+    }
+    xattr::check_access(&ctx.thread.credentials(), &meta, &name, true)?;
+    let store = inode
+        .as_ref()
+        .and_then(|i| i.xattrs())
+        .ok_or(Error::new(EOPNOTSUPP))?;
+    store.remove(&name)?;
+    touch_ctime(inode.as_ref());
+    ret(0)
+}
+
+/// Sets the status-change time of `inode` to now (an attribute changed).
+fn touch_ctime(inode: Option<&Arc<dyn Inode>>) {
+    if let Some(i) = inode {
+        // Both times kept: only ctime moves.
+        let _ = i.set_times(None, None);
+    }
+}
+
+pub fn sys_setxattr(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    do_setxattr(ctx, XattrTarget::Path(a[0], true), a)
+}
+
+pub fn sys_lsetxattr(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    do_setxattr(ctx, XattrTarget::Path(a[0], false), a)
+}
+
+pub fn sys_fsetxattr(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    do_setxattr(ctx, XattrTarget::Fd(a[0] as i32), a)
+}
+
+pub fn sys_getxattr(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    do_getxattr(ctx, XattrTarget::Path(a[0], true), a)
+}
+
+pub fn sys_lgetxattr(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    do_getxattr(ctx, XattrTarget::Path(a[0], false), a)
+}
+
+pub fn sys_fgetxattr(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    do_getxattr(ctx, XattrTarget::Fd(a[0] as i32), a)
+}
+
+pub fn sys_listxattr(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    do_listxattr(ctx, XattrTarget::Path(a[0], true), a)
+}
+
+pub fn sys_llistxattr(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    do_listxattr(ctx, XattrTarget::Path(a[0], false), a)
+}
+
+pub fn sys_flistxattr(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    do_listxattr(ctx, XattrTarget::Fd(a[0] as i32), a)
+}
+
+pub fn sys_removexattr(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    do_removexattr(ctx, XattrTarget::Path(a[0], true), a)
+}
+
+pub fn sys_lremovexattr(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    do_removexattr(ctx, XattrTarget::Path(a[0], false), a)
+}
+
+pub fn sys_fremovexattr(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    do_removexattr(ctx, XattrTarget::Fd(a[0] as i32), a)
 }

@@ -212,16 +212,13 @@ pub fn sys_get_robust_list(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     } else {
         crate::process::find_thread(tid as u32).ok_or(Error::new(ESRCH))?
     };
-    let me = ctx.process.credentials();
-    let them = target.process().credentials();
     let same_process = alloc::sync::Arc::ptr_eq(target.process(), ctx.process);
-    let same_ids = [them.ruid, them.euid, them.suid]
-        .iter()
-        .all(|&u| u == me.ruid)
-        && [them.rgid, them.egid, them.sgid]
-            .iter()
-            .all(|&g| g == me.rgid);
-    if !same_process && !same_ids && me.euid != 0 {
+    if !same_process
+        && !ctx
+            .thread
+            .credentials()
+            .may_trace(&target.credentials(), target.process().dumpable())
+    {
         return_errno!(EPERM);
     }
     let vmar = ctx.vmar();

@@ -15,7 +15,7 @@ type R = Result<SyscallReturn>;
 // ---- Semaphores ----
 
 pub fn sys_semget(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
-    let creds = ctx.process.credentials();
+    let creds = ctx.thread.credentials();
     ret(sem::semget(&creds, a[0] as i32, a[1] as i32, a[2] as i32)?)
 }
 
@@ -76,7 +76,7 @@ pub fn sys_semctl(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     if semid < 0 {
         return_errno!(EINVAL);
     }
-    let creds = ctx.process.credentials();
+    let creds = ctx.thread.credentials();
     let pid = ctx.process.pid();
     let vmar = ctx.vmar();
     match cmd {
@@ -132,7 +132,7 @@ pub fn sys_semctl(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
 // ---- Shared memory ----
 
 pub fn sys_shmget(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
-    let creds = ctx.process.credentials();
+    let creds = ctx.thread.credentials();
     ret(shm::shmget(
         &creds,
         ctx.process.pid(),
@@ -171,7 +171,7 @@ pub fn sys_shmat(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         access |= perm::EXEC;
     }
 
-    let creds = ctx.process.credentials();
+    let creds = ctx.thread.credentials();
     let attached = shm::attach(&creds, shmid, access)?;
     let vmar = ctx.vmar();
     let fixed = addr != 0;
@@ -208,7 +208,7 @@ pub fn sys_shmctl(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     if cmd < 0 || shmid < 0 {
         return_errno!(EINVAL);
     }
-    let creds = ctx.process.credentials();
+    let creds = ctx.thread.credentials();
     let vmar = ctx.vmar();
     match cmd {
         IPC_INFO => {
@@ -249,7 +249,7 @@ pub fn sys_shmctl(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
 // ---- Message queues ----
 
 pub fn sys_msgget(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
-    let creds = ctx.process.credentials();
+    let creds = ctx.thread.credentials();
     ret(msg::msgget(&creds, a[0] as i32, a[1] as i32)?)
 }
 
@@ -292,7 +292,7 @@ pub fn sys_msgctl(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     if msqid < 0 || cmd < 0 {
         return_errno!(EINVAL);
     }
-    let creds = ctx.process.credentials();
+    let creds = ctx.thread.credentials();
     let vmar = ctx.vmar();
     match cmd {
         IPC_INFO | MSG_INFO => {

@@ -16,13 +16,12 @@ use crate::vm::{
 type R = Result<SyscallReturn>;
 
 /// `RLIMIT_AS` and `RLIMIT_DATA` of the calling process, and whether it
-/// may map below `mmap_min_addr` (Linux's `CAP_SYS_RAWIO`; for now,
-/// effective uid 0).
+/// may map below `mmap_min_addr` (`CAP_SYS_RAWIO`).
 fn vm_limits(ctx: &SyscallContext) -> VmLimits {
     VmLimits {
         address_space: ctx.process.rlimit_cur(g::RLIMIT_AS),
         data: ctx.process.rlimit_cur(g::RLIMIT_DATA),
-        low_addresses: ctx.process.credentials().euid == 0,
+        low_addresses: ctx.thread.credentials().has_cap(g::CAP_SYS_RAWIO),
     }
 }
 
@@ -350,7 +349,7 @@ pub fn sys_msync(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
 
 /// Whether the caller may lock memory without `RLIMIT_MEMLOCK`.
 fn may_lock_unlimited(ctx: &SyscallContext) -> bool {
-    crate::process::rlimit::may_lock_memory(&ctx.process.credentials())
+    crate::process::rlimit::may_lock_memory(&ctx.thread.credentials())
 }
 
 /// The memory-lock limit of the caller: `None` if privileged; `EPERM` if

@@ -5,6 +5,7 @@
 //! its `Err` becomes `-errno` in `rax`. To add a syscall, write the handler
 //! in the family's file and add one line to [`TABLE`].
 
+mod capability;
 pub mod fs;
 mod fs_tree;
 pub mod futex;
@@ -13,6 +14,7 @@ mod mm;
 mod names;
 mod poll;
 mod process;
+mod sched;
 mod signal;
 mod socket;
 mod system;
@@ -135,6 +137,29 @@ static TABLE: [Option<Handler>; MAX_NR] = table! {
     __NR_fstatfs => fs_tree::sys_fstatfs,
     __NR_mount => fs_tree::sys_mount,
     __NR_umount2 => fs_tree::sys_umount2,
+    __NR_creat => fs::sys_creat,
+    __NR_preadv => fs::sys_preadv,
+    __NR_pwritev => fs::sys_pwritev,
+    __NR_preadv2 => fs::sys_preadv2,
+    __NR_pwritev2 => fs::sys_pwritev2,
+    __NR_getdents => fs::sys_getdents,
+    __NR_fadvise64 => fs::sys_fadvise64,
+    __NR_utime => fs_tree::sys_utime,
+    __NR_utimes => fs_tree::sys_utimes,
+    __NR_futimesat => fs_tree::sys_futimesat,
+    __NR_fchmodat2 => fs_tree::sys_fchmodat2,
+    __NR_setxattr => fs_tree::sys_setxattr,
+    __NR_lsetxattr => fs_tree::sys_lsetxattr,
+    __NR_fsetxattr => fs_tree::sys_fsetxattr,
+    __NR_getxattr => fs_tree::sys_getxattr,
+    __NR_lgetxattr => fs_tree::sys_lgetxattr,
+    __NR_fgetxattr => fs_tree::sys_fgetxattr,
+    __NR_listxattr => fs_tree::sys_listxattr,
+    __NR_llistxattr => fs_tree::sys_llistxattr,
+    __NR_flistxattr => fs_tree::sys_flistxattr,
+    __NR_removexattr => fs_tree::sys_removexattr,
+    __NR_lremovexattr => fs_tree::sys_lremovexattr,
+    __NR_fremovexattr => fs_tree::sys_fremovexattr,
     __NR_pipe2 => fs::sys_pipe2,
     __NR_poll => poll::sys_poll,
     __NR_ppoll => poll::sys_ppoll,
@@ -226,6 +251,8 @@ static TABLE: [Option<Handler>; MAX_NR] = table! {
     __NR_setgroups => process::sys_setgroups,
     __NR_setfsuid => process::sys_setfsuid,
     __NR_setfsgid => process::sys_setfsgid,
+    __NR_capget => capability::sys_capget,
+    __NR_capset => capability::sys_capset,
     __NR_pidfd_open => process::sys_pidfd_open,
     __NR_pidfd_send_signal => process::sys_pidfd_send_signal,
     __NR_pidfd_getfd => process::sys_pidfd_getfd,
@@ -270,7 +297,23 @@ static TABLE: [Option<Handler>; MAX_NR] = table! {
     __NR_prlimit64 => system::sys_prlimit64,
     __NR_getrlimit => system::sys_getrlimit,
     __NR_setrlimit => system::sys_setrlimit,
-    __NR_sched_getaffinity => system::sys_sched_getaffinity,
+    __NR_sched_getaffinity => sched::sys_sched_getaffinity,
+    __NR_sched_setaffinity => sched::sys_sched_setaffinity,
+    __NR_sched_setscheduler => sched::sys_sched_setscheduler,
+    __NR_sched_getscheduler => sched::sys_sched_getscheduler,
+    __NR_sched_setparam => sched::sys_sched_setparam,
+    __NR_sched_getparam => sched::sys_sched_getparam,
+    __NR_sched_setattr => sched::sys_sched_setattr,
+    __NR_sched_getattr => sched::sys_sched_getattr,
+    __NR_sched_get_priority_max => sched::sys_sched_get_priority_max,
+    __NR_sched_get_priority_min => sched::sys_sched_get_priority_min,
+    __NR_sched_rr_get_interval => sched::sys_sched_rr_get_interval,
+    __NR_getpriority => sched::sys_getpriority,
+    __NR_setpriority => sched::sys_setpriority,
+    __NR_getcpu => sched::sys_getcpu,
+    __NR_ioprio_get => sched::sys_ioprio_get,
+    __NR_ioprio_set => sched::sys_ioprio_set,
+    __NR_personality => sched::sys_personality,
     __NR_sched_yield => system::sys_sched_yield,
     __NR_umask => system::sys_umask,
     __NR_sysinfo => system::sys_sysinfo,
@@ -298,6 +341,12 @@ static REPORTED: [AtomicU64; MAX_NR / 64] = [const { AtomicU64::new(0) }; MAX_NR
 /// Handles the syscall the thread just made.
 pub fn handle(thread: &Arc<Thread>, user: &mut UserContext) {
     let (nr, args) = user.syscall_args();
+    thread.enter_syscall(nr, &args, user.rsp(), user.rip());
+    handle_call(thread, user, nr, args);
+    thread.leave_syscall();
+}
+
+fn handle_call(thread: &Arc<Thread>, user: &mut UserContext, nr: u64, args: [u64; 6]) {
     let handler = TABLE.get(nr as usize).copied().flatten();
     let Some(handler) = handler else {
         report_unimplemented(nr);

@@ -42,19 +42,19 @@ pub fn sys_getppid(ctx: &mut SyscallContext, _a: [u64; 6]) -> R {
 }
 
 pub fn sys_getuid(ctx: &mut SyscallContext, _a: [u64; 6]) -> R {
-    ret(ctx.process.credentials().ruid)
+    ret(ctx.thread.credentials().ruid)
 }
 
 pub fn sys_geteuid(ctx: &mut SyscallContext, _a: [u64; 6]) -> R {
-    ret(ctx.process.credentials().euid)
+    ret(ctx.thread.credentials().euid)
 }
 
 pub fn sys_getgid(ctx: &mut SyscallContext, _a: [u64; 6]) -> R {
-    ret(ctx.process.credentials().rgid)
+    ret(ctx.thread.credentials().rgid)
 }
 
 pub fn sys_getegid(ctx: &mut SyscallContext, _a: [u64; 6]) -> R {
-    ret(ctx.process.credentials().egid)
+    ret(ctx.thread.credentials().egid)
 }
 
 pub fn sys_getpgid(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
@@ -193,6 +193,9 @@ const PR_SET_NO_NEW_PRIVS: u64 = pr::PR_SET_NO_NEW_PRIVS as u64;
 const PR_GET_NO_NEW_PRIVS: u64 = pr::PR_GET_NO_NEW_PRIVS as u64;
 
 pub fn sys_prctl(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    if let Some(r) = super::capability::prctl(ctx, a) {
+        return r;
+    }
     match a[0] {
         PR_SET_PDEATHSIG => {
             if a[1] != 0 && !crate::process::signal::is_valid(a[1]) {
@@ -601,95 +604,60 @@ pub fn sys_setsid(ctx: &mut SyscallContext, _a: [u64; 6]) -> R {
     ret(p.pid())
 }
 
-// ---- credentials (`credentials(7)`, `setresuid(2)`) ----
+// ---- credentials (`credentials(7)`, `setresuid(2)`, `capabilities(7)`) ----
 
 use crate::process::credentials::Credentials;
 
-/// `-1` (as `uid_t`) means "unchanged".
-fn id_arg(v: u64) -> Option<u32> {
-    let v = v as u32;
-    (v != u32::MAX).then_some(v)
+/// Applies `f` to the caller's credentials.
+fn change_credentials<T>(
+    ctx: &SyscallContext,
+    f: impl FnOnce(&mut Credentials) -> Result<T>,
+) -> Result<T> {
+    ctx.thread.update_credentials(f)
 }
 
-/// Applies a `setres*id`-style change: an unprivileged caller may set each
-/// id only to one of its current real, effective or saved ids.
-fn set_ids(ctx: &SyscallContext, r: Option<u32>, e: Option<u32>, s: Option<u32>, group: bool) -> R {
-    let mut c: Credentials = ctx.process.credentials();
-    let (cr, ce, cs) = if group {
-        (c.rgid, c.egid, c.sgid)
-    } else {
-        (c.ruid, c.euid, c.suid)
-    };
-    if c.euid != 0 {
-        let allowed = |v: u32| v == cr || v == ce || v == cs;
-        if ![r, e, s].iter().flatten().all(|&v| allowed(v)) {
-            return_errno!(EPERM);
-        }
-    }
-    let (rr, ee, ss) = if group {
-        (&mut c.rgid, &mut c.egid, &mut c.sgid)
-    } else {
-        (&mut c.ruid, &mut c.euid, &mut c.suid)
-    };
-    if let Some(v) = r {
-        *rr = v;
-    }
-    if let Some(v) = e {
-        *ee = v;
-    }
-    if let Some(v) = s {
-        *ss = v;
-    }
-    ctx.process.set_credentials(c);
+pub fn sys_setuid(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    change_credentials(ctx, |c| c.set_uid(a[0] as u32))?;
+    ret(0)
+}
+
+pub fn sys_setgid(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    change_credentials(ctx, |c| c.set_gid(a[0] as u32))?;
+    ret(0)
+}
+
+pub fn sys_setreuid(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    change_credentials(ctx, |c| c.set_reuid(a[0] as u32, a[1] as u32))?;
+    ret(0)
+}
+
+pub fn sys_setregid(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    change_credentials(ctx, |c| c.set_regid(a[0] as u32, a[1] as u32))?;
     ret(0)
 }
 
 pub fn sys_setresuid(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
-    set_ids(ctx, id_arg(a[0]), id_arg(a[1]), id_arg(a[2]), false)
+    change_credentials(ctx, |c| c.set_resuid(a[0] as u32, a[1] as u32, a[2] as u32))?;
+    ret(0)
 }
 
 pub fn sys_setresgid(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
-    set_ids(ctx, id_arg(a[0]), id_arg(a[1]), id_arg(a[2]), true)
+    change_credentials(ctx, |c| c.set_resgid(a[0] as u32, a[1] as u32, a[2] as u32))?;
+    ret(0)
 }
 
-pub fn sys_setreuid(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
-    let c = ctx.process.credentials();
-    let (r, e) = (id_arg(a[0]), id_arg(a[1]));
-    // An unprivileged caller may set the real id only to its real or
-    // effective id; the saved id follows the new effective id when the real
-    // id is set or the effective id changes away from the real id.
-    if c.euid != 0 && r.is_some_and(|r| r != c.ruid && r != c.euid) {
-        return_errno!(EPERM);
-    }
-    let new_e = e.unwrap_or(c.euid);
-    let s = (r.is_some() || e.is_some_and(|e| e != c.ruid)).then_some(new_e);
-    set_ids(ctx, r, e, s, false)
+/// Returns the previous file-system uid, whether or not it changed.
+pub fn sys_setfsuid(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    ret(change_credentials(ctx, |c| Ok(c.set_fsuid(a[0] as u32)))?)
 }
 
-pub fn sys_setregid(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
-    set_ids(ctx, id_arg(a[0]), id_arg(a[1]), None, true)
-}
-
-pub fn sys_setuid(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
-    let uid = a[0] as u32;
-    if ctx.process.credentials().euid == 0 {
-        set_ids(ctx, Some(uid), Some(uid), Some(uid), false)
-    } else {
-        set_ids(ctx, None, Some(uid), None, false)
-    }
-}
-
-pub fn sys_setgid(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
-    let gid = a[0] as u32;
-    if ctx.process.credentials().euid == 0 {
-        set_ids(ctx, Some(gid), Some(gid), Some(gid), true)
-    } else {
-        set_ids(ctx, None, Some(gid), None, true)
-    }
+/// Returns the previous file-system gid, whether or not it changed.
+pub fn sys_setfsgid(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    ret(change_credentials(ctx, |c| Ok(c.set_fsgid(a[0] as u32)))?)
 }
 
 fn get_res(ctx: &SyscallContext, a: [u64; 6], group: bool) -> R {
-    let c = ctx.process.credentials();
+    let c = ctx.thread.credentials();
     let v = if group {
         [c.rgid, c.egid, c.sgid]
     } else {
@@ -711,7 +679,7 @@ pub fn sys_getresgid(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
 }
 
 pub fn sys_getgroups(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
-    let groups = ctx.process.credentials().groups;
+    let groups = ctx.thread.credentials().groups;
     let size = a[0] as i32;
     if size < 0 {
         return_errno!(EINVAL);
@@ -729,29 +697,43 @@ pub fn sys_getgroups(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     ret(groups.len())
 }
 
+/// `NGROUPS_MAX`.
+const NGROUPS_MAX: usize = 65536;
+
+/// `setgroups(2)`: needs `CAP_SETGID` (checked before the size, as Linux);
+/// the list is kept sorted, as Linux's `groups_sort`.
 pub fn sys_setgroups(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
-    let n = a[0] as usize;
-    if n > 65536 {
-        return_errno!(EINVAL);
-    }
-    let mut c = ctx.process.credentials();
-    if c.euid != 0 {
+    use linux_raw_sys::general::CAP_SETGID;
+    if !ctx.thread.credentials().has_cap(CAP_SETGID) {
         return_errno!(EPERM);
     }
-    let vmar = ctx.vmar();
-    c.groups = (0..n)
-        .map(|i| vmar.read_val::<u32>(a[1] + i as u64 * 4))
-        .collect::<Result<_>>()?;
-    ctx.process.set_credentials(c);
+    let n = a[0] as u32 as usize;
+    if n > NGROUPS_MAX {
+        return_errno!(EINVAL);
+    }
+    let mut bytes = alloc::vec::Vec::new();
+    bytes
+        .try_reserve_exact(n * 4)
+        .map_err(|_| Error::new(ENOMEM))?;
+    bytes.resize(n * 4, 0);
+    ctx.vmar().read_bytes(a[1], &mut bytes)?;
+    let mut groups: alloc::vec::Vec<u32> = alloc::vec::Vec::new();
+    groups
+        .try_reserve_exact(n)
+        .map_err(|_| Error::new(ENOMEM))?;
+    groups.extend(
+        bytes
+            .chunks_exact(4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+    );
+    groups.sort_unstable();
+    change_credentials(ctx, |c| {
+        if !c.has_cap(CAP_SETGID) {
+            return_errno!(EPERM);
+        }
+        Ok(core::mem::replace(&mut c.groups, groups))
+    })?;
     ret(0)
-}
-
-pub fn sys_setfsuid(ctx: &mut SyscallContext, _a: [u64; 6]) -> R {
-    ret(ctx.process.credentials().euid)
-}
-
-pub fn sys_setfsgid(ctx: &mut SyscallContext, _a: [u64; 6]) -> R {
-    ret(ctx.process.credentials().egid)
 }
 
 // ---- pidfds (`pidfd_open(2)`, `pidfd_send_signal(2)`, `pidfd_getfd(2)`) ----
@@ -815,7 +797,7 @@ pub fn sys_pidfd_send_signal(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
             si::SI_USER
         },
         me,
-        ctx.process.credentials().ruid,
+        ctx.thread.credentials().ruid,
     );
     if info_addr != 0 {
         let vmar = ctx.vmar();
@@ -868,16 +850,12 @@ pub fn sys_pidfd_getfd(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         return_errno!(EINVAL);
     }
     let target = pidfd_target(ctx, fd)?;
-    // Linux asks for ptrace access (PTRACE_MODE_ATTACH_REALCREDS): root,
-    // or the same real ids as all the target's ids.
-    let (me, them) = (ctx.process.credentials(), target.credentials());
-    let same_user = [them.ruid, them.euid, them.suid]
-        .iter()
-        .all(|&u| u == me.ruid)
-        && [them.rgid, them.egid, them.sgid]
-            .iter()
-            .all(|&g| g == me.rgid);
-    if me.euid != 0 && !same_user {
+    // Linux asks for ptrace access (PTRACE_MODE_ATTACH_REALCREDS).
+    if !ctx
+        .thread
+        .credentials()
+        .may_trace(&target.credentials(), target.dumpable())
+    {
         return_errno!(EPERM);
     }
     // A zombie has no descriptors left.

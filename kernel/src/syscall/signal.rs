@@ -106,20 +106,14 @@ fn check_sig(s: u64) -> Result<Option<u8>> {
     Ok(Some(s as u8))
 }
 
-/// Whether the caller may signal `target` (`kill(2)`: root, or a real or
-/// effective uid matching the target's real or saved uid).
+/// Whether the caller may signal `target` (`kill(2)`: a real or effective
+/// uid matching the target's real or saved uid, or `CAP_KILL`).
 pub(super) fn may_signal(ctx: &SyscallContext, target: &Process) -> bool {
-    let me = ctx.process.credentials();
-    let them = target.credentials();
-    me.euid == 0
-        || me.euid == them.ruid
-        || me.euid == them.suid
-        || me.ruid == them.ruid
-        || me.ruid == them.suid
+    ctx.thread.credentials().may_signal(&target.credentials())
 }
 
 fn signal_process(ctx: &SyscallContext, p: &alloc::sync::Arc<Process>, s: Option<u8>, code: i32) {
-    let info = SigInfo::from_sender(code, ctx.process.pid(), ctx.process.credentials().ruid);
+    let info = SigInfo::from_sender(code, ctx.process.pid(), ctx.thread.credentials().ruid);
     signal_process_info(p, s, info);
 }
 
@@ -154,7 +148,7 @@ pub fn sys_kill(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     let info = SigInfo::from_sender(
         si::SI_USER,
         ctx.process.pid(),
-        ctx.process.credentials().ruid,
+        ctx.thread.credentials().ruid,
     );
     signal_many(ctx, pgid, s, info)?;
     ret(0)
@@ -217,7 +211,7 @@ pub fn sys_tgkill(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         let info = SigInfo::from_sender(
             si::SI_TKILL,
             ctx.process.pid(),
-            ctx.process.credentials().ruid,
+            ctx.thread.credentials().ruid,
         );
         t.send_signal_info(s, info);
     }
@@ -240,7 +234,7 @@ pub fn sys_tkill(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
             SigInfo::from_sender(
                 si::SI_TKILL,
                 ctx.process.pid(),
-                ctx.process.credentials().ruid,
+                ctx.thread.credentials().ruid,
             ),
         );
     }
@@ -326,7 +320,7 @@ pub fn sys_rt_sigqueueinfo(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     if !may_signal(ctx, &p) {
         return_errno!(EPERM);
     }
-    let mut info = SigInfo::from_sender(code, ctx.process.pid(), ctx.process.credentials().ruid);
+    let mut info = SigInfo::from_sender(code, ctx.process.pid(), ctx.thread.credentials().ruid);
     info.value = ctx.vmar().read_val(a[2] + 24)?;
     signal_process_info(&p, s, info);
     ret(0)

@@ -69,18 +69,12 @@ pub fn sys_prlimit64(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
             .ok_or(Error::new(ESRCH))?,
         _ => return_errno!(ESRCH),
     };
-    let me = ctx.process.credentials();
-    if !alloc::sync::Arc::ptr_eq(&target, ctx.process) {
-        let them = target.credentials();
-        let same_user = [them.ruid, them.euid, them.suid]
-            .iter()
-            .all(|&u| u == me.ruid)
-            && [them.rgid, them.egid, them.sgid]
-                .iter()
-                .all(|&g| g == me.rgid);
-        if !same_user && !may_sys_resource(&me) {
-            return_errno!(EPERM);
-        }
+    let me = ctx.thread.credentials();
+    if !alloc::sync::Arc::ptr_eq(&target, ctx.process)
+        && !me.same_real_ids_as_all_of(&target.credentials())
+        && !may_sys_resource(&me)
+    {
+        return_errno!(EPERM);
     }
     let old = match new {
         Some(n) => target.set_rlimit(resource, n, may_sys_resource(&me))?,
@@ -114,23 +108,13 @@ pub fn sys_getrlimit(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
 /// checked as by `prlimit64`.
 pub fn sys_setrlimit(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     let n: g::rlimit = ctx.vmar().read_val(a[1])?;
-    let privileged = may_sys_resource(&ctx.process.credentials());
+    let privileged = may_sys_resource(&ctx.thread.credentials());
     let new = RLimit {
         cur: n.rlim_cur,
         max: n.rlim_max,
     };
     ctx.process.set_rlimit(a[0] as u32, new, privileged)?;
     ret(0)
-}
-
-pub fn sys_sched_getaffinity(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
-    let len = a[1] as usize;
-    // The kernel's mask is 8 bytes; smaller or misaligned buffers fail.
-    if len < 8 || !len.is_multiple_of(8) {
-        return_errno!(EINVAL);
-    }
-    ctx.vmar().write_val(a[2], &1u64)?;
-    ret(8)
 }
 
 pub fn sys_sched_yield(_ctx: &mut SyscallContext, _a: [u64; 6]) -> R {
@@ -182,11 +166,12 @@ pub fn sys_reboot(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     const CMD_POWER_OFF: u32 = 0x4321_fedc;
     const CMD_CAD_ON: u32 = 0x89ab_cdef;
     const CMD_CAD_OFF: u32 = 0;
+    // Linux checks the capability before the magic numbers.
+    if !ctx.thread.credentials().has_cap(g::CAP_SYS_BOOT) {
+        return_errno!(EPERM);
+    }
     if a[0] != MAGIC1 || !MAGIC2.contains(&a[1]) {
         return_errno!(EINVAL);
-    }
-    if ctx.process.credentials().euid != 0 {
-        return_errno!(EPERM);
     }
     match a[2] as u32 {
         CMD_RESTART | CMD_HALT | CMD_POWER_OFF => {
@@ -207,10 +192,10 @@ pub fn sys_setdomainname(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
 }
 
 /// `sethostname`/`setdomainname(name, len)` in Linux's order: the
-/// privilege (`EPERM`; Linux's `CAP_SYS_ADMIN`, here effective uid 0), the
+/// privilege (`EPERM` without `CAP_SYS_ADMIN`), the
 /// length (`EINVAL` if negative or above 64), then the copy (`EFAULT`).
 fn set_uts_name(ctx: &SyscallContext, which: UtsName, addr: u64, len: i32) -> R {
-    if ctx.process.credentials().euid != 0 {
+    if !ctx.thread.credentials().has_cap(g::CAP_SYS_ADMIN) {
         return_errno!(EPERM);
     }
     let len = usize::try_from(len)

@@ -397,7 +397,7 @@ pub fn sys_timerfd_create(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         _ => return_errno!(EINVAL),
     };
     // Alarm clocks need CAP_WAKE_ALARM.
-    if alarm && ctx.process.credentials().euid != 0 {
+    if alarm && !ctx.thread.credentials().has_cap(g::CAP_WAKE_ALARM) {
         return_errno!(EPERM);
     }
     let tfd = TimerFd::new(kind, flags);

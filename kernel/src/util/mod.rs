@@ -32,6 +32,7 @@ impl Completion {
 
     /// Sleeps until done or until `interrupted()` returns true (checked on
     /// every wake-up). Returns whether it completed.
+    #[track_caller]
     pub fn wait_interruptible(&self, mut interrupted: impl FnMut() -> bool) -> bool {
         self.queue.wait_until(|| {
             if self.is_done() {

@@ -8,7 +8,7 @@ mod vmo;
 
 pub use perms::VmPerms;
 pub use vmar::{ForkAdvice, MapOptions, Placement, Remap, VmLimits, Vmar, layout};
-pub use vmo::{PageQuota, Vmo};
+pub use vmo::{PageQuota, Vmo, shmem_pages};
 
 /// Page size.
 pub const PAGE_SIZE: u64 = ostd::mm::PAGE_SIZE as u64;

@@ -14,6 +14,15 @@ use ostd::sync::Mutex;
 
 use crate::prelude::*;
 
+/// Pages held by every quota together (what `/proc/meminfo` shows as
+/// `Shmem`: the RAM file systems' pages).
+static SHMEM_PAGES: AtomicU64 = AtomicU64::new(0);
+
+/// Pages the RAM file systems hold, all together.
+pub fn shmem_pages() -> u64 {
+    SHMEM_PAGES.load(Ordering::Relaxed)
+}
+
 /// A limit on the pages a set of memory objects may hold together: a
 /// tmpfs's `size=`. Beyond it, writes fail with `ENOSPC` and faults on
 /// shared mappings raise `SIGBUS`, as on Linux.
@@ -57,12 +66,15 @@ impl PageQuota {
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |u| {
                 (u < limit).then_some(u + 1)
             })
-            .map(|_| ())
+            .map(|_| {
+                SHMEM_PAGES.fetch_add(1, Ordering::Relaxed);
+            })
             .map_err(|_| Error::new(ENOSPC))
     }
 
     fn uncharge(&self, n: u64) {
         self.used.fetch_sub(n, Ordering::AcqRel);
+        SHMEM_PAGES.fetch_sub(n, Ordering::Relaxed);
     }
 }
 

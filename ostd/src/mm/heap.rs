@@ -8,10 +8,10 @@
 //! a buddy heap of its own: allocations go to the lowest chunk that has
 //! room (which packs long-lived objects together), and a chunk whose last
 //! allocation is freed goes back to the frame allocator, except the first
-//! few (the heap never shrinks below its initial size) and one spare (so
-//! that an allocation and a free at the boundary do not make the heap grow
-//! and shrink every time). An allocation larger than a chunk gets a chunk
-//! of its own.
+//! few (the heap never shrinks below its initial size) and, while the heap
+//! is nearly full, one spare (so that an allocation and a free at the
+//! boundary do not make the heap grow and shrink every time). An
+//! allocation larger than a chunk gets a chunk of its own.
 
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::NonNull;
@@ -146,15 +146,31 @@ impl KernelHeap {
         };
         c.heap.dealloc(p, layout);
         self.allocated -= layout.size();
+        // Room made in a lower chunk is used first: long-lived objects then
+        // collect in the low chunks instead of keeping a high one alive.
+        if i < self.hint {
+            self.hint = i;
+        }
         if c.heap.stats_alloc_actual() == 0 {
             self.shrink();
         }
     }
 
     /// Gives empty chunks back to the frame allocator, keeping the
-    /// permanent ones and one spare.
+    /// permanent ones, and one spare while the heap is nearly full (so that
+    /// an allocation and a free at the boundary do not make it grow and
+    /// shrink every time; once use falls, the spare goes back too, or
+    /// memory would stay lower after every burst).
     fn shrink(&mut self) {
-        let mut spare = false;
+        let in_use: usize = self.chunks[..self.len]
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| {
+                let c = c.as_ref()?;
+                (i < PERMANENT_CHUNKS || c.heap.stats_alloc_actual() != 0).then(|| c.end - c.start)
+            })
+            .sum();
+        let mut spare = self.allocated <= in_use / 4 * 3;
         let mut i = self.len;
         while i > PERMANENT_CHUNKS {
             i -= 1;

@@ -298,9 +298,10 @@ fn heap_gives_memory_back() {
     assert!(heap::chunk_count() > chunks_before + 8);
     assert!(boxes.iter().enumerate().all(|(i, b)| b[1023] == i as u8));
     drop(boxes);
-    // All but one spare chunk are given back.
-    assert!(heap::chunk_count() <= chunks_before + 1);
-    assert!(free_frames() + (4 << 20) / PAGE_SIZE >= frames_before);
+    // Every chunk is given back: the heap is far from full, so it keeps
+    // no spare.
+    assert!(heap::chunk_count() <= chunks_before);
+    assert!(free_frames() + 16 >= frames_before);
 }
 
 #[ktest]

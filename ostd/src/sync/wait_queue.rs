@@ -40,8 +40,9 @@ impl Waiter {
     }
 
     /// Sleeps until woken (returns at once if a wake-up is already pending).
+    #[track_caller]
     pub fn wait(&self) {
-        self.task.sleep_until_woken();
+        self.task.sleep_at(core::panic::Location::caller());
     }
 }
 
@@ -68,7 +69,9 @@ impl WaitQueue {
     }
 
     /// Sleeps until `cond` returns `Some`, and returns its value.
+    #[track_caller]
     pub fn wait_until<R>(&self, mut cond: impl FnMut() -> Option<R>) -> R {
+        let site = core::panic::Location::caller();
         loop {
             if let Some(r) = cond() {
                 return r;
@@ -79,18 +82,20 @@ impl WaitQueue {
                 self.dequeue(&me);
                 return r;
             }
-            me.sleep_until_woken();
+            me.sleep_at(site);
             self.dequeue(&me);
         }
     }
 
     /// Like [`wait_until`](Self::wait_until), but gives up after `timeout`
     /// (returns `None`). `None` as timeout waits forever.
+    #[track_caller]
     pub fn wait_until_or_timeout<R>(
         &self,
         mut cond: impl FnMut() -> Option<R>,
         timeout: Option<Duration>,
     ) -> Option<R> {
+        let site = core::panic::Location::caller();
         let Some(timeout) = timeout else {
             return Some(self.wait_until(cond));
         };
@@ -119,7 +124,7 @@ impl WaitQueue {
                 self.dequeue(&me);
                 break Some(r);
             }
-            me.sleep_until_woken();
+            me.sleep_at(site);
             self.dequeue(&me);
         };
         timer.cancel();

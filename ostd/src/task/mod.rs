@@ -15,9 +15,10 @@ use alloc::boxed::Box;
 use alloc::sync::Arc;
 use core::any::Any;
 use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use core::panic::Location;
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, AtomicU32, AtomicU64, Ordering};
 
-pub use scheduler::{exit_current, yield_now};
+pub use scheduler::{RR_TIME_SLICE, SchedPolicy, exit_current, fair_time_slice, yield_now};
 pub(crate) use scheduler::{init_boot_task, preempt_if_needed, set_current_vm_space, tick};
 
 use crate::mm::{KernelStack, VmSpace};
@@ -59,6 +60,17 @@ pub struct Task {
     /// Whether the task is counted in its group's load (runnable or
     /// running); changed only by the scheduler, under its lock.
     counted: AtomicBool,
+    /// Where the task sleeps, while it sleeps in a [`WaitQueue`] or on a
+    /// [`Mutex`](crate::sync::Mutex): null, or a `&'static Location`.
+    ///
+    /// [`WaitQueue`]: crate::sync::WaitQueue
+    wait_site: AtomicPtr<Location<'static>>,
+    /// The policy (`scheduler::class`), real-time priority (0 for the fair
+    /// policies) and weight; changed only by the scheduler, under its
+    /// lock.
+    class: AtomicU8,
+    rt_prio: AtomicU8,
+    weight: AtomicU32,
 }
 
 // SAFETY: `saved_rsp` is only accessed by the scheduler with interrupts
@@ -133,6 +145,20 @@ impl Task {
         scheduler::set_group(self, group);
     }
 
+    /// Sets how the task is scheduled: its policy and its nice value (-20
+    /// to 19, which weighs in the fair policies). Takes effect at once: a
+    /// runnable task moves to its new place, and the next switch decides
+    /// again who runs.
+    pub fn set_sched_policy(&self, policy: SchedPolicy, nice: i8) {
+        scheduler::set_policy(self, policy, nice);
+    }
+
+    /// Whether the task has a real-time policy.
+    #[inline]
+    pub(crate) fn is_rt(&self) -> bool {
+        self.rt_prio.load(Ordering::Relaxed) != 0
+    }
+
     /// Starts counting CPU time from `now`.
     pub(crate) fn start_running(&self, now: u64) {
         self.ran_since.store(now, Ordering::Relaxed);
@@ -156,10 +182,25 @@ impl Task {
         self.state.store(s as u8, Ordering::Release);
     }
 
+    /// The source location the task sleeps at (in a wait queue or on a
+    /// mutex), if it is sleeping there: what Linux's `wchan` tells.
+    pub fn wait_site(&self) -> Option<&'static Location<'static>> {
+        let p = self.wait_site.load(Ordering::Acquire);
+        // SAFETY: the pointer is null or was made from a
+        // `&'static Location<'static>` in `sleep_at`; such a reference is
+        // valid for the whole run of the kernel.
+        unsafe { p.cast_const().as_ref() }
+    }
+
     /// Sleeps until [`wake_up`](Self::wake_up) is called (or returns at once
-    /// if it already was since the last sleep). Must be the current task.
-    pub(crate) fn sleep_until_woken(self: &Arc<Self>) {
+    /// if it already was since the last sleep), recording `site` as where
+    /// (for [`wait_site`](Self::wait_site)). Must be the current task.
+    pub(crate) fn sleep_at(self: &Arc<Self>, site: &'static Location<'static>) {
+        self.wait_site
+            .store(core::ptr::from_ref(site).cast_mut(), Ordering::Release);
         scheduler::sleep_until_woken(self);
+        self.wait_site
+            .store(core::ptr::null_mut(), Ordering::Relaxed);
     }
 }
 
@@ -203,6 +244,10 @@ impl TaskOptions {
             vruntime: AtomicU64::new(0),
             group: AtomicU64::new(0),
             counted: AtomicBool::new(false),
+            wait_site: AtomicPtr::new(core::ptr::null_mut()),
+            class: AtomicU8::new(scheduler::class::NORMAL),
+            rt_prio: AtomicU8::new(0),
+            weight: AtomicU32::new(scheduler::NICE_0_WEIGHT),
         }))
     }
 

@@ -171,3 +171,72 @@ fn woken_while_idle_is_queued_once() {
     }
     assert_eq!(done.load(Ordering::SeqCst), 20);
 }
+
+/// Spawns `tasks` (id, policy), which log their id when they run, and
+/// returns the order they ran in (the test task, a fair one, yields
+/// meanwhile).
+fn run_order(tasks: &[(u32, SchedPolicy)]) -> Vec<u32> {
+    let log = Arc::new(crate::sync::SpinLock::new(Vec::new()));
+    let done = Arc::new(AtomicUsize::new(0));
+    let built: Vec<_> = tasks
+        .iter()
+        .map(|&(id, policy)| {
+            let (log, done) = (log.clone(), done.clone());
+            let t = TaskOptions::new(move || {
+                log.lock().push(id);
+                done.fetch_add(1, Ordering::SeqCst);
+            })
+            .build()
+            .unwrap();
+            t.set_sched_policy(policy, 0);
+            t
+        })
+        .collect();
+    for t in built {
+        spawn_built(t);
+    }
+    while done.load(Ordering::SeqCst) < tasks.len() {
+        yield_now();
+    }
+    log.lock().clone()
+}
+
+#[ktest]
+fn real_time_tasks_run_first_by_priority() {
+    let order = run_order(&[
+        (0, SchedPolicy::Normal),
+        (1, SchedPolicy::Fifo(10)),
+        (2, SchedPolicy::RoundRobin(20)),
+        (3, SchedPolicy::Fifo(10)),
+    ]);
+    assert_eq!(order, [2, 1, 3, 0]);
+}
+
+#[ktest]
+fn fifo_task_keeps_the_cpu_until_it_sleeps() {
+    let fair_ran = Arc::new(AtomicBool::new(false));
+    let f = fair_ran.clone();
+    let fair = TaskOptions::new(move || f.store(true, Ordering::SeqCst))
+        .spawn()
+        .unwrap();
+    let ran_meanwhile = Arc::new(AtomicBool::new(true));
+    let r = ran_meanwhile.clone();
+    let f = fair_ran.clone();
+    let rt = TaskOptions::new(move || {
+        // Spins across many timer ticks: the fair task must not run.
+        let before = f.load(Ordering::SeqCst);
+        crate::timer::spin_for(Duration::from_millis(30));
+        r.store(f.load(Ordering::SeqCst) != before, Ordering::SeqCst);
+    })
+    .build()
+    .unwrap();
+    rt.set_sched_policy(SchedPolicy::Fifo(1), 0);
+    spawn_built(rt.clone());
+    while !rt.has_exited() || !fair.has_exited() {
+        yield_now();
+    }
+    assert!(
+        !ran_meanwhile.load(Ordering::SeqCst),
+        "a fair task ran while a FIFO task spun"
+    );
+}

@@ -60,8 +60,11 @@
  *   -f          run even though this is not PID 1 (inside a guest only!)
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
 #include <sys/shm.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -172,9 +175,10 @@ static void remove_tree(const char *dir)
 	nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-/* MemFree from /proc/meminfo, in KiB, or -1. The file is opened once and
- * kept: workers may unmount or cover /proc (they run as root). */
-static long mem_free_kib(void)
+/* A /proc/meminfo field (KEY with its colon), in KiB, or -1. The file is
+ * opened once and kept: workers may unmount or cover /proc (they run as
+ * root). */
+static long meminfo_kib(const char *key)
 {
 	static int fd = -1;
 	char buf[1024];
@@ -186,8 +190,13 @@ static long mem_free_kib(void)
 	if (n <= 0)
 		return -1;
 	buf[n] = 0;
-	char *p = strstr(buf, "MemFree:");
-	return p ? strtol(p + 8, NULL, 10) : -1;
+	char *p = strstr(buf, key);
+	return p ? strtol(p + strlen(key), NULL, 10) : -1;
+}
+
+static long mem_free_kib(void)
+{
+	return meminfo_kib("MemFree:");
 }
 
 static long mem_free_mib(void)
@@ -1836,10 +1845,10 @@ static void kill_worker(int i, double t, const char *why)
 	snprintf(ws[i].kill_reason, sizeof ws[i].kill_reason, "%s", why);
 }
 
-static void print_proc_state(pid_t pid)
+/* Prints the first line of `path`, prefixed with `label`, if it can be read. */
+static void print_first_line(const char *label, const char *path)
 {
-	char path[64], buf[512];
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	char buf[512];
 	int fd = open(path, O_RDONLY);
 	if (fd < 0)
 		return;
@@ -1850,8 +1859,39 @@ static void print_proc_state(pid_t pid)
 		char *nl = strchr(buf, '\n');
 		if (nl)
 			*nl = 0;
-		say("fuzz:   /proc/%d/stat: %s\n", (int)pid, buf);
+		say("fuzz:   %s: %s\n", label, buf);
 	}
+}
+
+/* Prints what the kernel shows of `pid`: its state, and for each thread its
+ * state and the system call it is blocked in (/proc/PID/task/TID/syscall). */
+static void print_proc_state(pid_t pid)
+{
+	char path[96], label[64];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	snprintf(label, sizeof label, "/proc/%d/stat", (int)pid);
+	print_first_line(label, path);
+	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return;
+	struct dirent *e;
+	int shown = 0;
+	while ((e = readdir(d)) && shown < 8) {
+		if (e->d_name[0] == '.')
+			continue;
+		shown++;
+		snprintf(path, sizeof path, "/proc/%d/task/%.16s/stat", (int)pid, e->d_name);
+		snprintf(label, sizeof label, "thread %.16s stat", e->d_name);
+		print_first_line(label, path);
+		snprintf(path, sizeof path, "/proc/%d/task/%.16s/syscall", (int)pid, e->d_name);
+		snprintf(label, sizeof label, "thread %.16s syscall", e->d_name);
+		print_first_line(label, path);
+		snprintf(path, sizeof path, "/proc/%d/task/%.16s/wchan", (int)pid, e->d_name);
+		snprintf(label, sizeof label, "thread %.16s sleeps at", e->d_name);
+		print_first_line(label, path);
+	}
+	closedir(d);
 }
 
 /* Prints /proc/PID/stat of the children of `parent`. */
@@ -1908,6 +1948,15 @@ static void report_unkillable(int i, double t)
 	say("fuzz:   last call #%lu%s: %s\n", (unsigned long)s->seq, s->in_call ? " (in the call)" : "",
 	    call);
 	print_proc_state(ws[i].pid);
+	/* It may wait for something another worker holds: show what the
+	 * others are doing. */
+	for (int k = 0; k < opt_workers; k++) {
+		if (k == i || ws[k].state == W_IDLE || !slots[k].in_call)
+			continue;
+		format_call(call, sizeof call, slots[k].nr, slots[k].args);
+		say("fuzz:   meanwhile w%d.%u pid %d is in call #%lu: %s\n", k, ws[k].incarnation,
+		    (int)ws[k].pid, (unsigned long)slots[k].seq, call);
+	}
 	st_unkillable++;
 	if (n_lost < (int)(sizeof lost / sizeof lost[0])) {
 		lost[n_lost] = ws[i].pid;
@@ -2071,6 +2120,8 @@ int main(int argc, char **argv)
 	saved_flags = fcntl(1, F_GETFL);
 	mkdir("/tmp/fuzz", 0777);
 	long free_at_start = mem_free_mib();
+	long slab_at_start = meminfo_kib("Slab:");
+	long shmem_at_start = meminfo_kib("Shmem:");
 
 	slots = mmap(NULL, MAX_WORKERS * sizeof(struct slot), PROT_READ | PROT_WRITE,
 		     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -2179,18 +2230,31 @@ int main(int argc, char **argv)
 	    (unsigned long long)st_exits, (unsigned long long)st_stalls,
 	    (unsigned long long)st_lifes, (unsigned long long)st_fork_fail);
 	/* What the workers leave behind on purpose (files, System V
-	 * segments) goes, and then free memory should be back near where it
-	 * started: a large difference is a kernel leak. */
+	 * segments, message queues and semaphore sets) goes, and then free
+	 * memory should be back near where it started: a large difference is
+	 * a kernel leak. */
 	remove_tree("/tmp/fuzz");
 	for (int i = 0; i < 32768; i++) {
-		struct shmid_ds ds;
-		int id = shmctl(i, SHM_STAT, &ds);
+		struct shmid_ds shm;
+		struct msqid_ds msq;
+		int id = shmctl(i, SHM_STAT, &shm);
 		if (id >= 0)
 			shmctl(id, IPC_RMID, NULL);
+		id = msgctl(i, MSG_STAT, &msq);
+		if (id >= 0)
+			msgctl(id, IPC_RMID, NULL);
+		union { int val; struct semid_ds *buf; unsigned short *array; } arg;
+		struct semid_ds sem;
+		arg.buf = &sem;
+		id = semctl(i, 0, SEM_STAT, arg);
+		if (id >= 0)
+			semctl(id, 0, IPC_RMID);
 	}
 	sleep(1);
 	say("fuzz: free memory %ld MiB at the start, %ld MiB with the workers and their files gone\n",
 	    free_at_start, mem_free_mib());
+	say("fuzz: kernel heap in use (Slab) %ld KiB at the start, %ld KiB at the end; RAM file systems (Shmem) %ld KiB at the start, %ld KiB at the end\n",
+	    slab_at_start, meminfo_kib("Slab:"), shmem_at_start, meminfo_kib("Shmem:"));
 	if (st_deaths) {
 		char buf[512];
 		int off = 0;

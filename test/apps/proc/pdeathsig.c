@@ -18,13 +18,15 @@ struct shared {
 	volatile int get_sig;		/* PR_GET_PDEATHSIG in C */
 	volatile int grandchild_sig;	/* PR_GET_PDEATHSIG in C's own child */
 	volatile int got;		/* signal number the handler saw */
-	volatile int ppid_before, ppid_after, done;
+	volatile int ppid_before, ppid_after, ppid_in_handler, done;
 };
 
 static struct shared *sh;
 
 static void on_usr1(int sig)
 {
+	/* Linux re-parents before it sends the signal. */
+	sh->ppid_in_handler = getppid();
 	sh->got = sig;
 }
 
@@ -87,6 +89,8 @@ int main(void)
 	CHECK(sh->ppid_before == i, "its parent was the intermediate (%d)", sh->ppid_before);
 	CHECK(sh->got == SIGUSR1, "SIGUSR1 arrived when the parent died (got %d)", sh->got);
 	CHECK(sh->ppid_after != i, "and it was re-parented (ppid now %d)", sh->ppid_after);
+	CHECK(sh->ppid_in_handler != i && sh->ppid_in_handler > 0,
+	      "already when the handler ran (ppid %d there)", sh->ppid_in_handler);
 	/* If we are init, the orphan came to us. */
 	while (waitpid(-1, &status, WNOHANG) > 0)
 		;

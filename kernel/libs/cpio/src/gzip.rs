@@ -20,7 +20,7 @@ use miniz_oxide::inflate::core::{DecompressorOxide, decompress as inflate};
 
 use crate::{Error, ErrorKind, archive_end, crc32};
 
-const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+pub(crate) const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 /// Compression method "deflate", the only one RFC 1952 defines.
 const CM_DEFLATE: u8 = 8;
 const FHCRC: u8 = 1 << 1;
@@ -186,17 +186,12 @@ fn skip_cstr(data: &[u8], at: usize) -> Option<usize> {
     at.checked_add(nul)?.checked_add(1)
 }
 
-/// Inflates the gzip member at `start`, appending its output to `out`, and
-/// returns the position just past the member.
-fn gunzip_member(
-    data: &[u8],
-    start: usize,
-    out: &mut Vec<u8>,
-    limit: usize,
-) -> Result<usize, Error> {
+/// Checks the header of the gzip member at `start` (RFC 1952 section 2.3)
+/// and returns the position of its deflate data.
+pub(crate) fn member_header(data: &[u8], start: usize) -> Result<usize, Error> {
     let truncated = |at: usize| err(at, ErrorKind::Truncated);
 
-    // Fixed part (RFC 1952 section 2.3): ID1 ID2 CM FLG MTIME(4) XFL OS.
+    // Fixed part: ID1 ID2 CM FLG MTIME(4) XFL OS.
     let fixed_end = start.checked_add(10).ok_or(truncated(start))?;
     let fixed = data.get(start..fixed_end).ok_or(truncated(start))?;
     let (cm, flags) = match fixed {
@@ -234,25 +229,41 @@ fn gunzip_member(
         }
         pos = pos.checked_add(2).ok_or(truncated(pos))?;
     }
+    Ok(pos)
+}
 
-    let member_out_start = out.len();
-    let after_deflate = inflate_raw(data, pos, out, limit)?;
-
-    // Trailer: CRC-32 and size (mod 2^32) of the uncompressed data.
-    let crc = read_u32(data, after_deflate).ok_or(truncated(after_deflate))?;
-    let size_at = after_deflate
-        .checked_add(4)
-        .ok_or(truncated(after_deflate))?;
+/// Checks the trailer at `at` (the CRC-32 and the size modulo 2^32 of the
+/// uncompressed data) against what was produced; returns the position
+/// just past the member.
+pub(crate) fn check_trailer(data: &[u8], at: usize, crc: u32, size: usize) -> Result<usize, Error> {
+    let truncated = |at: usize| err(at, ErrorKind::Truncated);
+    let stored_crc = read_u32(data, at).ok_or(truncated(at))?;
+    let size_at = at.checked_add(4).ok_or(truncated(at))?;
     let isize = read_u32(data, size_at).ok_or(truncated(size_at))?;
-    let produced = out.get(member_out_start..).unwrap_or_default();
-    if crc32::crc32(produced) != crc {
-        return Err(err(after_deflate, ErrorKind::GzipCrc));
+    if crc != stored_crc {
+        return Err(err(at, ErrorKind::GzipCrc));
     }
     // ISIZE is the length modulo 2^32, so only the low bits are compared.
-    if produced.len() as u32 != isize {
+    if size as u32 != isize {
         return Err(err(size_at, ErrorKind::GzipSize));
     }
     size_at.checked_add(4).ok_or(truncated(size_at))
+}
+
+/// Inflates the gzip member at `start`, appending its output to `out`, and
+/// returns the position just past the member.
+fn gunzip_member(
+    data: &[u8],
+    start: usize,
+    out: &mut Vec<u8>,
+    limit: usize,
+) -> Result<usize, Error> {
+    let pos = member_header(data, start)?;
+    let member_out_start = out.len();
+    let after_deflate = inflate_raw(data, pos, out, limit)?;
+
+    let produced = out.get(member_out_start..).unwrap_or_default();
+    check_trailer(data, after_deflate, crc32::crc32(produced), produced.len())
 }
 
 /// Inflates the raw deflate stream starting at `start`, appending to `out`

@@ -35,10 +35,12 @@ extern crate alloc;
 
 mod crc32;
 mod gzip;
+mod stream;
 
 use core::fmt;
 
 pub use gzip::decompress;
+pub use stream::{Header, MAX_NAME, Sink, unpack};
 
 /// Length of a newc header, magic included.
 const HEADER_LEN: usize = 110;
@@ -165,6 +167,8 @@ pub enum ErrorKind {
     NameNotTerminated,
     /// The name is not valid UTF-8.
     NameNotUtf8,
+    /// A name is longer than [`MAX_NAME`].
+    NameTooLong,
     /// The input ends inside a header, name or data (or a size field points
     /// past the end).
     Truncated,
@@ -204,6 +208,7 @@ impl fmt::Display for Error {
             ErrorKind::BadAlignment => "header not aligned to four bytes",
             ErrorKind::NameNotTerminated => "name not NUL-terminated",
             ErrorKind::NameNotUtf8 => "name not UTF-8",
+            ErrorKind::NameTooLong => "name too long",
             ErrorKind::Truncated => "truncated",
             ErrorKind::MissingTrailer => "archive ends without TRAILER!!!",
             ErrorKind::BadChecksum => "bad data checksum",
@@ -420,7 +425,10 @@ fn parse_member(data: &[u8], pos: usize) -> Result<Member<'_>, Error> {
         check,
     ] = fields;
 
-    // The name, including its NUL.
+    // The name, including its NUL, no longer than Linux's `PATH_MAX`.
+    if namesize as usize > MAX_NAME {
+        return Err(err(header_end, ErrorKind::NameTooLong));
+    }
     let name_end = usize::try_from(namesize)
         .ok()
         .and_then(|n| header_end.checked_add(n))

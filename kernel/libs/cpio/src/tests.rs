@@ -145,6 +145,120 @@ fn sample() -> Vec<u8> {
 }
 
 fn collect(data: &[u8]) -> (Vec<Entry<'_>>, Option<Error>) {
+    let result = collect_only(data);
+    // Every plain input the tests parse is also streamed, whole and in
+    // small pieces: the results must agree.
+    if matches!(decompress(data, LIMIT), Ok(Cow::Borrowed(_))) {
+        let expected: Vec<Rec> = result.0.iter().map(Rec::from).collect();
+        let kind = result.1.map(|e| e.kind);
+        assert_eq!(streamed(data), (expected.clone(), kind), "streamed");
+        for piece in [1, 3, 7, 64] {
+            assert_eq!(
+                fed_in_pieces(data, piece),
+                (expected.clone(), kind),
+                "pieces of {piece}"
+            );
+        }
+    }
+    result
+}
+
+/// A member as a sink sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Rec {
+    name: std::string::String,
+    mode: u32,
+    uid: u32,
+    gid: u32,
+    mtime: u32,
+    rdev: (u32, u32),
+    data: Vec<u8>,
+}
+
+impl From<&Entry<'_>> for Rec {
+    fn from(e: &Entry<'_>) -> Self {
+        Rec {
+            name: e.name.into(),
+            mode: e.mode,
+            uid: e.uid,
+            gid: e.gid,
+            mtime: e.mtime,
+            rdev: (e.rdev_major, e.rdev_minor),
+            data: e.data.to_vec(),
+        }
+    }
+}
+
+/// Records the members it is given; only ended ones count.
+#[derive(Default)]
+struct Recorder {
+    done: Vec<Rec>,
+    open: Option<Rec>,
+}
+
+impl Sink for Recorder {
+    fn begin(&mut self, h: &Header<'_>) {
+        assert!(self.open.is_none(), "begin without end");
+        self.open = Some(Rec {
+            name: h.name.into(),
+            mode: h.mode,
+            uid: h.uid,
+            gid: h.gid,
+            mtime: h.mtime,
+            rdev: (h.rdev_major, h.rdev_minor),
+            data: Vec::new(),
+        });
+    }
+
+    fn data(&mut self, chunk: &[u8]) {
+        self.open
+            .as_mut()
+            .expect("data outside a member")
+            .data
+            .extend_from_slice(chunk);
+    }
+
+    fn end(&mut self) {
+        let rec = self.open.take().expect("end without begin");
+        self.done.push(rec);
+    }
+}
+
+fn streamed(image: &[u8]) -> (Vec<Rec>, Option<ErrorKind>) {
+    let mut r = Recorder::default();
+    let e = unpack(image, &mut r, LIMIT).err().map(|e| e.kind);
+    (r.done, e)
+}
+
+/// A plain archive fed to the stream parser `piece` bytes at a time.
+fn fed_in_pieces(data: &[u8], piece: usize) -> (Vec<Rec>, Option<ErrorKind>) {
+    let mut r = Recorder::default();
+    let mut p = stream::Parser::new();
+    for chunk in data.chunks(piece) {
+        if let Err(e) = p.feed(chunk, &mut r, false) {
+            return (r.done, Some(e.kind));
+        }
+    }
+    let e = p.finish(&mut r).err().map(|e| e.kind);
+    (r.done, e)
+}
+
+/// Streams `image` and checks the result against `decompress` and
+/// `entries`. When decompression fails, the stream must fail with the same
+/// error (it may have delivered members before).
+fn check_stream(image: &[u8]) {
+    let (recs, kind) = streamed(image);
+    match decompress(image, LIMIT) {
+        Ok(out) => {
+            let (v, e) = collect_only(&out);
+            let expected: Vec<Rec> = v.iter().map(Rec::from).collect();
+            assert_eq!((recs, kind), (expected, e.map(|e| e.kind)));
+        }
+        Err(e) => assert_eq!(kind, Some(e.kind)),
+    }
+}
+
+fn collect_only(data: &[u8]) -> (Vec<Entry<'_>>, Option<Error>) {
     let mut ok = Vec::new();
     let mut error = None;
     for item in entries(data) {
@@ -386,14 +500,14 @@ fn bad_headers() {
 #[test]
 fn huge_sizes_are_truncation_errors() {
     let good = Writer::new().file("a", 0o644, b"1").trailer().finish();
-    for field in [6usize, 11] {
+    for (field, kind) in [(6usize, ErrorKind::Truncated), (11, ErrorKind::NameTooLong)] {
         // filesize, namesize
         let mut bad = good.clone();
         let at = 6 + field * 8;
         bad[at..at + 8].copy_from_slice(b"ffffffff");
         let (v, e) = collect(&bad);
         assert!(v.is_empty());
-        assert_eq!(e.map(|e| e.kind), Some(ErrorKind::Truncated));
+        assert_eq!(e.map(|e| e.kind), Some(kind));
     }
 }
 
@@ -525,6 +639,7 @@ fn gunzip_with_every_header_flag() {
     let data = sample();
     for flags in 0..32u8 {
         let gz = gzip_member(&data, flags);
+        check_stream(&gz);
         let out = decompress(&gz, LIMIT).unwrap();
         assert_eq!(&out[..], &data[..], "flags {flags:#x}");
         assert_eq!(collect(&out).0.len(), 6);
@@ -539,6 +654,7 @@ fn concatenated_members_and_padding() {
     gz.extend_from_slice(&[0; 7]);
     gz.extend_from_slice(&gzip_member(&b, 0));
     gz.extend_from_slice(&[0; 3]);
+    check_stream(&gz);
     let out = decompress(&gz, LIMIT).unwrap();
     let (v, e) = collect(&out);
     assert_eq!(e, None);
@@ -550,6 +666,7 @@ fn concatenated_members_and_padding() {
     let odd = b"xyz";
     let mut gz = gzip_member(odd, 0);
     gz.extend_from_slice(&gzip_member(&b, 0));
+    check_stream(&gz);
     let out = decompress(&gz, LIMIT).unwrap();
     assert_eq!(&out[..4], b"xyz\0");
     assert_eq!(&out[4..], &b[..]);
@@ -572,6 +689,7 @@ fn plain_archive_then_compressed_one() {
     image.extend_from_slice(&gzip_member(&main, 0));
     // And a plain archive after the compressed one.
     image.extend_from_slice(&Writer::new().file("late", 0o644, b"z").trailer().finish());
+    check_stream(&image);
 
     let out = decompress(&image, LIMIT).unwrap();
     assert!(matches!(out, Cow::Owned(_)));
@@ -593,6 +711,7 @@ fn damaged_plain_piece_after_member_is_passed_through() {
     let main = Writer::new().file("a", 0o644, b"1").trailer().finish();
     let mut image = gzip_member(&main, 0);
     image.extend_from_slice(b"0707junk");
+    check_stream(&image);
     let out = decompress(&image, LIMIT).unwrap();
     let (v, e) = collect(&out);
     assert_eq!(names(&v), vec!["a"]);
@@ -685,6 +804,7 @@ fn gzip_truncation_at_every_offset() {
     let gz = gzip_member(&data, FEXTRA_FLAG | FNAME_FLAG | FCOMMENT_FLAG | FHCRC_FLAG);
     for cut in 2..gz.len() {
         assert!(decompress(&gz[..cut], LIMIT).is_err(), "cut {cut}");
+        check_stream(&gz[..cut]);
     }
     // Cutting before the magic leaves plain (junk) input, passed through.
     assert!(decompress(&gz[..1], LIMIT).is_ok());
@@ -710,5 +830,49 @@ fn mutated_gzip_never_panics() {
         if let Ok(out) = decompress(&bad, 1 << 20) {
             let _ = collect(&out);
         }
+        // Damage may show in the archive before the gzip trailer reveals
+        // it, so only agreement on success is required.
+        let (recs, kind) = streamed(&bad);
+        if let Ok(out) = decompress(&bad, LIMIT) {
+            let (v, e) = collect_only(&out);
+            let expected: Vec<Rec> = v.iter().map(Rec::from).collect();
+            assert_eq!((recs, kind), (expected, e.map(|e| e.kind)));
+        }
     }
+}
+
+#[test]
+fn streaming_a_large_member_in_bounded_memory() {
+    // Larger than the inflate window many times over, with a file that
+    // spans window boundaries: the stream delivers it intact.
+    let big: Vec<u8> = (0..1_000_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    let data = Writer::new()
+        .dir("d")
+        .file("d/big", 0o644, &big)
+        .file("d/small", 0o600, b"x")
+        .trailer()
+        .finish();
+    let gz = gzip_member(&data, 0);
+    check_stream(&gz);
+    let (recs, e) = streamed(&gz);
+    assert_eq!(e, None);
+    assert_eq!(recs.len(), 3);
+    assert_eq!(recs[1].data, big);
+
+    // The output limit counts every member.
+    let mut r = Recorder::default();
+    let e = unpack(&gz, &mut r, data.len() - 1).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::TooLarge);
+}
+
+#[test]
+fn streamed_names_are_bounded() {
+    let long = "n".repeat(MAX_NAME);
+    let data = Writer::new().file(&long, 0o644, b"").trailer().finish();
+    assert_eq!(streamed(&data).1, Some(ErrorKind::NameTooLong));
+    let ok = "n".repeat(MAX_NAME - 1);
+    let data = Writer::new().file(&ok, 0o644, b"").trailer().finish();
+    assert_eq!(streamed(&data).1, None);
 }

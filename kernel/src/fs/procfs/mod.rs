@@ -462,7 +462,9 @@ impl Inode for ProcInode {
         return_errno!(EACCES)
     }
 
-    fn lookup(&self, name: &str) -> Result<Arc<dyn Inode>> {
+    fn lookup(&self, name: &[u8]) -> Result<Arc<dyn Inode>> {
+        // Every procfs name is ASCII.
+        let name = core::str::from_utf8(name).map_err(|_| Error::new(ENOENT))?;
         let node = match self.node {
             Node::Root => match name {
                 "self" => Node::SelfLink,
@@ -543,18 +545,18 @@ impl Inode for ProcInode {
         Some(root.child(node))
     }
 
-    fn create(&self, _name: &str, _kind: InodeType, _mode: u32) -> Result<Arc<dyn Inode>> {
+    fn create(&self, _name: &[u8], _kind: InodeType, _mode: u32) -> Result<Arc<dyn Inode>> {
         match self.kind() {
             InodeType::Dir => return_errno!(EACCES),
             _ => return_errno!(ENOTDIR),
         }
     }
 
-    fn symlink(&self, name: &str, _target: &str) -> Result<Arc<dyn Inode>> {
+    fn symlink(&self, name: &[u8], _target: &[u8]) -> Result<Arc<dyn Inode>> {
         self.create(name, InodeType::Symlink, 0o777)
     }
 
-    fn readdir(&self) -> Result<Vec<(String, u64, InodeType)>> {
+    fn readdir(&self) -> Result<Vec<(Vec<u8>, u64, InodeType)>> {
         let mut out = Vec::new();
         match self.node {
             Node::Root => {
@@ -615,18 +617,21 @@ impl Inode for ProcInode {
             }
             _ => return_errno!(ENOTDIR),
         }
-        Ok(out)
+        Ok(out
+            .into_iter()
+            .map(|(name, ino, kind): (String, u64, InodeType)| (name.into_bytes(), ino, kind))
+            .collect())
     }
 
-    fn read_link(&self) -> Result<String> {
+    fn read_link(&self) -> Result<Vec<u8>> {
         match self.node {
             Node::SelfLink => {
                 let t = crate::process::try_current_thread().ok_or(Error::new(ENOENT))?;
-                Ok(t.process().pid().to_string())
+                Ok(t.process().pid().to_string().into_bytes())
             }
             Node::ThreadSelfLink => {
                 let t = crate::process::try_current_thread().ok_or(Error::new(ENOENT))?;
-                Ok(format!("{}/task/{}", t.process().pid(), t.tid()))
+                Ok(format!("{}/task/{}", t.process().pid(), t.tid()).into_bytes())
             }
             Node::Entry { pid, tid, entry } if entry.kind() == InodeType::Symlink => {
                 let (p, _) = target(pid, tid)?;
@@ -643,19 +648,19 @@ impl Inode for ProcInode {
         }
     }
 
-    fn unlink(&self, _name: &str) -> Result<()> {
+    fn unlink(&self, _name: &[u8]) -> Result<()> {
         return_errno!(EPERM)
     }
 
-    fn rmdir(&self, _name: &str) -> Result<()> {
+    fn rmdir(&self, _name: &[u8]) -> Result<()> {
         return_errno!(EPERM)
     }
 
-    fn link(&self, _name: &str, _target: &Arc<dyn Inode>) -> Result<()> {
+    fn link(&self, _name: &[u8], _target: &Arc<dyn Inode>) -> Result<()> {
         return_errno!(EPERM)
     }
 
-    fn rename(&self, _old: &str, _new_dir: &Arc<dyn Inode>, _new: &str) -> Result<()> {
+    fn rename(&self, _old: &[u8], _new_dir: &Arc<dyn Inode>, _new: &[u8]) -> Result<()> {
         return_errno!(EPERM)
     }
 
@@ -673,8 +678,10 @@ impl Inode for ProcInode {
         let writing = oflags & flags::O_ACCMODE != flags::O_RDONLY || oflags & flags::O_TRUNC != 0;
         if writing {
             // Tunables are root's (mode 0644); everything else is read-only.
-            let root = crate::process::try_current_thread()
-                .is_some_and(|t| t.process().credentials().euid == 0);
+            // Linux's sysctl `test_perm` looks at the effective uid itself,
+            // not at a capability.
+            let root =
+                crate::process::try_current_thread().is_some_and(|t| t.credentials().euid == 0);
             if setter.is_none() || !root {
                 return Some(Err(Error::new(EACCES)));
             }
@@ -685,7 +692,7 @@ impl Inode for ProcInode {
                 data: Mutex::new(data),
                 pos: Mutex::new(0),
                 flags: AtomicU32::new(oflags & !flags::O_CLOEXEC),
-                path: self.path(),
+                path: self.path().into_bytes(),
                 inode,
                 setter: setter.filter(|_| writing),
                 lock: crate::fs::lock::FileLockHandle::new(),
@@ -710,7 +717,7 @@ pub struct ProcFile {
     data: Mutex<Vec<u8>>,
     pos: Mutex<u64>,
     flags: AtomicU32,
-    path: String,
+    path: Vec<u8>,
     inode: Arc<dyn Inode>,
     /// For a tunable opened for writing: what takes a written value.
     setter: Option<Setter>,
@@ -764,6 +771,10 @@ impl FileLike for ProcFile {
     }
 
     fn seek(&self, pos: SeekFrom) -> Result<u64> {
+        // Like Linux's `seq_lseek`: no SEEK_END, the end is not known.
+        if let SeekFrom::End(_) = pos {
+            return_errno!(EINVAL);
+        }
         let mut cur = self.pos.lock();
         let len = self.data.lock().len() as u64;
         *cur = crate::fs::file::seek_target(*cur, pos, len)?;
@@ -787,7 +798,7 @@ impl FileLike for ProcFile {
         Some(&self.inode)
     }
 
-    fn path(&self) -> Option<String> {
+    fn path(&self) -> Option<Vec<u8>> {
         Some(self.path.clone())
     }
 

@@ -1,7 +1,7 @@
 //! The per-process files: `/proc/<pid>/...` and `/proc/<pid>/task/<tid>/...`.
 
 use alloc::format;
-use alloc::string::{String, ToString};
+use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt::Write;
@@ -30,12 +30,14 @@ pub(super) enum PidEntry {
     Stat,
     Statm,
     Status,
+    Syscall,
     Task,
+    Wchan,
 }
 
 impl PidEntry {
     /// Entries of `/proc/<pid>`, in listing order.
-    const PROCESS: [PidEntry; 13] = [
+    const PROCESS: [PidEntry; 15] = [
         PidEntry::Cmdline,
         PidEntry::Comm,
         PidEntry::Cwd,
@@ -48,7 +50,9 @@ impl PidEntry {
         PidEntry::Stat,
         PidEntry::Statm,
         PidEntry::Status,
+        PidEntry::Syscall,
         PidEntry::Task,
+        PidEntry::Wchan,
     ];
 
     pub(super) fn name(self) -> &'static str {
@@ -65,7 +69,9 @@ impl PidEntry {
             PidEntry::Stat => "stat",
             PidEntry::Statm => "statm",
             PidEntry::Status => "status",
+            PidEntry::Syscall => "syscall",
             PidEntry::Task => "task",
+            PidEntry::Wchan => "wchan",
         }
     }
 
@@ -114,13 +120,52 @@ pub(super) fn generate(
         PidEntry::Stat => stat(&Info::gather(p, thread)).into_bytes(),
         PidEntry::Statm => statm(&Info::gather(p, thread)).into_bytes(),
         PidEntry::Status => status(&Info::gather(p, thread)).into_bytes(),
+        PidEntry::Syscall => syscall(p, thread).into_bytes(),
+        PidEntry::Wchan => wchan(p, thread).into_bytes(),
         PidEntry::Cwd | PidEntry::Exe | PidEntry::Root => return_errno!(EINVAL),
         PidEntry::Fd | PidEntry::Task => return_errno!(EISDIR),
     })
 }
 
+/// `syscall`: the system call the thread (the main thread, for a process)
+/// is in, as Linux shows it: the number in decimal, then the six arguments,
+/// the stack pointer and the instruction pointer in hex (a thread reading
+/// its own file sees that `read`); `-1 sp pc` outside system calls.
+fn syscall(p: &Arc<Process>, thread: Option<&Arc<Thread>>) -> String {
+    let Some(t) = thread.cloned().or_else(|| p.main_thread()) else {
+        return String::from("-1 0x0 0x0\n");
+    };
+    match t.syscall() {
+        Some([nr, rest @ ..]) => {
+            let mut out = format!("{nr}");
+            for v in rest {
+                out.push_str(&format!(" {v:#x}"));
+            }
+            out.push('\n');
+            out
+        }
+        None => String::from("-1 0x0 0x0\n"),
+    }
+}
+
+/// `wchan`: where the thread (the main thread, for a process) sleeps.
+/// Linux names the kernel function; this kernel gives the source location
+/// of the wait (`file:line`), which says more. `0` when it is not asleep in
+/// a wait queue or on a mutex. No newline, as on Linux.
+fn wchan(p: &Arc<Process>, thread: Option<&Arc<Thread>>) -> String {
+    thread
+        .cloned()
+        .or_else(|| p.main_thread())
+        .and_then(|t| t.task())
+        .and_then(|t| t.wait_site())
+        .map_or_else(
+            || String::from("0"),
+            |l| format!("{}:{}", l.file(), l.line()),
+        )
+}
+
 /// The target of a per-process symbolic link.
-pub(super) fn read_link(p: &Arc<Process>, entry: PidEntry) -> Result<String> {
+pub(super) fn read_link(p: &Arc<Process>, entry: PidEntry) -> Result<Vec<u8>> {
     // Like Linux: a zombie has given up its files and address space.
     if p.is_zombie() {
         return_errno!(ENOENT);
@@ -132,21 +177,21 @@ pub(super) fn read_link(p: &Arc<Process>, entry: PidEntry) -> Result<String> {
                 return_errno!(ENOENT);
             }
             let fs = super::lock_bounded(&p.fs())?.clone();
-            let abs = absolute(&exe, &fs.cwd_path);
+            let abs = absolute(exe.as_bytes(), &fs.cwd_path);
             // Linux shows the executable itself, not the link it was run by.
             Ok(realpath(&fs, &abs).unwrap_or(abs))
         }
         PidEntry::Cwd => Ok(super::lock_bounded(&p.fs())?.cwd_path.clone()),
-        PidEntry::Root => Ok("/".to_string()),
+        PidEntry::Root => Ok(b"/".to_vec()),
         _ => return_errno!(EINVAL),
     }
 }
 
 /// What `/proc/<pid>/fd/<n>` points to, for `file` open in `p`.
-pub(super) fn describe_file(p: &Process, file: &Arc<dyn FileLike>) -> Result<String> {
+pub(super) fn describe_file(p: &Process, file: &Arc<dyn FileLike>) -> Result<Vec<u8>> {
     if let Some(path) = file.path() {
-        if path.starts_with('/') {
-            return Ok(absolute(&path, "/"));
+        if path.starts_with(b"/") {
+            return Ok(absolute(&path, b"/"));
         }
         // Opened by a relative name: the best guess is the current
         // working directory.
@@ -154,59 +199,60 @@ pub(super) fn describe_file(p: &Process, file: &Arc<dyn FileLike>) -> Result<Str
         return Ok(absolute(&path, &cwd));
     }
     if let Some(tty) = file.as_any().downcast_ref::<crate::fs::tty::TtyFile>() {
-        return Ok(tty.tty().name());
+        return Ok(tty.tty().name().into_bytes());
     }
     let m = file.metadata();
     Ok(match m.kind {
         InodeType::Fifo => format!("pipe:[{}]", m.ino),
         InodeType::Socket => format!("socket:[{}]", m.ino),
         _ => format!("anon_inode:[{}]", m.ino),
-    })
+    }
+    .into_bytes())
 }
 
 /// `path` made absolute against `cwd`, with `.`, `..` and repeated slashes
 /// removed (lexically).
-pub(super) fn absolute(path: &str, cwd: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    let full = if path.starts_with('/') {
-        path.to_string()
+pub(super) fn absolute(path: &[u8], cwd: &[u8]) -> Vec<u8> {
+    let mut parts: Vec<&[u8]> = Vec::new();
+    let base = if path.starts_with(b"/") {
+        &b""[..]
     } else {
-        format!("{cwd}/{path}")
+        cwd
     };
-    for comp in full.split('/') {
+    for comp in crate::fs::components(base).chain(crate::fs::components(path)) {
         match comp {
-            "" | "." => {}
-            ".." => {
+            b"." => {}
+            b".." => {
                 parts.pop();
             }
             c => parts.push(c),
         }
     }
-    format!("/{}", parts.join("/"))
+    crate::fs::join_absolute(&parts)
 }
 
 /// Resolves every symbolic link in the absolute, normalised `path`
 /// (`realpath(3)`), or `None` if some component does not resolve.
-fn realpath(fs: &FsContext, path: &str) -> Option<String> {
-    let mut resolved = String::new();
-    let mut rest: Vec<String> = path
-        .split('/')
-        .filter(|c| !c.is_empty())
+fn realpath(fs: &FsContext, path: &[u8]) -> Option<Vec<u8>> {
+    let mut resolved: Vec<u8> = Vec::new();
+    let mut rest: Vec<Vec<u8>> = crate::fs::components(path)
         .rev()
-        .map(String::from)
+        .map(|c| c.to_vec())
         .collect();
     let mut links = 0;
     while let Some(comp) = rest.pop() {
-        match comp.as_str() {
-            "." => continue,
-            ".." => {
-                let cut = resolved.rfind('/').unwrap_or(0);
+        match comp.as_slice() {
+            b"." => continue,
+            b".." => {
+                let cut = resolved.iter().rposition(|&b| b == b'/').unwrap_or(0);
                 resolved.truncate(cut);
                 continue;
             }
             _ => {}
         }
-        let candidate = format!("{resolved}/{comp}");
+        let mut candidate = resolved.clone();
+        candidate.push(b'/');
+        candidate.extend_from_slice(&comp);
         let node = fs.lookup(None, &candidate, false).ok()?;
         if node.metadata().kind != InodeType::Symlink {
             resolved = candidate;
@@ -223,19 +269,13 @@ fn realpath(fs: &FsContext, path: &str) -> Option<String> {
             return None;
         }
         let target = node.read_link().ok()?;
-        if target.starts_with('/') {
+        if target.starts_with(b"/") {
             resolved.clear();
         }
-        rest.extend(
-            target
-                .split('/')
-                .filter(|c| !c.is_empty())
-                .rev()
-                .map(String::from),
-        );
+        rest.extend(crate::fs::components(&target).rev().map(|c| c.to_vec()));
     }
     Some(if resolved.is_empty() {
-        "/".to_string()
+        b"/".to_vec()
     } else {
         resolved
     })
@@ -273,6 +313,10 @@ struct Info {
     exit_code: u32,
     zombie: bool,
     mem: MemUsage,
+    caps: crate::process::credentials::Capabilities,
+    /// The scheduling attributes of the thread (the main one for a
+    /// process).
+    sched: crate::process::sched::SchedAttr,
 }
 
 /// Address-space sizes in bytes.
@@ -345,7 +389,8 @@ impl Info {
                 }
             }
         }
-        let creds = p.credentials();
+        // A thread's own files show its own credentials.
+        let creds = thread.map_or_else(|| p.credentials(), |t| t.credentials());
         let children_ticks = ticks(*p.children_time_lock());
         let mem = if zombie {
             MemUsage::default()
@@ -385,6 +430,8 @@ impl Info {
             exit_code: p.exit_status().map_or(0, |s| s.wait_status()),
             zombie,
             mem,
+            caps: creds.caps,
+            sched: main.as_ref().map(|t| t.sched_attr()).unwrap_or_default(),
         }
     }
 
@@ -453,7 +500,9 @@ fn stat(i: &Info) -> String {
     // priority nice num_threads itrealvalue starttime vsize rss rsslim
     let _ = write!(
         s,
-        "20 0 {} 0 {} {} {} {} ",
+        "{} {} {} 0 {} {} {} {} ",
+        i.sched.proc_priority(),
+        i.sched.nice,
         i.threads,
         i.start_ticks,
         i.mem.size,
@@ -472,12 +521,14 @@ fn stat(i: &Info) -> String {
     // cguest_time
     let _ = write!(
         s,
-        "{} {} {} {} 0 0 0 {} 0 0 0 0 0 0 ",
+        "{} {} {} {} 0 0 0 {} 0 {} {} 0 0 0 ",
         i.pending & 0xffff_ffff,
         i.blocked & 0xffff_ffff,
         i.ignored & 0xffff_ffff,
         i.caught & 0xffff_ffff,
-        i.exit_signal
+        i.exit_signal,
+        i.sched.rt_priority,
+        i.sched.policy
     );
     // start_data end_data start_brk arg_start arg_end env_start env_end
     // exit_code
@@ -547,13 +598,16 @@ fn status(i: &Info) -> String {
     let _ = writeln!(s, "SigBlk:\t{:016x}", i.blocked);
     let _ = writeln!(s, "SigIgn:\t{:016x}", i.ignored);
     let _ = writeln!(s, "SigCgt:\t{:016x}", i.caught);
-    // Root has every capability (the 41 Linux 6.1 knows).
-    let caps: u64 = if i.uid == 0 { (1 << 41) - 1 } else { 0 };
-    let _ = writeln!(s, "CapInh:\t{:016x}", 0);
-    let _ = writeln!(s, "CapPrm:\t{caps:016x}");
-    let _ = writeln!(s, "CapEff:\t{caps:016x}");
-    let _ = writeln!(s, "CapBnd:\t{:016x}", (1u64 << 41) - 1);
-    let _ = writeln!(s, "CapAmb:\t{:016x}", 0);
+    let c = &i.caps;
+    for (name, set) in [
+        ("CapInh", c.inheritable),
+        ("CapPrm", c.permitted),
+        ("CapEff", c.effective),
+        ("CapBnd", c.bounding),
+        ("CapAmb", c.ambient),
+    ] {
+        let _ = writeln!(s, "{name}:\t{:016x}", set.bits());
+    }
     let _ = writeln!(s, "NoNewPrivs:\t0");
     let _ = writeln!(s, "Seccomp:\t0");
     let _ = writeln!(s, "Cpus_allowed:\t1");

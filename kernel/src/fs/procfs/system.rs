@@ -27,15 +27,17 @@ pub(super) fn meminfo() -> String {
     let free = (ostd::mm::free_frames() as u64 * page_kb).min(total);
     let (heap_used, _heap_size) = ostd::mm::heap_stats();
     let slab = (heap_used as u64 / 1024).min(total - free);
-    // Everything in use that is not the kernel heap is counted as process
-    // memory; page-cache pages of the RAM file system are not told apart.
-    let anon = total - free - slab;
+    // The RAM file systems' pages are `Shmem` (and `Cached`, as Linux
+    // counts tmpfs); everything else in use that is not the kernel heap is
+    // counted as process memory.
+    let shmem = (crate::vm::shmem_pages() * page_kb).min(total - free - slab);
+    let anon = total - free - slab - shmem;
     let lines: [(&str, u64); 40] = [
         ("MemTotal", total),
         ("MemFree", free),
         ("MemAvailable", free),
         ("Buffers", 0),
-        ("Cached", 0),
+        ("Cached", shmem),
         ("SwapCached", 0),
         ("Active", anon),
         ("Inactive", 0),
@@ -51,7 +53,7 @@ pub(super) fn meminfo() -> String {
         ("Writeback", 0),
         ("AnonPages", anon),
         ("Mapped", 0),
-        ("Shmem", 0),
+        ("Shmem", shmem),
         ("KReclaimable", 0),
         ("Slab", slab),
         ("SReclaimable", 0),

@@ -31,11 +31,15 @@ fn read(root: &Arc<dyn Inode>, path: &str) -> String {
 fn walk(root: &Arc<dyn Inode>, path: &str) -> Arc<dyn Inode> {
     path.split('/')
         .filter(|c| !c.is_empty())
-        .fold(root.clone(), |dir, c| dir.lookup(c).unwrap())
+        .fold(root.clone(), |dir, c| dir.lookup(c.as_bytes()).unwrap())
 }
 
 fn names(dir: &Arc<dyn Inode>) -> Vec<String> {
-    dir.readdir().unwrap().into_iter().map(|e| e.0).collect()
+    dir.readdir()
+        .unwrap()
+        .into_iter()
+        .map(|e| String::from_utf8(e.0).unwrap())
+        .collect()
 }
 
 #[ktest]
@@ -56,23 +60,23 @@ fn procfs_root_listing() {
     let m = root.metadata();
     assert_eq!((m.kind, m.dev, m.mode), (InodeType::Dir, PROC_DEV, 0o555));
     assert_eq!(root.fs_stats().magic, 0x9fa0);
-    assert_eq!(root.lookup("nonexistent").err().unwrap().errno(), ENOENT);
-    assert_eq!(root.lookup("0").err().unwrap().errno(), ENOENT);
+    assert_eq!(root.lookup(b"nonexistent").err().unwrap().errno(), ENOENT);
+    assert_eq!(root.lookup(b"0").err().unwrap().errno(), ENOENT);
     assert_eq!(
-        root.create("x", InodeType::File, 0o644)
+        root.create(b"x", InodeType::File, 0o644)
             .err()
             .unwrap()
             .errno(),
         EACCES
     );
     // No user thread runs a ktest: `self` has nothing to point to.
-    let me = root.lookup("self").unwrap();
+    let me = root.lookup(b"self").unwrap();
     assert_eq!(me.metadata().kind, InodeType::Symlink);
     assert_eq!(me.read_link().err().unwrap().errno(), ENOENT);
     // Inode numbers are stable and distinct.
-    let a = root.lookup("meminfo").unwrap().metadata().ino;
-    let b = root.lookup("meminfo").unwrap().metadata().ino;
-    let c = root.lookup("uptime").unwrap().metadata().ino;
+    let a = root.lookup(b"meminfo").unwrap().metadata().ino;
+    let b = root.lookup(b"meminfo").unwrap().metadata().ino;
+    let c = root.lookup(b"uptime").unwrap().metadata().ino;
     assert_eq!(a, b);
     assert_ne!(a, c);
 }
@@ -116,7 +120,7 @@ fn procfs_meminfo() {
 #[ktest]
 fn procfs_file_semantics() {
     let root = new_root();
-    let node = root.lookup("version").unwrap();
+    let node = root.lookup(b"version").unwrap();
     let m = node.metadata();
     assert_eq!(
         (m.kind, m.mode, m.size, m.dev),
@@ -136,7 +140,7 @@ fn procfs_file_semantics() {
         .unwrap();
     assert_eq!(file.status_flags(), flags::O_RDONLY);
     assert_eq!(file.metadata().ino, m.ino);
-    assert_eq!(file.path().unwrap(), "/proc/version");
+    assert_eq!(file.path().unwrap(), b"/proc/version");
     let mut head = [0u8; 6];
     assert_eq!(file.read(&mut head).unwrap(), 6);
     assert_eq!(&head, b"Linux ");
@@ -148,7 +152,11 @@ fn procfs_file_semantics() {
     assert_eq!(file.seek(SeekFrom::Start(0)).unwrap(), 0);
     assert_eq!(file.read(&mut head).unwrap(), 6);
     assert_eq!(file.write(b"x").err().unwrap().errno(), EBADF);
-    let end = file.seek(SeekFrom::End(0)).unwrap();
+    // As Linux's `seq_lseek`: no SEEK_END; the end is found by reading.
+    assert_eq!(file.seek(SeekFrom::End(0)).err().unwrap().errno(), EINVAL);
+    let mut all = [0u8; 4096];
+    let end = file.read_at(0, &mut all).unwrap() as u64;
+    assert_eq!(file.seek(SeekFrom::Start(end)).unwrap(), end);
     assert_eq!(file.read(&mut rest).unwrap(), 0);
     assert_eq!(file.read_at(end - 1, &mut rest).unwrap(), 1);
     assert_eq!(rest[0], b'\n');
@@ -186,7 +194,7 @@ fn procfs_sys_tree() {
     let sys = kernel.parent().unwrap();
     assert_eq!(
         sys.metadata().ino,
-        root.lookup("sys").unwrap().metadata().ino
+        root.lookup(b"sys").unwrap().metadata().ino
     );
     assert!(Arc::ptr_eq(&sys.parent().unwrap(), &root));
     assert!(names(&kernel).iter().any(|n| n == "hostname"));
@@ -198,7 +206,7 @@ fn test_process() -> Arc<Process> {
     let fs = FsContext {
         root: crate::fs::ramfs::RamInode::new_root(),
         cwd: crate::fs::ramfs::RamInode::new_root(),
-        cwd_path: "/tmp".to_string(),
+        cwd_path: b"/tmp".to_vec(),
         umask: 0o027,
     };
     let p = ProcessBuilder::new()
@@ -220,7 +228,7 @@ fn test_process() -> Arc<Process> {
             addr: Some((layout::STACK_TOP - 4 * 4096, true)),
         })
         .unwrap();
-    let null = crate::fs::devfs::new_root().lookup("null").unwrap();
+    let null = crate::fs::devfs::new_root().lookup(b"null").unwrap();
     let null = null.open_special(flags::O_RDWR).unwrap().unwrap();
     let (r, _w) = crate::fs::pipe::new_pipe(0);
     let pipe_ino = r.metadata().ino;
@@ -239,7 +247,7 @@ fn procfs_process_files() {
     let root = new_root();
     let p = test_process();
     let pid = p.pid();
-    let dir = root.lookup(&pid.to_string()).unwrap();
+    let dir = root.lookup(pid.to_string().as_bytes()).unwrap();
     assert!(names(&root).contains(&pid.to_string()));
     let entries = names(&dir);
     for n in [
@@ -274,27 +282,27 @@ fn procfs_process_files() {
     assert_eq!(line.find('[').unwrap(), 73);
 
     let cwd = walk(&root, &format!("{base}/cwd"));
-    assert_eq!(cwd.read_link().unwrap(), "/tmp");
+    assert_eq!(cwd.read_link().unwrap(), b"/tmp");
     let fd = walk(&root, &format!("{base}/fd"));
     assert_eq!(names(&fd), ["0", "1"]);
-    assert_eq!(fd.lookup("0").unwrap().read_link().unwrap(), "/dev/null");
-    let pipe = fd.lookup("1").unwrap().read_link().unwrap();
+    assert_eq!(fd.lookup(b"0").unwrap().read_link().unwrap(), b"/dev/null");
+    let pipe = String::from_utf8(fd.lookup(b"1").unwrap().read_link().unwrap()).unwrap();
     assert!(pipe.starts_with("pipe:[") && pipe.ends_with(']'));
-    assert_eq!(fd.lookup("2").err().unwrap().errno(), ENOENT);
+    assert_eq!(fd.lookup(b"2").err().unwrap().errno(), ENOENT);
     assert!(Arc::ptr_eq(&fd.parent().unwrap().parent().unwrap(), &root));
     assert!(names(&walk(&root, &format!("{base}/task"))).is_empty());
 
     // Once the process is gone, its directory is too.
     drop(p);
-    assert_eq!(root.lookup(&base).err().unwrap().errno(), ENOENT);
-    assert_eq!(dir.lookup("stat").err().unwrap().errno(), ENOENT);
+    assert_eq!(root.lookup(base.as_bytes()).err().unwrap().errno(), ENOENT);
+    assert_eq!(dir.lookup(b"stat").err().unwrap().errno(), ENOENT);
 }
 
 #[ktest]
 fn procfs_path_helpers() {
-    assert_eq!(pid::absolute("a/./b/../c", "/x/y"), "/x/y/a/c");
-    assert_eq!(pid::absolute("/../a//b/", "/x"), "/a/b");
-    assert_eq!(pid::absolute("..", "/"), "/");
+    assert_eq!(pid::absolute(b"a/./b/../c", b"/x/y"), b"/x/y/a/c");
+    assert_eq!(pid::absolute(b"/../a//b/", b"/x"), b"/a/b");
+    assert_eq!(pid::absolute(b"..", b"/"), b"/");
     assert_eq!(parse_number("12"), Some(12));
     assert_eq!(parse_number("012"), None);
     assert_eq!(parse_number("+1"), None);

@@ -662,8 +662,11 @@ impl Tty {
         match cmd {
             TIOCSCTTY => {
                 let t = crate::process::current_thread()?;
-                if !self.maybe_acquire(t.process(), arg == 1 && t.process().credentials().euid == 0)
-                {
+                // Stealing another session's terminal needs CAP_SYS_ADMIN.
+                let steal = arg == 1
+                    && t.credentials()
+                        .has_cap(linux_raw_sys::general::CAP_SYS_ADMIN);
+                if !self.maybe_acquire(t.process(), steal) {
                     return_errno!(EPERM);
                 }
                 Ok(0)

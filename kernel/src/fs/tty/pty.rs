@@ -173,7 +173,7 @@ pub fn controlling_tty(sid: Pid) -> Option<Arc<Tty>> {
 /// is the inode opened (for `fstat`). `ENOSPC` at [`PTY_MAX`] - 1 pairs.
 pub fn open_master(oflags: u32, node: Arc<dyn Inode>) -> Result<Arc<dyn FileLike>> {
     let cred = crate::process::current_thread()
-        .map(|t| t.process().credentials())
+        .map(|t| t.credentials())
         .ok();
     let mut table = PTYS.lock();
     if table.len() + 1 >= PTY_MAX {
@@ -201,7 +201,7 @@ pub fn open_master(oflags: u32, node: Arc<dyn Inode>) -> Result<Arc<dyn FileLike
         sigio: SigioList::new(),
         attrs: Mutex::new(NodeAttrs {
             mode: 0o620,
-            uid: cred.map_or(0, |c| c.euid),
+            uid: cred.map_or(0, |c| c.fsuid),
             gid: 5, // tty
             ctime: ostd::timer::wall_clock(),
         }),
@@ -603,7 +603,7 @@ mod test {
 
     #[ktest]
     fn pair_moves_data_and_hangs_up() {
-        let node = crate::fs::devfs::new_root().lookup("ptmx").unwrap();
+        let node = crate::fs::devfs::new_root().lookup(b"ptmx").unwrap();
         let master = open_master(linux_raw_sys::general::O_RDWR, node).unwrap();
         let pty = master
             .as_any()

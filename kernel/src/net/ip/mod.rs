@@ -441,6 +441,24 @@ pub fn check_local(addr: IpAddress) -> Result<Option<IpAddress>> {
     }
 }
 
+/// The first port anyone may bind (Linux's default
+/// `net.ipv4.ip_unprivileged_port_start`).
+const UNPRIVILEGED_PORT_START: u16 = 1024;
+
+/// `EACCES` for binding a port below 1024 without `CAP_NET_BIND_SERVICE`
+/// (checked after the address and before the socket's state, as Linux's
+/// `__inet_bind`).
+pub fn check_bind_port(port: u16) -> Result<()> {
+    if port != 0
+        && port < UNPRIVILEGED_PORT_START
+        && !crate::process::credentials::current()
+            .has_cap(linux_raw_sys::general::CAP_NET_BIND_SERVICE)
+    {
+        return_errno!(EACCES);
+    }
+    Ok(())
+}
+
 /// A destination: the unspecified address means this machine, as on
 /// Linux; `ENETUNREACH` for an address no interface reaches (there is
 /// only the loopback interface) or of the other family.

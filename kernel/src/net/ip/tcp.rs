@@ -309,6 +309,7 @@ impl Socket for TcpSocket {
             return_errno!(EAFNOSUPPORT);
         };
         let addr = check_local(ep.addr)?;
+        super::check_bind_port(ep.port)?;
         let reuse = self.opts.reuseaddr();
         // Lock order everywhere: the stack, then the socket.
         with_stack(|stack| {

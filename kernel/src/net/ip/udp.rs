@@ -122,6 +122,7 @@ impl Socket for UdpSocket {
             return_errno!(EAFNOSUPPORT);
         };
         let addr = check_local(ep.addr)?;
+        super::check_bind_port(ep.port)?;
         if self.inner.lock().handle.is_some() {
             return_errno!(EINVAL);
         }

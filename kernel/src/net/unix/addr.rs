@@ -3,7 +3,6 @@
 //! kernel table and vanish with their socket.
 
 use alloc::collections::BTreeMap;
-use alloc::string::String;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, Ordering};
@@ -25,7 +24,7 @@ const PATH_OFFSET: usize = 2;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum UnixAddr {
     /// A path in the file system.
-    Path(String),
+    Path(Vec<u8>),
     /// An abstract name (without its leading NUL).
     Abstract(Vec<u8>),
 }
@@ -49,8 +48,8 @@ impl UnixAddr {
         }
         // The path ends at the first NUL, or at the end of the address.
         let end = path.iter().position(|&b| b == 0).unwrap_or(path.len());
-        let s = core::str::from_utf8(&path[..end]).map_err(|_| Error::new(ENOENT))?;
-        Ok(Some(UnixAddr::Path(String::from(s))))
+        // A path is bytes, whatever its encoding.
+        Ok(Some(UnixAddr::Path(path[..end].to_vec())))
     }
 
     /// Parses a `sockaddr_un` naming a peer (`connect`, `sendto`): Linux's
@@ -68,7 +67,7 @@ impl UnixAddr {
         let mut v = Vec::from(AF_UNIX.to_le_bytes());
         match self {
             UnixAddr::Path(p) => {
-                v.extend_from_slice(p.as_bytes());
+                v.extend_from_slice(p);
                 v.push(0);
             }
             UnixAddr::Abstract(n) => {
@@ -131,16 +130,16 @@ pub fn autobind(sock: &Arc<UnixSocket>) -> Result<(UnixAddr, Binding)> {
 
 /// Creates the socket inode at `path` (`EADDRINUSE` if something is there)
 /// and registers `sock` as bound to it.
-pub fn bind_path(path: &str, sock: &Arc<UnixSocket>) -> Result<Binding> {
+pub fn bind_path(path: &[u8], sock: &Arc<UnixSocket>) -> Result<Binding> {
     let thread = crate::process::current_thread()?;
     let process = thread.process();
     let fs = process.fs().lock().clone();
     let (dir, name) = fs.lookup_parent(None, path)?;
-    let cred = process.credentials();
+    let cred = thread.credentials();
     if !cred.may_access(&dir.metadata(), access::W | access::X) {
         return_errno!(EACCES);
     }
-    if name == "." || name == ".." || dir.lookup(name).is_ok() {
+    if name == b"." || name == b".." || dir.lookup(name).is_ok() {
         return_errno!(EADDRINUSE);
     }
     let inode = dir
@@ -152,7 +151,7 @@ pub fn bind_path(path: &str, sock: &Arc<UnixSocket>) -> Result<Binding> {
                 e
             }
         })?;
-    let _ = inode.set_owner(Some(cred.euid), Some(cred.egid));
+    let _ = inode.set_owner(Some(cred.fsuid), Some(cred.fsgid));
     PATHS.lock().insert(inode_key(&inode), Arc::downgrade(sock));
     Ok(Binding::Path(inode))
 }
@@ -186,7 +185,7 @@ pub fn lookup(addr: &UnixAddr) -> Result<Arc<UnixSocket>> {
             let fs = process.fs().lock().clone();
             let inode = fs.lookup(None, path, true)?;
             let meta = inode.metadata();
-            if !process.credentials().may_access(&meta, access::W) {
+            if !thread.credentials().may_access(&meta, access::W) {
                 return_errno!(EACCES);
             }
             if meta.kind != InodeType::Socket {

@@ -219,14 +219,15 @@ impl UnixSocket {
         let Some(c) = given else {
             return Ok(UCred::current_real());
         };
-        // Linux's `scm_check_creds`: one's own ids, unless privileged.
+        // Linux's `scm_check_creds`: one's own ids, unless privileged
+        // (`CAP_SYS_ADMIN` for the pid, `CAP_SETUID`, `CAP_SETGID`).
+        use linux_raw_sys::general::{CAP_SETGID, CAP_SETUID, CAP_SYS_ADMIN};
         let thread = crate::process::current_thread()?;
         let process = thread.process();
-        let cred = process.credentials();
-        let root = cred.euid == 0;
-        let pid_ok = root || c.pid == process.pid() as i32;
-        let uid_ok = root || [cred.ruid, cred.euid, cred.suid].contains(&c.uid);
-        let gid_ok = root || [cred.rgid, cred.egid, cred.sgid].contains(&c.gid);
+        let cred = thread.credentials();
+        let pid_ok = c.pid == process.pid() as i32 || cred.has_cap(CAP_SYS_ADMIN);
+        let uid_ok = [cred.ruid, cred.euid, cred.suid].contains(&c.uid) || cred.has_cap(CAP_SETUID);
+        let gid_ok = [cred.rgid, cred.egid, cred.sgid].contains(&c.gid) || cred.has_cap(CAP_SETGID);
         if !(pid_ok && uid_ok && gid_ok) {
             return_errno!(EPERM);
         }

@@ -12,6 +12,7 @@ use super::LoadedProgram;
 use crate::fs::FsContext;
 use crate::fs::inode::{Inode, InodeType};
 use crate::prelude::*;
+use crate::process::credentials::Credentials;
 use crate::vm::{MapOptions, VmPerms, Vmar, layout, page_up};
 
 /// Most memory a program's segments may span.
@@ -108,13 +109,15 @@ fn map_image(
     Ok(())
 }
 
-/// Loads an ELF program (and its interpreter) into a new address space.
+/// Loads an ELF program (and its interpreter) into a new address space,
+/// to run with `creds` (which the auxiliary vector reports).
 pub fn load(
     fs: &FsContext,
     inode: &Arc<dyn Inode>,
-    path: &str,
+    path: &[u8],
     argv: Vec<Vec<u8>>,
     envp: Vec<Vec<u8>>,
+    creds: Credentials,
 ) -> Result<LoadedProgram> {
     let data = read_all(inode)?;
     let plan = plan(&data)?;
@@ -130,9 +133,11 @@ pub fn load(
     let mut entry = plan.entry + bias;
     let mut interp_base = 0;
     if let Some(interp_path) = &plan.interp {
-        let interp = fs.lookup(None, interp_path, true).inspect_err(|&e| {
-            log::debug!("exec: interpreter {interp_path}: {e:?}");
-        })?;
+        let interp = fs
+            .lookup(None, interp_path.as_bytes(), true)
+            .inspect_err(|&e| {
+                log::debug!("exec: interpreter {interp_path}: {e:?}");
+            })?;
         if interp.metadata().kind != InodeType::File {
             return_errno!(EACCES);
         }
@@ -165,6 +170,7 @@ pub fn load(
     let mut random = [0u8; 16];
     ostd::random::fill(&mut random);
     let hwcap = core::arch::x86_64::__cpuid(1).edx as u64;
+    let secure = creds.is_secure_exec();
     let auxv = [
         (AT_HWCAP, hwcap),
         (AT_PAGESZ, 4096),
@@ -175,11 +181,11 @@ pub fn load(
         (AT_BASE, interp_base),
         (AT_FLAGS, 0),
         (AT_ENTRY, plan.entry + bias),
-        (AT_UID, 0),
-        (AT_EUID, 0),
-        (AT_GID, 0),
-        (AT_EGID, 0),
-        (AT_SECURE, 0),
+        (AT_UID, creds.ruid as u64),
+        (AT_EUID, creds.euid as u64),
+        (AT_GID, creds.rgid as u64),
+        (AT_EGID, creds.egid as u64),
+        (AT_SECURE, secure as u64),
         (AT_HWCAP2, 0),
         (AT_MINSIGSTKSZ, 2048),
     ];
@@ -189,7 +195,7 @@ pub fn load(
         stack_top: layout::STACK_TOP,
         argv: &argv_refs,
         envp: &envp_refs,
-        execfn: path.as_bytes(),
+        execfn: path,
         random,
         platform: Some(b"x86_64"),
         auxv: &auxv,
@@ -207,10 +213,12 @@ pub fn load(
         vmar,
         entry,
         sp: image.initial_sp,
-        exe_path: fs
-            .canonical_path(path)
-            .unwrap_or_else(|_| String::from(path)),
+        exe_path: String::from_utf8_lossy(
+            &fs.canonical_path(path).unwrap_or_else(|_| path.to_vec()),
+        )
+        .into_owned(),
         cmdline,
+        creds,
     })
 }
 

@@ -17,6 +17,7 @@ use alloc::vec::Vec;
 use crate::fs::FsContext;
 use crate::fs::inode::{Inode, InodeType};
 use crate::prelude::*;
+use crate::process::credentials::Credentials;
 use crate::vm::Vmar;
 
 /// Deepest nesting of `#!` interpreters: Linux's `exec_binprm` gives up
@@ -35,20 +36,22 @@ pub struct LoadedProgram {
     pub exe_path: String,
     /// The argument strings, NUL-separated (for `/proc/PID/cmdline`).
     pub cmdline: Vec<u8>,
+    /// The credentials the program runs with (set-user-id bits and the
+    /// capability rules of `execve` applied).
+    pub creds: Credentials,
 }
 
 impl LoadedProgram {
     /// Records the new program in `process`: its executable, command line,
     /// and name. Linux names the process after the file name given to
     /// execve (`sleep`), not the resolved executable (`busybox`).
-    pub fn name_process(&self, process: &super::Process, given_path: &str) {
+    pub fn name_process(&self, process: &super::Process, given_path: &[u8]) {
         process.set_exe(self.exe_path.clone(), self.cmdline.clone());
         process.set_comm(
             given_path
-                .rsplit('/')
+                .rsplit(|&b| b == b'/')
                 .next()
-                .unwrap_or(given_path)
-                .as_bytes(),
+                .unwrap_or(given_path),
         );
     }
 }
@@ -56,7 +59,7 @@ impl LoadedProgram {
 /// Loads the program at `path` with `argv` and `envp`.
 pub fn load_program(
     fs: &FsContext,
-    path: &str,
+    path: &[u8],
     argv: Vec<Vec<u8>>,
     envp: Vec<Vec<u8>>,
 ) -> Result<LoadedProgram> {
@@ -68,7 +71,7 @@ pub fn load_program(
 pub fn load_program_from(
     fs: &FsContext,
     inode: Arc<dyn Inode>,
-    path: &str,
+    path: &[u8],
     argv: Vec<Vec<u8>>,
     envp: Vec<Vec<u8>>,
 ) -> Result<LoadedProgram> {
@@ -78,7 +81,7 @@ pub fn load_program_from(
 fn load_with_depth(
     fs: &FsContext,
     inode: Option<Arc<dyn Inode>>,
-    path: &str,
+    path: &[u8],
     argv: Vec<Vec<u8>>,
     envp: Vec<Vec<u8>>,
     depth: usize,
@@ -94,9 +97,8 @@ fn load_with_depth(
     if meta.kind != InodeType::File {
         return_errno!(EACCES);
     }
-    if !crate::process::credentials::current()
-        .may_access(&meta, crate::process::credentials::access::X)
-    {
+    let creds = crate::process::credentials::current();
+    if !creds.may_access(&meta, crate::process::credentials::access::X) {
         return_errno!(EACCES);
     }
     let mut head = [0u8; 256];
@@ -105,12 +107,15 @@ fn load_with_depth(
 
     if let Some(script) = shebang::parse(head)? {
         let argv = script.new_argv(path, argv);
-        let interp =
-            String::from_utf8(script.interpreter.clone()).map_err(|_| Error::new(ENOEXEC))?;
-        return load_with_depth(fs, None, &interp, argv, envp, depth + 1);
+        return load_with_depth(fs, None, &script.interpreter, argv, envp, depth + 1);
     }
     if head.starts_with(b"\x7fELF") {
-        return elf::load(fs, &inode, path, argv, envp);
+        // The identity comes from the file finally run: a script's
+        // set-user-id bit is ignored, its interpreter's counts.
+        let no_new_privs =
+            crate::process::try_current_thread().is_some_and(|t| t.process().no_new_privs());
+        let creds = creds.for_exec(&meta, no_new_privs);
+        return elf::load(fs, &inode, path, argv, envp, creds);
     }
     return_errno!(ENOEXEC)
 }

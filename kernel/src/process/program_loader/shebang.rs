@@ -58,13 +58,13 @@ pub fn parse(head: &[u8]) -> Result<Option<Script>> {
 impl Script {
     /// The interpreter's argv: interpreter, optional argument, the script
     /// path, then the script's arguments after its `argv[0]`.
-    pub fn new_argv(&self, path: &str, argv: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+    pub fn new_argv(&self, path: &[u8], argv: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
         let mut v = Vec::with_capacity(argv.len() + 2);
         v.push(self.interpreter.clone());
         if let Some(a) = &self.arg {
             v.push(a.clone());
         }
-        v.push(path.as_bytes().to_vec());
+        v.push(path.to_vec());
         v.extend(argv.into_iter().skip(1));
         v
     }
