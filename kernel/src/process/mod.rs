@@ -24,6 +24,7 @@ pub mod signal_delivery;
 pub mod signal_frame;
 pub mod table;
 mod thread;
+pub mod uts;
 pub mod wait;
 
 pub use process::{ExitStatus, Pid, Process, ProcessBuilder};

@@ -111,6 +111,7 @@ pub struct Process {
     /// Threads of a stopped process sleep here.
     pub(super) stop_queue: WaitQueue,
     real_timer: super::itimer::RealTimer,
+    cpu_timers: super::itimer::CpuTimers,
     posix_timers: super::posix_timer::PosixTimers,
     /// CPU time used by exited, reaped children (for `times`).
     pub(super) children_time: SpinLock<core::time::Duration>,
@@ -270,6 +271,7 @@ impl ProcessBuilder {
             wait_event: SpinLock::new(None),
             stop_queue: WaitQueue::new(),
             real_timer: Default::default(),
+            cpu_timers: Default::default(),
             posix_timers: Default::default(),
             children_time: SpinLock::new(core::time::Duration::ZERO),
             exited_threads_time: SpinLock::new(core::time::Duration::ZERO),
@@ -591,6 +593,11 @@ impl Process {
     /// The `ITIMER_REAL` timer.
     pub fn real_timer(&self) -> &super::itimer::RealTimer {
         &self.real_timer
+    }
+
+    /// The `ITIMER_VIRTUAL` and `ITIMER_PROF` timers.
+    pub fn cpu_timers(&self) -> &super::itimer::CpuTimers {
+        &self.cpu_timers
     }
 
     /// The POSIX timers (`timer_create`).

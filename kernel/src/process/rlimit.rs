@@ -12,6 +12,18 @@ pub const NLIMITS: usize = g::RLIM_NLIMITS as usize;
 /// Linux's `nr_open`: the hard ceiling of `RLIMIT_NOFILE`.
 pub const NR_OPEN: u64 = 1 << 20;
 
+/// Whether `creds` may raise hard limits and set another user's process's
+/// limits (`CAP_SYS_RESOURCE`).
+pub fn may_sys_resource(creds: &super::credentials::Credentials) -> bool {
+    creds.has_cap(g::CAP_SYS_RESOURCE)
+}
+
+/// Whether `creds` may lock memory beyond `RLIMIT_MEMLOCK`
+/// (`CAP_IPC_LOCK`).
+pub fn may_lock_memory(creds: &super::credentials::Credentials) -> bool {
+    creds.has_cap(g::CAP_IPC_LOCK)
+}
+
 /// A soft and a hard limit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RLimit {
@@ -73,11 +85,11 @@ impl ResourceLimits {
         if new.cur > new.max {
             return_errno!(EINVAL);
         }
-        if new.max > old.max && !privileged {
-            return_errno!(EPERM);
-        }
         if resource == g::RLIMIT_NOFILE && new.max > NR_OPEN {
-            return_errno!(EPERM);
+            return_errno_with_message!(EPERM, "RLIMIT_NOFILE above nr_open");
+        }
+        if new.max > old.max && !privileged {
+            return_errno_with_message!(EPERM, "raising a hard limit");
         }
         self.limits[resource as usize] = new;
         Ok(())

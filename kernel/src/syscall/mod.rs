@@ -200,6 +200,12 @@ static TABLE: [Option<Handler>; MAX_NR] = table! {
     __NR_mremap => mm::sys_mremap,
     __NR_madvise => mm::sys_madvise,
     __NR_mincore => mm::sys_mincore,
+    __NR_msync => mm::sys_msync,
+    __NR_mlock => mm::sys_mlock,
+    __NR_mlock2 => mm::sys_mlock2,
+    __NR_munlock => mm::sys_munlock,
+    __NR_mlockall => mm::sys_mlockall,
+    __NR_munlockall => mm::sys_munlockall,
     __NR_memfd_create => mm::sys_memfd_create,
     // Processes and threads.
     __NR_exit => process::sys_exit,
@@ -314,6 +320,7 @@ static TABLE: [Option<Handler>; MAX_NR] = table! {
     __NR_syslog => system::sys_syslog,
     __NR_reboot => system::sys_reboot,
     __NR_sethostname => system::sys_sethostname,
+    __NR_setdomainname => system::sys_setdomainname,
     // System V IPC.
     __NR_semget => ipc::sys_semget,
     __NR_semop => ipc::sys_semop,

@@ -5,13 +5,14 @@ use linux_raw_sys::system::new_utsname;
 
 use super::{SyscallContext, SyscallReturn, ret};
 use crate::prelude::*;
-use crate::process::rlimit::RLimit;
+use crate::process::rlimit::{RLimit, may_sys_resource};
+use crate::process::uts::{self, UtsName};
 
 type R = Result<SyscallReturn>;
 
-fn field(s: &str) -> [core::ffi::c_char; 65] {
+fn field(s: &[u8]) -> [core::ffi::c_char; 65] {
     let mut f = [0 as core::ffi::c_char; 65];
-    for (d, b) in f.iter_mut().zip(s.bytes().take(64)) {
+    for (d, &b) in f.iter_mut().zip(s.iter().take(64)) {
         *d = b as core::ffi::c_char;
     }
     f
@@ -19,13 +20,13 @@ fn field(s: &str) -> [core::ffi::c_char; 65] {
 
 pub fn sys_uname(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     let u = new_utsname {
-        sysname: field("Linux"),
-        nodename: field("framekernel"),
+        sysname: field(b"Linux"),
+        nodename: field(&UtsName::Host.get()),
         // Recent enough for every libc feature check.
-        release: field("6.1.0-framekernel"),
-        version: field("#1 SMP"),
-        machine: field("x86_64"),
-        domainname: field("(none)"),
+        release: field(b"6.1.0-framekernel"),
+        version: field(b"#1 SMP"),
+        machine: field(b"x86_64"),
+        domainname: field(&UtsName::Domain.get()),
     };
     ctx.vmar().write_val(a[0], &u)?;
     ret(0)
@@ -44,22 +45,13 @@ pub fn sys_getrandom(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
 }
 
 /// `prlimit64(pid, resource, new, old)`: reads and/or sets a process's
-/// limits. Another process needs the same real, effective and saved ids
-/// as the caller's real uid (or root), as Linux's `check_prlimit_permission`.
+/// limits, in Linux's order: the new limits are read (`EFAULT`), the
+/// process found (`ESRCH`), the permission checked (`EPERM`), then the
+/// resource and values (`do_prlimit`). Another process needs real,
+/// effective and saved ids all equal to the caller's real ids, or the
+/// privilege (Linux's `check_prlimit_permission`).
 pub fn sys_prlimit64(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     let (pid, resource, new_addr, old_addr) = (a[0] as i32, a[1] as u32, a[2], a[3]);
-    let target = match pid {
-        0 => ctx.process.clone(),
-        p if p > 0 => crate::process::find_process(p as u32).ok_or(Error::new(ESRCH))?,
-        _ => return_errno!(ESRCH),
-    };
-    let me = ctx.thread.credentials();
-    if !alloc::sync::Arc::ptr_eq(&target, ctx.process)
-        && !me.same_real_ids_as_all_of(&target.credentials())
-        && !me.has_cap(g::CAP_SYS_RESOURCE)
-    {
-        return_errno!(EPERM);
-    }
     let new = if new_addr != 0 {
         let n: g::rlimit64 = ctx.vmar().read_val(new_addr)?;
         Some(RLimit {
@@ -69,8 +61,23 @@ pub fn sys_prlimit64(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     } else {
         None
     };
+    let target = match pid {
+        0 => ctx.process.clone(),
+        // Any thread's id names its process.
+        p if p > 0 => crate::process::find_process(p as u32)
+            .or_else(|| crate::process::find_thread(p as u32).map(|t| t.process().clone()))
+            .ok_or(Error::new(ESRCH))?,
+        _ => return_errno!(ESRCH),
+    };
+    let me = ctx.thread.credentials();
+    if !alloc::sync::Arc::ptr_eq(&target, ctx.process)
+        && !me.same_real_ids_as_all_of(&target.credentials())
+        && !may_sys_resource(&me)
+    {
+        return_errno!(EPERM);
+    }
     let old = match new {
-        Some(n) => target.set_rlimit(resource, n, me.has_cap(g::CAP_SYS_RESOURCE))?,
+        Some(n) => target.set_rlimit(resource, n, may_sys_resource(&me))?,
         None => target.rlimits().get(resource)?,
     };
     if old_addr != 0 {
@@ -97,10 +104,11 @@ pub fn sys_getrlimit(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     ret(0)
 }
 
+/// `setrlimit(resource, rlim)`: the limits are read first (`EFAULT`), then
+/// checked as by `prlimit64`.
 pub fn sys_setrlimit(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
-    ctx.process.rlimits().get(a[0] as u32)?;
     let n: g::rlimit = ctx.vmar().read_val(a[1])?;
-    let privileged = ctx.thread.credentials().has_cap(g::CAP_SYS_RESOURCE);
+    let privileged = may_sys_resource(&ctx.thread.credentials());
     let new = RLimit {
         cur: n.rlim_cur,
         max: n.rlim_max,
@@ -175,10 +183,28 @@ pub fn sys_reboot(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     }
 }
 
-pub fn sys_sethostname(ctx: &mut SyscallContext, _a: [u64; 6]) -> R {
+pub fn sys_sethostname(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    set_uts_name(ctx, UtsName::Host, a[0], a[1] as i32)
+}
+
+pub fn sys_setdomainname(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
+    set_uts_name(ctx, UtsName::Domain, a[0], a[1] as i32)
+}
+
+/// `sethostname`/`setdomainname(name, len)` in Linux's order: the
+/// privilege (`EPERM` without `CAP_SYS_ADMIN`), the
+/// length (`EINVAL` if negative or above 64), then the copy (`EFAULT`).
+fn set_uts_name(ctx: &SyscallContext, which: UtsName, addr: u64, len: i32) -> R {
     if !ctx.thread.credentials().has_cap(g::CAP_SYS_ADMIN) {
         return_errno!(EPERM);
     }
+    let len = usize::try_from(len)
+        .ok()
+        .filter(|&l| l <= uts::NAME_MAX)
+        .ok_or(Error::new(EINVAL))?;
+    let mut buf = [0u8; uts::NAME_MAX];
+    ctx.vmar().read_bytes(addr, &mut buf[..len])?;
+    which.set(&buf[..len])?;
     ret(0)
 }
 

@@ -8,6 +8,7 @@ use alloc::sync::Arc;
 
 use super::{SyscallContext, SyscallReturn, ret};
 use crate::prelude::*;
+use crate::process::itimer::CpuTimerKind;
 use crate::process::{Process, Thread};
 
 type R = Result<SyscallReturn>;
@@ -140,15 +141,41 @@ pub fn sys_nanosleep(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     ret(0)
 }
 
+/// `clock_nanosleep(clock, flags, request, remain)`: `EINVAL` for an
+/// invalid clock (and a thread's CPU clock named by id, which cannot pass
+/// while its thread sleeps), `EOPNOTSUPP` for a valid one that cannot be
+/// slept on (the raw and coarse clocks, `CLOCK_THREAD_CPUTIME_ID`, and the
+/// alarm clocks without a wake-up device), as Linux's `clock_nanosleep`
+/// tells them apart; then the request is read.
 pub fn sys_clock_nanosleep(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     let clock = a[0] as u32;
+    match clock {
+        g::CLOCK_MONOTONIC_RAW
+        | g::CLOCK_REALTIME_COARSE
+        | g::CLOCK_MONOTONIC_COARSE
+        | g::CLOCK_REALTIME_ALARM
+        | g::CLOCK_BOOTTIME_ALARM
+        | g::CLOCK_THREAD_CPUTIME_ID => return_errno!(EOPNOTSUPP),
+        _ => {}
+    }
+    let cpu_process = if (clock as i32) < 0 {
+        match cpu_clock(ctx.thread, clock as i32, false)? {
+            CpuClock::Thread(_) => return_errno!(EINVAL),
+            CpuClock::Process(p) => Some(p),
+        }
+    } else if clock == g::CLOCK_PROCESS_CPUTIME_ID {
+        Some(ctx.process.clone())
+    } else {
+        None
+    };
     let now = clock_now(ctx.thread, clock)?;
     let t = read_timespec(ctx, a[2])?;
-    let d = if a[1] as u32 & g::TIMER_ABSTIME != 0 {
-        t.saturating_sub(now)
-    } else {
-        t
-    };
+    let abstime = a[1] as u32 & g::TIMER_ABSTIME != 0;
+    if let Some(p) = cpu_process {
+        let target = if abstime { t } else { now.saturating_add(t) };
+        return cpu_sleep(ctx, &p, target, (!abstime).then_some(a[3]));
+    }
+    let d = if abstime { t.saturating_sub(now) } else { t };
     if let Some(left) = sleep_interruptible(ctx, d) {
         if a[3] != 0 && a[1] as u32 & g::TIMER_ABSTIME == 0 {
             ctx.vmar().write_val(a[3], &timespec(left))?;
@@ -156,6 +183,27 @@ pub fn sys_clock_nanosleep(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         return_errno!(ERESTARTNOHAND);
     }
     ret(0)
+}
+
+/// Sleeps until `process` has used `target` of CPU time (its other
+/// threads use it; Linux's `posix_cpu_nsleep`), looking at the clock when
+/// the time left could at the earliest have passed. On a signal, the time
+/// left is written to `remain` (a relative sleep's, if not `NULL`).
+fn cpu_sleep(ctx: &SyscallContext, process: &Process, target: Duration, remain: Option<u64>) -> R {
+    const POLL_MIN: Duration = Duration::from_millis(1);
+    loop {
+        let now = process.cpu_time();
+        if now >= target {
+            return ret(0);
+        }
+        if sleep_interruptible(ctx, (target - now).max(POLL_MIN)).is_some() {
+            if let Some(addr) = remain.filter(|&a| a != 0) {
+                let left = target.saturating_sub(process.cpu_time());
+                ctx.vmar().write_val(addr, &timespec(left))?;
+            }
+            return_errno!(ERESTARTNOHAND);
+        }
+    }
 }
 
 pub fn sys_alarm(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
@@ -170,17 +218,27 @@ pub fn sys_alarm(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
 }
 
 const ITIMER_REAL: u64 = 0;
+const ITIMER_VIRTUAL: u64 = 1;
+const ITIMER_PROF: u64 = 2;
 
+/// Reads a `struct itimerval` (`EFAULT`), then checks both timevals
+/// (`EINVAL`), as Linux's `get_itimerval`.
 fn read_itimerval(ctx: &SyscallContext, addr: u64) -> Result<(Duration, Duration)> {
-    let vmar = ctx.vmar();
-    let conv = |tv: g::timeval| -> Result<Duration> {
-        if tv.tv_sec < 0 || !(0..1_000_000).contains(&tv.tv_usec) {
+    let mut raw = [0u8; 32];
+    ctx.vmar().read_bytes(addr, &mut raw)?;
+    let field = |at: usize| {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&raw[at..at + 8]);
+        i64::from_le_bytes(b)
+    };
+    let conv = |sec: i64, usec: i64| -> Result<Duration> {
+        if sec < 0 || !(0..1_000_000).contains(&usec) {
             return_errno!(EINVAL);
         }
-        Ok(Duration::new(tv.tv_sec as u64, tv.tv_usec as u32 * 1000))
+        Ok(Duration::new(sec as u64, usec as u32 * 1000))
     };
-    let interval = conv(vmar.read_val(addr)?)?;
-    let value = conv(vmar.read_val(addr + 16)?)?;
+    let interval = conv(field(0), field(8))?;
+    let value = conv(field(16), field(24))?;
     Ok((value, interval))
 }
 
@@ -199,16 +257,33 @@ fn write_itimerval(
     vmar.write_val(addr + 16, &tv(value))
 }
 
+/// The CPU-time timer `which` names, or `None` for `ITIMER_REAL`;
+/// `EINVAL` for anything else.
+fn itimer_kind(which: u64) -> Result<Option<CpuTimerKind>> {
+    Ok(match which {
+        ITIMER_REAL => None,
+        ITIMER_VIRTUAL => Some(CpuTimerKind::Virtual),
+        ITIMER_PROF => Some(CpuTimerKind::Prof),
+        _ => return_errno!(EINVAL),
+    })
+}
+
+/// `setitimer(which, new, old)` in Linux's order: the new value is read
+/// and checked first, then `which`; the old value is written after the
+/// timer is set (`EFAULT` then, with the new setting in force).
 pub fn sys_setitimer(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
-    if a[0] != ITIMER_REAL {
-        return_errno_with_message!(EINVAL, "only ITIMER_REAL is supported");
-    }
     let (value, interval) = if a[1] != 0 {
         read_itimerval(ctx, a[1])?
     } else {
         (Duration::ZERO, Duration::ZERO)
     };
-    let (old_v, old_i) = ctx.process.real_timer().set(ctx.process, value, interval);
+    let (old_v, old_i) = match itimer_kind(a[0])? {
+        None => ctx.process.real_timer().set(ctx.process, value, interval),
+        Some(kind) => ctx
+            .process
+            .cpu_timers()
+            .set(ctx.process, kind, value, interval),
+    };
     if a[2] != 0 {
         write_itimerval(ctx, a[2], old_v, old_i)?;
     }
@@ -216,13 +291,9 @@ pub fn sys_setitimer(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
 }
 
 pub fn sys_getitimer(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
-    if a[0] > 2 {
-        return_errno!(EINVAL);
-    }
-    let (v, i) = if a[0] == ITIMER_REAL {
-        ctx.process.real_timer().get()
-    } else {
-        (Duration::ZERO, Duration::ZERO)
+    let (v, i) = match itimer_kind(a[0])? {
+        None => ctx.process.real_timer().get(),
+        Some(kind) => ctx.process.cpu_timers().get(ctx.process, kind),
     };
     write_itimerval(ctx, a[1], v, i)?;
     ret(0)

@@ -7,7 +7,9 @@ mod vmar;
 mod vmo;
 
 pub use perms::VmPerms;
-pub use vmar::{MapName, MapOptions, RegionInfo, Vmar, layout};
+pub use vmar::{
+    ForkAdvice, MapName, MapOptions, Placement, RegionInfo, Remap, VmLimits, Vmar, layout,
+};
 pub use vmo::{PageQuota, Vmo, shmem_pages};
 
 /// Page size.

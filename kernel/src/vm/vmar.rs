@@ -67,6 +67,12 @@ struct Vma {
     /// A System V shared memory segment's attachment: cloned and dropped
     /// with the region, which is how the segment counts its attachments.
     shm: Option<ShmAttachment>,
+    /// `mlock`ed (Linux's `VM_LOCKED`): its pages stay resident.
+    locked: bool,
+    /// `MADV_DONTFORK`: a child made by `fork` does not get the region.
+    dont_fork: bool,
+    /// `MADV_WIPEONFORK`: a child made by `fork` gets it zero-filled.
+    wipe_on_fork: bool,
     /// The file mapped, as `/proc/PID/maps` names it.
     name: Option<Arc<MapName>>,
 }
@@ -129,6 +135,8 @@ struct Inner {
     free_hint: u64,
     brk_start: u64,
     brk: u64,
+    /// `mlockall(MCL_FUTURE)`: new regions are locked.
+    lock_future: bool,
 }
 
 /// What to map.
@@ -145,6 +153,60 @@ pub struct MapOptions {
     pub addr: Option<(u64, bool)>,
 }
 
+/// Where `mmap` puts a new region.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Placement {
+    /// Anywhere free, top-down.
+    Anywhere,
+    /// At the (page-rounded) hint if that range is free, else anywhere.
+    Hint(u64),
+    /// Exactly there, replacing what is mapped (`MAP_FIXED`).
+    Fixed(u64),
+    /// Exactly there, `EEXIST` if anything is mapped in the range
+    /// (`MAP_FIXED_NOREPLACE`).
+    FixedNoReplace(u64),
+    /// Anywhere free between 1 GiB and 2 GiB (`MAP_32BIT`, as Linux
+    /// places it on x86-64).
+    Low2GiB,
+}
+
+/// What the caller may map: the limits Linux's `may_expand_vm` applies
+/// when a region is added or grows (`RLIMIT_AS` on all mapped memory,
+/// `RLIMIT_DATA` on private writable memory other than the stack; soft
+/// limits, in bytes), and whether it may map below `mmap_min_addr`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VmLimits {
+    /// `RLIMIT_AS`.
+    pub address_space: u64,
+    /// `RLIMIT_DATA`.
+    pub data: u64,
+    /// Fixed mappings may go below [`layout::MMAP_MIN_ADDR`] (Linux's
+    /// `CAP_SYS_RAWIO`); else they fail with `EPERM` there.
+    pub low_addresses: bool,
+}
+
+impl VmLimits {
+    /// No limit (and no mapping below `mmap_min_addr`).
+    pub const NONE: VmLimits = VmLimits {
+        address_space: u64::MAX,
+        data: u64::MAX,
+        low_addresses: false,
+    };
+
+    /// `EPERM` if a fixed mapping at `addr` is below `mmap_min_addr`
+    /// without the privilege (Linux's `cap_mmap_addr`).
+    fn check_addr(&self, addr: u64) -> Result<()> {
+        if addr < layout::MMAP_MIN_ADDR && !self.low_addresses {
+            return_errno_with_message!(EPERM, "below mmap_min_addr");
+        }
+        Ok(())
+    }
+
+    fn unlimited(&self) -> bool {
+        self.address_space == u64::MAX && self.data == u64::MAX
+    }
+}
+
 /// The address space of a process.
 pub struct Vmar {
     inner: Mutex<Inner>,
@@ -159,6 +221,7 @@ impl Vmar {
             inner: Mutex::new(Inner {
                 vmas: BTreeMap::new(),
                 free_hint: layout::MMAP_TOP,
+                lock_future: false,
                 brk_start: 0,
                 brk: 0,
             }),
@@ -181,9 +244,35 @@ impl Vmar {
         self.map_with(opts, &mut None)
     }
 
+    /// `mmap`: maps a region at `placement` (`opts.addr` is not used),
+    /// within `limits`; returns its address.
+    pub fn map_placed(
+        &self,
+        opts: MapOptions,
+        placement: Placement,
+        limits: VmLimits,
+    ) -> Result<u64> {
+        self.map_in(opts, placement, limits, &mut None)
+    }
+
     /// [`map`](Self::map), the region holding `shm` (taken out of it once
     /// the region exists).
     fn map_with(&self, opts: MapOptions, shm: &mut Option<ShmAttachment>) -> Result<u64> {
+        let placement = match opts.addr {
+            Some((addr, true)) => Placement::Fixed(addr),
+            Some((hint, false)) if hint != 0 => Placement::Hint(hint),
+            _ => Placement::Anywhere,
+        };
+        self.map_in(opts, placement, VmLimits::NONE, shm)
+    }
+
+    fn map_in(
+        &self,
+        opts: MapOptions,
+        placement: Placement,
+        limits: VmLimits,
+        shm: &mut Option<ShmAttachment>,
+    ) -> Result<u64> {
         let len = page_up(opts.len);
         if len == 0 || len > layout::USER_END {
             return_errno!(ENOMEM);
@@ -200,20 +289,28 @@ impl Vmar {
             return_errno_with_message!(ENOMEM, "too many mappings");
         }
         super::oom::check_user_memory()?;
-        let start = match opts.addr {
-            Some((addr, true)) => {
+        let data = is_data(opts.shared, opts.perms);
+        let start = match placement {
+            Placement::Fixed(addr) | Placement::FixedNoReplace(addr) => {
                 if addr % PAGE_SIZE != 0 {
                     return_errno!(EINVAL);
                 }
-                if addr.checked_add(len).is_none_or(|e| e > layout::USER_END)
-                    || addr < layout::MMAP_MIN_ADDR
-                {
+                if addr.checked_add(len).is_none_or(|e| e > layout::USER_END) {
                     return_errno!(ENOMEM);
                 }
+                limits.check_addr(addr)?;
+                if matches!(placement, Placement::FixedNoReplace(_))
+                    && !is_free_range(&inner, addr, addr + len)
+                {
+                    return_errno!(EEXIST);
+                }
+                // What is replaced no longer counts against the limits.
+                check_expand(&inner, limits, len, data, Some(addr..addr + len))?;
                 self.remove_range(&mut inner, addr, addr + len);
                 addr
             }
-            Some((hint, false)) if hint != 0 => {
+            Placement::Hint(hint) => {
+                check_expand(&inner, limits, len, data, None)?;
                 let hint = page_down(hint).max(layout::MMAP_MIN_ADDR);
                 if is_free(&inner, hint, len) {
                     hint
@@ -221,8 +318,17 @@ impl Vmar {
                     find_free(&mut inner, len)?
                 }
             }
-            _ => find_free(&mut inner, len)?,
+            Placement::Low2GiB => {
+                check_expand(&inner, limits, len, data, None)?;
+                find_free_below(&inner, LOW_2GIB_TOP, len, LOW_2GIB_BOTTOM)
+                    .ok_or(Error::new(ENOMEM))?
+            }
+            Placement::Anywhere => {
+                check_expand(&inner, limits, len, data, None)?;
+                find_free(&mut inner, len)?
+            }
         };
+        let locked = inner.lock_future;
         insert_merging(
             &mut inner,
             Vma {
@@ -232,6 +338,9 @@ impl Vmar {
                 shared: opts.shared,
                 backing: opts.backing,
                 shm: shm.take(),
+                locked,
+                dont_fork: false,
+                wipe_on_fork: false,
                 name: None,
             },
         );
@@ -263,8 +372,10 @@ impl Vmar {
         let _ = self.space.unmap(start..end);
     }
 
-    /// Changes permissions of `[start, start+len)` (`mprotect`).
-    pub fn protect(&self, start: u64, len: u64, perms: VmPerms) -> Result<()> {
+    /// Changes permissions of `[start, start+len)` (`mprotect`). Private
+    /// memory made writable becomes data and counts against `RLIMIT_DATA`
+    /// (`limits.data`; `ENOMEM` past it, as Linux's `mprotect_fixup`).
+    pub fn protect(&self, start: u64, len: u64, perms: VmPerms, limits: VmLimits) -> Result<()> {
         if !start.is_multiple_of(PAGE_SIZE) {
             return_errno!(EINVAL);
         }
@@ -292,6 +403,20 @@ impl Vmar {
                 .any(|(_, v)| v.shared && denies_shared_write(&v.backing))
         {
             return_errno!(EACCES);
+        }
+        if perms.contains(VmPerms::WRITE) && limits.data != u64::MAX {
+            let becoming_data: u64 = inner
+                .vmas
+                .range(..end)
+                .rev()
+                .take_while(|(_, v)| v.end > start)
+                .filter(|(_, v)| !v.shared && !is_data_vma(v) && v.end != layout::STACK_TOP)
+                .map(|(_, v)| v.end.min(end) - v.start.max(start))
+                .sum();
+            let data = vm_counts(&inner, 0, u64::MAX).1;
+            if becoming_data > 0 && data + becoming_data > page_down(limits.data) {
+                return_errno_with_message!(ENOMEM, "RLIMIT_DATA reached");
+            }
         }
         for mut mid in carve(&mut inner, start, end) {
             mid.perms = perms;
@@ -436,11 +561,25 @@ impl Vmar {
         let inner = self.inner.lock();
         {
             let mut ci = child.inner.lock();
-            ci.vmas = inner.vmas.clone();
+            ci.vmas = inner
+                .vmas
+                .iter()
+                .filter(|(_, v)| !v.dont_fork)
+                .map(|(&k, v)| (k, v.clone()))
+                .collect();
+            // Memory locks are not inherited (Linux's `dup_mmap`).
+            for v in ci.vmas.values_mut() {
+                v.locked = false;
+            }
             ci.brk_start = inner.brk_start;
             ci.brk = inner.brk;
         }
-        for v in inner.vmas.values() {
+        // Regions the child does not get, or gets without their pages.
+        for v in inner
+            .vmas
+            .values()
+            .filter(|v| !v.dont_fork && !v.wipe_on_fork)
+        {
             let private_writable = !v.shared && v.perms.contains(VmPerms::WRITE);
             self.space
                 .share_into(&child.space, v.start..v.end, private_writable, COW)
@@ -457,16 +596,22 @@ impl Vmar {
     }
 
     /// `brk(2)`: moves the program break; returns the new (or unchanged)
-    /// break.
-    pub fn set_brk(&self, new: u64) -> u64 {
+    /// break. Growing it counts against `limits` as Linux's `brk` does: the heap's
+    /// size against `RLIMIT_DATA` (`check_data_rlimit`), then the new
+    /// pages against both limits (`may_expand_vm`).
+    pub fn set_brk(&self, new: u64, limits: VmLimits) -> u64 {
         let mut inner = self.inner.lock();
         let (start, old) = (inner.brk_start, inner.brk);
         if new < start || new > layout::MMAP_TOP {
             return old;
         }
         let (old_end, new_end) = (page_up(old), page_up(new));
+        if new > old && limits.data != u64::MAX && new - start > limits.data {
+            return old;
+        }
         if new_end > old_end {
             if !is_free(&inner, old_end, new_end - old_end)
+                || check_expand(&inner, limits, new_end - old_end, true, None).is_err()
                 || super::oom::check_commit(new_end - old_end).is_err()
                 || inner.vmas.len() + 1 > MAX_MAP_COUNT
             {
@@ -486,6 +631,7 @@ impl Vmar {
                     }
                 }
                 None => {
+                    let locked = inner.lock_future;
                     inner.vmas.insert(
                         old_end,
                         Vma {
@@ -495,6 +641,9 @@ impl Vmar {
                             shared: false,
                             backing: None,
                             shm: None,
+                            locked,
+                            dont_fork: false,
+                            wipe_on_fork: false,
                             name: None,
                         },
                     );
@@ -507,9 +656,17 @@ impl Vmar {
         new
     }
 
-    /// `mremap(2)` for the common cases: shrink in place, grow in place if
-    /// free, else move (with `MREMAP_MAYMOVE`).
-    pub fn remap(&self, old: u64, old_len: u64, new_len: u64, may_move: bool) -> Result<u64> {
+    /// `mremap(2)`: shrink in place, grow in place if free, else move
+    /// (with `may_move`); with `how.to` or `how.dont_unmap`, always move
+    /// (Linux's `mremap_to`). Flag combinations are checked by the caller.
+    pub fn remap(
+        &self,
+        old: u64,
+        old_len: u64,
+        new_len: u64,
+        how: Remap,
+        limits: VmLimits,
+    ) -> Result<u64> {
         if !old.is_multiple_of(PAGE_SIZE) || new_len == 0 || new_len > layout::USER_END {
             return_errno!(EINVAL);
         }
@@ -521,14 +678,38 @@ impl Vmar {
             .filter(|&e| e <= layout::USER_END)
             .ok_or(Error::new(EFAULT))?;
         let mut inner = self.inner.lock();
-        let vma = match inner.vmas.range(..=old).next_back() {
-            Some((_, v)) if v.end >= old_end && v.start <= old => v.clone(),
+        let Some(first) = vma_at(&inner, old) else {
+            return_errno!(EFAULT);
+        };
+        // An old size of 0 duplicates a shared mapping (an old DOS
+        // emulator's trick Linux keeps); a private one cannot be.
+        if old_len == 0 {
+            if !first.shared {
+                return_errno!(EINVAL);
+            }
+            if !how.may_move || how.to.is_some() || how.dont_unmap {
+                return_errno!(ENOMEM);
+            }
+            let mut copy = first.slice(old, old);
+            check_expand(&inner, limits, new_len, false, None)?;
+            let new = find_free(&mut inner, new_len)?;
+            copy.start = new;
+            copy.end = new + new_len;
+            inner.vmas.insert(new, copy);
+            return Ok(new);
+        }
+        if how.to.is_some() || how.dont_unmap {
+            return self.remap_to(&mut inner, old, old_len, new_len, how, limits);
+        }
+        let vma = match vma_at(&inner, old) {
+            Some(v) if v.end >= old_end => v.clone(),
             _ => return_errno!(EFAULT),
         };
         if new_len <= old_len {
             self.remove_range(&mut inner, old + new_len, old_end);
             return Ok(old);
         }
+        check_expand(&inner, limits, new_len - old_len, is_data_vma(&vma), None)?;
         if !vma.shared && vma.perms.contains(VmPerms::WRITE) {
             super::oom::check_commit(new_len - old_len)?;
         }
@@ -538,14 +719,87 @@ impl Vmar {
             }
             return Ok(old);
         }
-        if !may_move {
+        if !how.may_move {
             return_errno!(ENOMEM);
         }
         let new = find_free(&mut inner, new_len)?;
+        self.move_pages(&mut inner, &vma, old, old_len, new, new_len, false)?;
+        Ok(new)
+    }
+
+    /// The moving part of [`remap`](Self::remap), in Linux's order: the
+    /// target is checked (`EINVAL` if unaligned, outside user space or
+    /// overlapping the source) and cleared, the source shrunk, then the
+    /// pages moved.
+    fn remap_to(
+        &self,
+        inner: &mut Inner,
+        old: u64,
+        mut old_len: u64,
+        new_len: u64,
+        how: Remap,
+        limits: VmLimits,
+    ) -> Result<u64> {
+        if let Some(to) = how.to {
+            if !to.is_multiple_of(PAGE_SIZE) || to > layout::USER_END - new_len {
+                return_errno!(EINVAL);
+            }
+            if old + old_len > to && to + new_len > old {
+                return_errno!(EINVAL);
+            }
+            limits.check_addr(to)?;
+            self.remove_range(inner, to, to + new_len);
+        }
+        if old_len > new_len {
+            self.remove_range(inner, old + new_len, old + old_len);
+            old_len = new_len;
+        }
+        let vma = match vma_at(inner, old) {
+            Some(v) if v.end - old >= old_len => v.clone(),
+            _ => return_errno!(EFAULT),
+        };
+        // With MREMAP_DONTUNMAP the source stays mapped: the whole new
+        // range is added.
+        let added = if how.dont_unmap {
+            new_len
+        } else {
+            new_len - old_len
+        };
+        check_expand(inner, limits, added, is_data_vma(&vma), None)?;
+        if added > 0 && !vma.shared && vma.perms.contains(VmPerms::WRITE) {
+            super::oom::check_commit(added)?;
+        }
+        if inner.vmas.len() + 3 > MAX_MAP_COUNT {
+            return_errno_with_message!(ENOMEM, "too many mappings");
+        }
+        let new = match how.to {
+            Some(to) => to,
+            None => find_free(inner, new_len)?,
+        };
+        self.move_pages(inner, &vma, old, old_len, new, new_len, how.dont_unmap)?;
+        Ok(new)
+    }
+
+    /// Moves the part `[old, old + old_len)` of `vma` to a region at `new`
+    /// of `new_len` bytes, with its pages. With `keep_source`
+    /// (`MREMAP_DONTUNMAP`), the source region stays, without pages: a
+    /// private anonymous one reads zeros, others fault in their object's
+    /// pages again.
+    #[allow(clippy::too_many_arguments)]
+    fn move_pages(
+        &self,
+        inner: &mut Inner,
+        vma: &Vma,
+        old: u64,
+        old_len: u64,
+        new: u64,
+        new_len: u64,
+        keep_source: bool,
+    ) -> Result<()> {
+        let old_end = old + old_len;
         let mut moved = vma.slice(old, old_end);
         moved.start = new;
         moved.end = new + new_len;
-        // Move the pages: map the same frames at the new place.
         let mut page = old;
         while page < old_end {
             if let Some((f, flags)) = self.space.query(page) {
@@ -555,9 +809,13 @@ impl Vmar {
             }
             page += PAGE_SIZE;
         }
-        self.remove_range(&mut inner, old, old_end);
+        if keep_source {
+            let _ = self.space.unmap(old..old_end);
+        } else {
+            self.remove_range(inner, old, old_end);
+        }
         inner.vmas.insert(new, moved);
-        Ok(new)
+        Ok(())
     }
 
     /// `mincore(2)`: one byte per page of `[addr, addr+len)`, 1 if the page
@@ -596,6 +854,246 @@ impl Vmar {
             .vmas
             .values()
             .any(|v| v.shared && v.backing.as_ref().is_some_and(|(o, _)| Arc::ptr_eq(o, vmo)))
+    }
+
+    /// Unmaps the pages of regions backed by the object `vmo_id` from page
+    /// `first` of the object on (the object shrank): the regions stay, and
+    /// faults on those pages now find the object's end.
+    pub fn unmap_object_from(&self, vmo_id: u64, first: u64) {
+        let inner = self.inner.lock();
+        for v in inner.vmas.values() {
+            let Some((vmo, off)) = &v.backing else {
+                continue;
+            };
+            if vmo.id() != vmo_id {
+                continue;
+            }
+            let first_page = off / PAGE_SIZE;
+            let skip = first.saturating_sub(first_page).saturating_mul(PAGE_SIZE);
+            let from = v.start.saturating_add(skip);
+            if from < v.end {
+                let _ = self.space.unmap(from..v.end);
+            }
+        }
+    }
+
+    /// `mlock`/`munlock` (`lock`) of `[start, end)` (page aligned): `ENOMEM`
+    /// if part of it is unmapped or, with a `limit` (the caller lacks the
+    /// privilege), if the locked memory would pass it. With `populate`,
+    /// the pages are faulted in.
+    pub fn lock_range(
+        &self,
+        start: u64,
+        end: u64,
+        lock: bool,
+        populate: bool,
+        limit: Option<u64>,
+    ) -> Result<()> {
+        let mut inner = self.inner.lock();
+        if !is_covered(&inner, start, end) {
+            return_errno!(ENOMEM);
+        }
+        if lock && let Some(limit) = limit {
+            let (total, locked_here) = locked_counts(&inner, start, end);
+            let locked = total - locked_here + (end - start);
+            if locked > page_down(limit) {
+                return_errno_with_message!(ENOMEM, "RLIMIT_MEMLOCK reached");
+            }
+        }
+        if inner.vmas.len() + 2 > MAX_MAP_COUNT {
+            return_errno!(ENOMEM);
+        }
+        for mut v in carve(&mut inner, start, end) {
+            v.locked = lock;
+            inner.vmas.insert(v.start, v);
+        }
+        drop(inner);
+        if lock && populate {
+            self.populate_locked(start, end)?;
+        }
+        Ok(())
+    }
+
+    /// `mlockall` (`current`, `future`) and `munlockall` (neither): `ENOMEM`
+    /// if, with a `limit`, all mapped memory would pass it.
+    pub fn lock_all(
+        &self,
+        current: bool,
+        future: bool,
+        populate: bool,
+        limit: Option<u64>,
+    ) -> Result<()> {
+        let mut inner = self.inner.lock();
+        if current
+            && let Some(limit) = limit
+            && vm_counts(&inner, 0, u64::MAX).0 > page_down(limit)
+        {
+            return_errno_with_message!(ENOMEM, "RLIMIT_MEMLOCK reached");
+        }
+        inner.lock_future = future;
+        let ranges: Vec<(u64, u64)> = if current || !future {
+            inner
+                .vmas
+                .values_mut()
+                .map(|v| {
+                    v.locked = current;
+                    (v.start, v.end)
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        drop(inner);
+        if current && populate {
+            for (s, e) in ranges {
+                self.populate_locked(s, e)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether new regions are locked (`mlockall(MCL_FUTURE)`).
+    pub fn locks_future(&self) -> bool {
+        self.inner.lock().lock_future
+    }
+
+    /// Locked memory, in bytes.
+    pub fn locked_bytes(&self) -> u64 {
+        locked_counts(&self.inner.lock(), 0, 0).0
+    }
+
+    /// Faults in the accessible pages of `[start, end)` that are still
+    /// mapped (another thread may have unmapped some meanwhile).
+    fn populate_locked(&self, start: u64, end: u64) -> Result<()> {
+        let inner = self.inner.lock();
+        let mut page = start;
+        while page < end {
+            if let Some(v) = vma_at(&inner, page)
+                && !v.perms.is_empty()
+            {
+                let write = !v.shared && v.perms.contains(VmPerms::WRITE);
+                self.fault_in(v, page, write)?;
+            }
+            page += PAGE_SIZE;
+        }
+        Ok(())
+    }
+
+    /// `msync` of `[start, end)`: the pages of shared file mappings are the
+    /// file's own, so there is nothing to write back; `EBUSY` for
+    /// `MS_INVALIDATE` (`invalidate`) over locked memory, else `ENOMEM` if
+    /// part of the range is unmapped.
+    pub fn sync_range(&self, start: u64, end: u64, invalidate: bool) -> Result<()> {
+        let inner = self.inner.lock();
+        if invalidate
+            && inner
+                .vmas
+                .range(..end)
+                .rev()
+                .take_while(|(_, v)| v.end > start)
+                .any(|(_, v)| v.locked)
+        {
+            return_errno!(EBUSY);
+        }
+        if !is_covered(&inner, start, end) {
+            return_errno!(ENOMEM);
+        }
+        Ok(())
+    }
+
+    /// `madvise(MADV_DONTNEED)` over `[start, end)`: drops the pages, so
+    /// private anonymous memory reads zeros again and file or shared memory
+    /// its object's contents. `EINVAL` over locked memory; `ENOMEM` if part
+    /// of the range is unmapped (the mapped parts are done).
+    pub fn discard_pages(&self, start: u64, end: u64) -> Result<()> {
+        let inner = self.inner.lock();
+        let regions: Vec<(u64, u64, bool)> = inner
+            .vmas
+            .range(..end)
+            .rev()
+            .take_while(|(_, v)| v.end > start)
+            .map(|(_, v)| (v.start.max(start), v.end.min(end), v.locked))
+            .collect();
+        if regions.iter().any(|r| r.2) {
+            return_errno!(EINVAL);
+        }
+        for (s, e, _) in &regions {
+            let _ = self.space.unmap(*s..*e);
+        }
+        if !is_covered(&inner, start, end) {
+            return_errno!(ENOMEM);
+        }
+        Ok(())
+    }
+
+    /// The fork-time `madvise` advice over `[start, end)`:
+    /// `MADV_DONTFORK`/`MADV_DOFORK` and `MADV_WIPEONFORK`/`MADV_KEEPONFORK`
+    /// (which Linux allows on private anonymous memory only: `EINVAL`
+    /// otherwise). `ENOMEM` if part of the range is unmapped.
+    pub fn advise_fork(&self, start: u64, end: u64, advice: ForkAdvice) -> Result<()> {
+        let mut inner = self.inner.lock();
+        if !is_covered(&inner, start, end) {
+            return_errno!(ENOMEM);
+        }
+        let wipe = matches!(advice, ForkAdvice::WipeOnFork);
+        if wipe
+            && inner
+                .vmas
+                .range(..end)
+                .rev()
+                .take_while(|(_, v)| v.end > start)
+                .any(|(_, v)| v.shared || v.backing.is_some())
+        {
+            return_errno!(EINVAL);
+        }
+        if inner.vmas.len() + 2 > MAX_MAP_COUNT {
+            return_errno!(ENOMEM);
+        }
+        for mut v in carve(&mut inner, start, end) {
+            match advice {
+                ForkAdvice::DontFork => v.dont_fork = true,
+                ForkAdvice::DoFork => v.dont_fork = false,
+                ForkAdvice::WipeOnFork => v.wipe_on_fork = true,
+                ForkAdvice::KeepOnFork => v.wipe_on_fork = false,
+            }
+            inner.vmas.insert(v.start, v);
+        }
+        Ok(())
+    }
+
+    /// `madvise(MADV_REMOVE)` over `[start, end)`: frees the backing store
+    /// of shared memory (the pages read zeros again); `EINVAL` if part of
+    /// the range is not shared, `ENOMEM` if part is unmapped.
+    pub fn remove_backing(&self, start: u64, end: u64) -> Result<()> {
+        let inner = self.inner.lock();
+        if !is_covered(&inner, start, end) {
+            return_errno!(ENOMEM);
+        }
+        let parts: Vec<(u64, u64, Arc<Vmo>, u64)> = inner
+            .vmas
+            .range(..end)
+            .rev()
+            .take_while(|(_, v)| v.end > start)
+            .filter_map(|(_, v)| {
+                let (vmo, off) = v.backing.as_ref().filter(|_| v.shared)?;
+                let (s, e) = (v.start.max(start), v.end.min(end));
+                Some((s, e, vmo.clone(), off + (s - v.start)))
+            })
+            .collect();
+        let regions = inner
+            .vmas
+            .range(..end)
+            .rev()
+            .take_while(|(_, v)| v.end > start)
+            .count();
+        if parts.len() != regions {
+            return_errno!(EINVAL);
+        }
+        for (s, e, vmo, off) in parts {
+            vmo.punch(off, e - s);
+            let _ = self.space.unmap(s..e);
+        }
+        Ok(())
     }
 
     /// Names the file-backed regions within `[start, start+len)` after the
@@ -888,6 +1386,112 @@ impl Vmar {
     }
 }
 
+/// `madvise` advice about what `fork` does with a region.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ForkAdvice {
+    /// `MADV_DONTFORK`.
+    DontFork,
+    /// `MADV_DOFORK`.
+    DoFork,
+    /// `MADV_WIPEONFORK`.
+    WipeOnFork,
+    /// `MADV_KEEPONFORK`.
+    KeepOnFork,
+}
+
+/// How `mremap` may move a region.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Remap {
+    /// `MREMAP_MAYMOVE`.
+    pub may_move: bool,
+    /// `MREMAP_FIXED`: the new address.
+    pub to: Option<u64>,
+    /// `MREMAP_DONTUNMAP`.
+    pub dont_unmap: bool,
+}
+
+/// The region holding `addr`.
+fn vma_at(inner: &Inner, addr: u64) -> Option<&Vma> {
+    match inner.vmas.range(..=addr).next_back() {
+        Some((_, v)) if v.end > addr => Some(v),
+        _ => None,
+    }
+}
+
+/// Where `MAP_32BIT` mappings go: Linux's x86-64 `find_start_end` uses
+/// the second gigabyte, leaving the first to the program and its heap.
+const LOW_2GIB_BOTTOM: u64 = 0x4000_0000;
+const LOW_2GIB_TOP: u64 = 0x8000_0000;
+
+/// Whether a region counts as data for `RLIMIT_DATA` (Linux's
+/// `is_data_mapping`: private and writable; the stack is left out by the
+/// caller).
+fn is_data(shared: bool, perms: VmPerms) -> bool {
+    !shared && perms.contains(VmPerms::WRITE)
+}
+
+/// The initial stack (the region ending at the stack top) is not data.
+fn is_data_vma(v: &Vma) -> bool {
+    is_data(v.shared, v.perms) && v.end != layout::STACK_TOP
+}
+
+/// Locked bytes in all, and within `[start, end)`.
+fn locked_counts(inner: &Inner, start: u64, end: u64) -> (u64, u64) {
+    let (mut total, mut here) = (0, 0);
+    for v in inner.vmas.values().filter(|v| v.locked) {
+        total += v.end - v.start;
+        let (s, e) = (v.start.max(start), v.end.min(end));
+        if s < e {
+            here += e - s;
+        }
+    }
+    (total, here)
+}
+
+/// Bytes mapped in `[start, end)`, and how many of them are data.
+fn vm_counts(inner: &Inner, start: u64, end: u64) -> (u64, u64) {
+    let (mut total, mut data) = (0, 0);
+    for v in inner
+        .vmas
+        .range(..end)
+        .rev()
+        .take_while(|(_, v)| v.end > start)
+        .map(|(_, v)| v)
+    {
+        let n = v.end.min(end) - v.start.max(start);
+        total += n;
+        if is_data_vma(v) {
+            data += n;
+        }
+    }
+    (total, data)
+}
+
+/// Linux's `may_expand_vm`: `ENOMEM` if adding `len` bytes (data or not),
+/// after taking out what is mapped in `replaced`, passes `RLIMIT_AS`, or
+/// for data `RLIMIT_DATA`. Free when there are no limits (the usual case).
+fn check_expand(
+    inner: &Inner,
+    limits: VmLimits,
+    len: u64,
+    data: bool,
+    replaced: Option<Range<u64>>,
+) -> Result<()> {
+    if limits.unlimited() {
+        return Ok(());
+    }
+    let (total, data_now) = vm_counts(inner, 0, u64::MAX);
+    let (gone, gone_data) = replaced.map_or((0, 0), |r| vm_counts(inner, r.start, r.end));
+    let total = total - gone;
+    if total.saturating_add(len) > page_down(limits.address_space) {
+        return_errno_with_message!(ENOMEM, "RLIMIT_AS reached");
+    }
+    if data && (data_now - gone_data).saturating_add(len) > page_down(limits.data) {
+        return_errno_with_message!(ENOMEM, "RLIMIT_DATA reached");
+    }
+    Ok(())
+}
+
 /// Whether a region in `[start, end)` is a read-only (`SHM_RDONLY`)
 /// attachment of a shared memory segment.
 fn has_read_only_shm(inner: &Inner, start: u64, end: u64) -> bool {
@@ -904,7 +1508,14 @@ fn has_read_only_shm(inner: &Inner, start: u64, end: u64) -> bool {
 /// after page then makes one region, not one per page.
 fn insert_merging(inner: &mut Inner, mut vma: Vma) {
     let mergeable = |a: &Vma, b: &Vma| {
-        a.backing.is_none() && b.backing.is_none() && !a.shared && !b.shared && a.perms == b.perms
+        a.backing.is_none()
+            && b.backing.is_none()
+            && !a.shared
+            && !b.shared
+            && a.perms == b.perms
+            && a.locked == b.locked
+            && a.dont_fork == b.dont_fork
+            && a.wipe_on_fork == b.wipe_on_fork
     };
     if let Some((&k, prev)) = inner.vmas.range(..vma.start).next_back()
         && prev.end == vma.start

@@ -321,7 +321,22 @@ impl Vmo {
 
     /// Drops pages wholly at or beyond byte `size` and zeroes the tail of
     /// the last partial page (so a later extension reads zeros).
+    ///
+    /// When the file shrinks, mappings lose their pages past the new end
+    /// (Linux's `unmap_mapping_range` on truncation, copies made by
+    /// private mappings included): touching them then raises `SIGBUS`.
     pub fn truncate(&self, size: u64) {
+        let old = self.size.load(Ordering::Acquire);
+        if size < old {
+            // New faults see the new size first, then the pages already
+            // mapped go (a fault holds its address space's lock while it
+            // maps a page, so none slips in between).
+            self.set_size(size);
+            let first = size.div_ceil(PAGE_SIZE as u64);
+            for process in crate::process::all_processes() {
+                process.vmar().unmap_object_from(self.id, first);
+            }
+        }
         let mut pages = self.pages.lock();
         let keep = (size as usize).div_ceil(PAGE_SIZE);
         let gone = pages.split_off(&keep);

@@ -122,7 +122,13 @@ static SYS_FS_ENTRIES: &[FixedEntry] = &[
 ];
 
 static SYS_KERNEL_ENTRIES: &[FixedEntry] = &[
-    file("hostname", 110, system::hostname),
+    tunable("hostname", 110, system::hostname, system::set_hostname),
+    tunable(
+        "domainname",
+        116,
+        system::domainname,
+        system::set_domainname,
+    ),
     file("ostype", 111, system::ostype),
     file("osrelease", 112, system::osrelease),
     file("version", 113, system::kernel_version),

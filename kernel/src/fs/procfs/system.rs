@@ -8,6 +8,7 @@ use ostd::sync::SpinLock;
 
 use crate::prelude::*;
 use crate::process::all_processes;
+use crate::process::uts::UtsName;
 
 /// The kernel release `uname` reports.
 const OSRELEASE: &str = "6.1.0-framekernel";
@@ -248,9 +249,35 @@ pub(super) fn stat() -> String {
     s
 }
 
-/// `/proc/sys/kernel/hostname`.
+/// `/proc/sys/kernel/hostname`: `uname`'s `nodename`.
 pub(super) fn hostname() -> String {
-    String::from("framekernel\n")
+    uts_text(UtsName::Host)
+}
+
+/// Writes `/proc/sys/kernel/hostname`.
+pub(super) fn set_hostname(text: &str) -> Result<()> {
+    set_uts(UtsName::Host, text)
+}
+
+/// `/proc/sys/kernel/domainname`: `uname`'s `domainname`.
+pub(super) fn domainname() -> String {
+    uts_text(UtsName::Domain)
+}
+
+/// Writes `/proc/sys/kernel/domainname`.
+pub(super) fn set_domainname(text: &str) -> Result<()> {
+    set_uts(UtsName::Domain, text)
+}
+
+fn uts_text(which: UtsName) -> String {
+    format!("{}\n", String::from_utf8_lossy(&which.get()))
+}
+
+/// As Linux's `proc_do_uts_string`, a longer write keeps the first 64
+/// bytes.
+fn set_uts(which: UtsName, text: &str) -> Result<()> {
+    let bytes = text.as_bytes();
+    which.set(&bytes[..bytes.len().min(crate::process::uts::NAME_MAX)])
 }
 
 /// `/proc/sys/kernel/ostype`.
