@@ -125,7 +125,7 @@ static SYS_KERNEL_ENTRIES: &[FixedEntry] = &[
     tunable("hostname", 110, system::hostname, system::set_hostname),
     tunable(
         "domainname",
-        116,
+        124,
         system::domainname,
         system::set_domainname,
     ),
