@@ -29,6 +29,20 @@ use crate::prelude::*;
 /// Device number reported for devfs (`0:5`, as devtmpfs usually is on Linux;
 /// it is also what the console reports from `fstat`).
 const DEVFS_DEV: u64 = 5;
+/// What `statfs` reports of devtmpfs: a tmpfs of Linux's default size,
+/// half of memory in blocks and in inodes, holding no data (`df /dev`
+/// shows its size, nothing used).
+fn devtmpfs_stats() -> FsStats {
+    let half = ostd::mm::total_frames() as u64 / 2;
+    FsStats {
+        magic: TMPFS_MAGIC,
+        blocks: half,
+        blocks_free: half,
+        files: half,
+        files_free: half,
+    }
+}
+
 /// `TMPFS_MAGIC`: devtmpfs reports itself as a tmpfs in `statfs`.
 const TMPFS_MAGIC: u64 = 0x0102_1994;
 /// Inode numbers handed to directories made by `mkdir`; the fixed nodes use
@@ -331,7 +345,7 @@ impl Inode for DevNode {
     }
 
     fn fs_stats(&self) -> FsStats {
-        FsStats::pseudo(TMPFS_MAGIC)
+        devtmpfs_stats()
     }
 
     fn xattrs(&self) -> Option<&super::xattr::Xattrs> {
@@ -618,7 +632,7 @@ impl Inode for DevSymlink {
     }
 
     fn fs_stats(&self) -> FsStats {
-        FsStats::pseudo(TMPFS_MAGIC)
+        devtmpfs_stats()
     }
 
     fn xattrs(&self) -> Option<&super::xattr::Xattrs> {
@@ -958,7 +972,7 @@ impl Inode for DevDir {
     }
 
     fn fs_stats(&self) -> FsStats {
-        FsStats::pseudo(TMPFS_MAGIC)
+        devtmpfs_stats()
     }
 
     fn xattrs(&self) -> Option<&super::xattr::Xattrs> {

@@ -253,6 +253,11 @@ int main(void)
 	CHECK(magic_of(".") == 0x01021994, "tmpfs: TMPFS_MAGIC");
 	CHECK(magic_of("/proc") == 0x9fa0, "proc: PROC_SUPER_MAGIC");
 	CHECK(magic_of("/dev") == 0x01021994, "devtmpfs: TMPFS_MAGIC");
+	struct statfs devs;
+	CHECK(statfs("/dev", &devs) == 0 && devs.f_blocks > 0 && devs.f_files > 0 &&
+		      devs.f_bfree <= devs.f_blocks,
+	      "devtmpfs has a size, as df shows it (%llu blocks, %llu inodes)",
+	      (unsigned long long)devs.f_blocks, (unsigned long long)devs.f_files);
 	CHECK(magic_of("/dev/null") == 0x01021994, "a device node in devtmpfs");
 	long pts = magic_of("/dev/pts");
 	CHECK(pts == 0x1cd1 || pts == 0x01021994, "/dev/pts: devpts (or no devpts mounted)");
