@@ -12,9 +12,10 @@
 //!   before use and faults on them are recovered.
 //! * Every `unsafe` block says why it is sound (`// SAFETY:`), and every
 //!   `unsafe fn` states its contract (`# Safety`).
-//! * One CPU: this port runs on the bootstrap processor only, which keeps
-//!   per-CPU state in statics and makes an interrupt-disabling lock a
-//!   complete critical section.
+//! * Several CPUs: every CPU the firmware lists runs the scheduler; per-CPU
+//!   state lives in per-CPU areas reached through the GS base (`cpu`),
+//!   locks spin, and changes to page tables are shot down on the CPUs that
+//!   may cache them (`smp`).
 
 #![no_std]
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -26,11 +27,13 @@ extern crate self as ostd;
 pub(crate) mod arch;
 pub mod boot;
 pub mod console;
+pub mod cpu;
 pub mod ktest;
 pub mod logger;
 pub mod mm;
 mod panic;
 pub mod power;
+pub(crate) mod smp;
 
 /// Random numbers for the kernel (`AT_RANDOM`, `getrandom`).
 pub mod random {

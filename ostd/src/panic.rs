@@ -2,9 +2,10 @@
 //! running test and go on with the next).
 
 use core::panic::PanicInfo;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicU32, Ordering};
 
-static PANICKING: AtomicBool = AtomicBool::new(false);
+/// The number of the CPU that panicked first, plus one (0: none).
+static PANICKING: AtomicU32 = AtomicU32::new(0);
 
 #[panic_handler]
 fn panic(info: &PanicInfo) -> ! {
@@ -12,9 +13,17 @@ fn panic(info: &PanicInfo) -> ! {
     #[cfg(feature = "ktest")]
     crate::ktest::on_panic(info);
 
-    if PANICKING.swap(true, Ordering::SeqCst) {
-        crate::console::emergency_print(format_args!("\nKERNEL PANIC (nested): {info}\n"));
-        crate::power::exit_qemu(crate::power::ExitStatus::Panic);
+    let me = crate::cpu::this_cpu_index() as u32 + 1;
+    match PANICKING.compare_exchange(0, me, Ordering::SeqCst, Ordering::SeqCst) {
+        Ok(_) => {}
+        Err(first) if first == me => {
+            crate::console::emergency_print(format_args!("\nKERNEL PANIC (nested): {info}\n"));
+            crate::power::exit_qemu(crate::power::ExitStatus::Panic);
+        }
+        // Another CPU reports its panic and powers off: stay out of its way.
+        Err(_) => loop {
+            x86_64::instructions::hlt();
+        },
     }
     crate::console::emergency_print(format_args!("\nKERNEL PANIC: {}\n", info.message()));
     if let Some(loc) = info.location() {

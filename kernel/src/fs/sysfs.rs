@@ -7,6 +7,7 @@
 //! a size of 4096 and refuse to be opened for writing when they have no
 //! way to store a value.
 
+use alloc::format;
 use alloc::string::String;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
@@ -32,6 +33,13 @@ struct Entry {
     name: &'static str,
     ino: u64,
     node: Node,
+    /// Whether the node exists now (the `cpuN` directories exist for the
+    /// CPUs that are up).
+    present: fn() -> bool,
+}
+
+fn always() -> bool {
+    true
 }
 
 const fn dir(name: &'static str, ino: u64, entries: &'static [Entry]) -> Entry {
@@ -39,6 +47,7 @@ const fn dir(name: &'static str, ino: u64, entries: &'static [Entry]) -> Entry {
         name,
         ino,
         node: Node::Dir(entries),
+        present: always,
     }
 }
 
@@ -47,7 +56,48 @@ const fn file(name: &'static str, ino: u64, generate: fn() -> String) -> Entry {
         name,
         ino,
         node: Node::File(generate),
+        present: always,
     }
+}
+
+/// `/sys/devices/system/cpu/cpuN` (one core of its own per CPU, as QEMU's
+/// `-smp N` describes them), present while CPU `N` is up.
+struct CpuDir<const N: usize>;
+
+impl<const N: usize> CpuDir<N> {
+    /// Inode numbers: 100 for `cpu0` (as before there were others), then
+    /// 300, 310, ...
+    const INO: u64 = if N == 0 { 100 } else { 290 + N as u64 * 10 };
+    const TOPOLOGY: &'static [Entry] = &[dir(
+        "topology",
+        Self::INO + 1,
+        &[
+            file("core_cpus_list", Self::INO + 2, cpu_number::<N>),
+            file("core_id", Self::INO + 3, cpu_number::<N>),
+            file("core_siblings_list", Self::INO + 4, cpu_list),
+            file("package_cpus_list", Self::INO + 5, cpu_list),
+            file("physical_package_id", Self::INO + 6, zero),
+            file("thread_siblings_list", Self::INO + 7, cpu_number::<N>),
+        ],
+    )];
+    const ENTRY: Entry = Entry {
+        name: CPU_NAMES[N],
+        ino: Self::INO,
+        node: Node::Dir(Self::TOPOLOGY),
+        present: cpu_up::<N>,
+    };
+}
+
+const CPU_NAMES: [&str; 8] = [
+    "cpu0", "cpu1", "cpu2", "cpu3", "cpu4", "cpu5", "cpu6", "cpu7",
+];
+
+fn cpu_up<const N: usize>() -> bool {
+    ostd::cpu::apic_id(N).is_some()
+}
+
+fn cpu_number<const N: usize>() -> String {
+    format!("{N}\n")
 }
 
 static ROOT: Entry = dir(
@@ -69,22 +119,14 @@ static ROOT: Entry = dir(
 
 /// `/sys/devices/system/cpu`.
 static CPU: &[Entry] = &[
-    dir(
-        "cpu0",
-        100,
-        &[dir(
-            "topology",
-            101,
-            &[
-                file("core_cpus_list", 102, cpu_list),
-                file("core_id", 103, zero),
-                file("core_siblings_list", 104, cpu_list),
-                file("package_cpus_list", 105, cpu_list),
-                file("physical_package_id", 106, zero),
-                file("thread_siblings_list", 107, cpu_list),
-            ],
-        )],
-    ),
+    CpuDir::<0>::ENTRY,
+    CpuDir::<1>::ENTRY,
+    CpuDir::<2>::ENTRY,
+    CpuDir::<3>::ENTRY,
+    CpuDir::<4>::ENTRY,
+    CpuDir::<5>::ENTRY,
+    CpuDir::<6>::ENTRY,
+    CpuDir::<7>::ENTRY,
     file("kernel_max", 110, kernel_max),
     file("offline", 111, empty_line),
     file("online", 112, cpu_list),
@@ -106,9 +148,9 @@ static KERNEL: &[Entry] = &[
     file("uevent_seqnum", 210, zero),
 ];
 
-/// The CPUs as a list (`0`, or `0-N`): the kernel runs on one.
+/// The CPUs that are up, as a list (`0`, or `0-N`).
 fn cpu_list() -> String {
-    String::from("0\n")
+    format!("{}\n", super::procfs::cpu_list(ostd::cpu::online_mask()))
 }
 
 fn zero() -> String {
@@ -170,7 +212,7 @@ impl Inode for SysInode {
             Node::Dir(entries) => {
                 let subdirs = entries
                     .iter()
-                    .filter(|e| matches!(e.node, Node::Dir(_)))
+                    .filter(|e| matches!(e.node, Node::Dir(_)) && (e.present)())
                     .count();
                 (0o755, 2 + subdirs as u32, 0)
             }
@@ -224,7 +266,7 @@ impl Inode for SysInode {
         };
         let entry = entries
             .iter()
-            .find(|e| e.name.as_bytes() == name)
+            .find(|e| e.name.as_bytes() == name && (e.present)())
             .ok_or(Error::new(ENOENT))?;
         Ok(SysInode::new(entry, self.this.upgrade()))
     }
@@ -252,6 +294,7 @@ impl Inode for SysInode {
         };
         Ok(entries
             .iter()
+            .filter(|e| (e.present)())
             .map(|e| {
                 let kind = match e.node {
                     Node::Dir(_) => InodeType::Dir,

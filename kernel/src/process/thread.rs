@@ -102,6 +102,7 @@ pub struct ThreadBuilder {
     set_child_tid: u64,
     credentials: Option<Credentials>,
     sched: SchedAttr,
+    affinity: u64,
     ioprio: u32,
     personality: u32,
 }
@@ -118,6 +119,7 @@ impl ThreadBuilder {
             set_child_tid: 0,
             credentials: None,
             sched: SchedAttr::default(),
+            affinity: u64::MAX,
             ioprio: 0,
             personality: 0,
         }
@@ -135,6 +137,10 @@ impl ThreadBuilder {
     /// calls `clone`.
     pub fn inherit_from(mut self, parent: &Thread) -> Self {
         self.sched = parent.sched_attr().for_child();
+        // As `fork` copies `cpus_mask`.
+        if let Some(task) = parent.task() {
+            self.affinity = task.affinity();
+        }
         self.ioprio = parent.ioprio();
         self.personality = parent.personality();
         self
@@ -233,6 +239,7 @@ impl ThreadBuilder {
         let set_child_tid = self.set_child_tid;
         let task = TaskOptions::new(move || user_loop(t, ctx, set_child_tid))
             .data(thread.clone())
+            .affinity(self.affinity)
             .build()
             .ok_or(Error::new(ENOMEM))?;
         // CPU time is shared between sessions first (Linux's autogroup).

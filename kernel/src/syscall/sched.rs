@@ -23,11 +23,9 @@ const SCHED_ATTR_SIZE_VER0: usize = 48;
 const SCHED_ATTR_SIZE: usize = 56;
 /// The largest `struct sched_attr` Linux accepts.
 const SCHED_ATTR_SIZE_MAX: usize = 4096;
-/// The bytes of a CPU mask: one `unsigned long` covers this kernel's one
-/// CPU (Linux's `cpumask_size()` for `nr_cpu_ids` <= 64).
+/// The bytes of a CPU mask: one `unsigned long` covers this kernel's CPUs
+/// (Linux's `cpumask_size()` for `nr_cpu_ids` <= 64).
 const CPUMASK_SIZE: usize = 8;
-/// The CPUs this kernel runs on (`nr_cpu_ids`).
-const NR_CPU_IDS: usize = 1;
 /// `personality(0xffffffff)` only reads the personality.
 const PERSONALITY_QUERY: u32 = 0xffff_ffff;
 
@@ -338,20 +336,24 @@ pub fn sys_setpriority(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     ret(0)
 }
 
-/// `sched_getaffinity(pid, len, mask)`: CPU 0 only; the size written is
-/// the kernel's mask size.
+/// `sched_getaffinity(pid, len, mask)`: the thread's CPUs among those that
+/// are up; the size written is the kernel's mask size. `EINVAL` when the
+/// buffer cannot hold every CPU number or is not a whole number of longs.
 pub fn sys_sched_getaffinity(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     let len = a[1] as u32 as usize;
-    if len * 8 < NR_CPU_IDS || !len.is_multiple_of(core::mem::size_of::<u64>()) {
+    if len * 8 < nr_cpu_ids() || !len.is_multiple_of(core::mem::size_of::<u64>()) {
         return_errno!(EINVAL);
     }
-    thread_of(ctx, a[0] as i32)?;
-    ctx.vmar().write_val(a[2], &1u64)?;
-    ret(len.min(CPUMASK_SIZE))
+    let thread = thread_of(ctx, a[0] as i32)?;
+    let mask = thread.task().map_or(u64::MAX, |t| t.affinity()) & ostd::cpu::online_mask();
+    let size = len.min(CPUMASK_SIZE);
+    ctx.vmar().write_bytes(a[2], &mask.to_ne_bytes()[..size])?;
+    ret(size)
 }
 
-/// `sched_setaffinity(pid, len, mask)`: the mask must contain CPU 0, the
-/// only one (`EINVAL`); a shorter mask is zero-extended, a longer one cut.
+/// `sched_setaffinity(pid, len, mask)`: the mask must contain a CPU that is
+/// up (`EINVAL`); a shorter mask is zero-extended, a longer one cut. The
+/// thread moves off a CPU that is no longer in its mask at once.
 pub fn sys_sched_setaffinity(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     let len = (a[1] as u32 as usize).min(CPUMASK_SIZE);
     let mut bytes = [0u8; CPUMASK_SIZE];
@@ -360,20 +362,38 @@ pub fn sys_sched_setaffinity(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     if !sched::may_set_affinity(&thread, &ctx.thread.credentials()) {
         return_errno!(EPERM);
     }
-    if u64::from_ne_bytes(bytes) & 1 == 0 {
-        return_errno_with_message!(EINVAL, "the mask has none of this kernel's CPUs");
+    let mask = u64::from_ne_bytes(bytes);
+    let applied = match thread.task() {
+        Some(task) => task.set_affinity(mask),
+        None => mask & ostd::cpu::online_mask() != 0,
+    };
+    if !applied {
+        return_errno_with_message!(EINVAL, "the mask has none of the CPUs that are up");
+    }
+    let off_cpu = mask & (1 << ostd::cpu::this_cpu_index()) == 0;
+    if Arc::ptr_eq(&thread, ctx.thread) && off_cpu {
+        // Off a CPU no longer allowed before returning (Linux migrates the
+        // caller before the call returns).
+        ostd::task::yield_now();
     }
     ret(0)
 }
 
-/// `getcpu(cpu, node, cache)`: CPU 0 on node 0; NULL pointers are skipped.
+/// `getcpu(cpu, node, cache)`: the CPU the caller runs on, node 0; NULL
+/// pointers are skipped.
 pub fn sys_getcpu(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
-    for addr in [a[0], a[1]] {
+    let cpu = ostd::cpu::this_cpu_index() as u32;
+    for (addr, value) in [(a[0], cpu), (a[1], 0)] {
         if addr != 0 {
-            ctx.vmar().write_val(addr, &0u32)?;
+            ctx.vmar().write_val(addr, &value)?;
         }
     }
     ret(0)
+}
+
+/// Linux's `nr_cpu_ids`: one more than the highest CPU number.
+fn nr_cpu_ids() -> usize {
+    ostd::cpu::num_cpus()
 }
 
 /// The threads `ioprio_get`/`ioprio_set` act on; `EINVAL` for an unknown

@@ -124,6 +124,9 @@ unsafe extern "Rust" {
 }
 
 pub(crate) fn start(start_info: u64) -> ! {
+    // SAFETY: the first thing the bootstrap processor does, with interrupts
+    // off; it is CPU 0. (Its APIC id is set when the APIC is found.)
+    unsafe { crate::cpu::init_this_cpu(0, 0) };
     crate::arch::x86::serial::init();
     // Calibrate first so that every log line has a true timestamp.
     crate::arch::x86::tsc::calibrate();
@@ -145,6 +148,7 @@ pub(crate) fn start(start_info: u64) -> ! {
     crate::timer::init();
     crate::user::init();
     crate::task::init_boot_task();
+    crate::cpu::set_online();
     crate::arch::x86::enable_interrupts();
     log::debug!(
         "ostd: TSC at {} MHz; up after {:?}",

@@ -10,6 +10,9 @@ use super::frame::{alloc_block, free_block};
 use crate::arch::x86::mm::{KERNEL_VMA, LINEAR_MAP_BASE, load_root, paddr_to_vaddr, pte};
 
 static KERNEL_ROOT: AtomicU64 = AtomicU64::new(0);
+/// Serialises changes to the kernel page table after boot (mapping and
+/// unmapping kernel pages, freeing tables), which any CPU may make.
+static KERNEL_PT_LOCK: crate::sync::SpinLock<()> = crate::sync::SpinLock::new(());
 
 /// Physical address of the kernel PML4.
 pub(crate) fn kernel_root() -> u64 {
@@ -52,7 +55,7 @@ fn set(table: u64, index: usize, value: u64) {
     // (allocated here and reachable from its root, so not freed: a table
     // is unlinked before `free_empty_table` frees it); index < 512. An
     // entry is one aligned word, written whole; callers change entries
-    // only of regions they own, with interrupts off (one CPU).
+    // only of regions they own, during boot or under `KERNEL_PT_LOCK`.
     unsafe { entry(table, index).write_volatile(value) };
 }
 
@@ -125,7 +128,7 @@ pub(super) fn init(ram_end: u64) {
 /// kernel-half PDPT is shared by all address spaces, the mapping is visible
 /// everywhere at once. Returns false if a page table could not be allocated.
 pub(crate) fn map_kernel_page(va: u64, paddr: u64, flags: u64) -> bool {
-    let _irq = crate::sync::disable_irqs();
+    let _lock = KERNEL_PT_LOCK.lock();
     let root = kernel_root();
     let Some(pt) = try_walk_create(root, va) else {
         return false;
@@ -134,9 +137,11 @@ pub(crate) fn map_kernel_page(va: u64, paddr: u64, flags: u64) -> bool {
     true
 }
 
-/// Unmaps a page mapped by [`map_kernel_page`] and flushes it from the TLB.
+/// Unmaps a page mapped by [`map_kernel_page`] and flushes it from this
+/// CPU's TLB; the caller shoots it down on the others
+/// ([`flush_kernel_pages`]) before it reuses the frame.
 pub(crate) fn unmap_kernel_page(va: u64) {
-    let _irq = crate::sync::disable_irqs();
+    let _lock = KERNEL_PT_LOCK.lock();
     let root = kernel_root();
     if let Some(pt) = try_walk_create(root, va) {
         set(pt, pt_index(va), 0);
@@ -149,7 +154,7 @@ pub(crate) fn unmap_kernel_page(va: u64) {
 /// mapped by [`map_kernel_page`], if none of its entries is in use any
 /// more.
 pub(crate) fn free_empty_table(va: u64) {
-    let _irq = crate::sync::disable_irqs();
+    let _lock = KERNEL_PT_LOCK.lock();
     let root = kernel_root();
     let pdpt = get(root, pml4_index(va)) & pte::ADDR_MASK;
     let pd_entry = get(pdpt, pdpt_index(va));
@@ -167,9 +172,23 @@ pub(crate) fn free_empty_table(va: u64) {
     }
     set(pd, pd_index(va), 0);
     // `invlpg` also drops the cached paging-structure entries, so no CPU
-    // walks the freed table afterwards (one CPU here).
-    crate::arch::x86::mm::flush_page(va);
+    // walks the freed table afterwards.
+    flush_kernel_pages(&[va]);
     free_block(pt, 0);
+}
+
+/// Drops the TLB entries of kernel pages `vas` on every CPU; returns once
+/// all have.
+pub(crate) fn flush_kernel_pages(vas: &[u64]) {
+    for &va in vas {
+        crate::arch::x86::mm::flush_page(va);
+    }
+    crate::smp::shootdown(
+        crate::smp::other_cpus(),
+        crate::smp::KERNEL_HALF,
+        vas,
+        false,
+    );
 }
 
 fn try_walk_create(root: u64, va: u64) -> Option<u64> {

@@ -11,7 +11,9 @@ use alloc::vec::Vec;
 
 use super::PAGE_SIZE;
 use super::frame::{For, alloc_block_for, free_block};
-use super::kernel_space::{free_empty_table, map_kernel_page, unmap_kernel_page};
+use super::kernel_space::{
+    flush_kernel_pages, free_empty_table, map_kernel_page, unmap_kernel_page,
+};
 use crate::arch::x86::mm::pte;
 use crate::sync::SpinLock;
 
@@ -157,8 +159,23 @@ impl Drop for KernelStack {
 /// Unmaps and frees a stack's frames and gives its slot back.
 fn release(slot: u64, frames: &[u64]) {
     let top = REGION_BASE + (slot + 1) * SLOT_SIZE;
-    for (i, &f) in frames.iter().enumerate() {
-        unmap_kernel_page(top - ((i + 1) * PAGE_SIZE) as u64);
+    let page = |i: usize| top - ((i + 1) * PAGE_SIZE) as u64;
+    for i in 0..frames.len() {
+        unmap_kernel_page(page(i));
+    }
+    // No CPU may still reach a frame through a stale entry once it is
+    // reused: every CPU flushes before the frames go back.
+    let mut done = 0;
+    while done < frames.len() {
+        let n = (frames.len() - done).min(16);
+        let mut vas = [0u64; 16];
+        for (k, slot) in vas[..n].iter_mut().enumerate() {
+            *slot = page(done + k);
+        }
+        flush_kernel_pages(&vas[..n]);
+        done += n;
+    }
+    for &f in frames {
         free_block(f, 0);
     }
     // The page table of the slot's 2 MiB goes too if no stack is left in

@@ -142,8 +142,21 @@ unsafe extern "C" {
     static __ostd_user_cmpxchg_fixup: u8;
 }
 
-/// The faulting address of the last fixed-up fault (one CPU).
-static FAULT_ADDR: AtomicU64 = AtomicU64::new(0);
+/// Where the last fixed-up fault happened, when no task runs yet.
+static BOOT_FAULT_ADDR: AtomicU64 = AtomicU64::new(0);
+
+/// Records the address of a fixed-up fault for the running task: per task,
+/// since the task may move to another CPU between the fault and the read.
+fn set_fault_addr(addr: u64) {
+    crate::task::with_current(|t| t.user_fault_addr.store(addr, Ordering::Relaxed))
+        .unwrap_or_else(|| BOOT_FAULT_ADDR.store(addr, Ordering::Relaxed));
+}
+
+/// The address of the running task's last fixed-up fault.
+fn fault_addr() -> u64 {
+    crate::task::with_current(|t| t.user_fault_addr.load(Ordering::Relaxed))
+        .unwrap_or_else(|| BOOT_FAULT_ADDR.load(Ordering::Relaxed))
+}
 
 /// If `rip` is a user-copy instruction, records `addr` and returns the
 /// address to resume at. Called by the page-fault handler.
@@ -167,7 +180,7 @@ pub(crate) fn fixup(rip: u64, addr: u64) -> Option<u64> {
         ),
     ];
     let (_, to) = table.iter().find(|(at, _)| *at as u64 == rip)?;
-    FAULT_ADDR.store(addr, Ordering::Relaxed);
+    set_fault_addr(addr);
     Some(*to as u64)
 }
 
@@ -186,7 +199,7 @@ fn result(len: usize, left: usize) -> Result<(), UserFault> {
         Ok(())
     } else {
         Err(UserFault {
-            addr: FAULT_ADDR.load(Ordering::Relaxed),
+            addr: fault_addr(),
             copied: len - left,
         })
     }
@@ -226,7 +239,7 @@ pub(crate) fn cmpxchg_user_u32(addr: Vaddr, expected: u32, new: u32) -> Result<u
     let r = unsafe { __ostd_user_cmpxchg_u32(addr as *mut u32, expected, new) };
     if r & (1 << 32) != 0 {
         return Err(UserFault {
-            addr: FAULT_ADDR.load(Ordering::Relaxed),
+            addr: fault_addr(),
             copied: 0,
         });
     }

@@ -4,11 +4,14 @@
 //! other space and whose user half maps frames with user permissions. Each
 //! mapped page holds one reference to its [`Frame`], so frames are freed
 //! exactly when the last mapping and handle are gone. Methods lock the
-//! space; TLB entries are flushed when the space is the active one (this
-//! port runs on one CPU, so no other CPU can cache its translations).
+//! space. A space knows the CPUs that have it loaded; a change that removes
+//! or restricts a mapping is flushed from this CPU's TLB and shot down on
+//! the others (see `crate::smp`) before the call returns, and the frames
+//! it unmapped are freed only after that.
 
 use alloc::sync::Arc;
 use core::ops::Range;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use bitflags::bitflags;
 
@@ -81,20 +84,25 @@ pub struct VmSpace {
     root: SpinLock<u64>,
     /// The same address, readable without the lock (it never changes).
     root_paddr: u64,
+    /// The CPUs that have the space loaded (bit `n`: CPU `n`). A CPU sets
+    /// its bit before it loads the space and clears it after it loaded
+    /// another one, so a CPU not in the set caches none of its entries.
+    cpus: AtomicU64,
 }
 
-/// Pending TLB invalidations, flushed when the space is active.
-struct Flusher {
-    active: bool,
+/// Pending TLB invalidations of a space: flushed on this CPU if it has the
+/// space loaded, and on every other CPU that has.
+struct Flusher<'a> {
+    space: &'a VmSpace,
     pages: [u64; 16],
     n: usize,
     all: bool,
 }
 
-impl Flusher {
-    fn new(root: u64) -> Self {
+impl<'a> Flusher<'a> {
+    fn new(space: &'a VmSpace) -> Self {
         Self {
-            active: current_root() == root,
+            space,
             pages: [0; 16],
             n: 0,
             all: false,
@@ -102,7 +110,7 @@ impl Flusher {
     }
 
     fn add(&mut self, va: Vaddr) {
-        if !self.active || self.all {
+        if self.all {
             return;
         }
         if self.n < self.pages.len() {
@@ -113,14 +121,30 @@ impl Flusher {
         }
     }
 
+    /// Flushes, and returns once every CPU has. Call with the space's lock
+    /// held (so that no CPU refills an entry from the old tables once it
+    /// has flushed, except through the new ones).
     fn finish(self) {
-        if self.all {
-            flush_all();
-        } else {
-            for &va in &self.pages[..self.n] {
-                flush_page(va);
+        if self.n == 0 && !self.all {
+            return;
+        }
+        let _irq = crate::sync::disable_irqs();
+        let root = self.space.root_paddr;
+        if current_root() == root {
+            if self.all {
+                flush_all();
+            } else {
+                for &va in &self.pages[..self.n] {
+                    flush_page(va);
+                }
             }
         }
+        // The page-table writes above are ordered before this read of the
+        // set by the lock: a CPU that loads the space afterwards (setting
+        // its bit first, with a locked instruction) sees the new entries.
+        core::sync::atomic::fence(Ordering::SeqCst);
+        let others = self.space.cpus.load(Ordering::Acquire) & crate::smp::other_cpus();
+        crate::smp::shootdown(others, root, &self.pages[..self.n], self.all);
     }
 }
 
@@ -146,6 +170,7 @@ impl VmSpace {
         Ok(Self {
             root: SpinLock::new(root),
             root_paddr: root,
+            cpus: AtomicU64::new(0),
         })
     }
 
@@ -170,8 +195,10 @@ impl VmSpace {
             // SAFETY: a present leaf entry owns a frame reference.
             unsafe { Frame::from_raw(old & pte::ADDR_MASK) }
         });
-        if old.is_some() && current_root() == *root {
-            flush_page(va);
+        if old.is_some() {
+            let mut flusher = Flusher::new(self);
+            flusher.add(va);
+            flusher.finish();
         }
         Ok(old)
     }
@@ -204,7 +231,7 @@ impl VmSpace {
     pub fn unmap(&self, range: Range<Vaddr>) -> Result<(), VmSpaceError> {
         check_range(&range)?;
         let root = self.root.lock();
-        let mut flusher = Flusher::new(*root);
+        let mut flusher = Flusher::new(self);
         let mut dropped = alloc::vec::Vec::new();
         // SAFETY: lock held, user range; each cleared entry's reference is
         // moved into `dropped` and released after the TLB flush.
@@ -234,7 +261,7 @@ impl VmSpace {
     ) -> Result<(), VmSpaceError> {
         check_range(&range)?;
         let root = self.root.lock();
-        let mut flusher = Flusher::new(*root);
+        let mut flusher = Flusher::new(self);
         // SAFETY: lock held, user range; only the flag bits change, so the
         // frame reference stays with the entry.
         unsafe {
@@ -300,12 +327,12 @@ impl VmSpace {
         check_range(&range)?;
         // Entries of the child are replaced without a TLB flush, which is
         // only sound if no CPU has the child loaded.
-        if core::ptr::eq(self, child) || child.is_active() {
+        if core::ptr::eq(self, child) || child.cpus.load(Ordering::Acquire) != 0 {
             return Err(VmSpaceError::BadAddress);
         }
         let root = self.root.lock();
         let child_root = child.root.lock();
-        let mut flusher = Flusher::new(*root);
+        let mut flusher = Flusher::new(self);
         let mut result = Ok(());
         let cow_bits = mark.to_pte() & (pte::AVAIL0 | pte::AVAIL1);
         // SAFETY: both locks are held (distinct spaces), the range is user
@@ -406,8 +433,15 @@ impl VmSpace {
         crate::task::set_current_vm_space(self.clone());
     }
 
-    /// Loads the page table; used by the scheduler.
-    pub(crate) fn load(&self) {
+    /// Loads the page table on CPU `cpu`, the running one (interrupts are
+    /// off); used by the scheduler, which keeps the space alive while it
+    /// is loaded and calls [`unloaded_from`](Self::unloaded_from) after it
+    /// loads another.
+    pub(crate) fn load_on(&self, cpu: usize) {
+        // A locked instruction: a shootdown that misses this bit started
+        // after it, so its page-table changes are visible to the walks
+        // that follow the load.
+        self.cpus.fetch_or(1 << cpu, Ordering::SeqCst);
         let root = self.root_paddr;
         if current_root() != root {
             // SAFETY: the root's kernel half equals the kernel page table's,
@@ -415,6 +449,12 @@ impl VmSpace {
             // while it is loaded.
             unsafe { load_root(root) };
         }
+    }
+
+    /// Notes that CPU `cpu` (the running one) loaded another page table:
+    /// loading CR3 dropped its entries of this space.
+    pub(crate) fn unloaded_from(&self, cpu: usize) {
+        self.cpus.fetch_and(!(1 << cpu), Ordering::Release);
     }
 }
 

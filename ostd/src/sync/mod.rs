@@ -1,10 +1,12 @@
 //! Synchronisation: spin locks, sleeping mutexes, wait queues.
 //!
-//! This port runs on one CPU, where a spin lock is simply a critical section
-//! with interrupts disabled: no interrupt handler and no preemption (which
-//! only happens from the timer interrupt) can run while it is held. The
-//! atomic flag still catches re-entrant locking, a kernel bug, with a panic
-//! instead of a silent deadlock.
+//! A spin lock disables interrupts on its CPU and spins while another CPU
+//! holds it: no interrupt handler and no preemption (which only happens
+//! from interrupts) can run on the holder's CPU while it is held, and the
+//! other CPUs wait their turn. Re-entrant locking on one CPU, a kernel bug,
+//! is caught with a panic instead of a silent deadlock. Mutexes and wait
+//! queues sleep; their wake-ups cannot be lost between CPUs (see
+//! `wait_queue`).
 
 mod mutex;
 mod once;

@@ -1,9 +1,16 @@
 //! The spin lock and interrupt guards.
+//!
+//! [`SpinLock`] is a ticket lock: CPUs that contend get it in the order
+//! they asked, so none starves. It disables interrupts on the CPU that
+//! holds it, so a holder is never preempted and an interrupt handler on
+//! the same CPU cannot deadlock against it by taking it too. A CPU that
+//! asks for a lock it already holds would wait forever; that is detected
+//! (the lock records its holder) and reported as the bug it is.
 
 use core::cell::UnsafeCell;
 use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicU32, Ordering};
 
 /// Disables interrupts until the guard is dropped (then restores the
 /// previous state). Nested guards are fine. The state is this CPU's, so the
@@ -34,7 +41,13 @@ impl Drop for IrqGuard {
 
 /// A lock that disables interrupts while held. Never sleep while holding it.
 pub struct SpinLock<T: ?Sized> {
-    locked: AtomicBool,
+    /// The next ticket to hand out, and the ticket allowed in.
+    next: AtomicU32,
+    serving: AtomicU32,
+    /// The holder's CPU number plus one, 0 when free (for the self-deadlock
+    /// check only: written by the holder after it got in, cleared before it
+    /// leaves).
+    holder: AtomicU32,
     value: UnsafeCell<T>,
 }
 
@@ -62,7 +75,9 @@ impl<T> SpinLock<T> {
     /// A new unlocked lock.
     pub const fn new(value: T) -> Self {
         Self {
-            locked: AtomicBool::new(false),
+            next: AtomicU32::new(0),
+            serving: AtomicU32::new(0),
+            holder: AtomicU32::new(0),
             value: UnsafeCell::new(value),
         }
     }
@@ -74,18 +89,36 @@ impl<T> SpinLock<T> {
 }
 
 impl<T: ?Sized> SpinLock<T> {
-    /// Locks, disabling interrupts.
+    /// Locks, disabling interrupts; spins while another CPU holds it.
     #[track_caller]
     pub fn lock(&self) -> SpinLockGuard<'_, T> {
         let irq = disable_irqs();
-        if self
-            .locked
-            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
-            .is_err()
-        {
-            // One CPU with interrupts off: the holder can never release it.
-            panic!("SpinLock: deadlock (lock taken twice)");
+        let ticket = self.next.fetch_add(1, Ordering::Relaxed);
+        if self.serving.load(Ordering::Acquire) != ticket {
+            self.wait_for(ticket);
         }
+        self.enter(irq)
+    }
+
+    #[cold]
+    #[track_caller]
+    fn wait_for(&self, ticket: u32) {
+        // Interrupts are off: if this CPU is the holder, it can never
+        // release the lock.
+        let me = crate::cpu::this_cpu_index() as u32 + 1;
+        if self.holder.load(Ordering::Relaxed) == me {
+            panic!("SpinLock: deadlock (lock taken twice on one CPU)");
+        }
+        while self.serving.load(Ordering::Acquire) != ticket {
+            // The holder may be waiting for this CPU to flush its TLB.
+            crate::smp::answer_requests();
+            core::hint::spin_loop();
+        }
+    }
+
+    fn enter(&self, irq: IrqGuard) -> SpinLockGuard<'_, T> {
+        self.holder
+            .store(crate::cpu::this_cpu_index() as u32 + 1, Ordering::Relaxed);
         SpinLockGuard {
             lock: self,
             _irq: irq,
@@ -95,13 +128,21 @@ impl<T: ?Sized> SpinLock<T> {
     /// Locks if free.
     pub fn try_lock(&self) -> Option<SpinLockGuard<'_, T>> {
         let irq = disable_irqs();
-        self.locked
-            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
-            .ok()
-            .map(|_| SpinLockGuard {
-                lock: self,
-                _irq: irq,
-            })
+        let ticket = self.serving.load(Ordering::Relaxed);
+        self.next
+            .compare_exchange(
+                ticket,
+                ticket.wrapping_add(1),
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            )
+            .ok()?;
+        Some(self.enter(irq))
+    }
+
+    /// Whether some CPU holds the lock (a hint: it may change at once).
+    pub fn is_locked(&self) -> bool {
+        self.next.load(Ordering::Relaxed) != self.serving.load(Ordering::Relaxed)
     }
 
     /// Exclusive access without locking, through a unique reference.
@@ -139,7 +180,11 @@ impl<T: ?Sized> DerefMut for SpinLockGuard<'_, T> {
 
 impl<T: ?Sized> Drop for SpinLockGuard<'_, T> {
     fn drop(&mut self) {
-        self.lock.locked.store(false, Ordering::Release);
+        self.lock.holder.store(0, Ordering::Relaxed);
+        // Only the holder changes `serving`: a plain increment published
+        // with release ordering hands the value to the next ticket.
+        let next = self.lock.serving.load(Ordering::Relaxed).wrapping_add(1);
+        self.lock.serving.store(next, Ordering::Release);
         // `_irq` is dropped after this, re-enabling interrupts.
     }
 }

@@ -135,6 +135,19 @@ impl WaitQueue {
         let mut w = self.waiters.lock();
         w.push_back(task.clone());
         self.count.store(w.len(), Ordering::Release);
+        drop(w);
+        // Pairs with the fence in `wakers_present`: the sleeper's store of
+        // the count and its next look at the condition, and a waker's
+        // change of the condition and its look at the count, cannot both
+        // be reordered (a store may pass a later load on x86), so one of
+        // the two sees the other.
+        core::sync::atomic::fence(Ordering::SeqCst);
+    }
+
+    /// Whether anyone may be waiting (see `enqueue`).
+    fn wakers_present(&self) -> bool {
+        core::sync::atomic::fence(Ordering::SeqCst);
+        self.count.load(Ordering::Acquire) != 0
     }
 
     fn dequeue(&self, task: &Arc<Task>) {
@@ -145,7 +158,7 @@ impl WaitQueue {
 
     /// Wakes the first sleeper; returns whether there was one.
     pub fn wake_one(&self) -> bool {
-        if self.count.load(Ordering::Acquire) == 0 {
+        if !self.wakers_present() {
             return false;
         }
         let t = {
@@ -165,7 +178,7 @@ impl WaitQueue {
 
     /// Wakes every sleeper; returns how many there were.
     pub fn wake_all(&self) -> usize {
-        if self.count.load(Ordering::Acquire) == 0 {
+        if !self.wakers_present() {
             return 0;
         }
         let all = {

@@ -20,7 +20,9 @@ use core::panic::Location;
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, AtomicU32, AtomicU64, Ordering};
 
 pub use scheduler::{RR_TIME_SLICE, SchedPolicy, exit_current, fair_time_slice, yield_now};
-pub(crate) use scheduler::{init_boot_task, preempt_if_needed, set_current_vm_space, tick};
+pub(crate) use scheduler::{
+    init_boot_task, preempt_if_needed, run_ap_idle, set_current_vm_space, tick, with_current,
+};
 
 use crate::mm::{KernelStack, VmSpace};
 use crate::sync::SpinLock;
@@ -80,10 +82,29 @@ pub struct Task {
     /// kernel: how its CPU time splits between the two.
     user_ticks: AtomicU64,
     system_ticks: AtomicU64,
+    /// The CPU whose run queue the task belongs to (the one it runs or
+    /// last ran on); changed only with that queue's lock held.
+    cpu: AtomicU32,
+    /// Set while a CPU runs the task, until that CPU has switched away
+    /// from it (see `scheduler`).
+    on_cpu: AtomicBool,
+    /// Switched out because its affinity excludes its CPU: to be queued on
+    /// another.
+    migrate_pending: AtomicBool,
+    /// The CPUs the task may run on (bit `n`: CPU `n`).
+    affinity: AtomicU64,
+    /// A CPU's idle task: never queued, runs when nothing else can.
+    is_idle: bool,
+    /// Where the task's last fixed-up fault on user memory was (see
+    /// `mm::user_copy`).
+    pub(crate) user_fault_addr: AtomicU64,
 }
 
 // SAFETY: `saved_rsp` is only accessed by the scheduler with interrupts
-// disabled on the one CPU (see `scheduler`); every other field is Sync.
+// disabled, by the CPU that switches away from the task (writing it) or to
+// it (reading it), never both at once: a CPU waits for the task's
+// `on_cpu` mark to clear before reading (see `scheduler`). Every other
+// field is Sync.
 unsafe impl Sync for Task {}
 // SAFETY: as above, and the entry closure and data are `Send`.
 unsafe impl Send for Task {}
@@ -91,6 +112,68 @@ unsafe impl Send for Task {}
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 impl Task {
+    /// A task with stack pointer `rsp` on `stack` (none: the running boot
+    /// context), to run `entry`.
+    fn new_raw(
+        rsp: u64,
+        stack: Option<KernelStack>,
+        entry: Option<Box<dyn FnOnce() + Send>>,
+        is_idle: bool,
+    ) -> Self {
+        Task {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            saved_rsp: UnsafeCell::new(rsp),
+            _stack: stack,
+            state: AtomicU8::new(TaskState::Runnable as u8),
+            wakeup_pending: AtomicBool::new(false),
+            entry: SpinLock::new(entry),
+            data: Box::new(()),
+            vm_space: SpinLock::new(None),
+            cpu_ns: AtomicU64::new(0),
+            ran_since: AtomicU64::new(0),
+            vruntime: AtomicU64::new(0),
+            group: AtomicU64::new(0),
+            counted: AtomicBool::new(false),
+            wait_site: AtomicPtr::new(core::ptr::null_mut()),
+            class: AtomicU8::new(scheduler::class::NORMAL),
+            rt_prio: AtomicU8::new(0),
+            weight: AtomicU32::new(scheduler::NICE_0_WEIGHT),
+            voluntary_switches: AtomicU64::new(0),
+            involuntary_switches: AtomicU64::new(0),
+            user_ticks: AtomicU64::new(0),
+            system_ticks: AtomicU64::new(0),
+            cpu: AtomicU32::new(0),
+            on_cpu: AtomicBool::new(false),
+            migrate_pending: AtomicBool::new(false),
+            affinity: AtomicU64::new(u64::MAX),
+            is_idle,
+            user_fault_addr: AtomicU64::new(0),
+        }
+    }
+
+    /// Whether the task may run on CPU `cpu`.
+    pub(crate) fn may_run_on(&self, cpu: usize) -> bool {
+        cpu < 64 && self.affinity.load(Ordering::Relaxed) & (1 << cpu) != 0
+    }
+
+    /// The CPUs the task may run on, as a mask (bit `n`: CPU `n`).
+    pub fn affinity(&self) -> u64 {
+        self.affinity.load(Ordering::Relaxed)
+    }
+
+    /// Restricts the task to the CPUs in `mask` (bit `n`: CPU `n`); it
+    /// moves off a CPU not in it at once if queued, at its next preemption
+    /// point if running. Returns false, changing nothing, if no CPU that is
+    /// up is in `mask`.
+    pub fn set_affinity(&self, mask: u64) -> bool {
+        scheduler::set_affinity(self, mask)
+    }
+
+    /// The CPU the task runs on, or last ran on.
+    pub fn cpu(&self) -> usize {
+        self.cpu.load(Ordering::Relaxed) as usize
+    }
+
     /// The running task.
     pub fn current() -> Arc<Task> {
         scheduler::current()
@@ -241,6 +324,7 @@ impl Task {
 pub struct TaskOptions {
     entry: Box<dyn FnOnce() + Send>,
     data: Option<Box<dyn Any + Send + Sync>>,
+    affinity: u64,
 }
 
 impl TaskOptions {
@@ -249,7 +333,15 @@ impl TaskOptions {
         Self {
             entry: Box::new(entry),
             data: None,
+            affinity: u64::MAX,
         }
+    }
+
+    /// Restricts the task to the CPUs in `mask` (bit `n`: CPU `n`; all by
+    /// default). A mask with no CPU that is up means all of them.
+    pub fn affinity(mut self, mask: u64) -> Self {
+        self.affinity = mask;
+        self
     }
 
     /// Attaches data retrievable with [`Task::data`].
@@ -260,32 +352,21 @@ impl TaskOptions {
 
     /// Creates the task without running it.
     pub fn build(self) -> Option<Arc<Task>> {
+        self.build_with(false)
+    }
+
+    /// Creates the task (an idle task if `is_idle`).
+    fn build_with(self, is_idle: bool) -> Option<Arc<Task>> {
         let stack = KernelStack::new(KERNEL_STACK_SIZE)?;
-        let top = stack.top();
-        let rsp = switch::prepare_stack(top);
-        Some(Arc::new(Task {
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            saved_rsp: UnsafeCell::new(rsp),
-            _stack: Some(stack),
-            state: AtomicU8::new(TaskState::Runnable as u8),
-            wakeup_pending: AtomicBool::new(false),
-            entry: SpinLock::new(Some(self.entry)),
-            data: self.data.unwrap_or_else(|| Box::new(())),
-            vm_space: SpinLock::new(None),
-            cpu_ns: AtomicU64::new(0),
-            ran_since: AtomicU64::new(0),
-            vruntime: AtomicU64::new(0),
-            group: AtomicU64::new(0),
-            counted: AtomicBool::new(false),
-            wait_site: AtomicPtr::new(core::ptr::null_mut()),
-            class: AtomicU8::new(scheduler::class::NORMAL),
-            rt_prio: AtomicU8::new(0),
-            weight: AtomicU32::new(scheduler::NICE_0_WEIGHT),
-            voluntary_switches: AtomicU64::new(0),
-            involuntary_switches: AtomicU64::new(0),
-            user_ticks: AtomicU64::new(0),
-            system_ticks: AtomicU64::new(0),
-        }))
+        let rsp = switch::prepare_stack(stack.top());
+        let mut task = Task::new_raw(rsp, Some(stack), Some(self.entry), is_idle);
+        if let Some(data) = self.data {
+            task.data = data;
+        }
+        if self.affinity & crate::cpu::online_mask() != 0 {
+            *task.affinity.get_mut() = self.affinity;
+        }
+        Some(Arc::new(task))
     }
 
     /// Creates the task and makes it runnable. `None` if out of memory.

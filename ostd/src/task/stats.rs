@@ -2,25 +2,65 @@
 //! where the CPU's time went (user, system, idle), context switches, and
 //! Linux's load averages.
 //!
-//! Idle time is measured exactly (the scheduler idles in one place); the
-//! busy rest is split between user and system mode in the proportion the
-//! timer ticks found the CPU in each, as Linux's tick-based accounting
-//! does.
+//! Each CPU's idle time is measured exactly (its idle task halts in one
+//! place); the busy rest is split between user and system mode in the
+//! proportion the timer ticks found the CPU in each, as Linux's tick-based
+//! accounting does.
 
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU64, Ordering};
 use core::time::Duration;
 
 use crate::timer::TICK_HZ;
 
-/// Nanoseconds spent idle (halted with nothing to run).
-static IDLE_NS: AtomicU64 = AtomicU64::new(0);
-/// When the current idle period began, or 0 when not idle.
-static IDLE_SINCE: AtomicU64 = AtomicU64::new(0);
-/// Set while an interrupt that arrived in user mode is handled.
-static IRQ_FROM_USER: AtomicBool = AtomicBool::new(false);
-/// Busy timer ticks that found the CPU in user mode and in the kernel.
-static USER_TICKS: AtomicU64 = AtomicU64::new(0);
-static SYSTEM_TICKS: AtomicU64 = AtomicU64::new(0);
+/// One CPU's figures.
+pub(crate) struct CpuStats {
+    /// Nanoseconds spent idle (halted with nothing to run).
+    idle_ns: AtomicU64,
+    /// When the current idle period began, or 0 when not idle.
+    idle_since: AtomicU64,
+    /// Busy timer ticks that found the CPU in user mode and in the kernel.
+    user_ticks: AtomicU64,
+    system_ticks: AtomicU64,
+    /// When the CPU came up (ns since boot): its time starts there.
+    up_since: AtomicU64,
+}
+
+impl CpuStats {
+    pub(crate) const fn new() -> Self {
+        Self {
+            idle_ns: AtomicU64::new(0),
+            idle_since: AtomicU64::new(0),
+            user_ticks: AtomicU64::new(0),
+            system_ticks: AtomicU64::new(0),
+            up_since: AtomicU64::new(0),
+        }
+    }
+
+    /// Notes that the CPU starts counting time now.
+    pub(crate) fn start(&self) {
+        let now = crate::arch::x86::tsc::nanos_since_boot();
+        self.up_since.store(now, Ordering::Relaxed);
+    }
+
+    fn times(&self) -> CpuTimes {
+        let now = crate::arch::x86::tsc::nanos_since_boot();
+        let mut idle = self.idle_ns.load(Ordering::Relaxed);
+        let since = self.idle_since.load(Ordering::Relaxed);
+        if since != 0 {
+            idle += now.saturating_sub(since);
+        }
+        let up = now.saturating_sub(self.up_since.load(Ordering::Relaxed));
+        let busy = Duration::from_nanos(up.saturating_sub(idle));
+        let user_ticks = self.user_ticks.load(Ordering::Relaxed);
+        let system_ticks = self.system_ticks.load(Ordering::Relaxed);
+        let user = scale(busy, user_ticks, user_ticks + system_ticks);
+        CpuTimes {
+            user,
+            system: busy.saturating_sub(user),
+            idle: Duration::from_nanos(idle),
+        }
+    }
+}
 /// Context switches since boot (`ctxt` in `/proc/stat`).
 static SWITCHES: AtomicU64 = AtomicU64::new(0);
 /// Ticks until the next load sample.
@@ -49,23 +89,27 @@ pub struct CpuTimes {
     pub idle: Duration,
 }
 
-/// The CPU's time since boot, split into user, system and idle.
+/// The time of every CPU since it came up, split into user, system and
+/// idle, and summed (`/proc/stat`'s `cpu` line).
 pub fn cpu_times() -> CpuTimes {
-    let now = crate::arch::x86::tsc::nanos_since_boot();
-    let mut idle = IDLE_NS.load(Ordering::Relaxed);
-    let since = IDLE_SINCE.load(Ordering::Relaxed);
-    if since != 0 {
-        idle += now.saturating_sub(since);
+    let mut sum = CpuTimes::default();
+    for cpu in crate::cpu::online_cpus() {
+        let t = cpu.stats.times();
+        sum.user += t.user;
+        sum.system += t.system;
+        sum.idle += t.idle;
     }
-    let busy = Duration::from_nanos(now.saturating_sub(idle));
-    let user_ticks = USER_TICKS.load(Ordering::Relaxed);
-    let system_ticks = SYSTEM_TICKS.load(Ordering::Relaxed);
-    let user = scale(busy, user_ticks, user_ticks + system_ticks);
-    CpuTimes {
-        user,
-        system: busy.saturating_sub(user),
-        idle: Duration::from_nanos(idle),
+    sum
+}
+
+/// The time of CPU `index` (`/proc/stat`'s `cpuN` lines); `None` if it is
+/// not online.
+pub fn cpu_times_of(index: usize) -> Option<CpuTimes> {
+    if index >= crate::cpu::MAX_CPUS {
+        return None;
     }
+    let cpu = crate::cpu::cpu(index);
+    cpu.is_online().then(|| cpu.stats.times())
 }
 
 /// Context switches since boot.
@@ -92,22 +136,40 @@ pub(crate) fn scale(total: Duration, part: u64, whole: u64) -> Duration {
     Duration::from_nanos(ns.min(u64::MAX as u128) as u64)
 }
 
-/// An idle period: measured from `start` until dropped.
-pub(super) struct IdlePeriod(u64);
+/// An idle period: measured from `start` until dropped (or `end_idle`).
+pub(super) struct IdlePeriod(());
 
 impl IdlePeriod {
+    /// Starts an idle period of the running CPU (interrupts are off).
     pub(super) fn start() -> Self {
         let now = crate::arch::x86::tsc::nanos_since_boot().max(1);
-        IDLE_SINCE.store(now, Ordering::Relaxed);
-        Self(now)
+        crate::cpu::this_cpu()
+            .stats
+            .idle_since
+            .store(now, Ordering::Relaxed);
+        Self(())
     }
 }
 
 impl Drop for IdlePeriod {
+    /// Ends it, on the same CPU (the idle task never moves), unless the
+    /// scheduler did already.
     fn drop(&mut self) {
+        end_idle();
+    }
+}
+
+/// Ends the running CPU's idle period, if one is going on: when its idle
+/// task wakes up, or is switched away from by an interrupt that came while
+/// it halted (interrupts are off).
+pub(super) fn end_idle() {
+    let stats = &crate::cpu::this_cpu().stats;
+    let since = stats.idle_since.swap(0, Ordering::Relaxed);
+    if since != 0 {
         let now = crate::arch::x86::tsc::nanos_since_boot();
-        IDLE_NS.fetch_add(now.saturating_sub(self.0), Ordering::Relaxed);
-        IDLE_SINCE.store(0, Ordering::Relaxed);
+        stats
+            .idle_ns
+            .fetch_add(now.saturating_sub(since), Ordering::Relaxed);
     }
 }
 
@@ -115,24 +177,35 @@ impl Drop for IdlePeriod {
 pub(crate) struct UserModeIrq(());
 
 impl UserModeIrq {
+    /// Interrupts are off (and stay off until the guard is dropped).
     pub(crate) fn enter() -> Self {
-        IRQ_FROM_USER.store(true, Ordering::Relaxed);
+        crate::cpu::this_cpu()
+            .irq_from_user
+            .store(true, Ordering::Relaxed);
         Self(())
     }
 }
 
 impl Drop for UserModeIrq {
     fn drop(&mut self) {
-        IRQ_FROM_USER.store(false, Ordering::Relaxed);
+        crate::cpu::this_cpu()
+            .irq_from_user
+            .store(false, Ordering::Relaxed);
     }
 }
 
+/// Whether the running CPU idles (called from its timer interrupt).
 pub(super) fn idling() -> bool {
-    IDLE_SINCE.load(Ordering::Relaxed) != 0
+    crate::cpu::this_cpu()
+        .stats
+        .idle_since
+        .load(Ordering::Relaxed)
+        != 0
 }
 
+/// Whether the running CPU's interrupt came from user mode.
 pub(super) fn in_user_mode() -> bool {
-    IRQ_FROM_USER.load(Ordering::Relaxed)
+    crate::cpu::this_cpu().irq_from_user.load(Ordering::Relaxed)
 }
 
 pub(super) fn count_switch() {
@@ -144,7 +217,12 @@ pub(super) fn tick(idle: bool, user: bool) {
     if idle {
         return;
     }
-    let counter = if user { &USER_TICKS } else { &SYSTEM_TICKS };
+    let stats = &crate::cpu::this_cpu().stats;
+    let counter = if user {
+        &stats.user_ticks
+    } else {
+        &stats.system_ticks
+    };
     counter.fetch_add(1, Ordering::Relaxed);
 }
 

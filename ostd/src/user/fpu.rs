@@ -1,30 +1,41 @@
-//! FPU/SSE/AVX state of user threads, switched lazily.
+//! FPU/SSE/AVX state of user threads: saved when a task is switched out,
+//! restored lazily.
 //!
-//! The kernel is compiled without SSE, so the FPU registers always hold the
-//! state of the last user context that ran. Entering user mode with another
-//! context saves that owner's registers into its buffer and loads the new
-//! one; a thread that makes syscalls without other threads running in
-//! between pays nothing. The owner is tracked by the address of its buffer,
-//! which is a separate heap allocation that never moves; dropping a state
-//! clears the owner if it is the owner.
+//! The kernel is compiled without SSE, so a CPU's FPU registers hold the
+//! state of the last user context that entered user mode on it (its
+//! *owner*, in the CPU's area). Entering user mode marks them *dirty*:
+//! newer than the owner's buffer. When the scheduler switches tasks it
+//! saves dirty registers into the owner's buffer (the owner then belongs
+//! to the outgoing task, which cannot have dropped it: a context is
+//! dropped only by its own thread, and dropping one clears the mark). The
+//! registers stay loaded: if the same context enters user mode on the same
+//! CPU next, with nobody else's state loaded there in between, nothing is
+//! restored. A state remembers the CPU that loaded it last
+//! (`last_cpu`), so a thread that ran elsewhere meanwhile is reloaded from
+//! its (saved, so current) buffer. A new or rewritten state has no CPU.
 
 use alloc::alloc::{Layout, alloc_zeroed, dealloc, handle_alloc_error};
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicPtr, Ordering};
+use core::sync::atomic::{AtomicU32, Ordering};
 
 use crate::arch::x86::cpu::{fpu_area_size, has_xsave, xsave_mask};
+use crate::cpu::PerCpu;
 
-/// Address of the buffer whose state is live in the FPU registers.
-static OWNER: AtomicPtr<u8> = AtomicPtr::new(core::ptr::null_mut());
+/// `last_cpu` of a state that no CPU has loaded since it last changed.
+const NO_CPU: u32 = u32::MAX;
 
 /// A saved FPU/SSE/AVX state (the `xsave` or `fxsave` area).
 pub struct FpuState {
     area: NonNull<u8>,
+    /// The CPU whose registers were loaded from this state last, or
+    /// `NO_CPU`.
+    last_cpu: AtomicU32,
 }
 
 // SAFETY: the buffer is owned by this value; the only other access is the
-// lazy save in `load`, which runs with interrupts disabled on the one CPU
-// while no `&mut` to the area is live (the area is only reached through raw
+// save of a CPU's dirty registers (`save_on_switch`, `load`), which runs
+// with interrupts disabled on the CPU where the owning thread runs, while
+// no `&mut` to the area is live (the area is only reached through raw
 // pointers).
 unsafe impl Send for FpuState {}
 // SAFETY: as above; shared access only reads through `save_live`/copies.
@@ -46,7 +57,10 @@ impl FpuState {
         // SAFETY: the layout has a nonzero size.
         let p = unsafe { alloc_zeroed(layout()) };
         let area = NonNull::new(p).unwrap_or_else(|| handle_alloc_error(layout()));
-        let s = Self { area };
+        let s = Self {
+            area,
+            last_cpu: AtomicU32::new(NO_CPU),
+        };
         s.write_bytes(0, &0x037fu16.to_le_bytes()); // FCW
         s.write_bytes(24, &0x1f80u32.to_le_bytes()); // MXCSR
         s
@@ -64,35 +78,37 @@ impl FpuState {
         };
     }
 
-    fn is_owner(&self) -> bool {
-        OWNER.load(Ordering::Relaxed) == self.area.as_ptr()
+    /// Whether `cpu`'s registers hold this state.
+    fn is_loaded_in(&self, cpu: &PerCpu) -> bool {
+        cpu.fpu_owner.load(Ordering::Relaxed) == self.area.as_ptr()
+            && self.last_cpu.load(Ordering::Relaxed) == cpu.index() as u32
     }
 
-    /// Makes this state the one in the FPU registers, saving the previous
-    /// owner's. Called with interrupts disabled before entering user mode.
-    pub(crate) fn load(&self) {
-        if self.is_owner() {
-            return;
+    /// Makes this state the one in `cpu`'s registers (the running CPU's),
+    /// saving the previous owner's if they are dirty, and marks them dirty.
+    /// Called with interrupts disabled before entering user mode.
+    pub(crate) fn load(&self, cpu: &PerCpu) {
+        if !self.is_loaded_in(cpu) {
+            save_dirty(cpu);
+            // SAFETY: our buffer holds a valid state (initial, saved by
+            // `save`, or copied from one), aligned and sized for the
+            // enabled features; it is current, since the registers of any
+            // CPU that ran this state were saved when its task switched
+            // out (or below, when it is this CPU's).
+            unsafe { restore(self.area.as_ptr()) };
+            cpu.fpu_owner.store(self.area.as_ptr(), Ordering::Relaxed);
+            self.last_cpu.store(cpu.index() as u32, Ordering::Relaxed);
         }
-        let prev = OWNER.load(Ordering::Relaxed);
-        if !prev.is_null() {
-            // SAFETY: `prev` is the live buffer of another `FpuState` (its
-            // drop would have cleared OWNER), 64-byte aligned and of the
-            // area size; interrupts are off, so nothing else touches it.
-            unsafe { save(prev) };
-        }
-        // SAFETY: our buffer holds a valid state (initial, saved by `save`,
-        // or copied from one), aligned and sized for the enabled features.
-        unsafe { restore(self.area.as_ptr()) };
-        OWNER.store(self.area.as_ptr(), Ordering::Relaxed);
+        cpu.fpu_dirty.store(true, Ordering::Relaxed);
     }
 
-    /// Writes the live registers into the buffer if this state owns them.
+    /// Writes the live registers into the buffer if they hold this state
+    /// and are newer (the state's thread is the caller, on this CPU).
     fn sync(&self) {
         let _irq = crate::sync::disable_irqs();
-        if self.is_owner() {
-            // SAFETY: our own buffer; interrupts are off.
-            unsafe { save(self.area.as_ptr()) };
+        let cpu = crate::cpu::this_cpu();
+        if self.is_loaded_in(cpu) {
+            save_dirty(cpu);
         }
     }
 
@@ -111,9 +127,7 @@ impl FpuState {
     /// cleared so that the restore cannot fault.
     pub fn set_bytes(&mut self, bytes: &[u8]) {
         let _irq = crate::sync::disable_irqs();
-        if self.is_owner() {
-            OWNER.store(core::ptr::null_mut(), Ordering::Relaxed);
-        }
+        self.forget(crate::cpu::this_cpu());
         let n = bytes.len().min(fpu_area_size());
         self.write_bytes(0, &bytes[..n]);
         let mut mxcsr = [0u8; 4];
@@ -150,16 +164,52 @@ impl Clone for FpuState {
     }
 }
 
+impl FpuState {
+    /// Makes every CPU reload this state before running it, and stops
+    /// `cpu` (the running one) from saving its registers into it.
+    fn forget(&self, cpu: &PerCpu) {
+        self.last_cpu.store(NO_CPU, Ordering::Relaxed);
+        if cpu.fpu_owner.load(Ordering::Relaxed) == self.area.as_ptr() {
+            cpu.fpu_owner
+                .store(core::ptr::null_mut(), Ordering::Relaxed);
+            cpu.fpu_dirty.store(false, Ordering::Relaxed);
+        }
+    }
+}
+
 impl Drop for FpuState {
     fn drop(&mut self) {
-        let _ = OWNER.compare_exchange(
-            self.area.as_ptr(),
-            core::ptr::null_mut(),
-            Ordering::Relaxed,
-            Ordering::Relaxed,
-        );
-        // SAFETY: allocated in `new` with the same layout; no longer owner.
+        {
+            let _irq = crate::sync::disable_irqs();
+            // A CPU other than this one may still name the buffer as its
+            // owner, but never with dirty registers: those belong to the
+            // thread running there, and a state is dropped by its own
+            // thread (or after it exited, which saved them). The stale
+            // name is harmless: a new state at the same address starts with
+            // no CPU, so it is restored from its own buffer.
+            self.forget(crate::cpu::this_cpu());
+        }
+        // SAFETY: allocated in `new` with the same layout; no CPU will save
+        // into it any more (see above).
         unsafe { dealloc(self.area.as_ptr(), layout()) };
+    }
+}
+
+/// Saves `cpu`'s registers into their owner's buffer if they are newer.
+/// Called on `cpu` with interrupts disabled, by the scheduler before it
+/// switches tasks and before another state is loaded.
+pub(crate) fn save_dirty(cpu: &PerCpu) {
+    if !cpu.fpu_dirty.swap(false, Ordering::Relaxed) {
+        return;
+    }
+    let owner = cpu.fpu_owner.load(Ordering::Relaxed);
+    if !owner.is_null() {
+        // SAFETY: dirty registers belong to the context that entered user
+        // mode on this CPU since the last switch, which is the running
+        // task's and alive (dropping it clears the dirty mark, see
+        // `forget`); its buffer is 64-byte aligned and of the area size;
+        // interrupts are off, so nothing else touches it.
+        unsafe { save(owner) };
     }
 }
 

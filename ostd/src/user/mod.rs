@@ -13,10 +13,8 @@ use x86_64::registers::model_specific::Msr;
 
 pub use fpu::FpuState;
 
-use crate::arch::x86::gdt::{USER_CS, USER_DS, set_kernel_stack};
-use crate::arch::x86::idt::{
-    __ostd_run_user, __ostd_syscall_entry, SYSCALL_VECTOR, TrapFrame, set_user_frame_end,
-};
+use crate::arch::x86::gdt::{USER_CS, USER_DS};
+use crate::arch::x86::idt::{__ostd_run_user, __ostd_syscall_entry, SYSCALL_VECTOR, TrapFrame};
 use crate::arch::x86::mm::USER_SPACE_END;
 
 const IA32_STAR: u32 = 0xc000_0081;
@@ -30,6 +28,13 @@ const USER_RFLAGS_MASK: u64 =
     0x1 | 0x4 | 0x10 | 0x40 | 0x80 | 0x100 | 0x400 | 0x800 | 0x4_0000 | 0x20_0000;
 const RFLAGS_IF: u64 = 1 << 9;
 
+/// Saves the running CPU's FPU registers for the task being switched out
+/// (interrupts are off; see `fpu`).
+pub(crate) fn save_fpu_on_switch() {
+    fpu::save_dirty(crate::cpu::this_cpu());
+}
+
+/// Sets up `syscall` on the running CPU.
 pub(crate) fn init() {
     // SAFETY: STAR/LSTAR/FMASK configure `syscall` to enter at
     // `__ostd_syscall_entry` with the kernel segments of our GDT and with
@@ -122,9 +127,6 @@ pub struct UserContext {
     fs_base: u64,
     fpu: FpuState,
 }
-
-/// The FS base currently loaded in the CPU (one CPU).
-static LOADED_FS_BASE: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
 
 impl Default for UserContext {
     fn default() -> Self {
@@ -308,7 +310,7 @@ impl UserContext {
                 drop(irq);
                 return ReturnReason::Syscall;
             }
-            if (32..48).contains(&vector) {
+            if (32..256).contains(&vector) {
                 let _user = crate::task::stats::UserModeIrq::enter();
                 crate::trap::handle_irq(vector);
                 drop(irq);
@@ -331,14 +333,20 @@ impl UserContext {
     /// Enters user mode; returns when the thread traps back. Interrupts must
     /// be disabled.
     fn enter_user(&mut self) {
-        self.fpu.load();
-        if LOADED_FS_BASE.load(core::sync::atomic::Ordering::Relaxed) != self.fs_base {
+        let cpu = crate::cpu::this_cpu();
+        self.fpu.load(cpu);
+        if cpu
+            .loaded_fs_base
+            .load(core::sync::atomic::Ordering::Relaxed)
+            != self.fs_base
+        {
             // SAFETY: writing IA32_FS_BASE only changes the user's thread
             // pointer; the kernel does not use FS. The value is a canonical
             // user address (`set_fs_base` refuses others), so the write
             // cannot fault.
             unsafe { Msr::new(IA32_FS_BASE).write(self.fs_base) };
-            LOADED_FS_BASE.store(self.fs_base, core::sync::atomic::Ordering::Relaxed);
+            cpu.loaded_fs_base
+                .store(self.fs_base, core::sync::atomic::Ordering::Relaxed);
         }
         let f = &mut self.frame;
         f.cs = USER_CS as u64;
@@ -350,12 +358,12 @@ impl UserContext {
         let use_sysret = f.vector == SYSCALL_VECTOR && f.rcx == f.rip && f.r11 == f.rflags;
         let frame_ptr: *mut TrapFrame = f;
         let frame_end = frame_ptr as u64 + size_of::<TrapFrame>() as u64;
-        set_kernel_stack(frame_end);
-        set_user_frame_end(frame_end);
+        cpu.set_user_entry(frame_end);
         // SAFETY: interrupts are disabled; the frame holds user selectors, a
         // user RIP (checked by the caller) and sanitised RFLAGS, so the
-        // return to user mode cannot fault in kernel mode. RSP0 and the
-        // syscall frame pointer both point at the end of this frame, which
+        // return to user mode cannot fault in kernel mode. This CPU's RSP0
+        // and syscall frame pointer (interrupts are off, so the task stays
+        // on this CPU until it traps back) point at the end of this frame, which
         // lives until we return (we hold `&mut self`), and is 16-byte
         // aligned (`TrapFrame` is `align(16)` and a multiple of 16 in size),
         // as the CPU requires for the frame it pushes.

@@ -264,7 +264,7 @@ fn regs_text(regs: &[u32]) -> String {
     String::from(text.trim_end_matches('\0').trim())
 }
 
-/// `/proc/cpuinfo`: one block for the one CPU the kernel runs on.
+/// `/proc/cpuinfo`: one block for each CPU that is up.
 pub(super) fn cpuinfo() -> String {
     let leaf0 = __cpuid(0);
     let max_leaf = leaf0.eax;
@@ -330,43 +330,49 @@ pub(super) fn cpuinfo() -> String {
     let clflush = ((leaf1.ebx >> 8) & 0xff) * 8;
 
     let mut s = String::new();
-    let _ = writeln!(s, "processor\t: 0");
-    let _ = writeln!(s, "vendor_id\t: {vendor}");
-    let _ = writeln!(s, "cpu family\t: {family}");
-    let _ = writeln!(s, "model\t\t: {model}");
-    let _ = writeln!(s, "model name\t: {brand}");
-    let _ = writeln!(s, "stepping\t: {stepping}");
-    let _ = writeln!(s, "microcode\t: 0x1");
-    let _ = writeln!(s, "cpu MHz\t\t: {}.{:03}", khz / 1000, khz % 1000);
-    if l2_kb != 0 {
-        let _ = writeln!(s, "cache size\t: {l2_kb} KB");
+    let cpus = ostd::cpu::num_cpus();
+    for cpu in 0..cpus {
+        let Some(apic) = ostd::cpu::apic_id(cpu) else {
+            continue;
+        };
+        let _ = writeln!(s, "processor\t: {cpu}");
+        let _ = writeln!(s, "vendor_id\t: {vendor}");
+        let _ = writeln!(s, "cpu family\t: {family}");
+        let _ = writeln!(s, "model\t\t: {model}");
+        let _ = writeln!(s, "model name\t: {brand}");
+        let _ = writeln!(s, "stepping\t: {stepping}");
+        let _ = writeln!(s, "microcode\t: 0x1");
+        let _ = writeln!(s, "cpu MHz\t\t: {}.{:03}", khz / 1000, khz % 1000);
+        if l2_kb != 0 {
+            let _ = writeln!(s, "cache size\t: {l2_kb} KB");
+        }
+        let _ = writeln!(s, "physical id\t: 0");
+        let _ = writeln!(s, "siblings\t: {cpus}");
+        let _ = writeln!(s, "core id\t\t: {cpu}");
+        let _ = writeln!(s, "cpu cores\t: {cpus}");
+        let _ = writeln!(s, "apicid\t\t: {apic}");
+        let _ = writeln!(s, "initial apicid\t: {apic}");
+        let _ = writeln!(s, "fpu\t\t: yes");
+        let _ = writeln!(s, "fpu_exception\t: yes");
+        let _ = writeln!(s, "cpuid level\t: {max_leaf}");
+        let _ = writeln!(s, "wp\t\t: yes");
+        let _ = writeln!(s, "flags\t\t: {}", flags.join(" "));
+        let _ = writeln!(s, "bugs\t\t:");
+        // Linux derives BogoMIPS from the clock: two "instructions" per cycle.
+        let bogo = khz / 500;
+        let _ = writeln!(s, "bogomips\t: {}.{:02}", bogo, (khz / 5) % 100);
+        let _ = writeln!(
+            s,
+            "clflush size\t: {}",
+            if clflush == 0 { 64 } else { clflush }
+        );
+        let _ = writeln!(s, "cache_alignment\t: 64");
+        let _ = writeln!(
+            s,
+            "address sizes\t: {phys_bits} bits physical, {virt_bits} bits virtual"
+        );
+        let _ = writeln!(s, "power management:");
+        let _ = writeln!(s);
     }
-    let _ = writeln!(s, "physical id\t: 0");
-    let _ = writeln!(s, "siblings\t: 1");
-    let _ = writeln!(s, "core id\t\t: 0");
-    let _ = writeln!(s, "cpu cores\t: 1");
-    let _ = writeln!(s, "apicid\t\t: 0");
-    let _ = writeln!(s, "initial apicid\t: 0");
-    let _ = writeln!(s, "fpu\t\t: yes");
-    let _ = writeln!(s, "fpu_exception\t: yes");
-    let _ = writeln!(s, "cpuid level\t: {max_leaf}");
-    let _ = writeln!(s, "wp\t\t: yes");
-    let _ = writeln!(s, "flags\t\t: {}", flags.join(" "));
-    let _ = writeln!(s, "bugs\t\t:");
-    // Linux derives BogoMIPS from the clock: two "instructions" per cycle.
-    let bogo = khz / 500;
-    let _ = writeln!(s, "bogomips\t: {}.{:02}", bogo, (khz / 5) % 100);
-    let _ = writeln!(
-        s,
-        "clflush size\t: {}",
-        if clflush == 0 { 64 } else { clflush }
-    );
-    let _ = writeln!(s, "cache_alignment\t: 64");
-    let _ = writeln!(
-        s,
-        "address sizes\t: {phys_bits} bits physical, {virt_bits} bits virtual"
-    );
-    let _ = writeln!(s, "power management:");
-    let _ = writeln!(s);
     s
 }

@@ -35,6 +35,7 @@ use crate::prelude::*;
 use crate::process::{Pid, Process, Thread, Tid, find_process};
 
 pub use self::fd::{magic_link, map_name};
+pub(crate) use self::pid::cpu_list;
 
 /// Device number reported for procfs (distinct from the RAM file system's).
 const PROC_DEV: u64 = 3;

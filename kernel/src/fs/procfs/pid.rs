@@ -330,6 +330,9 @@ struct Info {
     /// The scheduling attributes of the thread (the main one for a
     /// process).
     sched: crate::process::sched::SchedAttr,
+    /// The CPU the thread runs or last ran on, and the CPUs it may use.
+    cpu: usize,
+    cpus_allowed: u64,
 }
 
 /// Address-space sizes in bytes.
@@ -468,6 +471,12 @@ impl Info {
             mem,
             caps: creds.caps,
             sched: main.as_ref().map(|t| t.sched_attr()).unwrap_or_default(),
+            cpu: main.as_ref().and_then(|t| t.task()).map_or(0, |t| t.cpu()),
+            cpus_allowed: main
+                .as_ref()
+                .and_then(|t| t.task())
+                .map_or(u64::MAX, |t| t.affinity())
+                & ostd::cpu::online_mask(),
         }
     }
 
@@ -563,12 +572,13 @@ fn stat(i: &Info) -> String {
     // cguest_time
     let _ = write!(
         s,
-        "{} {} {} {} 0 0 0 {} 0 {} {} 0 0 0 ",
+        "{} {} {} {} 0 0 0 {} {} {} {} 0 0 0 ",
         i.pending & 0xffff_ffff,
         i.blocked & 0xffff_ffff,
         i.ignored & 0xffff_ffff,
         i.caught & 0xffff_ffff,
         i.exit_signal,
+        i.cpu,
         i.sched.rt_priority,
         i.sched.policy
     );
@@ -668,8 +678,8 @@ fn status(i: &Info) -> String {
     let _ = writeln!(s, "NoNewPrivs:\t0");
     let _ = writeln!(s, "Seccomp:\t0");
     let _ = writeln!(s, "Seccomp_filters:\t0");
-    let _ = writeln!(s, "Cpus_allowed:\t1");
-    let _ = writeln!(s, "Cpus_allowed_list:\t0");
+    let _ = writeln!(s, "Cpus_allowed:\t{:x}", i.cpus_allowed);
+    let _ = writeln!(s, "Cpus_allowed_list:\t{}", cpu_list(i.cpus_allowed));
     // Linux's mask of `MAX_NUMNODES` (1024) nodes, node 0 set.
     let _ = writeln!(s, "Mems_allowed:\t{}00000001", "00000000,".repeat(31));
     let _ = writeln!(s, "Mems_allowed_list:\t0");
@@ -771,6 +781,32 @@ fn limits(p: &Process) -> String {
         } else {
             let _ = writeln!(s, "{unit:<10}");
         }
+    }
+    s
+}
+
+/// A CPU mask as Linux lists it: ranges such as `0-2,5`.
+pub(crate) fn cpu_list(mask: u64) -> String {
+    let mut s = String::new();
+    let mut cpu = 0;
+    while cpu < 64 {
+        if mask & (1 << cpu) == 0 {
+            cpu += 1;
+            continue;
+        }
+        let first = cpu;
+        while cpu + 1 < 64 && mask & (1 << (cpu + 1)) != 0 {
+            cpu += 1;
+        }
+        if !s.is_empty() {
+            s.push(',');
+        }
+        if first == cpu {
+            let _ = write!(s, "{first}");
+        } else {
+            let _ = write!(s, "{first}-{cpu}");
+        }
+        cpu += 1;
     }
     s
 }

@@ -229,16 +229,22 @@ pub(super) fn swaps() -> String {
 }
 
 /// `/proc/stat`: CPU time in `USER_HZ` ticks (user, nice, system, idle,
-/// iowait, irq, softirq, steal, guest, guest_nice) for all CPUs and the
-/// one CPU, context switches, boot time, forks and runnable threads.
+/// iowait, irq, softirq, steal, guest, guest_nice) for all CPUs together
+/// and each CPU, context switches, boot time, forks and runnable threads.
 pub(super) fn stat() -> String {
-    let t = ostd::task::stats::cpu_times();
     let hz = |d: core::time::Duration| d.as_millis() / 10;
-    let (user, system, idle) = (hz(t.user), hz(t.system), hz(t.idle));
+    let line = |s: &mut String, name: &str, t: ostd::task::stats::CpuTimes| {
+        let (user, system, idle) = (hz(t.user), hz(t.system), hz(t.idle));
+        let _ = writeln!(s, "{name} {user} 0 {system} {idle} 0 0 0 0 0 0");
+    };
     let boot = ostd::timer::wall_clock().saturating_sub(ostd::timer::monotonic());
     let mut s = String::new();
-    let _ = writeln!(s, "cpu  {user} 0 {system} {idle} 0 0 0 0 0 0");
-    let _ = writeln!(s, "cpu0 {user} 0 {system} {idle} 0 0 0 0 0 0");
+    line(&mut s, "cpu ", ostd::task::stats::cpu_times());
+    for cpu in 0..ostd::cpu::num_cpus() {
+        if let Some(t) = ostd::task::stats::cpu_times_of(cpu) {
+            line(&mut s, &format!("cpu{cpu}"), t);
+        }
+    }
     let _ = writeln!(s, "intr 0");
     let _ = writeln!(s, "ctxt {}", ostd::task::stats::context_switches());
     let _ = writeln!(s, "btime {}", boot.as_secs());

@@ -1,20 +1,16 @@
-//! The GDT and the TSS.
+//! The GDT and the TSS of each CPU.
 //!
 //! Selector layout (fixed: `syscall`/`sysret` derive segments from STAR):
 //! 0x08 kernel code, 0x10 kernel data, 0x18|3 user data, 0x20|3 user code,
-//! 0x28 the TSS. The TSS's RSP0 is rewritten on every entry to user mode so
-//! that a trap from user mode saves the user's registers straight into its
-//! `UserContext` (see `trap`).
+//! 0x28 the TSS. Each CPU has its own GDT and TSS in its per-CPU area (see
+//! `crate::cpu`). The TSS's RSP0 is rewritten on every entry to user mode
+//! so that a trap from user mode saves the user's registers straight into
+//! its `UserContext` (see `trap`).
 
-use core::cell::UnsafeCell;
-
-use x86_64::VirtAddr;
 use x86_64::instructions::segmentation::{CS, DS, ES, SS, Segment};
 use x86_64::instructions::tables::load_tss;
 use x86_64::structures::gdt::{Descriptor, GlobalDescriptorTable, SegmentSelector};
 use x86_64::structures::tss::TaskStateSegment;
-
-use crate::sync::Once;
 
 pub(crate) const KERNEL_CS: u16 = 0x08;
 pub(crate) const KERNEL_DS: u16 = 0x10;
@@ -26,64 +22,57 @@ pub(crate) const IST_DOUBLE_FAULT: u8 = 1;
 pub(crate) const IST_NMI: u8 = 2;
 pub(crate) const IST_MACHINE_CHECK: u8 = 3;
 
-const IST_STACK_SIZE: usize = 16 * 1024;
+/// The size of each IST stack.
+pub(crate) const IST_STACK_SIZE: usize = 16 * 1024;
 
+/// The bootstrap processor's IST stacks (application processors allocate
+/// theirs).
 #[repr(C, align(16))]
 struct IstStacks([[u8; IST_STACK_SIZE]; 3]);
 
-struct TssCell(UnsafeCell<TaskStateSegment>);
-// SAFETY: one CPU; the TSS is written only with interrupts disabled (boot and
-// the entry to user mode) and otherwise read only by the CPU itself.
-unsafe impl Sync for TssCell {}
-
-struct IstCell(UnsafeCell<IstStacks>);
+struct IstCell(core::cell::UnsafeCell<IstStacks>);
 // SAFETY: the stacks are never accessed from Rust; the CPU uses them.
 unsafe impl Sync for IstCell {}
 
-static TSS: TssCell = TssCell(UnsafeCell::new(TaskStateSegment::new()));
-static IST_STACKS: IstCell = IstCell(UnsafeCell::new(IstStacks([[0; IST_STACK_SIZE]; 3])));
-static GDT: Once<GlobalDescriptorTable> = Once::new();
+static BSP_IST_STACKS: IstCell = IstCell(core::cell::UnsafeCell::new(IstStacks(
+    [[0; IST_STACK_SIZE]; 3],
+)));
 
-pub(crate) fn init() {
-    let stacks = IST_STACKS.0.get() as u64;
-    let tss = TSS.0.get();
-    for (i, slot) in [IST_DOUBLE_FAULT, IST_NMI, IST_MACHINE_CHECK]
-        .iter()
-        .enumerate()
-    {
-        let top = stacks + ((i + 1) * IST_STACK_SIZE) as u64;
-        // SAFETY: boot runs on one CPU with interrupts off: nothing else
-        // accesses the TSS yet.
-        unsafe { (*tss).interrupt_stack_table[*slot as usize - 1] = VirtAddr::new(top) };
-    }
+/// The tops of the bootstrap processor's IST stacks, in IST slot order.
+pub(crate) fn bsp_ist_tops() -> [u64; 3] {
+    let base = BSP_IST_STACKS.0.get() as u64;
+    core::array::from_fn(|i| base + ((i + 1) * IST_STACK_SIZE) as u64)
+}
 
-    let mut gdt = GlobalDescriptorTable::new();
+/// Fills `gdt` with the kernel's descriptors and `tss`, and loads both (and
+/// the kernel segments) on the running CPU.
+///
+/// # Safety
+///
+/// `gdt` and `tss` must live forever at their addresses and belong to the
+/// running CPU alone; interrupts must be disabled.
+pub(crate) unsafe fn build_and_load(gdt: &mut GlobalDescriptorTable, tss: &TaskStateSegment) {
+    *gdt = GlobalDescriptorTable::new();
     let kcode = gdt.append(Descriptor::kernel_code_segment());
     let kdata = gdt.append(Descriptor::kernel_data_segment());
     let udata = gdt.append(Descriptor::user_data_segment());
     let ucode = gdt.append(Descriptor::user_code_segment());
-    // SAFETY: the TSS is a static that lives forever and is not moved.
+    // SAFETY: the caller guarantees the TSS lives forever and is not moved.
     let tss_sel = gdt.append(unsafe { Descriptor::tss_segment_unchecked(tss) });
     debug_assert_eq!(
         (kcode.0, kdata.0, udata.0, ucode.0),
         (KERNEL_CS, KERNEL_DS, USER_DS, USER_CS)
     );
-    GDT.set(gdt);
-    GDT.expect_init().load();
-    // SAFETY: the selectors index valid descriptors of the GDT just loaded,
-    // and the TSS descriptor points at a valid, unused TSS.
+    // SAFETY: the GDT lives forever (caller's contract) and holds valid
+    // descriptors; the selectors index them, and the TSS descriptor points
+    // at a valid TSS that no other CPU has loaded (a TSS is marked busy
+    // when loaded).
     unsafe {
+        gdt.load_unsafe();
         CS::set_reg(SegmentSelector(KERNEL_CS));
         DS::set_reg(SegmentSelector(KERNEL_DS));
         ES::set_reg(SegmentSelector(KERNEL_DS));
         SS::set_reg(SegmentSelector(KERNEL_DS));
         load_tss(tss_sel);
     }
-}
-
-/// Sets the stack the CPU switches to on a trap from user mode.
-pub(crate) fn set_kernel_stack(top: u64) {
-    // SAFETY: called with interrupts disabled on the only CPU; the CPU reads
-    // RSP0 only on a privilege change, which cannot happen concurrently.
-    unsafe { (*TSS.0.get()).privilege_stack_table[0] = VirtAddr::new(top) };
 }

@@ -15,11 +15,18 @@
 //! `syscall` enters at `__ostd_syscall_entry`, which builds the same frame by
 //! hand with vector [`SYSCALL_VECTOR`].
 //!
+//! Per-CPU slots (the saved kernel stack pointer, the syscall scratch and
+//! frame pointer) are reached through the GS base, which is the kernel's
+//! (the CPU's area, see `crate::cpu`) in kernel mode and the user's in user
+//! mode: each entry from user mode starts with `swapgs`, and each return to
+//! it ends with one.
+//!
 //! NMIs, double faults and machine checks take the kernel path whatever
 //! they interrupted: they arrive on their own IST stacks, possibly between
 //! the instructions that return to user mode, so they must not treat the
 //! `UserContext` as theirs (doing so would replay a stale frame as if the
-//! thread had trapped again).
+//! thread had trapped again). For the same reason they decide whether to
+//! `swapgs` from the GS base itself, not from the interrupted CS.
 //!
 //! Every entry clears DF and, with SMAP, AC: both are user-controlled flags
 //! that would otherwise leak into kernel code.
@@ -118,14 +125,13 @@ __ostd_trap_common:
        user mode: they never touch the user context and return with iret
        to wherever they came from. */
     cmpq $2, (%rsp)
-    je __ostd_trap_in_place
+    je __ostd_trap_paranoid
     cmpq $8, (%rsp)
-    je __ostd_trap_in_place
+    je __ostd_trap_paranoid
     cmpq $18, (%rsp)
-    je __ostd_trap_in_place
+    je __ostd_trap_paranoid
     testb $3, 24(%rsp)
     jnz __ostd_trap_from_user
-__ostd_trap_in_place:
     OSTD_PUSH_GPRS
     mov %rsp, %rdi
     call __ostd_kernel_trap
@@ -133,10 +139,35 @@ __ostd_trap_in_place:
     add $16, %rsp
     iretq
 
+/* Whatever was interrupted, even the instructions between `swapgs` and
+   `sysretq`/`iretq`: the GS base in use tells whose it is (a kernel
+   address is the per-CPU area's), and it is swapped for the handler and
+   back after it if it was the user's. */
+__ostd_trap_paranoid:
+    OSTD_PUSH_GPRS
+    xor %ebx, %ebx
+    mov ${gs_base_msr}, %ecx
+    rdmsr
+    test %edx, %edx
+    js 1f
+    swapgs
+    mov $1, %ebx
+1:
+    mov %rsp, %rdi
+    call __ostd_kernel_trap
+    test %ebx, %ebx
+    jz 2f
+    swapgs
+2:
+    OSTD_POP_GPRS
+    add $16, %rsp
+    iretq
+
 __ostd_trap_from_user:
+    swapgs
     OSTD_PUSH_GPRS
 __ostd_back_to_kernel:
-    mov __ostd_kernel_rsp(%rip), %rsp
+    mov %gs:{kernel_rsp}, %rsp
     pop %r15
     pop %r14
     pop %r13
@@ -147,10 +178,11 @@ __ostd_back_to_kernel:
 
 .global __ostd_syscall_entry
 __ostd_syscall_entry:
-    mov %rsp, __ostd_user_rsp_scratch(%rip)
-    mov __ostd_user_frame_end(%rip), %rsp
+    swapgs
+    mov %rsp, %gs:{user_rsp_scratch}
+    mov %gs:{user_frame_end}, %rsp
     push ${user_ds}
-    push __ostd_user_rsp_scratch(%rip)
+    push %gs:{user_rsp_scratch}
     push %r11
     push ${user_cs}
     push %rcx
@@ -159,7 +191,9 @@ __ostd_syscall_entry:
     OSTD_PUSH_GPRS
     jmp __ostd_back_to_kernel
 
-/* fn __ostd_run_user(frame: *mut TrapFrame, use_sysret: u64) */
+/* fn __ostd_run_user(frame: *mut TrapFrame, use_sysret: u64)
+   Interrupts are off: only an NMI or machine check can come between the
+   `swapgs` and the return, and they check the GS base themselves. */
 .global __ostd_run_user
 __ostd_run_user:
     push %rbx
@@ -168,49 +202,39 @@ __ostd_run_user:
     push %r13
     push %r14
     push %r15
-    mov %rsp, __ostd_kernel_rsp(%rip)
+    mov %rsp, %gs:{kernel_rsp}
     mov %rdi, %rsp
     test %rsi, %rsi
     jnz 1f
     OSTD_POP_GPRS
     add $16, %rsp
+    swapgs
     iretq
 1:
     OSTD_POP_GPRS
     mov 40(%rsp), %rsp
+    swapgs
     sysretq
 
 .section .bss
 .global __ostd_smap_enabled
 __ostd_smap_enabled: .byte 0
-.balign 8
-.global __ostd_kernel_rsp
-__ostd_kernel_rsp: .quad 0
-.global __ostd_user_rsp_scratch
-__ostd_user_rsp_scratch: .quad 0
-.global __ostd_user_frame_end
-__ostd_user_frame_end: .quad 0
 .text
 "#,
     user_ds = const USER_DS,
     user_cs = const USER_CS,
     syscall_vector = const SYSCALL_VECTOR,
+    gs_base_msr = const 0xc000_0101u32,
+    kernel_rsp = const crate::cpu::offset::KERNEL_RSP,
+    user_rsp_scratch = const crate::cpu::offset::USER_RSP_SCRATCH,
+    user_frame_end = const crate::cpu::offset::USER_FRAME_END,
     options(att_syntax)
 );
 
 unsafe extern "C" {
     static __ostd_trap_stubs: u8;
-    static mut __ostd_user_frame_end: u64;
     pub(crate) fn __ostd_run_user(frame: *mut TrapFrame, use_sysret: u64);
     pub(crate) fn __ostd_syscall_entry();
-}
-
-/// Records where the syscall entry builds the user frame (the end of the
-/// running `UserContext`'s frame).
-pub(crate) fn set_user_frame_end(end: u64) {
-    // SAFETY: one CPU, interrupts disabled by the caller; the variable is
-    // read only by `__ostd_syscall_entry`, which cannot run concurrently.
-    unsafe { (&raw mut __ostd_user_frame_end).write(end) };
 }
 
 #[repr(C)]
@@ -266,6 +290,12 @@ pub(crate) fn init() {
             reserved: 0,
         };
     }
+    load();
+}
+
+/// Loads the IDT on the running CPU (filled by `init` on the bootstrap
+/// processor before any other CPU starts).
+pub(crate) fn load() {
     let ptr = x86_64::structures::DescriptorTablePointer {
         limit: (size_of::<Idt>() - 1) as u16,
         base: x86_64::VirtAddr::new(IDT.0.get() as u64),

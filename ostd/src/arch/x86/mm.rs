@@ -71,3 +71,20 @@ pub(crate) fn flush_all() {
     // translations.
     unsafe { load_root(current_root()) };
 }
+
+/// Invalidates all TLB entries, global ones too (toggling CR4.PGE).
+pub(crate) fn flush_all_global() {
+    use x86_64::registers::control::{Cr4, Cr4Flags};
+    let cr4 = Cr4::read();
+    if cr4.contains(Cr4Flags::PAGE_GLOBAL) {
+        // SAFETY: clearing and setting PGE again only drops cached
+        // translations; interrupts stay as they are, and nothing in between
+        // depends on global pages being cached.
+        unsafe {
+            Cr4::write(cr4 - Cr4Flags::PAGE_GLOBAL);
+            Cr4::write(cr4);
+        }
+    } else {
+        flush_all();
+    }
+}

@@ -1,7 +1,7 @@
 //! x86-64 support: CPU tables, devices of the PC platform, assembly entry
-//! points. This port runs on one CPU (the bootstrap processor); per-CPU state
-//! is kept in plain statics.
+//! points.
 
+pub(crate) mod apic;
 pub(crate) mod boot;
 pub(crate) mod cpu;
 pub(crate) mod gdt;
@@ -14,9 +14,12 @@ pub(crate) mod rtc;
 pub(crate) mod serial;
 pub(crate) mod tsc;
 
-/// Loads the GDT/TSS and IDT and enables the FPU/SSE/XSAVE features.
+/// Loads the bootstrap processor's GDT/TSS and the IDT (filling it), and
+/// enables the FPU/SSE/XSAVE features.
 pub(crate) fn init_cpu() {
-    gdt::init();
+    // SAFETY: boot, on the bootstrap processor with interrupts off, after
+    // `cpu::init_this_cpu`; the IST stacks are the BSP's static ones.
+    unsafe { crate::cpu::init_tables(gdt::bsp_ist_tops()) };
     idt::init();
     cpu::init_features();
 }

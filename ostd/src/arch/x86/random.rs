@@ -31,13 +31,19 @@ pub(crate) fn next_u64() -> u64 {
     if let Some(v) = has_rdrand().then(rdrand).flatten() {
         return v;
     }
-    let mut x = STATE.load(Ordering::Relaxed);
-    if x == 0 {
-        x = super::tsc::read() | 1;
-    }
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    STATE.store(x, Ordering::Relaxed);
-    x
+    // One step of xorshift, taken atomically so that two CPUs never get
+    // the same value.
+    let step = |mut x: u64| {
+        if x == 0 {
+            x = super::tsc::read() | 1;
+        }
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let old = STATE
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |x| Some(step(x)))
+        .unwrap_or(0);
+    step(old)
 }
