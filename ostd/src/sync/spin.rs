@@ -4,8 +4,9 @@
 //! they asked, so none starves. It disables interrupts on the CPU that
 //! holds it, so a holder is never preempted and an interrupt handler on
 //! the same CPU cannot deadlock against it by taking it too. A CPU that
-//! asks for a lock it already holds would wait forever; that is detected
-//! (the lock records its holder) and reported as the bug it is.
+//! asks for a lock it already holds would wait forever: a debug build
+//! records each lock's holder and reports that at once, and any build
+//! reports a lock that stays taken for seconds, the bug it is.
 
 use core::cell::UnsafeCell;
 use core::marker::PhantomData;
@@ -39,14 +40,19 @@ impl Drop for IrqGuard {
     }
 }
 
+/// Spins before a wait for a lock is reported as a deadlock: far more than
+/// any critical section takes, even with the host preempting the CPU.
+const DEADLOCK_SPINS: u64 = 1 << 30;
+
 /// A lock that disables interrupts while held. Never sleep while holding it.
 pub struct SpinLock<T: ?Sized> {
     /// The next ticket to hand out, and the ticket allowed in.
     next: AtomicU32,
     serving: AtomicU32,
     /// The holder's CPU number plus one, 0 when free (for the self-deadlock
-    /// check only: written by the holder after it got in, cleared before it
-    /// leaves).
+    /// check of debug builds only: written by the holder after it got in,
+    /// cleared before it leaves).
+    #[cfg(debug_assertions)]
     holder: AtomicU32,
     value: UnsafeCell<T>,
 }
@@ -77,6 +83,7 @@ impl<T> SpinLock<T> {
         Self {
             next: AtomicU32::new(0),
             serving: AtomicU32::new(0),
+            #[cfg(debug_assertions)]
             holder: AtomicU32::new(0),
             value: UnsafeCell::new(value),
         }
@@ -105,18 +112,24 @@ impl<T: ?Sized> SpinLock<T> {
     fn wait_for(&self, ticket: u32) {
         // Interrupts are off: if this CPU is the holder, it can never
         // release the lock.
-        let me = crate::cpu::this_cpu_index() as u32 + 1;
-        if self.holder.load(Ordering::Relaxed) == me {
+        #[cfg(debug_assertions)]
+        if self.holder.load(Ordering::Relaxed) == crate::cpu::this_cpu_index() as u32 + 1 {
             panic!("SpinLock: deadlock (lock taken twice on one CPU)");
         }
+        let mut spins: u64 = 0;
         while self.serving.load(Ordering::Acquire) != ticket {
             // The holder may be waiting for this CPU to flush its TLB.
             crate::smp::answer_requests();
             core::hint::spin_loop();
+            spins += 1;
+            if spins == DEADLOCK_SPINS {
+                panic!("SpinLock: deadlock (a lock has been taken for seconds)");
+            }
         }
     }
 
     fn enter(&self, irq: IrqGuard) -> SpinLockGuard<'_, T> {
+        #[cfg(debug_assertions)]
         self.holder
             .store(crate::cpu::this_cpu_index() as u32 + 1, Ordering::Relaxed);
         SpinLockGuard {
@@ -180,11 +193,11 @@ impl<T: ?Sized> DerefMut for SpinLockGuard<'_, T> {
 
 impl<T: ?Sized> Drop for SpinLockGuard<'_, T> {
     fn drop(&mut self) {
+        #[cfg(debug_assertions)]
         self.lock.holder.store(0, Ordering::Relaxed);
-        // Only the holder changes `serving`: a plain increment published
-        // with release ordering hands the value to the next ticket.
-        let next = self.lock.serving.load(Ordering::Relaxed).wrapping_add(1);
-        self.lock.serving.store(next, Ordering::Release);
+        // Only the holder changes `serving`; release ordering hands what
+        // it wrote to the next ticket.
+        self.lock.serving.fetch_add(1, Ordering::Release);
         // `_irq` is dropped after this, re-enabling interrupts.
     }
 }
