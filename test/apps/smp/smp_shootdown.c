@@ -13,6 +13,9 @@
  * it and still reads the old data is a stale translation: an error, with
  * no timing involved. A round in which B has no answer within 2 s fails
  * too. B's SIGSEGV handler records the fault and siglongjmps.
+ * Before each kind, A makes the same call on pages it has just read
+ * itself and reads them again, so that a kernel that gets the call wrong
+ * even on one CPU is told apart from one that misses the other CPU.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -54,7 +57,8 @@ static long passes;
 static enum answer answer;
 static int b_pin_rc;
 
-static sigjmp_buf b_jump;
+static sigjmp_buf b_jump, a_jump;
+static __thread sigjmp_buf *jump_to; /* the faulting thread's */
 static void *fault_addr;
 static int fault_code;
 static long long fault_ns;
@@ -64,7 +68,7 @@ static void on_segv(int sig, siginfo_t *si, void *uc)
 	fault_addr = si->si_addr;
 	fault_code = si->si_code;
 	fault_ns = smp_now_ns();
-	siglongjmp(b_jump, 1);
+	siglongjmp(*jump_to, 1);
 }
 
 static void b_answer(int r, enum answer a)
@@ -93,6 +97,7 @@ static void *reader(void *arg)
 	static int seen; /* static: kept across siglongjmp */
 
 	b_pin_rc = pin_self(cpu);
+	jump_to = &b_jump;
 	for (;;) {
 		int r;
 		while ((r = __atomic_load_n(&round_no, __ATOMIC_ACQUIRE)) == seen) {
@@ -239,6 +244,49 @@ static void one_round(int r, enum kind k, struct tally *t)
 		munmap(p, SIZE);
 }
 
+/* The call of kind `k` on pages A has just read; true if A's next read
+ * then faults as it should (or reads zeros after MADV_DONTNEED). */
+static int local_effect(enum kind k)
+{
+	char *p = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *dest = mmap(NULL, SIZE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	static volatile int faulted;
+	int old;
+
+	if (p == MAP_FAILED || dest == MAP_FAILED)
+		return 0;
+	pattern = 0x5a5a5a5a5a5a5a5aUL;
+	for (size_t i = 0; i < SIZE / sizeof(long); i++)
+		((unsigned long *)p)[i] = pattern;
+	read_pages((volatile unsigned long *)p, &old);
+	switch (k) {
+	case K_MPROTECT:
+		mprotect(p, SIZE, PROT_NONE);
+		break;
+	case K_MUNMAP:
+		munmap(p, SIZE);
+		break;
+	case K_DONTNEED:
+		madvise(p, SIZE, MADV_DONTNEED);
+		break;
+	case K_MREMAP:
+		mremap(p, SIZE, SIZE, MREMAP_MAYMOVE | MREMAP_FIXED, dest);
+		break;
+	default:
+		break;
+	}
+	faulted = 0;
+	jump_to = &a_jump;
+	int zeros = 0;
+	if (sigsetjmp(a_jump, 1))
+		faulted = 1;
+	else
+		zeros = read_pages((volatile unsigned long *)p, &old);
+	munmap(p, SIZE);
+	munmap(dest, SIZE);
+	return k == K_DONTNEED ? !faulted && zeros : faulted;
+}
+
 int main(void)
 {
 	int cpus[SMP_MAX_CPUS];
@@ -261,6 +309,8 @@ int main(void)
 		struct tally t;
 		const char *name = kind_names[k];
 		memset(&t, 0, sizeof t);
+		CHECK(local_effect(k), "%s: on pages A has read, A's next read %s", name,
+		      k == K_DONTNEED ? "gives zeros" : "faults");
 		for (int i = 0; i < ROUNDS; i++)
 			one_round(++r, k, &t);
 		INFO("%s: %d rounds, %d faults, %d zeros, %d stale, %d no answer, %d not warm, "
