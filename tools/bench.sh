@@ -90,15 +90,16 @@ table() {
     done
 }
 
-# run_scale KERNEL_NAME: one boot with $SMP CPUs running bench/scale.
+# run_scale KERNEL_NAME: one boot with $SMP CPUs running bench/scale with 1
+# and $SMP workers (whatever CPU count the kernel reports).
 run_scale() {
     log="$LOGS/$1-scale.log"
     if [ "$1" = framekernel ]; then
         $OSDK run --no-build --kernel target/osdk/kernel --initramfs "$ROOT" --cpu "$CPU" --smp "$SMP" \
-            --timeout 900 --cmdline "log_level=error init=/bench/scale" >"$log" 2>&1 || true
+            --timeout 900 --cmdline "log_level=error init=/bench/scale -- 1 $SMP" >"$log" 2>&1 || true
     else
         $OSDK run --kernel "$linux" --initramfs "$ROOT" --cpu "$CPU" --smp "$SMP" --timeout 900 \
-            --cmdline "console=ttyS0 quiet panic=-1 rdinit=/bench/scale" >"$log" 2>&1 || true
+            --cmdline "console=ttyS0 quiet panic=-1 rdinit=/bench/scale -- 1 $SMP" >"$log" 2>&1 || true
     fi
     grep -a '^BENCH ' "$log" | sed 's/\r//' >"$LOGS/$1-scale.txt" || true
     if ! grep -q 'BENCH done' "$LOGS/$1-scale.txt"; then
