@@ -1,7 +1,7 @@
 /*
  * Threads really run at the same time, one per CPU. N threads (N = the
- * CPUs this process may use, at least 2) spin on CPU work for 1 s of wall
- * time, first unpinned and then each pinned to its own CPU:
+ * CPUs this process may use, at least 2) spin on CPU work, first unpinned
+ * and then each pinned to its own CPU:
  *   - the process's CPU time (getrusage RUSAGE_SELF, user + system) is at
  *     least 0.75 N times the wall time (1.5 for N = 2), less what other
  *     processes used meanwhile (from /proc/stat; nothing in a guest that
