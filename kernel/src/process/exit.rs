@@ -273,7 +273,10 @@ pub fn handle_exception(thread: &Arc<Thread>, ctx: &mut UserContext, e: CpuExcep
                 ctx.rsp(),
                 e.error_code
             );
-            let code = if e.is_protection() {
+            // Linux: `SEGV_ACCERR` when a mapping is there but forbids the
+            // access (a `PROT_NONE` page faults as absent), else
+            // `SEGV_MAPERR`.
+            let code = if e.is_protection() || vmar.is_mapped(e.page_fault_addr, 1) {
                 super::signal::si::SEGV_ACCERR
             } else {
                 super::signal::si::SEGV_MAPERR

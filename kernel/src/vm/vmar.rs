@@ -107,6 +107,10 @@ pub struct RegionInfo {
 impl Vma {
     fn page_flags(&self) -> PageFlags {
         let mut f = PageFlags::empty();
+        if self.perms.is_empty() {
+            // `PROT_NONE`: the page keeps its contents, unreachable.
+            f |= PageFlags::NO_ACCESS;
+        }
         if self.perms.contains(VmPerms::WRITE) {
             f |= PageFlags::WRITE;
         }
@@ -425,6 +429,8 @@ impl Vmar {
             inner.vmas.insert(s, mid);
             let _ = self.space.protect(s..e, |old| {
                 let mut f = old & (PageFlags::SOFT0 | PageFlags::SOFT1);
+                // `PROT_NONE` keeps the frame but takes every access away.
+                f.set(PageFlags::NO_ACCESS, perms.is_empty());
                 f.set(PageFlags::EXEC, perms.contains(VmPerms::EXEC));
                 if shared {
                     f.set(PageFlags::WRITE, perms.contains(VmPerms::WRITE));

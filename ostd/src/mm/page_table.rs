@@ -83,7 +83,7 @@ pub(super) unsafe fn leaf_table(root: u64, va: Vaddr, create: bool) -> Option<u6
     Some(table)
 }
 
-/// Calls `f(va, table, idx)` for every present leaf entry in
+/// Calls `f(va, table, idx)` for every leaf entry that holds a frame in
 /// `[start, end)`, skipping absent subtrees quickly.
 ///
 /// # Safety
@@ -99,7 +99,7 @@ pub(super) unsafe fn for_each_leaf(
     unsafe {
         for_each_leaf_table(root, start, end, &mut |base, table, first, last| {
             for idx in first..last {
-                if read(table, idx) & pte::PRESENT != 0 {
+                if crate::arch::x86::mm::leaf_has_frame(read(table, idx)) {
                     f(base + (idx as u64) * entry_span(1), table, idx);
                 }
             }
@@ -181,7 +181,12 @@ unsafe fn free_level(table: u64, level: usize, entries: usize) {
     for idx in 0..entries {
         // SAFETY: the table is exclusively ours (caller's contract).
         let e = unsafe { read(table, idx) };
-        if e & pte::PRESENT == 0 {
+        let has = if level == 1 {
+            crate::arch::x86::mm::leaf_has_frame(e)
+        } else {
+            e & pte::PRESENT != 0
+        };
+        if !has {
             continue;
         }
         let child = e & pte::ADDR_MASK;

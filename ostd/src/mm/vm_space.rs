@@ -22,12 +22,14 @@ use super::page_table::{
 };
 use super::user_copy::{self, UserAccessError};
 use super::{PAGE_SIZE, Vaddr};
-use crate::arch::x86::mm::{USER_SPACE_END, current_root, flush_all, flush_page, load_root, pte};
+use crate::arch::x86::mm::{
+    USER_SPACE_END, current_root, flush_all, flush_page, leaf_has_frame, load_root, pte,
+};
 use crate::sync::SpinLock;
 
 bitflags! {
-    /// Permissions and software bits of a user page. Pages are always
-    /// readable.
+    /// Permissions and software bits of a user page. Pages are readable
+    /// unless `NO_ACCESS` is set.
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
     pub struct PageFlags: u8 {
         /// Writable.
@@ -38,17 +40,25 @@ bitflags! {
         const SOFT0 = 1 << 2;
         /// Free for the kernel's use.
         const SOFT1 = 1 << 3;
+        /// No access at all (`PROT_NONE`): the page keeps its frame, but
+        /// every access faults. `WRITE` and `EXEC` are then ignored.
+        const NO_ACCESS = 1 << 4;
     }
 }
 
 impl PageFlags {
     fn to_pte(self) -> u64 {
-        let mut e = pte::PRESENT | pte::USER;
-        if self.contains(Self::WRITE) {
-            e |= pte::WRITABLE;
-        }
-        if !self.contains(Self::EXEC) {
-            e |= pte::NO_EXECUTE;
+        let mut e = pte::USER;
+        if self.contains(Self::NO_ACCESS) {
+            e |= pte::PROT_NONE | pte::NO_EXECUTE;
+        } else {
+            e |= pte::PRESENT;
+            if self.contains(Self::WRITE) {
+                e |= pte::WRITABLE;
+            }
+            if !self.contains(Self::EXEC) {
+                e |= pte::NO_EXECUTE;
+            }
         }
         if self.contains(Self::SOFT0) {
             e |= pte::AVAIL0;
@@ -61,8 +71,12 @@ impl PageFlags {
 
     fn from_pte(e: u64) -> Self {
         let mut f = Self::empty();
-        f.set(Self::WRITE, e & pte::WRITABLE != 0);
-        f.set(Self::EXEC, e & pte::NO_EXECUTE == 0);
+        if e & pte::PRESENT == 0 {
+            f |= Self::NO_ACCESS;
+        } else {
+            f.set(Self::WRITE, e & pte::WRITABLE != 0);
+            f.set(Self::EXEC, e & pte::NO_EXECUTE == 0);
+        }
         f.set(Self::SOFT0, e & pte::AVAIL0 != 0);
         f.set(Self::SOFT1, e & pte::AVAIL1 != 0);
         f
@@ -191,7 +205,7 @@ impl VmSpace {
         // moves into the returned `Frame`, the new frame's into the entry.
         let old = unsafe { pt::read(table, idx) };
         unsafe { pt::write(table, idx, frame.into_raw() | flags.to_pte()) };
-        let old = (old & pte::PRESENT != 0).then(|| {
+        let old = leaf_has_frame(old).then(|| {
             // SAFETY: a present leaf entry owns a frame reference.
             unsafe { Frame::from_raw(old & pte::ADDR_MASK) }
         });
@@ -218,7 +232,7 @@ impl VmSpace {
         let table = unsafe { leaf_table(*root, va, true) }.ok_or(VmSpaceError::NoMemory)?;
         let idx = pt::index(va, 1);
         // SAFETY: `table` is live under the lock.
-        if unsafe { pt::read(table, idx) } & pte::PRESENT != 0 {
+        if leaf_has_frame(unsafe { pt::read(table, idx) }) {
             return Ok(false);
         }
         // SAFETY: as above; the frame's reference moves into the entry. No
@@ -289,7 +303,7 @@ impl VmSpace {
         let table = unsafe { leaf_table(*root, va, false) }?;
         // SAFETY: as above.
         let e = unsafe { pt::read(table, pt::index(va, 1)) };
-        if e & pte::PRESENT == 0 {
+        if !leaf_has_frame(e) {
             return None;
         }
         // SAFETY: the entry holds a reference and cannot be cleared while we
@@ -306,7 +320,7 @@ impl VmSpace {
         unsafe {
             for_each_leaf_table(*root, 0, USER_SPACE_END, &mut |_, table, first, last| {
                 n += (first..last)
-                    .filter(|&i| pt::read(table, i) & pte::PRESENT != 0)
+                    .filter(|&i| leaf_has_frame(pt::read(table, i)))
                     .count();
             });
         }
@@ -355,7 +369,7 @@ impl VmSpace {
                     };
                     for idx in first..last {
                         let mut e = pt::read(table, idx);
-                        if e & pte::PRESENT == 0 {
+                        if !leaf_has_frame(e) {
                             continue;
                         }
                         if write_protect && e & pte::WRITABLE != 0 {
@@ -366,7 +380,7 @@ impl VmSpace {
                         let old = pt::read(ctable, idx);
                         Frame::inc_ref_raw(e & pte::ADDR_MASK);
                         pt::write(ctable, idx, e & !(pte::ACCESSED | pte::DIRTY));
-                        if old & pte::PRESENT != 0 {
+                        if leaf_has_frame(old) {
                             drop(Frame::from_raw(old & pte::ADDR_MASK));
                         }
                     }

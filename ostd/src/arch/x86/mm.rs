@@ -18,8 +18,16 @@ pub(crate) mod pte {
     pub const GLOBAL: u64 = 1 << 8;
     pub const AVAIL0: u64 = 1 << 9;
     pub const AVAIL1: u64 = 1 << 10;
+    /// A user leaf entry that holds a frame but allows no access (`PROT_NONE`):
+    /// not present to the CPU, so every access faults.
+    pub const PROT_NONE: u64 = 1 << 11;
     pub const NO_EXECUTE: u64 = 1 << 63;
     pub const ADDR_MASK: u64 = 0x000f_ffff_ffff_f000;
+}
+
+/// Whether user leaf entry `e` holds a frame (present, or `PROT_NONE`).
+pub(crate) const fn leaf_has_frame(e: u64) -> bool {
+    e & (pte::PRESENT | pte::PROT_NONE) != 0
 }
 
 /// Virtual address of physical address `paddr` in the linear map.
