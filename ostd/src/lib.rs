@@ -31,6 +31,7 @@ pub mod logger;
 pub mod mm;
 mod panic;
 pub mod power;
+mod smp_ipi;
 
 /// Random numbers for the kernel (`AT_RANDOM`, `getrandom`).
 pub mod random {

@@ -41,6 +41,7 @@ pub struct BootInfo {
     cmdline_buf: [u8; MAX_CMDLINE],
     cmdline_len: usize,
     initrd: Option<(u64, u64)>,
+    rsdp: Option<u64>,
     problem: Option<&'static str>,
 }
 
@@ -56,6 +57,7 @@ impl BootInfo {
             cmdline_buf: [0; MAX_CMDLINE],
             cmdline_len: 0,
             initrd: None,
+            rsdp: None,
             problem: None,
         }
     }
@@ -86,6 +88,11 @@ impl BootInfo {
     pub fn initramfs(&self) -> Option<&'static [u8]> {
         let (base, len) = self.initrd?;
         crate::mm::phys_slice(base, len)
+    }
+
+    /// Physical address of the ACPI RSDP, if the loader gave it.
+    pub(crate) fn rsdp(&self) -> Option<u64> {
+        self.rsdp
     }
 
     /// A problem found while parsing the boot information, if any.
@@ -141,10 +148,13 @@ pub(crate) fn start(start_info: u64) -> ! {
 
     crate::arch::x86::init_cpu();
     crate::mm::init();
-    crate::arch::x86::init_interrupts();
+    crate::arch::x86::init_interrupts(boot_info().rsdp());
     crate::timer::init();
     crate::user::init();
     crate::task::init_boot_task();
+    // The other CPUs come up last, when everything they share is set up;
+    // they only wait for IPIs so far.
+    crate::arch::x86::ap_boot::start_aps();
     crate::arch::x86::enable_interrupts();
     log::debug!(
         "ostd: TSC at {} MHz; up after {:?}",

@@ -266,6 +266,11 @@ pub(crate) fn init() {
             reserved: 0,
         };
     }
+    load();
+}
+
+/// Loads the IDT [`init`] filled on the calling CPU (for the other CPUs).
+pub(crate) fn load() {
     let ptr = x86_64::structures::DescriptorTablePointer {
         limit: (size_of::<Idt>() - 1) as u16,
         base: x86_64::VirtAddr::new(IDT.0.get() as u64),

@@ -1,7 +1,11 @@
-//! The 8254 programmable interval timer: channel 0 drives the periodic tick,
-//! channel 2 (gated through port 0x61) serves to calibrate the TSC.
+//! The 8254 programmable interval timer: channel 0 drives the periodic tick
+//! when the local APIC timer cannot, channel 2 (gated through port 0x61)
+//! serves to calibrate the TSC.
 
 use x86_64::instructions::port::Port;
+
+/// The ISA IRQ of channel 0.
+pub(crate) const IRQ: u8 = 0;
 
 /// Input clock of the PIT in Hz.
 pub(crate) const PIT_HZ: u64 = 1_193_182;
