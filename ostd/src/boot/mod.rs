@@ -125,6 +125,15 @@ pub fn cmdline_value(key: &str) -> Option<&'static str> {
     })
 }
 
+/// The words of the command line meant for the kernel: those before a
+/// lone `--` (the rest are arguments for init).
+pub(crate) fn kernel_options() -> impl Iterator<Item = &'static str> {
+    boot_info()
+        .cmdline()
+        .split_whitespace()
+        .take_while(|&w| w != "--")
+}
+
 unsafe extern "Rust" {
     /// Defined by the kernel through [`crate::entry_point!`].
     safe fn __ostd_kernel_main();

@@ -105,8 +105,10 @@ static PLATFORM: Once<Option<Platform>> = Once::new();
 /// Parses the MADT. `rsdp` is the RSDP address the boot loader gave, if
 /// any; `bsp_apic_id` the APIC id of the calling CPU (the MADT does not say
 /// which processor booted). Called once, on the bootstrap processor.
+/// `acpi=off` on the command line (Linux's name) ignores the tables.
 pub(crate) fn init(rsdp: Option<u64>, bsp_apic_id: u32) {
-    let platform = parse(rsdp, bsp_apic_id);
+    let off = crate::boot::kernel_options().any(|w| w == "acpi=off");
+    let platform = if off { None } else { parse(rsdp, bsp_apic_id) };
     if platform.is_none() {
         log::warn!("acpi: no usable MADT; one CPU, legacy PIC");
     }
@@ -292,5 +294,36 @@ impl AcpiHandler for LinearMap {
 
     fn unmap_physical_region<T>(_region: &PhysicalMapping<Self, T>) {
         // The linear map is permanent.
+    }
+}
+
+#[cfg(feature = "ktest")]
+mod test {
+    use super::*;
+    use crate::prelude::ktest;
+
+    #[ktest]
+    fn isa_overrides_are_honoured() {
+        let mut p = Platform {
+            apic_ids: [0; MAX_CPUS],
+            nr_cpus: 1,
+            local_apic_addr: 0xfee0_0000,
+            io_apic: None,
+            overrides: [IsaOverride::default(); MAX_OVERRIDES],
+            nr_overrides: 2,
+        };
+        p.overrides[0] = IsaOverride { irq: 0, gsi: 2, flags: 0 };
+        p.overrides[1] = IsaOverride { irq: 9, gsi: 9, flags: 0b1111 };
+        let edge_high = |gsi| IsaRoute { gsi, active_low: false, level: false };
+        assert_eq!(p.isa_irq(0), edge_high(2));
+        assert_eq!(p.isa_irq(4), edge_high(4));
+        assert_eq!(p.isa_irq(9), IsaRoute { gsi: 9, active_low: true, level: true });
+    }
+
+    #[ktest]
+    fn the_boot_cpu_is_listed_first() {
+        if let Some(p) = platform() {
+            assert_eq!(p.apic_ids()[0], crate::arch::x86::apic::bsp_apic_id());
+        }
     }
 }

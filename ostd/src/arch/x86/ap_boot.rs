@@ -154,6 +154,7 @@ pub(crate) fn apic_id_of(cpu: usize) -> Option<u32> {
 pub(crate) fn start_aps() {
     APIC_IDS[0].store(apic::bsp_apic_id(), Ordering::Relaxed);
     let Some(platform) = acpi::platform().filter(|_| super::irq::apic_mode()) else {
+        log::info!("smp: 1 CPU, legacy 8259 PIC and PIT (no usable ACPI MADT)");
         return;
     };
     let ids = platform.apic_ids();
@@ -171,12 +172,7 @@ pub(crate) fn start_aps() {
 
 fn cpu_limit() -> usize {
     let mut limit = usize::MAX;
-    // Words after `--` belong to init.
-    for word in boot_info()
-        .cmdline()
-        .split_whitespace()
-        .take_while(|&w| w != "--")
-    {
+    for word in crate::boot::kernel_options() {
         if word == "nosmp" {
             limit = 1;
         } else if let Some(n) = word.strip_prefix("maxcpus=") {
@@ -321,4 +317,57 @@ pub(crate) fn ap_rust_entry(cpu_index: usize) -> ! {
     APIC_IDS[cpu_index].store(apic::this_apic_id(), Ordering::Relaxed);
     NR_ONLINE.fetch_add(1, Ordering::Release);
     crate::smp_ipi::ap_idle_loop(cpu_index)
+}
+
+#[cfg(feature = "ktest")]
+mod test {
+    use super::*;
+    use crate::arch::x86::irq;
+    use crate::prelude::ktest;
+
+    #[ktest]
+    fn every_listed_cpu_came_online() {
+        let listed = acpi::platform()
+            .filter(|_| irq::apic_mode())
+            .map_or(1, |p| p.apic_ids().len());
+        assert_eq!(nr_cpus_online(), listed.min(cpu_limit()));
+        assert_eq!(apic_id_of(0), Some(apic::this_apic_id()));
+        for cpu in 1..nr_cpus_online() {
+            assert_ne!(apic_id_of(cpu), apic_id_of(0));
+        }
+    }
+
+    /// Sends `vector` to `apic_id` and waits up to a second for some CPU to
+    /// count it.
+    fn ipi_arrives(apic_id: u32, vector: u8) -> bool {
+        let before = crate::smp_ipi::received(vector);
+        apic::send_ipi(apic_id, vector);
+        let deadline = crate::timer::monotonic() + Duration::from_secs(1);
+        while crate::timer::monotonic() < deadline {
+            if crate::smp_ipi::received(vector) > before {
+                return true;
+            }
+            core::hint::spin_loop();
+        }
+        false
+    }
+
+    #[ktest]
+    fn ipi_to_self_arrives() {
+        if !irq::apic_mode() {
+            return;
+        }
+        assert!(x86_64::instructions::interrupts::are_enabled());
+        assert!(ipi_arrives(apic::this_apic_id(), irq::IPI_CALL_FUNCTION));
+    }
+
+    #[ktest]
+    fn ipi_to_every_other_cpu_arrives() {
+        for cpu in 1..nr_cpus_online() {
+            let id = apic_id_of(cpu).unwrap();
+            for vector in irq::IPI_VECTORS {
+                assert!(ipi_arrives(id, vector), "IPI {vector:#x} to CPU {cpu} lost");
+            }
+        }
+    }
 }

@@ -286,3 +286,27 @@ fn write(reg: u32, value: u32) {
         unsafe { (addr as *mut u32).write_volatile(value) };
     }
 }
+
+#[cfg(feature = "ktest")]
+mod test {
+    use crate::prelude::ktest;
+    use crate::timer::{TICK_HZ, jiffies, monotonic, spin_for};
+    use core::time::Duration;
+
+    #[ktest]
+    fn timer_ticks_at_about_tick_hz() {
+        if !super::super::irq::apic_mode() {
+            return;
+        }
+        let (j0, t0) = (jiffies(), monotonic());
+        spin_for(Duration::from_millis(300));
+        let (j1, t1) = (jiffies(), monotonic());
+        let expected = (t1 - t0).as_micros() as u64 * TICK_HZ / 1_000_000;
+        let ticks = j1 - j0;
+        // Loose bounds: under TCG on a busy host a vCPU may miss ticks.
+        assert!(
+            ticks >= expected / 2 && ticks <= expected * 3 / 2,
+            "{ticks} ticks where {expected} were expected"
+        );
+    }
+}
