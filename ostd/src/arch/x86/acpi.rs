@@ -225,13 +225,13 @@ fn entries_well_formed(madt: &PhysicalMapping<LinearMap, Madt>) -> bool {
             return false;
         };
         let need = match kind {
-            0 => 8,      // processor local APIC
-            1 => 12,     // I/O APIC
-            2 => 10,     // interrupt source override
-            3 | 4 => 6,  // NMI source, local APIC NMI
-            5 => 12,     // local APIC address override
-            9 => 16,     // processor local x2APIC
-            10 => 12,    // local x2APIC NMI
+            0 => 8,     // processor local APIC
+            1 => 12,    // I/O APIC
+            2 => 10,    // interrupt source override
+            3 | 4 => 6, // NMI source, local APIC NMI
+            5 => 12,    // local APIC address override
+            9 => 16,    // processor local x2APIC
+            10 => 12,   // local x2APIC NMI
             _ => 2,
         };
         if (entry_len as usize) < need || at + entry_len as usize > bytes.len() {
@@ -312,12 +312,31 @@ mod test {
             overrides: [IsaOverride::default(); MAX_OVERRIDES],
             nr_overrides: 2,
         };
-        p.overrides[0] = IsaOverride { irq: 0, gsi: 2, flags: 0 };
-        p.overrides[1] = IsaOverride { irq: 9, gsi: 9, flags: 0b1111 };
-        let edge_high = |gsi| IsaRoute { gsi, active_low: false, level: false };
+        p.overrides[0] = IsaOverride {
+            irq: 0,
+            gsi: 2,
+            flags: 0,
+        };
+        p.overrides[1] = IsaOverride {
+            irq: 9,
+            gsi: 9,
+            flags: 0b1111,
+        };
+        let edge_high = |gsi| IsaRoute {
+            gsi,
+            active_low: false,
+            level: false,
+        };
         assert_eq!(p.isa_irq(0), edge_high(2));
         assert_eq!(p.isa_irq(4), edge_high(4));
-        assert_eq!(p.isa_irq(9), IsaRoute { gsi: 9, active_low: true, level: true });
+        assert_eq!(
+            p.isa_irq(9),
+            IsaRoute {
+                gsi: 9,
+                active_low: true,
+                level: true
+            }
+        );
     }
 
     #[ktest]

@@ -130,10 +130,8 @@ pub(crate) fn init_this_cpu() {
     write(TPR, 0);
     write(LVT_TIMER, LVT_MASKED | irq::TIMER as u32);
     write(LVT_LINT0, LVT_MASKED);
-    write(
-        LVT_LINT1,
-        if is_bsp { LVT_NMI } else { LVT_NMI | LVT_MASKED },
-    );
+    let lint1_mask = if is_bsp { 0 } else { LVT_MASKED };
+    write(LVT_LINT1, LVT_NMI | lint1_mask);
     write(LVT_ERROR, irq::APIC_ERROR as u32);
     // The ESR latches on a write; two writes clear stale errors (SDM
     // 11.5.3).
