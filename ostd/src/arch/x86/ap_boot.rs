@@ -17,7 +17,7 @@
 //! in (having read them) or was put back to sleep with an INIT.
 
 use core::arch::global_asm;
-use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use core::time::Duration;
 
 use x86_64::VirtAddr;
@@ -134,6 +134,9 @@ unsafe extern "C" {
 static NR_ONLINE: AtomicUsize = AtomicUsize::new(1);
 /// APIC id of each online CPU, by CPU index (0 is the BSP).
 static APIC_IDS: [AtomicU32; MAX_CPUS] = [const { AtomicU32::new(0) }; MAX_CPUS];
+/// The TSC an AP read just before reporting in, to check that its TSC
+/// runs in step with the BSP's (the monotonic clock assumes so).
+static TSC_AT_REPORT: AtomicU64 = AtomicU64::new(0);
 
 /// Number of CPUs running, the bootstrap processor included. CPU indexes
 /// are `0..nr_cpus_online()`, 0 being the bootstrap processor.
@@ -234,6 +237,7 @@ fn start_one(apic_id: u32) {
     set_slot(&raw const __ostd_ap_tramp_stack, stack.top());
     set_slot(&raw const __ostd_ap_tramp_cpu, index as u64);
 
+    let before_tsc = super::tsc::read();
     // INIT, 10 ms, then two startup IPIs 200 µs apart (SDM 9.4.4.1); the
     // second is ignored by a CPU the first one started.
     apic::send_init(apic_id);
@@ -253,6 +257,17 @@ fn start_one(apic_id: u32) {
             return;
         }
         core::hint::spin_loop();
+    }
+    let (before, ap, after) = (
+        before_tsc,
+        TSC_AT_REPORT.load(Ordering::Relaxed),
+        super::tsc::read(),
+    );
+    if !(before..=after).contains(&ap) {
+        log::warn!(
+            "smp: the TSC of the CPU with APIC id {apic_id} is out of step \
+             ({ap} not within {before}..={after})"
+        );
     }
     // The AP runs on this stack from now on, and CPUs never go offline.
     core::mem::forget(stack);
@@ -295,7 +310,7 @@ extern "C" fn __ostd_ap_rust_entry(cpu_index: usize) -> ! {
 /// Per-CPU state the AP still lacks (its own GDT with a TSS and IST
 /// stacks, the GS base, the `syscall` MSRs, its timer) is for the code
 /// that makes it schedule tasks, run from `ap_idle_loop`.
-pub(crate) fn ap_rust_entry(cpu_index: usize) -> ! {
+fn ap_rust_entry(cpu_index: usize) -> ! {
     let gdt = DescriptorTablePointer {
         limit: (size_of::<ApGdt>() - 1) as u16,
         base: VirtAddr::new(&raw const AP_GDT as u64),
@@ -315,6 +330,7 @@ pub(crate) fn ap_rust_entry(cpu_index: usize) -> ! {
     apic::init_this_cpu();
 
     APIC_IDS[cpu_index].store(apic::this_apic_id(), Ordering::Relaxed);
+    TSC_AT_REPORT.store(super::tsc::read(), Ordering::Relaxed);
     NR_ONLINE.fetch_add(1, Ordering::Release);
     crate::smp_ipi::ap_idle_loop(cpu_index)
 }
