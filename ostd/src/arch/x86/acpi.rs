@@ -32,7 +32,7 @@ pub(crate) struct Platform {
     /// Physical address of the local APIC registers (xAPIC mode).
     pub(crate) local_apic_addr: u64,
     /// The first I/O APIC: its physical address and first GSI.
-    pub(crate) io_apic: Option<IoApicInfo>,
+    pub(crate) io_apic: IoApicInfo,
     overrides: [IsaOverride; MAX_OVERRIDES],
     nr_overrides: usize,
 }
@@ -144,11 +144,15 @@ fn parse(rsdp: Option<u64>, bsp_apic_id: u32) -> Option<Platform> {
         return None;
     }
 
+    let mut io_apic = None;
     let mut p = Platform {
         apic_ids: [0; MAX_CPUS],
         nr_cpus: 1,
         local_apic_addr: madt.get().local_apic_address as u64,
-        io_apic: None,
+        io_apic: IoApicInfo {
+            addr: 0,
+            gsi_base: 0,
+        },
         overrides: [IsaOverride::default(); MAX_OVERRIDES],
         nr_overrides: 0,
     };
@@ -172,8 +176,8 @@ fn parse(rsdp: Option<u64>, bsp_apic_id: u32) -> Option<Platform> {
         match entry {
             MadtEntry::LocalApic(e) => add_cpu(&mut p, e.apic_id as u32, e.flags),
             MadtEntry::LocalX2Apic(e) => add_cpu(&mut p, e.x2apic_id, e.flags),
-            MadtEntry::IoApic(e) if p.io_apic.is_none() => {
-                p.io_apic = Some(IoApicInfo {
+            MadtEntry::IoApic(e) if io_apic.is_none() => {
+                io_apic = Some(IoApicInfo {
                     addr: e.io_apic_address as u64,
                     gsi_base: e.global_system_interrupt_base,
                 });
@@ -197,10 +201,11 @@ fn parse(rsdp: Option<u64>, bsp_apic_id: u32) -> Option<Platform> {
     if !bsp_listed {
         log::warn!("acpi: the MADT does not list the boot CPU (APIC id {bsp_apic_id})");
     }
-    if p.io_apic.is_none() {
+    let Some(io_apic) = io_apic else {
         log::warn!("acpi: the MADT lists no I/O APIC");
         return None;
-    }
+    };
+    p.io_apic = io_apic;
     Some(p)
 }
 
@@ -308,7 +313,10 @@ mod test {
             apic_ids: [0; MAX_CPUS],
             nr_cpus: 1,
             local_apic_addr: 0xfee0_0000,
-            io_apic: None,
+            io_apic: IoApicInfo {
+                addr: 0xfec0_0000,
+                gsi_base: 0,
+            },
             overrides: [IsaOverride::default(); MAX_OVERRIDES],
             nr_overrides: 2,
         };

@@ -279,7 +279,7 @@ fn log_summary(listed: usize) {
     for (i, id) in ids.iter_mut().enumerate().take(n) {
         *id = APIC_IDS[i].load(Ordering::Relaxed);
     }
-    let io_apic = acpi::platform().and_then(|p| p.io_apic);
+    let io_apic = acpi::platform().map(|p| p.io_apic);
     log::info!(
         "smp: {n} CPU{} (APIC ids {:?}) of {listed} listed, {}, I/O APIC at {:#x} ({} pins)",
         if n == 1 { "" } else { "s" },

@@ -38,19 +38,21 @@ pub(crate) fn init_interrupts(rsdp: Option<u64>) {
     // an interrupt vector rather than at an exception's.
     pic::init();
     acpi::init(rsdp, apic::boot_apic_id());
-    match acpi::platform().and_then(|p| Some((p, p.io_apic?))) {
-        Some((platform, io_apic)) => {
+    match acpi::platform() {
+        Some(platform) => {
             pic::mask_all();
             apic::init(platform.local_apic_addr);
             apic::init_this_cpu();
             irq::set_apic_mode();
-            ioapic::init(io_apic);
+            ioapic::init(platform.io_apic);
             let bsp = apic::bsp_apic_id();
             let com1 = platform.isa_irq(serial::COM1_IRQ);
             if !ioapic::route(com1, irq::SERIAL, bsp) {
                 log::warn!("apic: no I/O APIC pin for COM1 (GSI {})", com1.gsi);
             }
-            if !apic::start_timer(crate::timer::TICK_HZ) {
+            if apic::start_timer(crate::timer::TICK_HZ) {
+                pit::stop_channel0();
+            } else {
                 log::warn!("apic: the local APIC timer does not count; ticking with the PIT");
                 pit::start_periodic(crate::timer::TICK_HZ);
                 ioapic::route(platform.isa_irq(pit::IRQ), irq::TIMER, bsp);

@@ -29,6 +29,12 @@ pub(crate) fn start_periodic(hz: u64) {
     outb(0x40, (divisor >> 8) as u8);
 }
 
+/// Stops channel 0 (which the firmware may have left running at 18.2 Hz):
+/// in mode 0 the counter waits for a count that never comes.
+pub(crate) fn stop_channel0() {
+    outb(0x43, 0x30); // channel 0, lobyte/hibyte, mode 0
+}
+
 /// Busy-waits `ticks` PIT input cycles on channel 2, calling `f` just before
 /// the count starts and returning `f`'s value at that point.
 pub(crate) fn wait_channel2<T>(ticks: u16, f: impl FnOnce() -> T) -> T {
