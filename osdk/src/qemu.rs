@@ -161,7 +161,14 @@ impl QemuConfig {
             "-no-reboot",
         ]);
         args.push(&["-m", &self.mem, "-smp", &self.smp.to_string()]);
-        args.push(&["-accel", self.accel.name()]);
+        // Several vCPUs under TCG run on as many host threads (MTTCG);
+        // `-icount` needs the single round-robin thread instead.
+        let accel = if self.accel == Accel::Tcg && self.smp > 1 && !self.icount {
+            format!("{},thread=multi", self.accel.name())
+        } else {
+            self.accel.name().to_string()
+        };
+        args.push(&["-accel", &accel]);
         let cpu = self.cpu.as_deref().unwrap_or(self.accel.default_cpu());
         args.push(&["-cpu", cpu]);
         if self.icount {
@@ -300,6 +307,18 @@ mod tests {
                 .args()
                 .contains(&OsString::from("init=/bin/sh -- -c echo"))
         );
+    }
+
+    #[test]
+    fn tcg_runs_several_cpus_in_parallel_unless_counting() {
+        let mut c = config();
+        c.smp = 4;
+        assert!(joined(&c).contains("-smp 4 -accel tcg,thread=multi -cpu max"));
+        c.icount = true;
+        assert!(joined(&c).contains("-smp 4 -accel tcg -cpu max -icount shift=0"));
+        c.smp = 1;
+        c.icount = false;
+        assert!(joined(&c).contains("-smp 1 -accel tcg -cpu max"));
     }
 
     #[test]

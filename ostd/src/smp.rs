@@ -14,13 +14,14 @@
 
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
+use crate::arch::x86::irq::IPI_VECTORS;
 use crate::cpu::{MAX_CPUS, num_cpus, this_cpu_index};
 
 /// The vector of the reschedule IPI: its handler does nothing but end the
 /// halt or return through the preemption point.
-pub(crate) const RESCHEDULE_VECTOR: u8 = 0xf0;
+pub(crate) const RESCHEDULE_VECTOR: u8 = crate::arch::x86::irq::IPI_RESCHEDULE;
 /// The vector of the TLB shootdown IPI.
-pub(crate) const SHOOTDOWN_VECTOR: u8 = 0xf1;
+pub(crate) const SHOOTDOWN_VECTOR: u8 = crate::arch::x86::irq::IPI_TLB_FLUSH;
 
 /// The most pages a request names one by one; more flush everything.
 const MAX_PAGES: usize = 16;
@@ -60,8 +61,24 @@ fn send_ipi(cpu: usize, vector: u8) {
     crate::arch::x86::apic::send_ipi(apic_id, vector);
 }
 
-/// Handles an IPI (interrupts are off).
+/// IPIs received, by position in `IPI_VECTORS`, on all CPUs together
+/// (for tests).
+static RECEIVED: [AtomicU64; IPI_VECTORS.len()] = [const { AtomicU64::new(0) }; IPI_VECTORS.len()];
+
+/// The number of IPIs with `vector` received so far, on all CPUs.
+#[allow(dead_code)]
+pub(crate) fn ipis_received(vector: u8) -> u64 {
+    IPI_VECTORS
+        .iter()
+        .position(|&v| v == vector)
+        .map_or(0, |i| RECEIVED[i].load(Ordering::Relaxed))
+}
+
+/// Handles an IPI (interrupts are off; the caller ends the interrupt).
 pub(crate) fn handle_ipi(vector: u8) {
+    if let Some(i) = IPI_VECTORS.iter().position(|&v| v == vector) {
+        RECEIVED[i].fetch_add(1, Ordering::Relaxed);
+    }
     if vector == SHOOTDOWN_VECTOR {
         answer_requests();
     }

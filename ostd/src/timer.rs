@@ -75,8 +75,17 @@ pub fn add_timeout(after: Duration, callback: impl FnOnce() + Send + 'static) ->
     TimeoutHandle { key }
 }
 
-/// The timer interrupt.
+/// The timer interrupt, on every CPU whose timer runs. Only the bootstrap
+/// processor counts jiffies and runs the due timeouts.
 pub(crate) fn on_tick() {
+    // One CPU keeps time; every CPU's tick drives its own scheduling.
+    if crate::cpu::this_cpu_index() == 0 {
+        run_due_timeouts();
+    }
+    crate::task::tick();
+}
+
+fn run_due_timeouts() {
     JIFFIES.fetch_add(1, Ordering::Relaxed);
     let now = crate::arch::x86::tsc::nanos_since_boot();
     loop {
@@ -90,7 +99,6 @@ pub(crate) fn on_tick() {
         let Some((_, callback)) = due else { break };
         callback();
     }
-    crate::task::tick();
 }
 
 /// Busy-waits for `d`. For tests and early boot only.

@@ -41,6 +41,7 @@ pub struct BootInfo {
     cmdline_buf: [u8; MAX_CMDLINE],
     cmdline_len: usize,
     initrd: Option<(u64, u64)>,
+    rsdp: Option<u64>,
     problem: Option<&'static str>,
 }
 
@@ -56,6 +57,7 @@ impl BootInfo {
             cmdline_buf: [0; MAX_CMDLINE],
             cmdline_len: 0,
             initrd: None,
+            rsdp: None,
             problem: None,
         }
     }
@@ -88,6 +90,11 @@ impl BootInfo {
         crate::mm::phys_slice(base, len)
     }
 
+    /// Physical address of the ACPI RSDP, if the loader gave it.
+    pub(crate) fn rsdp(&self) -> Option<u64> {
+        self.rsdp
+    }
+
     /// A problem found while parsing the boot information, if any.
     pub fn problem(&self) -> Option<&'static str> {
         self.problem
@@ -118,6 +125,15 @@ pub fn cmdline_value(key: &str) -> Option<&'static str> {
     })
 }
 
+/// The words of the command line meant for the kernel: those before a
+/// lone `--` (the rest are arguments for init).
+pub(crate) fn kernel_options() -> impl Iterator<Item = &'static str> {
+    boot_info()
+        .cmdline()
+        .split_whitespace()
+        .take_while(|&w| w != "--")
+}
+
 unsafe extern "Rust" {
     /// Defined by the kernel through [`crate::entry_point!`].
     safe fn __ostd_kernel_main();
@@ -144,11 +160,14 @@ pub(crate) fn start(start_info: u64) -> ! {
 
     crate::arch::x86::init_cpu();
     crate::mm::init();
-    crate::arch::x86::init_interrupts();
+    crate::arch::x86::init_interrupts(boot_info().rsdp());
     crate::timer::init();
     crate::user::init();
     crate::task::init_boot_task();
     crate::cpu::set_online();
+    // The other CPUs come up last, when everything they share is set up;
+    // they only wait for IPIs so far.
+    crate::arch::x86::ap_boot::start_aps();
     crate::arch::x86::enable_interrupts();
     log::debug!(
         "ostd: TSC at {} MHz; up after {:?}",

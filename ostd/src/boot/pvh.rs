@@ -105,6 +105,11 @@ pub(crate) fn parse(paddr: u64, info: &mut BootInfo) -> Result<(), &'static str>
         return Err("hvm_start_info has no memory map (version 0)");
     }
 
+    // `rsdp_paddr` exists from version 1 on; 0 means "not given".
+    if start.version >= 1 && start.rsdp_paddr != 0 {
+        info.rsdp = Some(start.rsdp_paddr);
+    }
+
     if start.nr_modules > 0 && readable(start.modlist_paddr, size_of::<ModlistEntry>() as u64) {
         // SAFETY: checked mapped in the condition above; plain data.
         let m: ModlistEntry = unsafe { read_phys(start.modlist_paddr) };

@@ -8,8 +8,7 @@
 //! NMI is reported and ignored, a machine check is fatal.
 
 use crate::arch::x86::idt::TrapFrame;
-use crate::arch::x86::pic::{IRQ_BASE, TIMER_IRQ, end_of_interrupt};
-use crate::arch::x86::serial::COM1_IRQ;
+use crate::arch::x86::irq;
 
 /// Non-maskable interrupt.
 const NMI: u64 = 2;
@@ -64,24 +63,38 @@ pub(crate) fn read_cr2() -> u64 {
     x86_64::registers::control::Cr2::read_raw()
 }
 
-/// Handles an IRQ (from kernel or user mode). Interrupts are disabled.
+/// Handles an interrupt (from kernel or user mode): any vector for which
+/// [`is_irq`] holds. Interrupts are disabled.
 pub(crate) fn handle_irq(vector: u64) {
-    let irq = (vector - IRQ_BASE as u64) as u8;
-    match irq {
-        TIMER_IRQ => {
-            end_of_interrupt(irq);
+    let vector = vector as u8;
+    match vector {
+        // Not in service: no end of interrupt.
+        irq::SPURIOUS => {}
+        irq::TIMER => {
+            irq::end_of_interrupt(vector);
             crate::timer::on_tick();
         }
-        COM1_IRQ => {
+        irq::SERIAL => {
             crate::console::on_serial_interrupt();
-            end_of_interrupt(irq);
+            irq::end_of_interrupt(vector);
         }
-        _ => end_of_interrupt(irq),
+        irq::IPI_TLB_FLUSH | irq::IPI_CALL_FUNCTION | irq::IPI_RESCHEDULE => {
+            crate::smp::handle_ipi(vector);
+            irq::end_of_interrupt(vector);
+        }
+        irq::APIC_ERROR => {
+            let errors = crate::arch::x86::apic::take_errors();
+            irq::end_of_interrupt(vector);
+            crate::console::emergency_print(format_args!("local APIC error {errors:#x}\n"));
+        }
+        _ => irq::end_of_interrupt(vector),
     }
 }
 
-fn is_irq(vector: u64) -> bool {
-    (IRQ_BASE as u64..IRQ_BASE as u64 + 16).contains(&vector)
+/// Whether a trap vector is an interrupt: every vector from 32 up (the
+/// exceptions are 0..32; see `arch::x86::irq` for the layout).
+pub(crate) fn is_irq(vector: u64) -> bool {
+    irq::is_interrupt(vector)
 }
 
 #[unsafe(no_mangle)]

@@ -87,6 +87,7 @@ __ostd_boot_gdtr:
     .long __ostd_boot_gdt
 
 .balign 4096
+.global __ostd_boot_pml4            /* also the APs' (see `ap_boot`) */
 __ostd_boot_pml4:
     .quad __ostd_boot_pdpt_low + 3
     .fill 255, 8, 0

@@ -2,7 +2,7 @@
 //! the extended-state save area size.
 
 use core::arch::x86_64::{__cpuid, __cpuid_count};
-use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use x86_64::registers::control::{Cr0, Cr0Flags, Cr4, Cr4Flags};
 use x86_64::registers::xcontrol::{XCr0, XCr0Flags};
@@ -16,6 +16,9 @@ unsafe extern "C" {
 static HAS_XSAVE: AtomicBool = AtomicBool::new(false);
 static XSAVE_SIZE: AtomicUsize = AtomicUsize::new(512);
 static XSAVE_MASK: AtomicUsize = AtomicUsize::new(0);
+/// CR4 as [`init_features`] left it on the bootstrap processor, for the
+/// other CPUs (all of one model).
+static BSP_CR4: AtomicU64 = AtomicU64::new(0);
 
 /// Whether `xsave`/`xrstor` are in use (else `fxsave`/`fxrstor`).
 pub(crate) fn has_xsave() -> bool {
@@ -79,5 +82,29 @@ pub(crate) fn init_features() {
         XSAVE_SIZE.store(size.max(576), Ordering::Relaxed);
         XSAVE_MASK.store(features.bits() as usize, Ordering::Relaxed);
         HAS_XSAVE.store(true, Ordering::Relaxed);
+    }
+    BSP_CR4.store(Cr4::read_raw(), Ordering::Relaxed);
+}
+
+/// Enables on an application processor the features [`init_features`]
+/// enabled on the bootstrap processor (which ran it first).
+pub(crate) fn init_features_on_ap() {
+    // SAFETY: as in `init_features`.
+    unsafe {
+        Cr0::update(|f| {
+            f.insert(Cr0Flags::MONITOR_COPROCESSOR | Cr0Flags::NUMERIC_ERROR);
+            f.remove(Cr0Flags::EMULATE_COPROCESSOR | Cr0Flags::TASK_SWITCHED);
+        })
+    };
+    // SAFETY: the bootstrap processor's CR4, which holds only features its
+    // CPUID reported; every CPU of the machine is of the same model. Its
+    // paging bits (PAE, and PGE if set) match the kernel page table this CPU
+    // runs on.
+    unsafe { Cr4::write_raw(BSP_CR4.load(Ordering::Relaxed)) };
+    if has_xsave() {
+        let features = XCr0Flags::from_bits_truncate(xsave_mask());
+        // SAFETY: CR4.OSXSAVE was just set (it is in the BSP's CR4 when
+        // XSAVE is in use) and the features are those the BSP enabled.
+        unsafe { XCr0::write(features) };
     }
 }

@@ -1,11 +1,10 @@
-//! The legacy 8259 interrupt controllers, remapped to vectors 32..48.
+//! The legacy 8259 interrupt controllers, remapped to vectors 32..48: they
+//! deliver the IRQs only when there is no I/O APIC (see `irq`).
 
 use x86_64::instructions::port::Port;
 
 /// First vector of the IRQ range.
-pub(crate) const IRQ_BASE: u8 = 32;
-/// The timer (PIT channel 0).
-pub(crate) const TIMER_IRQ: u8 = 0;
+const IRQ_BASE: u8 = super::irq::ISA_IRQ_BASE;
 
 fn outb(port: u16, value: u8) {
     // SAFETY: ports 0x20/0x21/0xa0/0xa1 are the PICs, owned by this module;
@@ -23,8 +22,18 @@ pub(crate) fn init() {
     outb(0xa1, 2);
     outb(0x21, 0x01);
     outb(0xa1, 0x01);
-    // Unmask the timer, the cascade and COM1 only.
-    let mask: u8 = !((1 << TIMER_IRQ) | (1 << 2) | (1 << super::serial::COM1_IRQ));
+    mask_all();
+}
+
+/// Masks every IRQ: the I/O APIC delivers them instead.
+pub(crate) fn mask_all() {
+    outb(0x21, 0xff);
+    outb(0xa1, 0xff);
+}
+
+/// Unmasks the timer, the cascade and COM1 only, for the legacy path.
+pub(crate) fn unmask_legacy() {
+    let mask: u8 = !((1 << super::pit::IRQ) | (1 << 2) | (1 << super::serial::COM1_IRQ));
     outb(0x21, mask);
     outb(0xa1, 0xff);
 }

@@ -1,7 +1,11 @@
-//! The 8254 programmable interval timer: channel 0 drives the periodic tick,
-//! channel 2 (gated through port 0x61) serves to calibrate the TSC.
+//! The 8254 programmable interval timer: channel 0 drives the periodic tick
+//! when the local APIC timer cannot, channel 2 (gated through port 0x61)
+//! serves to calibrate the TSC.
 
 use x86_64::instructions::port::Port;
+
+/// The ISA IRQ of channel 0.
+pub(crate) const IRQ: u8 = 0;
 
 /// Input clock of the PIT in Hz.
 pub(crate) const PIT_HZ: u64 = 1_193_182;
@@ -23,6 +27,12 @@ pub(crate) fn start_periodic(hz: u64) {
     outb(0x43, 0x34); // channel 0, lobyte/hibyte, mode 2
     outb(0x40, divisor as u8);
     outb(0x40, (divisor >> 8) as u8);
+}
+
+/// Stops channel 0 (which the firmware may have left running at 18.2 Hz):
+/// in mode 0 the counter waits for a count that never comes.
+pub(crate) fn stop_channel0() {
+    outb(0x43, 0x30); // channel 0, lobyte/hibyte, mode 0
 }
 
 /// Busy-waits `ticks` PIT input cycles on channel 2, calling `f` just before
