@@ -34,8 +34,10 @@ use crate::process::{ProcessBuilder, ThreadBuilder};
 /// Programs tried as PID 1 when the command line names none.
 const DEFAULT_INITS: [&str; 3] = ["/init", "/sbin/init", "/bin/sh"];
 
-/// Options the kernel itself understands on the command line.
-const KNOWN_OPTIONS: [&str; 3] = ["init", "log_level", "ktest.filter"];
+/// Options the kernel (or ostd) understands on the command line.
+const KNOWN_OPTIONS: [&str; 5] = ["init", "log_level", "ktest.filter", "maxcpus", "acpi"];
+/// Options without a value that ostd understands.
+const KNOWN_FLAGS: [&str; 1] = ["nosmp"];
 
 /// What the command line asks for.
 struct Cmdline {
@@ -53,6 +55,7 @@ fn parse_cmdline(line: &str) -> Cmdline {
         match word.split_once('=') {
             Some(("init", v)) if !v.is_empty() => init = Some(v.to_string()),
             Some((k, _)) if KNOWN_OPTIONS.contains(&k) => {}
+            None if KNOWN_FLAGS.contains(&word) => {}
             _ if word == "--" => {}
             _ => log::warn!("kernel: ignoring unknown command line option {word:?}"),
         }

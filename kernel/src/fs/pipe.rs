@@ -202,16 +202,32 @@ impl Pipe {
     }
 
     fn open_end(self: &Arc<Self>, write: bool, status_flags: u32) -> Arc<PipeEnd> {
-        {
+        self.open_end_alone(write, status_flags).0
+    }
+
+    /// Opens an end, and tells (in the same critical section, as Linux
+    /// does under `pipe->mutex`) whether the other side had no end open:
+    /// then the number of opens of the other side so far, which a blocking
+    /// FIFO open waits to see change. Looked at later, an open and close of
+    /// the other end in between would go unnoticed and the wait would
+    /// never end.
+    fn open_end_alone(
+        self: &Arc<Self>,
+        write: bool,
+        status_flags: u32,
+    ) -> (Arc<PipeEnd>, Option<u64>) {
+        let alone = {
             let mut s = self.state.lock();
             if write {
                 s.writers += 1;
                 s.w_counter += 1;
+                (s.readers == 0).then_some(s.r_counter)
             } else {
                 s.readers += 1;
                 s.r_counter += 1;
+                (s.writers == 0).then_some(s.w_counter)
             }
-        }
+        };
         self.readable.wake_all();
         self.writable.wake_all();
         crate::fs::poll::notify();
@@ -222,13 +238,14 @@ impl Pipe {
         } else {
             (flags::O_RDONLY, flags::O_NONBLOCK)
         };
-        Arc::new(PipeEnd {
+        let end = Arc::new(PipeEnd {
             pipe: self.clone(),
             write,
             flags: AtomicU32::new(acc | (status_flags & keep)),
             lock: FileLockHandle::new(),
             owner: IoOwner::new(),
-        })
+        });
+        (end, alone)
     }
 }
 
@@ -282,11 +299,7 @@ pub fn open_fifo(pipe: Arc<Pipe>, oflags: u32) -> Result<Arc<dyn FileLike>> {
     let oflags = oflags & !flags::O_DIRECT;
     match oflags & flags::O_ACCMODE {
         flags::O_RDONLY => {
-            let end = pipe.open_end(false, oflags);
-            let partner = {
-                let s = pipe.state.lock();
-                (s.writers == 0).then_some(s.w_counter)
-            };
+            let (end, partner) = pipe.open_end_alone(false, oflags);
             if let Some(seen) = partner
                 && !nonblock
             {
@@ -298,11 +311,7 @@ pub fn open_fifo(pipe: Arc<Pipe>, oflags: u32) -> Result<Arc<dyn FileLike>> {
             if nonblock && pipe.state.lock().readers == 0 {
                 return_errno!(ENXIO);
             }
-            let end = pipe.open_end(true, oflags);
-            let partner = {
-                let s = pipe.state.lock();
-                (s.readers == 0).then_some(s.r_counter)
-            };
+            let (end, partner) = pipe.open_end_alone(true, oflags);
             if let Some(seen) = partner
                 && !nonblock
             {

@@ -23,12 +23,14 @@ use super::frame::{alloc_block, free_block};
 use crate::arch::x86::mm::paddr_to_vaddr;
 use crate::sync::SpinLock;
 
-/// Size of an ordinary chunk.
-const CHUNK_SIZE: usize = 4 << 20;
-/// Chunks made at boot and never given back: the initial heap.
-const PERMANENT_CHUNKS: usize = 4;
+/// Size of an ordinary chunk. Small, because one long-lived object
+/// allocated during a burst keeps its whole chunk: with several CPUs a
+/// fork bomb spreads such objects over more chunks.
+const CHUNK_SIZE: usize = 1 << 20;
+/// Chunks made at boot and never given back: the initial heap (16 MiB).
+const PERMANENT_CHUNKS: usize = 16;
 /// The most chunks at once (4 GiB of ordinary chunks).
-const MAX_CHUNKS: usize = 1024;
+const MAX_CHUNKS: usize = 4096;
 /// Buddy orders per chunk: blocks up to 2^35 bytes, far beyond any chunk.
 const ORDER: usize = 36;
 

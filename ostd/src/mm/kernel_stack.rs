@@ -77,6 +77,15 @@ static CACHE: SpinLock<Cache> = SpinLock::new(Cache {
     stacks: [const { None }; CACHED_STACKS],
 });
 
+/// Pages mapped for kernel stacks, in use or cached (`KernelStack` in
+/// `/proc/meminfo`).
+static MAPPED_PAGES: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
+
+/// Bytes of memory in kernel stacks (in use or kept for reuse).
+pub fn kernel_stack_bytes() -> usize {
+    MAPPED_PAGES.load(core::sync::atomic::Ordering::Relaxed) * PAGE_SIZE
+}
+
 /// A mapped kernel stack; unmapped and freed on drop.
 #[derive(Debug)]
 pub(crate) struct KernelStack {
@@ -126,6 +135,7 @@ impl KernelStack {
             }
             stack.frames.push(f);
             stack.pages += 1;
+            MAPPED_PAGES.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
         }
         Some(stack)
     }
@@ -178,6 +188,7 @@ fn release(slot: u64, frames: &[u64]) {
     for &f in frames {
         free_block(f, 0);
     }
+    MAPPED_PAGES.fetch_sub(frames.len(), core::sync::atomic::Ordering::Relaxed);
     // The page table of the slot's 2 MiB goes too if no stack is left in
     // it (a fork bomb's stacks leave no tables behind).
     if !frames.is_empty() {

@@ -24,6 +24,8 @@ pub(crate) use kernel_stack::KernelStack;
 #[cfg(feature = "ktest")]
 pub(crate) use kernel_stack::drain_cache as drain_stack_cache;
 pub(crate) use kernel_stack::is_guard_page;
+pub use kernel_stack::kernel_stack_bytes;
+pub use page_table::table_frames;
 pub(crate) use user_copy::fixup as user_copy_fixup;
 pub use user_copy::{UserAccessError, UserFault};
 pub use vm_space::{PageFlags, VmSpace, VmSpaceError};

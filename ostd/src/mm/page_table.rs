@@ -50,9 +50,25 @@ pub(super) unsafe fn write(table: u64, idx: usize, value: u64) {
 /// leaves the kernel's reserve alone).
 pub(super) fn new_table() -> Option<u64> {
     let p = alloc_block_for(0, For::User)?;
+    TABLES.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
     // SAFETY: a fresh frame nobody else references.
     unsafe { zero_page(paddr_to_vaddr(p)) };
     Some(p)
+}
+
+/// Page-table frames of user address spaces in use (`PageTables` in
+/// `/proc/meminfo`).
+static TABLES: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
+
+/// Frees a table made by [`new_table`].
+pub(super) fn free_table(table: u64) {
+    TABLES.fetch_sub(1, core::sync::atomic::Ordering::Relaxed);
+    free_block(table, 0);
+}
+
+/// The number of page-table frames user address spaces hold.
+pub fn table_frames() -> usize {
+    TABLES.load(core::sync::atomic::Ordering::Relaxed)
 }
 
 /// The leaf table (level 1) covering `va`, creating missing levels when
@@ -196,7 +212,7 @@ unsafe fn free_level(table: u64, level: usize, entries: usize) {
         } else {
             // SAFETY: as above.
             unsafe { free_level(child, level - 1, 512) };
-            free_block(child, 0);
+            free_table(child);
         }
     }
 }

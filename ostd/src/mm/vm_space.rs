@@ -15,7 +15,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 
 use bitflags::bitflags;
 
-use super::frame::{Frame, free_block};
+use super::frame::Frame;
 use super::kernel_space::kernel_root;
 use super::page_table::{
     self as pt, for_each_leaf, for_each_leaf_table, free_user_tables, leaf_table,
@@ -135,16 +135,22 @@ impl<'a> Flusher<'a> {
         }
     }
 
-    /// Flushes, and returns once every CPU has. Call with the space's lock
-    /// held (so that no CPU refills an entry from the old tables once it
-    /// has flushed, except through the new ones).
+    /// Flushes, and returns once every CPU has. Called with the space's
+    /// lock held (so interrupts are off, and no CPU refills an entry from
+    /// the old tables once it has flushed, except through the new ones).
     fn finish(self) {
         if self.n == 0 && !self.all {
             return;
         }
-        let _irq = crate::sync::disable_irqs();
-        let root = self.space.root_paddr;
-        if current_root() == root {
+        debug_assert!(!x86_64::instructions::interrupts::are_enabled());
+        // The page-table writes before this fence, and this CPU's look at
+        // the set after it, are ordered: a CPU that loads the space later
+        // (setting its bit first, with a locked instruction) walks the new
+        // entries.
+        core::sync::atomic::fence(Ordering::SeqCst);
+        let cpus = self.space.cpus.load(Ordering::Acquire);
+        let me = 1u64 << crate::cpu::this_cpu_index();
+        if cpus & me != 0 {
             if self.all {
                 flush_all();
             } else {
@@ -153,12 +159,11 @@ impl<'a> Flusher<'a> {
                 }
             }
         }
-        // The page-table writes above are ordered before this read of the
-        // set by the lock: a CPU that loads the space afterwards (setting
-        // its bit first, with a locked instruction) sees the new entries.
-        core::sync::atomic::fence(Ordering::SeqCst);
-        let others = self.space.cpus.load(Ordering::Acquire) & crate::smp::other_cpus();
-        crate::smp::shootdown(others, root, &self.pages[..self.n], self.all);
+        let others = cpus & !me;
+        if others != 0 {
+            let pages = &self.pages[..self.n];
+            crate::smp::shootdown(others, self.space.root_paddr, pages, self.all);
+        }
     }
 }
 
@@ -481,6 +486,6 @@ impl Drop for VmSpace {
         unsafe {
             free_user_tables(root);
         }
-        free_block(root, 0);
+        pt::free_table(root);
     }
 }

@@ -296,6 +296,9 @@ static CPU_SCHED: [CpuSched; MAX_CPUS] = [const {
     }
 }; MAX_CPUS];
 
+/// The capacity an idle CPU's empty run queue keeps.
+const IDLE_QUEUE_KEEP: usize = 64;
+
 /// A busy CPU looks for a task to pull every this many ticks.
 const BALANCE_TICKS: u32 = 4;
 
@@ -1148,6 +1151,35 @@ fn idle_loop() -> ! {
         if work {
             schedule(Switch::Preempt);
         } else {
+            // The idle task runs on whatever space was loaded; one that
+            // nothing else holds any more (its process is gone) is let go
+            // of before halting, so that its memory comes back now.
+            let (dead_space, queues) = {
+                let mut rq = RQS[cpu].lock();
+                let dead = if rq
+                    .loaded_space
+                    .as_ref()
+                    .is_some_and(|s| Arc::strong_count(s) == 1)
+                {
+                    load_space(&mut rq, None)
+                } else {
+                    None
+                };
+                // Queues keep their capacity so that a switch allocates
+                // nothing; one that a burst (a fork bomb) made large is
+                // given back once it is empty again.
+                let big = rq.run_queue.capacity() > IDLE_QUEUE_KEEP
+                    || rq.rt_queue.capacity() > IDLE_QUEUE_KEEP;
+                let queues = (big && rq.queued() == 0).then(|| {
+                    (
+                        core::mem::take(&mut rq.run_queue),
+                        core::mem::take(&mut rq.rt_queue),
+                    )
+                });
+                (dead, queues)
+            };
+            drop(dead_space);
+            drop(queues);
             let idle = super::stats::IdlePeriod::start();
             // `sti; hlt`: an interrupt that makes work arrives after the
             // check above still ends the halt.

@@ -10,9 +10,12 @@
 //! dropped only by its own thread, and dropping one clears the mark). The
 //! registers stay loaded: if the same context enters user mode on the same
 //! CPU next, with nobody else's state loaded there in between, nothing is
-//! restored. A state remembers the CPU that loaded it last
-//! (`last_cpu`), so a thread that ran elsewhere meanwhile is reloaded from
-//! its (saved, so current) buffer. A new or rewritten state has no CPU.
+//! restored. A state remembers the CPU that loaded it last (`last_cpu`):
+//! a CPU that loads it clears that CPU's owner slot if it still names the
+//! state, so at most one CPU names a state, and only while its registers
+//! are current; a thread that ran elsewhere meanwhile is reloaded from its
+//! (saved, so current) buffer. Only the CPU where the state's thread runs
+//! loads it, so two CPUs never do this for one state at once.
 
 use alloc::alloc::{Layout, alloc_zeroed, dealloc, handle_alloc_error};
 use core::ptr::NonNull;
@@ -78,10 +81,27 @@ impl FpuState {
         };
     }
 
-    /// Whether `cpu`'s registers hold this state.
+    /// Whether `cpu`'s registers hold this state (see the module
+    /// documentation: a CPU's slot names a state only while they do).
     fn is_loaded_in(&self, cpu: &PerCpu) -> bool {
         cpu.fpu_owner.load(Ordering::Relaxed) == self.area.as_ptr()
-            && self.last_cpu.load(Ordering::Relaxed) == cpu.index() as u32
+    }
+
+    /// Clears the owner slot of the CPU that loaded this state last, if it
+    /// still names it (that CPU's registers stop being this state's).
+    fn unname(&self, replace: u32) {
+        let last = self.last_cpu.swap(replace, Ordering::Relaxed);
+        if last != NO_CPU && last != replace {
+            // Never dereferenced there: a CPU saves through its slot only
+            // while its own running thread's state is loaded, and this
+            // state's thread is here.
+            let _ = crate::cpu::cpu(last as usize).fpu_owner.compare_exchange(
+                self.area.as_ptr(),
+                core::ptr::null_mut(),
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            );
+        }
     }
 
     /// Makes this state the one in `cpu`'s registers (the running CPU's),
@@ -96,8 +116,8 @@ impl FpuState {
             // CPU that ran this state were saved when its task switched
             // out (or below, when it is this CPU's).
             unsafe { restore(self.area.as_ptr()) };
+            self.unname(cpu.index() as u32);
             cpu.fpu_owner.store(self.area.as_ptr(), Ordering::Relaxed);
-            self.last_cpu.store(cpu.index() as u32, Ordering::Relaxed);
         }
         cpu.fpu_dirty.store(true, Ordering::Relaxed);
     }
@@ -168,12 +188,12 @@ impl FpuState {
     /// Makes every CPU reload this state before running it, and stops
     /// `cpu` (the running one) from saving its registers into it.
     fn forget(&self, cpu: &PerCpu) {
-        self.last_cpu.store(NO_CPU, Ordering::Relaxed);
         if cpu.fpu_owner.load(Ordering::Relaxed) == self.area.as_ptr() {
             cpu.fpu_owner
                 .store(core::ptr::null_mut(), Ordering::Relaxed);
             cpu.fpu_dirty.store(false, Ordering::Relaxed);
         }
+        self.unname(NO_CPU);
     }
 }
 
@@ -181,12 +201,11 @@ impl Drop for FpuState {
     fn drop(&mut self) {
         {
             let _irq = crate::sync::disable_irqs();
-            // A CPU other than this one may still name the buffer as its
-            // owner, but never with dirty registers: those belong to the
-            // thread running there, and a state is dropped by its own
-            // thread (or after it exited, which saved them). The stale
-            // name is harmless: a new state at the same address starts with
-            // no CPU, so it is restored from its own buffer.
+            // No CPU names the buffer afterwards (a new state at the same
+            // address must not pass for loaded), and none has dirty
+            // registers for it: those would belong to the thread running
+            // there, and a state is dropped by its own thread (or after it
+            // exited, which saved them).
             self.forget(crate::cpu::this_cpu());
         }
         // SAFETY: allocated in `new` with the same layout; no CPU will save

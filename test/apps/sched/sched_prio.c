@@ -62,19 +62,34 @@ static pid_t dead_pid(void)
 
 /* A child that waits to be killed, optionally in its own process group
  * and as another user. */
+/* A child that sleeps in group `pgid` (if >= 0) as `uid` (if nonzero);
+ * returns once the child is set up (with several CPUs, the next call may
+ * otherwise run before this child changed its uid). */
 static pid_t sleeper(pid_t pgid, uid_t uid)
 {
+	int ready[2];
+	char c = 0;
+	if (pipe(ready) != 0)
+		return -1;
 	pid_t p = fork();
 	if (p == 0) {
+		close(ready[0]);
 		if (pgid >= 0)
 			setpgid(0, pgid);
 		if (uid)
 			setuid(uid);
+		if (write(ready[1], &c, 1) != 1)
+			_exit(1);
+		close(ready[1]);
 		for (;;)
 			pause();
 	}
+	close(ready[1]);
 	if (pgid >= 0)
 		setpgid(p, pgid);
+	if (read(ready[0], &c, 1) != 1)
+		p = -1;
+	close(ready[0]);
 	return p;
 }
 

@@ -21,13 +21,23 @@ pub(super) fn meminfo() -> String {
     let page_kb = (ostd::mm::PAGE_SIZE / 1024) as u64;
     let total = ostd::mm::total_frames() as u64 * page_kb;
     let free = (ostd::mm::free_frames() as u64 * page_kb).min(total);
-    let (heap_used, _heap_size) = ostd::mm::heap_stats();
-    let slab = (heap_used as u64 / 1024).min(total - free);
-    // The RAM file systems' pages are `Shmem` (and `Cached`, as Linux
-    // counts tmpfs); everything else in use that is not the kernel heap is
+    // The kernel heap's memory is `Slab` (what it holds, as Linux counts
+    // slab pages with their free objects), kernel stacks `KernelStack`,
+    // user page tables `PageTables`, the RAM file systems' pages `Shmem`
+    // (and `Cached`, as Linux counts tmpfs); everything else in use is
     // counted as process memory.
-    let shmem = (crate::vm::shmem_pages() * page_kb).min(total - free - slab);
-    let anon = total - free - slab - shmem;
+    let (_heap_used, heap_size) = ostd::mm::heap_stats();
+    let mut used = total - free;
+    let mut take = |kb: u64| {
+        let kb = kb.min(used);
+        used -= kb;
+        kb
+    };
+    let slab = take(heap_size as u64 / 1024);
+    let kernel_stack = take(ostd::mm::kernel_stack_bytes() as u64 / 1024);
+    let page_tables = take(ostd::mm::table_frames() as u64 * page_kb);
+    let shmem = take(crate::vm::shmem_pages() * page_kb);
+    let anon = used;
     let lines: [(&str, u64); 40] = [
         ("MemTotal", total),
         ("MemFree", free),
@@ -54,8 +64,8 @@ pub(super) fn meminfo() -> String {
         ("Slab", slab),
         ("SReclaimable", 0),
         ("SUnreclaim", slab),
-        ("KernelStack", 0),
-        ("PageTables", 0),
+        ("KernelStack", kernel_stack),
+        ("PageTables", page_tables),
         ("NFS_Unstable", 0),
         ("Bounce", 0),
         ("WritebackTmp", 0),
