@@ -9,13 +9,41 @@ use super::*;
 use crate::prelude::ktest;
 use crate::sync::{Mutex, WaitQueue};
 
+/// Keeps the test task, and the tasks it spawns with [`OneCpu::options`],
+/// on the CPU it runs on, for tests of the order of one CPU's queue;
+/// dropping it lets the test task run anywhere again.
+struct OneCpu {
+    mask: u64,
+}
+
+impl OneCpu {
+    fn pin() -> Self {
+        let cpu = crate::cpu::this_cpu_index();
+        let mask = 1 << cpu;
+        assert!(Task::current().set_affinity(mask));
+        yield_now();
+        Self { mask }
+    }
+
+    fn options(&self, entry: impl FnOnce() + Send + 'static) -> TaskOptions {
+        TaskOptions::new(entry).affinity(self.mask)
+    }
+}
+
+impl Drop for OneCpu {
+    fn drop(&mut self) {
+        Task::current().set_affinity(u64::MAX);
+    }
+}
+
 #[ktest]
 fn spawn_and_yield_interleave() {
+    let one = OneCpu::pin();
     let log = Arc::new(crate::sync::SpinLock::new(Vec::new()));
     let done = Arc::new(AtomicUsize::new(0));
     for id in 0..3 {
         let (log, done) = (log.clone(), done.clone());
-        TaskOptions::new(move || {
+        one.options(move || {
             for step in 0..3 {
                 log.lock().push((id, step));
                 yield_now();
@@ -37,10 +65,11 @@ fn spawn_and_yield_interleave() {
 
 #[ktest]
 fn busy_task_is_preempted() {
+    let one = OneCpu::pin();
     let stop = Arc::new(AtomicBool::new(false));
     let spun = Arc::new(AtomicBool::new(false));
     let (s, sp) = (stop.clone(), spun.clone());
-    TaskOptions::new(move || {
+    one.options(move || {
         sp.store(true, Ordering::SeqCst);
         // Never yields: only the timer can take the CPU away.
         while !s.load(Ordering::SeqCst) {
@@ -176,18 +205,20 @@ fn woken_while_idle_is_queued_once() {
 /// returns the order they ran in (the test task, a fair one, yields
 /// meanwhile).
 fn run_order(tasks: &[(u32, SchedPolicy)]) -> Vec<u32> {
+    let one = OneCpu::pin();
     let log = Arc::new(crate::sync::SpinLock::new(Vec::new()));
     let done = Arc::new(AtomicUsize::new(0));
     let built: Vec<_> = tasks
         .iter()
         .map(|&(id, policy)| {
             let (log, done) = (log.clone(), done.clone());
-            let t = TaskOptions::new(move || {
-                log.lock().push(id);
-                done.fetch_add(1, Ordering::SeqCst);
-            })
-            .build()
-            .unwrap();
+            let t = one
+                .options(move || {
+                    log.lock().push(id);
+                    done.fetch_add(1, Ordering::SeqCst);
+                })
+                .build()
+                .unwrap();
             t.set_sched_policy(policy, 0);
             t
         })
@@ -214,22 +245,25 @@ fn real_time_tasks_run_first_by_priority() {
 
 #[ktest]
 fn fifo_task_keeps_the_cpu_until_it_sleeps() {
+    let one = OneCpu::pin();
     let fair_ran = Arc::new(AtomicBool::new(false));
     let f = fair_ran.clone();
-    let fair = TaskOptions::new(move || f.store(true, Ordering::SeqCst))
+    let fair = one
+        .options(move || f.store(true, Ordering::SeqCst))
         .spawn()
         .unwrap();
     let ran_meanwhile = Arc::new(AtomicBool::new(true));
     let r = ran_meanwhile.clone();
     let f = fair_ran.clone();
-    let rt = TaskOptions::new(move || {
-        // Spins across many timer ticks: the fair task must not run.
-        let before = f.load(Ordering::SeqCst);
-        crate::timer::spin_for(Duration::from_millis(30));
-        r.store(f.load(Ordering::SeqCst) != before, Ordering::SeqCst);
-    })
-    .build()
-    .unwrap();
+    let rt = one
+        .options(move || {
+            // Spins across many timer ticks: the fair task must not run.
+            let before = f.load(Ordering::SeqCst);
+            crate::timer::spin_for(Duration::from_millis(30));
+            r.store(f.load(Ordering::SeqCst) != before, Ordering::SeqCst);
+        })
+        .build()
+        .unwrap();
     rt.set_sched_policy(SchedPolicy::Fifo(1), 0);
     spawn_built(rt.clone());
     while !rt.has_exited() || !fair.has_exited() {
@@ -239,4 +273,76 @@ fn fifo_task_keeps_the_cpu_until_it_sleeps() {
         !ran_meanwhile.load(Ordering::SeqCst),
         "a fair task ran while a FIFO task spun"
     );
+}
+
+#[ktest]
+fn tasks_run_on_every_cpu_at_once() {
+    // One task pinned to each CPU; each waits until all of them are
+    // running at the same time (only possible if every CPU runs one).
+    let n = crate::cpu::num_cpus();
+    let arrived = Arc::new(AtomicUsize::new(0));
+    let tasks: Vec<_> = (0..n)
+        .map(|cpu| {
+            let a = arrived.clone();
+            TaskOptions::new(move || {
+                assert_eq!(crate::cpu::this_cpu_index(), cpu);
+                a.fetch_add(1, Ordering::SeqCst);
+                let deadline = crate::timer::monotonic() + Duration::from_secs(5);
+                while a.load(Ordering::SeqCst) < n && crate::timer::monotonic() < deadline {
+                    core::hint::spin_loop();
+                }
+            })
+            .affinity(1 << cpu)
+            .spawn()
+            .unwrap()
+        })
+        .collect();
+    for t in &tasks {
+        while !t.has_exited() {
+            yield_now();
+        }
+    }
+    assert_eq!(arrived.load(Ordering::SeqCst), n);
+}
+
+#[ktest]
+fn affinity_moves_a_running_task() {
+    let n = crate::cpu::num_cpus();
+    let me = Task::current();
+    for cpu in (0..n).rev() {
+        assert!(me.set_affinity(1 << cpu));
+        yield_now();
+        assert_eq!(crate::cpu::this_cpu_index(), cpu);
+    }
+    assert!(!me.set_affinity(0), "an empty mask is refused");
+    me.set_affinity(u64::MAX);
+}
+
+#[ktest]
+fn wake_ups_across_cpus_are_not_lost() {
+    // Two tasks on different CPUs (when there are two) hand a token back
+    // and forth through wait queues many times.
+    let n = crate::cpu::num_cpus();
+    let turn = Arc::new(AtomicUsize::new(0));
+    let queue = Arc::new(WaitQueue::new());
+    const ROUNDS: usize = 2000;
+    let spawn = |me: usize| {
+        let (turn, queue) = (turn.clone(), queue.clone());
+        TaskOptions::new(move || {
+            for r in 0..ROUNDS {
+                let mine = 2 * r + me;
+                queue.wait_until(|| (turn.load(Ordering::SeqCst) == mine).then_some(()));
+                turn.store(mine + 1, Ordering::SeqCst);
+                queue.wake_all();
+            }
+        })
+        .affinity(1 << (me % n))
+        .spawn()
+        .unwrap()
+    };
+    let (a, b) = (spawn(0), spawn(1));
+    while !a.has_exited() || !b.has_exited() {
+        yield_now();
+    }
+    assert_eq!(turn.load(Ordering::SeqCst), 2 * ROUNDS);
 }

@@ -354,7 +354,7 @@ mod test {
             .filter(|_| irq::apic_mode())
             .map_or(1, |p| p.apic_ids().len());
         assert_eq!(nr_cpus_online(), listed.min(cpu_limit()));
-        assert_eq!(apic_id_of(0), Some(apic::this_apic_id()));
+        assert_eq!(apic_id_of(0), Some(apic::bsp_apic_id()));
         for cpu in 1..nr_cpus_online() {
             assert_ne!(apic_id_of(cpu), apic_id_of(0));
         }
