@@ -8,7 +8,7 @@
 #   make bench    benchmarks against Linux
 #   make fuzz     boot the syscall fuzzer as init (see README.md)
 #
-# Variables: ACCEL (auto|tcg|kvm), MEM (2G), SMP (1), LOG_LEVEL, KCMDLINE,
+# Variables: ACCEL (auto|tcg|kvm), MEM (2G), SMP (2), LOG_LEVEL, KCMDLINE,
 # TIMEOUT (seconds; by default none for an interactive console, else 600),
 # INITRAMFS_EXTRA (a directory merged over the initramfs),
 # CPU (QEMU model). make fuzz: FUZZ_SEED (1), FUZZ_DURATION (seconds, 600),
@@ -17,7 +17,7 @@
 
 ACCEL ?= auto
 MEM ?= 2G
-SMP ?= 1
+SMP ?= 2
 LOG_LEVEL ?= warn
 KCMDLINE ?=
 TIMEOUT ?=
@@ -78,7 +78,7 @@ host-test: setup
 	@sh tools/host-tests.sh
 
 test: osdk rootfs
-	@sh tools/test-all.sh
+	@SMP=$(SMP) sh tools/test-all.sh
 
 bench: osdk
 	@$(MAKE) --no-print-directory -C test/apps/benchmark OUT=$(abspath $(BUILD)/bench-root)

@@ -9,11 +9,15 @@
 #   5. the scripted console sessions,
 #   6. a boot with a large initramfs,
 #   7. 60 s of the syscall fuzzer (test/apps/fuzz, in QEMU, fixed seed).
+# QEMU boots SMP CPUs (default 2, with multi-threaded TCG); the ktests also
+# run on one CPU, and so do the PID 1 tests and the large initramfs, so
+# that both kinds of machine are exercised.
 # Exits non-zero if anything failed.
 cd "$(dirname "$0")/.."
 
 OSDK=osdk/target/release/osdk
 LOG=build/test-logs
+SMP=${SMP:-2}
 mkdir -p "$LOG"
 passed=0
 failed=0
@@ -57,29 +61,34 @@ hf=$(grep -E '^test result:' "$LOG/host.log" | sed -E 's/.* ([0-9]+) passed; ([0
 passed=$((passed + ${hp:-0}))
 failed=$((failed + ${hf:-0}))
 
-phase "ktests"
-$OSDK run --ktest --summary --timeout 300 --cmdline "log_level=warn" >"$LOG/ktest.log" 2>&1
-grep -E 'FAILED|panicked|KERNEL PANIC' "$LOG/ktest.log"
-count_summary "$LOG/ktest.log"
-tail -n 1 "$LOG/ktest.log"
+for cpus in 1 "$SMP"; do
+    phase "ktests ($cpus CPU)"
+    $OSDK run --ktest --summary --smp "$cpus" --timeout 300 --cmdline "log_level=warn" \
+        >"$LOG/ktest-$cpus.log" 2>&1
+    grep -E 'FAILED|KERNEL PANIC' "$LOG/ktest-$cpus.log"
+    count_summary "$LOG/ktest-$cpus.log"
+    tail -n 1 "$LOG/ktest-$cpus.log"
+    [ "$SMP" = 1 ] && break
+done
 
-phase "test apps (one boot, in-guest runner)"
+phase "test apps (one boot, in-guest runner, $SMP CPUs)"
 $OSDK build >"$LOG/build.log" 2>&1 || { cat "$LOG/build.log"; failed=$((failed + 1)); }
 $OSDK run --no-build --kernel target/osdk/kernel --initramfs build/rootfs --summary --timeout 1500 \
+    --smp "$SMP" \
     --cmdline "log_level=warn init=/test/runner" >"$LOG/apps.log" 2>&1
 grep -aE '^(PASS|FAIL)|^    \|' "$LOG/apps.log"
 grep -aE 'KERNEL PANIC|osdk: (timeout|guest)' "$LOG/apps.log"
 count_summary "$LOG/apps.log"
 
-phase "test apps that exhaust memory (one boot, 512 MiB)"
+phase "test apps that exhaust memory (one boot, 512 MiB, $SMP CPUs)"
 $OSDK run --no-build --kernel target/osdk/kernel --initramfs build/rootfs --summary --timeout 600 \
-    --mem 512M --cmdline "log_level=warn init=/test/runner -- -m /test/manifest-oom.txt" \
+    --smp "$SMP" --mem 512M --cmdline "log_level=warn init=/test/runner -- -m /test/manifest-oom.txt" \
     >"$LOG/apps-oom.log" 2>&1
 grep -aE '^(PASS|FAIL)|^    \|' "$LOG/apps-oom.log"
 grep -aE 'KERNEL PANIC|osdk: (timeout|guest)' "$LOG/apps-oom.log"
 count_summary "$LOG/apps-oom.log"
 
-phase "test apps as PID 1 (one boot each)"
+phase "test apps as PID 1 (one boot each, 1 CPU)"
 $OSDK test-apps --no-build --kernel target/osdk/kernel --initramfs build/rootfs \
     --manifest test/apps/manifest-init.txt --timeout 120 --cmdline "log_level=warn" \
     >"$LOG/apps-init.log" 2>&1
@@ -90,14 +99,14 @@ for script in test/session/*.session; do
     [ -f "$script" ] || continue
     phase "scripted console session: $script"
     if $OSDK session --no-build --kernel target/osdk/kernel --initramfs build/rootfs \
-        --script "$script" --timeout 600 --cmdline "log_level=warn" >"$LOG/session.log" 2>&1; then :; fi
+        --smp "$SMP" --script "$script" --timeout 600 --cmdline "log_level=warn" >"$LOG/session.log" 2>&1; then :; fi
     tail -n 3 "$LOG/session.log"
     count_summary "$LOG/session.log"
 done
 
 # An initramfs larger than any block of contiguous memory: unpacked as a
 # stream, its 200 MiB file arrives intact (big_file checks every byte).
-phase "a large initramfs (a 200 MiB file, as PID 1)"
+phase "a large initramfs (a 200 MiB file, as PID 1, 1 CPU)"
 mkdir -p build/big-initramfs/big
 [ -f build/big-initramfs/big/pattern ] ||
     build/rootfs/test/basic/big_file -w build/big-initramfs/big/pattern 200
@@ -114,8 +123,9 @@ count_summary "$LOG/big-initramfs.log"
 # syscalls of bugs that have a reproducer under test/apps/hostile/ and are
 # not fixed yet; empty when there are none.
 FUZZ_KNOWN_BUGS=${FUZZ_KNOWN_BUGS-}
-phase "syscall fuzzer (60 s, seed 1${FUZZ_KNOWN_BUGS:+, skipping $FUZZ_KNOWN_BUGS})"
+phase "syscall fuzzer (60 s, seed 1, $SMP CPUs${FUZZ_KNOWN_BUGS:+, skipping $FUZZ_KNOWN_BUGS})"
 if $OSDK run --no-build --kernel target/osdk/kernel --initramfs build/rootfs --summary --timeout 180 \
+    --smp "$SMP" \
     --cmdline "log_level=warn init=/test/fuzz/fuzz -- -s 1 -d 60 -w 8 ${FUZZ_KNOWN_BUGS:+-x $FUZZ_KNOWN_BUGS}" \
     >"$LOG/fuzz.log" 2>&1; then
     count_summary "$LOG/fuzz.log"
