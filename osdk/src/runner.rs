@@ -244,13 +244,8 @@ mod tests {
     use crate::testutil::TempDir;
     use std::os::unix::fs::PermissionsExt;
 
-    /// Serialises the tests that write and start scripts: a script still
-    /// open for writing in a process forked by another test cannot be
-    /// executed ("text file busy").
-    static SPAWN: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
     fn lock() -> std::sync::MutexGuard<'static, ()> {
-        SPAWN.lock().unwrap_or_else(|e| e.into_inner())
+        crate::testutil::spawn_lock()
     }
 
     /// Writes a shell script that stands in for QEMU.

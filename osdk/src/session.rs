@@ -1200,7 +1200,15 @@ done
         }
     }
 
+    /// Whether bash can run (under the spawn lock, as every start of a
+    /// program in the tests).
+    fn has_bash() -> bool {
+        let _guard = crate::testutil::spawn_lock();
+        Command::new("bash").arg("-c").arg("true").status().is_ok()
+    }
+
     fn run_fake(label: &str, script: &str, timeout_secs: u64) -> (Driven, String) {
+        let _guard = crate::testutil::spawn_lock();
         let tmp = TempDir::new(label);
         let fake = tmp.path().join("fake-qemu");
         fs::write(&fake, FAKE).unwrap();
@@ -1222,7 +1230,7 @@ done
 
     #[test]
     fn a_session_against_a_fake_machine() {
-        if Command::new("bash").arg("-c").arg("true").status().is_err() {
+        if !has_bash() {
             return;
         }
         let (driven, _) = run_fake(

@@ -3,6 +3,14 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+/// Serialises the tests that write scripts and start programs, in every
+/// module: a script still open for writing in a process that another test
+/// thread forked cannot be executed ("text file busy").
+pub fn spawn_lock() -> std::sync::MutexGuard<'static, ()> {
+    static SPAWN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    SPAWN.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// A directory under the system temporary directory that is removed, with
 /// everything in it, when dropped.
 pub struct TempDir(PathBuf);

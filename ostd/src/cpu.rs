@@ -54,12 +54,14 @@ pub(crate) struct PerCpu {
     online: AtomicBool,
     /// The task running on this CPU (the scheduler holds a reference).
     pub(crate) current_task: AtomicPtr<Task>,
+    /// The running task should make way at the next preemption point.
+    pub(crate) need_resched: AtomicBool,
     /// The user FS base loaded in the CPU.
     pub(crate) loaded_fs_base: AtomicU64,
-    /// The FPU state whose registers are live in this CPU (see
-    /// `user::fpu`), and whether they are newer than its buffer.
-    pub(crate) fpu_owner: AtomicPtr<u8>,
-    pub(crate) fpu_dirty: AtomicBool,
+    /// The address of the FPU state whose registers are live in this CPU
+    /// (see `user::fpu`), with bit 0 set when they are newer than its
+    /// buffer.
+    pub(crate) fpu_owner: AtomicUsize,
     /// Set while an interrupt that arrived in user mode is handled (for
     /// the user/system split of CPU time).
     pub(crate) irq_from_user: AtomicBool,
@@ -81,6 +83,7 @@ pub(crate) mod offset {
     pub const USER_FRAME_END: usize = 24;
     pub const INDEX: usize = 32;
     pub const CURRENT_TASK: usize = 40;
+    pub const NEED_RESCHED: usize = 48;
 }
 
 const _: () = {
@@ -91,6 +94,7 @@ const _: () = {
     assert!(offset_of!(PerCpu, user_frame_end) == offset::USER_FRAME_END);
     assert!(offset_of!(PerCpu, index) == offset::INDEX);
     assert!(offset_of!(PerCpu, current_task) == offset::CURRENT_TASK);
+    assert!(offset_of!(PerCpu, need_resched) == offset::NEED_RESCHED);
 };
 
 // SAFETY: every field but `tss` and `gdt` is an atomic. The TSS and GDT of
@@ -109,9 +113,9 @@ impl PerCpu {
             index: AtomicU32::new(0),
             online: AtomicBool::new(false),
             current_task: AtomicPtr::new(core::ptr::null_mut()),
+            need_resched: AtomicBool::new(false),
             loaded_fs_base: AtomicU64::new(0),
-            fpu_owner: AtomicPtr::new(core::ptr::null_mut()),
-            fpu_dirty: AtomicBool::new(false),
+            fpu_owner: AtomicUsize::new(0),
             irq_from_user: AtomicBool::new(false),
             stats: crate::task::stats::CpuStats::new(),
             apic_id: AtomicU32::new(0),
@@ -215,6 +219,17 @@ pub(crate) fn current_task_ptr() -> *const Task {
         core::arch::asm!("mov {}, gs:[{off}]", out(reg) p, off = const offset::CURRENT_TASK, options(nostack, readonly, preserves_flags))
     };
     p
+}
+
+/// Whether the running CPU should reschedule (read in one instruction).
+#[inline]
+pub(crate) fn need_resched_here() -> bool {
+    let flag: u8;
+    // SAFETY: as in `this_cpu_index`.
+    unsafe {
+        core::arch::asm!("mov {}, gs:[{off}]", out(reg_byte) flag, off = const offset::NEED_RESCHED, options(nostack, readonly, preserves_flags))
+    };
+    flag != 0
 }
 
 /// Points the GS base at CPU `index`'s area. The first thing each CPU does.

@@ -100,6 +100,13 @@ impl KernelHeap {
 
     /// The chunk holding address `p`.
     fn find(&self, p: usize) -> Option<usize> {
+        // Most frees are of recent allocations, in the chunk that served
+        // the last one.
+        if let Some(c) = self.chunks.get(self.hint).and_then(Option::as_ref)
+            && (c.start..c.end).contains(&p)
+        {
+            return Some(self.hint);
+        }
         let chunks = &self.chunks[..self.len];
         let i = chunks.partition_point(|c| c.as_ref().is_some_and(|c| c.start <= p));
         let i = i.checked_sub(1)?;

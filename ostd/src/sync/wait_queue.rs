@@ -145,6 +145,7 @@ impl WaitQueue {
     }
 
     /// Whether anyone may be waiting (see `enqueue`).
+    #[inline]
     fn wakers_present(&self) -> bool {
         core::sync::atomic::fence(Ordering::SeqCst);
         self.count.load(Ordering::Acquire) != 0
@@ -157,10 +158,13 @@ impl WaitQueue {
     }
 
     /// Wakes the first sleeper; returns whether there was one.
+    #[inline]
     pub fn wake_one(&self) -> bool {
-        if !self.wakers_present() {
-            return false;
-        }
+        self.wakers_present() && self.wake_first()
+    }
+
+    #[inline(never)]
+    fn wake_first(&self) -> bool {
         let t = {
             let mut w = self.waiters.lock();
             let t = w.pop_front();
@@ -177,10 +181,17 @@ impl WaitQueue {
     }
 
     /// Wakes every sleeper; returns how many there were.
+    #[inline]
     pub fn wake_all(&self) -> usize {
-        if !self.wakers_present() {
-            return 0;
+        if self.wakers_present() {
+            self.wake_every()
+        } else {
+            0
         }
+    }
+
+    #[inline(never)]
+    fn wake_every(&self) -> usize {
         let all = {
             let mut w = self.waiters.lock();
             self.count.store(0, Ordering::Release);

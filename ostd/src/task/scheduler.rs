@@ -265,8 +265,6 @@ static RQS: [SpinLock<RunQueue>; MAX_CPUS] = [const { SpinLock::new(RunQueue::ne
 
 /// A CPU's scheduling flags, read and written without its queue's lock.
 struct CpuSched {
-    /// The running task should make way at the next preemption point.
-    need_resched: AtomicBool,
     /// Ticks left in the running task's slice.
     slice_left: AtomicU32,
     /// When the running round-robin task's slice ends (ns since boot; 0:
@@ -286,7 +284,6 @@ struct CpuSched {
 
 static CPU_SCHED: [CpuSched; MAX_CPUS] = [const {
     CpuSched {
-        need_resched: AtomicBool::new(false),
         slice_left: AtomicU32::new(1),
         rr_slice_end: AtomicU64::new(0),
         nr_queued: AtomicUsize::new(0),
@@ -346,7 +343,9 @@ fn lock_two(
 /// Asks CPU `cpu` to reschedule (at once, by an interrupt, if it is not
 /// the running CPU).
 fn resched(cpu: usize) {
-    CPU_SCHED[cpu].need_resched.store(true, Ordering::Release);
+    crate::cpu::cpu(cpu)
+        .need_resched
+        .store(true, Ordering::Release);
     if cpu != this_cpu() {
         crate::smp::send_reschedule(cpu);
     }
@@ -373,6 +372,9 @@ fn migrate(task: &Task, from: &mut RunQueue, to: &mut RunQueue) {
 /// The CPU with the fewest tasks among those `task` may run on (`prefer`
 /// on a tie).
 fn least_loaded_cpu(task: &Task, prefer: usize) -> usize {
+    if crate::cpu::num_cpus() == 1 {
+        return prefer;
+    }
     let load = |c: usize| {
         let cs = &CPU_SCHED[c];
         cs.nr_queued.load(Ordering::Relaxed) * 2 + usize::from(!cs.idle.load(Ordering::Relaxed))
@@ -398,6 +400,9 @@ fn least_loaded_cpu(task: &Task, prefer: usize) -> usize {
 /// Where a woken `task` that last ran on `last` should run: there if it
 /// is idle, else on an idle CPU, else there (or anywhere allowed).
 fn wake_cpu(task: &Task, last: usize) -> usize {
+    if crate::cpu::num_cpus() == 1 {
+        return last;
+    }
     if task.may_run_on(last) && CPU_SCHED[last].idle.load(Ordering::Relaxed) {
         return last;
     }
@@ -509,7 +514,7 @@ pub(super) fn enqueue(task: Arc<Task>) {
     }
     rq.publish();
     let kick = CPU_SCHED[cpu].idle.load(Ordering::Relaxed)
-        || CPU_SCHED[cpu].need_resched.load(Ordering::Relaxed);
+        || crate::cpu::cpu(cpu).need_resched.load(Ordering::Relaxed);
     drop(rq);
     if kick {
         resched(cpu);
@@ -566,14 +571,14 @@ pub(super) fn wake(task: &Arc<Task>) -> bool {
                             || vr.saturating_add(WAKEUP_GRANULARITY_NS) < rq.vruntime_now(cur)))
             });
             if preempt {
-                CPU_SCHED[rq.cpu]
+                crate::cpu::cpu(rq.cpu)
                     .need_resched
                     .store(true, Ordering::Relaxed);
             }
         }
         rq.publish();
         let cpu = rq.cpu;
-        let kick = CPU_SCHED[cpu].need_resched.load(Ordering::Relaxed);
+        let kick = crate::cpu::cpu(cpu).need_resched.load(Ordering::Relaxed);
         drop(dst);
         drop(src);
         if kick {
@@ -733,7 +738,7 @@ impl RunQueue {
                     && cur.rt_prio.load(Ordering::Relaxed) < task.rt_prio.load(Ordering::Relaxed))
         });
         if outranks {
-            CPU_SCHED[self.cpu]
+            crate::cpu::cpu(self.cpu)
                 .need_resched
                 .store(true, Ordering::Relaxed);
         }
@@ -1060,7 +1065,9 @@ pub(crate) fn tick() {
     let rr_end = cs.rr_slice_end.load(Ordering::Relaxed);
     if left <= 1 || (rr_end != 0 && crate::arch::x86::tsc::nanos_since_boot() >= rr_end) {
         cs.slice_left.store(0, Ordering::Relaxed);
-        cs.need_resched.store(true, Ordering::Relaxed);
+        crate::cpu::cpu(cpu)
+            .need_resched
+            .store(true, Ordering::Relaxed);
     } else {
         cs.slice_left.store(left - 1, Ordering::Relaxed);
     }
@@ -1068,7 +1075,9 @@ pub(crate) fn tick() {
     if balance_in <= 1 {
         cs.balance_in.store(BALANCE_TICKS, Ordering::Relaxed);
         if crate::cpu::num_cpus() > 1 && pull_task(cpu) {
-            cs.need_resched.store(true, Ordering::Relaxed);
+            crate::cpu::cpu(cpu)
+                .need_resched
+                .store(true, Ordering::Relaxed);
         }
     } else {
         cs.balance_in.store(balance_in - 1, Ordering::Relaxed);
@@ -1145,7 +1154,7 @@ fn idle_loop() -> ! {
         let irq = disable_irqs();
         let cpu = this_cpu();
         let cs = &CPU_SCHED[cpu];
-        let work = cs.need_resched.load(Ordering::Acquire)
+        let work = crate::cpu::cpu(cpu).need_resched.load(Ordering::Acquire)
             || cs.nr_queued.load(Ordering::Relaxed) > 0
             || (crate::cpu::num_cpus() > 1 && pull_task(cpu));
         if work {
@@ -1194,13 +1203,17 @@ fn idle_loop() -> ! {
 /// Switches tasks if the time slice is over or a task was woken. Called
 /// where preemption is safe: on the way out of an interrupt that hit code
 /// running with interrupts enabled, and before returning to user mode.
+#[inline]
 pub(crate) fn preempt_if_needed() {
-    // The CPU read may be stale if the task moves meanwhile: then the other
-    // CPU's flag was looked at, and the next tick catches up.
-    if CPU_SCHED[this_cpu()].need_resched.load(Ordering::Relaxed) {
-        let _irq = disable_irqs();
-        schedule(Switch::Preempt);
+    if crate::cpu::need_resched_here() {
+        preempt();
     }
+}
+
+#[cold]
+fn preempt() {
+    let _irq = disable_irqs();
+    schedule(Switch::Preempt);
 }
 
 /// Why the running task calls the scheduler.
@@ -1222,7 +1235,9 @@ fn schedule(why: Switch) {
     debug_assert!(!x86_64::instructions::interrupts::are_enabled());
     let cpu = this_cpu();
     let cs = &CPU_SCHED[cpu];
-    cs.need_resched.store(false, Ordering::Relaxed);
+    crate::cpu::cpu(cpu)
+        .need_resched
+        .store(false, Ordering::Relaxed);
     let mut rq = RQS[cpu].lock();
     let Some(cur) = rq.current.clone() else {
         return;
@@ -1378,13 +1393,14 @@ pub(super) fn finish_switch() {
         // before switching here, and nothing else takes it.
         let prev = unsafe { Arc::from_raw(p) };
         prev.on_cpu.store(false, Ordering::Release);
-        if prev.migrate_pending.swap(false, Ordering::Relaxed) {
+        if prev.migrate_pending.load(Ordering::Relaxed) {
+            prev.migrate_pending.store(false, Ordering::Relaxed);
             requeue_elsewhere(&prev, cpu);
         }
         drop(prev);
     }
-    let stale = STALE_ENTRIES.swap(0, Ordering::Relaxed);
-    if stale > 0 {
+    if STALE_ENTRIES.load(Ordering::Relaxed) > 0 {
+        let stale = STALE_ENTRIES.swap(0, Ordering::Relaxed);
         log::error!("scheduler: dropped {stale} stale run-queue entries (a bug)");
     }
 }

@@ -24,6 +24,10 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use crate::arch::x86::cpu::{fpu_area_size, has_xsave, xsave_mask};
 use crate::cpu::PerCpu;
 
+/// Bit 0 of a CPU's owner slot: its registers are newer than the owner's
+/// buffer (the buffer is 64-byte aligned, so the bit is free).
+const DIRTY: usize = 1;
+
 /// `last_cpu` of a state that no CPU has loaded since it last changed.
 const NO_CPU: u32 = u32::MAX;
 
@@ -36,7 +40,7 @@ pub struct FpuState {
 }
 
 // SAFETY: the buffer is owned by this value; the only other access is the
-// save of a CPU's dirty registers (`save_on_switch`, `load`), which runs
+// save of a CPU's dirty registers (`save_dirty`), which runs
 // with interrupts disabled on the CPU where the owning thread runs, while
 // no `&mut` to the area is live (the area is only reached through raw
 // pointers).
@@ -84,7 +88,11 @@ impl FpuState {
     /// Whether `cpu`'s registers hold this state (see the module
     /// documentation: a CPU's slot names a state only while they do).
     fn is_loaded_in(&self, cpu: &PerCpu) -> bool {
-        cpu.fpu_owner.load(Ordering::Relaxed) == self.area.as_ptr()
+        cpu.fpu_owner.load(Ordering::Relaxed) & !DIRTY == self.addr()
+    }
+
+    fn addr(&self) -> usize {
+        self.area.as_ptr() as usize
     }
 
     /// Clears the owner slot of the CPU that loaded this state last, if it
@@ -96,8 +104,8 @@ impl FpuState {
             // while its own running thread's state is loaded, and this
             // state's thread is here.
             let _ = crate::cpu::cpu(last as usize).fpu_owner.compare_exchange(
-                self.area.as_ptr(),
-                core::ptr::null_mut(),
+                self.addr(),
+                0,
                 Ordering::Relaxed,
                 Ordering::Relaxed,
             );
@@ -107,8 +115,18 @@ impl FpuState {
     /// Makes this state the one in `cpu`'s registers (the running CPU's),
     /// saving the previous owner's if they are dirty, and marks them dirty.
     /// Called with interrupts disabled before entering user mode.
+    #[inline]
     pub(crate) fn load(&self, cpu: &PerCpu) {
-        if !self.is_loaded_in(cpu) {
+        let slot = cpu.fpu_owner.load(Ordering::Relaxed);
+        // The usual case: the same thread enters user mode again.
+        if slot != self.addr() | DIRTY {
+            self.load_slow(cpu, slot);
+        }
+    }
+
+    #[cold]
+    fn load_slow(&self, cpu: &PerCpu, slot: usize) {
+        if slot != self.addr() {
             save_dirty(cpu);
             // SAFETY: our buffer holds a valid state (initial, saved by
             // `save`, or copied from one), aligned and sized for the
@@ -117,9 +135,8 @@ impl FpuState {
             // out (or below, when it is this CPU's).
             unsafe { restore(self.area.as_ptr()) };
             self.unname(cpu.index() as u32);
-            cpu.fpu_owner.store(self.area.as_ptr(), Ordering::Relaxed);
         }
-        cpu.fpu_dirty.store(true, Ordering::Relaxed);
+        cpu.fpu_owner.store(self.addr() | DIRTY, Ordering::Relaxed);
     }
 
     /// Writes the live registers into the buffer if they hold this state
@@ -188,10 +205,8 @@ impl FpuState {
     /// Makes every CPU reload this state before running it, and stops
     /// `cpu` (the running one) from saving its registers into it.
     fn forget(&self, cpu: &PerCpu) {
-        if cpu.fpu_owner.load(Ordering::Relaxed) == self.area.as_ptr() {
-            cpu.fpu_owner
-                .store(core::ptr::null_mut(), Ordering::Relaxed);
-            cpu.fpu_dirty.store(false, Ordering::Relaxed);
+        if self.is_loaded_in(cpu) {
+            cpu.fpu_owner.store(0, Ordering::Relaxed);
         }
         self.unname(NO_CPU);
     }
@@ -218,18 +233,18 @@ impl Drop for FpuState {
 /// Called on `cpu` with interrupts disabled, by the scheduler before it
 /// switches tasks and before another state is loaded.
 pub(crate) fn save_dirty(cpu: &PerCpu) {
-    if !cpu.fpu_dirty.swap(false, Ordering::Relaxed) {
+    let slot = cpu.fpu_owner.load(Ordering::Relaxed);
+    if slot & DIRTY == 0 {
         return;
     }
-    let owner = cpu.fpu_owner.load(Ordering::Relaxed);
-    if !owner.is_null() {
-        // SAFETY: dirty registers belong to the context that entered user
-        // mode on this CPU since the last switch, which is the running
-        // task's and alive (dropping it clears the dirty mark, see
-        // `forget`); its buffer is 64-byte aligned and of the area size;
-        // interrupts are off, so nothing else touches it.
-        unsafe { save(owner) };
-    }
+    let owner = slot & !DIRTY;
+    // SAFETY: dirty registers belong to the context that entered user mode
+    // on this CPU since the last switch, which is the running task's and
+    // alive (dropping it clears the slot, see `forget`); its buffer is
+    // 64-byte aligned and of the area size; interrupts are off, so nothing
+    // else touches it.
+    unsafe { save(owner as *mut u8) };
+    cpu.fpu_owner.store(owner, Ordering::Relaxed);
 }
 
 /// # Safety

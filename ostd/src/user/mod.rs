@@ -288,6 +288,9 @@ impl UserContext {
     /// Runs the thread in user mode until something needs the kernel:
     /// a syscall, an exception, or `has_event()` returning true (checked
     /// before entering and after every interrupt).
+    // Inlined into the kernel's thread loop: this is the path of every
+    // system call.
+    #[inline(always)]
     pub fn execute(&mut self, mut has_event: impl FnMut() -> bool) -> ReturnReason {
         loop {
             crate::task::preempt_if_needed();
