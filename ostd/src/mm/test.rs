@@ -341,3 +341,108 @@ fn user_cmpxchg() {
         .unwrap();
     assert!(space.cmpxchg_user_u32(VA + 8, 9, 1).is_err());
 }
+
+/// Runs `f` in a task on another CPU than the caller's (if there is one)
+/// and waits for it; returns false when there is a single CPU.
+fn on_another_cpu(f: impl FnOnce() + Send + 'static) -> bool {
+    let n = crate::cpu::num_cpus();
+    if n < 2 {
+        return false;
+    }
+    let there = (crate::cpu::this_cpu_index() + 1) % n;
+    let t = crate::task::TaskOptions::new(f)
+        .affinity(1 << there)
+        .spawn()
+        .unwrap();
+    while !t.has_exited() {
+        crate::task::yield_now();
+    }
+    true
+}
+
+/// A task on another CPU reads (or writes) a page of `space` in a loop
+/// while this CPU takes the access away with `revoke`; every access that
+/// starts after `revoke` returned must fault: the other CPU's TLB was
+/// flushed before `revoke` returned.
+fn revoked_on_other_cpu(write: bool, revoke: impl FnOnce(&VmSpace)) {
+    use core::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    let space = Arc::new(VmSpace::new().unwrap());
+    let frame = Frame::alloc_zeroed().unwrap();
+    space.map(VA, frame, PageFlags::WRITE).unwrap();
+    // 0: accessing; 1: revoked (set after `revoke` returned).
+    let phase = Arc::new(AtomicUsize::new(0));
+    let before = Arc::new(AtomicUsize::new(0));
+    let stale = Arc::new(AtomicUsize::new(0));
+    let (s, p, b, st) = (space.clone(), phase.clone(), before.clone(), stale.clone());
+    let reader = crate::task::TaskOptions::new(move || {
+        s.activate();
+        let mut after = 0;
+        while after < 2000 {
+            let revoked = p.load(SeqCst) == 1;
+            let ok = if write {
+                s.write_user(VA + 8, &[1]).is_ok()
+            } else {
+                s.read_user(VA + 8, &mut [0u8; 1]).is_ok()
+            };
+            if revoked {
+                after += 1;
+                if ok {
+                    st.fetch_add(1, SeqCst);
+                }
+            } else if ok {
+                b.fetch_add(1, SeqCst);
+            }
+        }
+        Arc::new(VmSpace::new().unwrap()).activate();
+    });
+    let n = crate::cpu::num_cpus();
+    let there = (crate::cpu::this_cpu_index() + 1) % n;
+    let t = reader.affinity(1 << there).spawn().unwrap();
+    // Let the other CPU cache the translation first.
+    while before.load(SeqCst) < 1000 {
+        crate::task::yield_now();
+    }
+    revoke(&space);
+    phase.store(1, SeqCst);
+    while !t.has_exited() {
+        crate::task::yield_now();
+    }
+    assert_eq!(stale.load(SeqCst), 0, "accesses through a stale TLB entry");
+}
+
+#[ktest]
+fn unmap_and_protect_are_shot_down_on_other_cpus() {
+    if crate::cpu::num_cpus() < 2 {
+        return;
+    }
+    revoked_on_other_cpu(false, |s| s.unmap(VA..VA + 4096).unwrap());
+    revoked_on_other_cpu(true, |s| {
+        s.protect(VA..VA + 4096, |f| f - PageFlags::WRITE).unwrap()
+    });
+    revoked_on_other_cpu(false, |s| {
+        s.protect(VA..VA + 4096, |f| f | PageFlags::NO_ACCESS)
+            .unwrap()
+    });
+}
+
+#[ktest]
+fn kernel_stacks_are_shot_down_before_reuse() {
+    // Stacks freed beyond the cache are unmapped on every CPU before their
+    // frames go back: create and end many tasks on two CPUs at once.
+    let done = on_another_cpu(|| {
+        for _ in 0..64 {
+            let stacks: Vec<_> = (0..16)
+                .map(|_| super::KernelStack::new(64 * 1024).unwrap())
+                .collect();
+            drop(stacks);
+        }
+    });
+    if done {
+        for _ in 0..64 {
+            let stacks: Vec<_> = (0..16)
+                .map(|_| super::KernelStack::new(64 * 1024).unwrap())
+                .collect();
+            drop(stacks);
+        }
+    }
+}

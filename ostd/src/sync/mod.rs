@@ -35,3 +35,66 @@ mod guard_bounds {
     assert_impl_all!(SpinLockGuard<'static, u32>: Sync);
     assert_impl_all!(MutexGuard<'static, u32>: Sync);
 }
+
+#[cfg(feature = "ktest")]
+mod test {
+    use alloc::sync::Arc;
+    use alloc::vec::Vec;
+
+    use super::{Mutex, SpinLock};
+    use crate::prelude::ktest;
+
+    /// Each CPU runs a task that increments a counter under `lock_inc`
+    /// `ROUNDS` times; the total must be exact.
+    fn contend(lock_inc: impl Fn() + Send + Sync + 'static) -> usize {
+        const ROUNDS: usize = 20_000;
+        let n = crate::cpu::num_cpus();
+        let lock_inc = Arc::new(lock_inc);
+        let tasks: Vec<_> = (0..n)
+            .map(|cpu| {
+                let f = lock_inc.clone();
+                crate::task::TaskOptions::new(move || {
+                    for _ in 0..ROUNDS {
+                        f();
+                    }
+                })
+                .affinity(1 << cpu)
+                .spawn()
+                .unwrap()
+            })
+            .collect();
+        for t in &tasks {
+            while !t.has_exited() {
+                crate::task::yield_now();
+            }
+        }
+        n * ROUNDS
+    }
+
+    #[ktest]
+    fn spin_lock_excludes_across_cpus() {
+        let counter = Arc::new(SpinLock::new(0usize));
+        let c = counter.clone();
+        let expected = contend(move || {
+            let mut g = c.lock();
+            // A read and a write apart: a second holder would lose counts.
+            let v = *g;
+            core::hint::spin_loop();
+            *g = v + 1;
+        });
+        assert_eq!(*counter.lock(), expected);
+    }
+
+    #[ktest]
+    fn mutex_excludes_across_cpus() {
+        let counter = Arc::new(Mutex::new(0usize));
+        let c = counter.clone();
+        let expected = contend(move || {
+            let mut g = c.lock();
+            let v = *g;
+            core::hint::spin_loop();
+            *g = v + 1;
+        });
+        assert_eq!(*counter.lock(), expected);
+    }
+}
