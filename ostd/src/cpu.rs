@@ -69,6 +69,8 @@ pub(crate) struct PerCpu {
     pub(crate) stats: crate::task::stats::CpuStats,
     /// The local APIC id (for IPIs).
     pub(crate) apic_id: AtomicU32,
+    /// A few free frames for this CPU's allocations (see `mm::frame`).
+    pub(crate) frame_cache: crate::mm::FrameCache,
     /// The CPU's TSS and GDT: written by the CPU itself, during its
     /// initialisation and (RSP0) with interrupts off on each entry to user
     /// mode.
@@ -97,7 +99,8 @@ const _: () = {
     assert!(offset_of!(PerCpu, need_resched) == offset::NEED_RESCHED);
 };
 
-// SAFETY: every field but `tss` and `gdt` is an atomic. The TSS and GDT of
+// SAFETY: every field but `tss`, `gdt` and `frame_cache` is an atomic (the
+// frame cache is `Sync` itself, argued in `mm::frame`). The TSS and GDT of
 // a CPU are written only by that CPU: in `init_tables` (once, before the
 // CPU loads them) and in `set_kernel_stack` (RSP0, with interrupts off, so
 // nothing else on the CPU runs meanwhile); other CPUs never touch them.
@@ -119,6 +122,7 @@ impl PerCpu {
             irq_from_user: AtomicBool::new(false),
             stats: crate::task::stats::CpuStats::new(),
             apic_id: AtomicU32::new(0),
+            frame_cache: crate::mm::FrameCache::new(),
             tss: UnsafeCell::new(TaskStateSegment::new()),
             gdt: UnsafeCell::new(GlobalDescriptorTable::new()),
         }

@@ -35,6 +35,7 @@ pub(super) fn init(
         alloc.add_range(start, end);
     }
     TOTAL_FRAMES.store(alloc.free_frames(), Ordering::Relaxed);
+    ALLOCATOR_FREE.store(alloc.free_frames(), Ordering::Relaxed);
     RESERVED_FRAMES.store(reserve_for(alloc.free_frames()), Ordering::Relaxed);
     *ALLOCATOR.lock() = Some(alloc);
     // SAFETY: `FrameMeta` is a `repr(Rust)` struct with a single
@@ -78,27 +79,145 @@ pub(crate) fn alloc_block(order: usize) -> Option<Paddr> {
 
 /// Allocates `2^order` contiguous frames for `purpose`.
 pub(crate) fn alloc_block_for(order: usize, purpose: For) -> Option<Paddr> {
+    let _irq = crate::sync::disable_irqs();
+    if order == 0
+        && let Some(frame) = crate::cpu::this_cpu()
+            .frame_cache
+            .pop(purpose_allows(purpose))
+    {
+        return Some(frame);
+    }
     let mut guard = ALLOCATOR.lock();
     let a = guard.as_mut()?;
+    let cached = FrameCache::total();
     if purpose == For::User
-        && a.free_frames() < (1 << order) + RESERVED_FRAMES.load(Ordering::Relaxed)
+        && a.free_frames() + cached < (1 << order) + RESERVED_FRAMES.load(Ordering::Relaxed)
     {
         return None;
     }
     let frame = a.alloc(order)?;
+    ALLOCATOR_FREE.store(a.free_frames(), Ordering::Relaxed);
+    if order == 0 {
+        // Take a few more for this CPU while the lock is held, as far as
+        // the reserve allows.
+        let cache = &crate::cpu::this_cpu().frame_cache;
+        let room = a
+            .free_frames()
+            .saturating_sub(RESERVED_FRAMES.load(Ordering::Relaxed));
+        for _ in 0..FrameCache::REFILL.min(room) {
+            let Some(f) = a.alloc(0) else { break };
+            if !cache.push((f * PAGE_SIZE) as Paddr) {
+                a.dealloc(f, 0);
+                break;
+            }
+        }
+        ALLOCATOR_FREE.store(a.free_frames(), Ordering::Relaxed);
+    }
     Some((frame * PAGE_SIZE) as Paddr)
+}
+
+/// Whether an allocation for `purpose` may take a cached frame: user
+/// allocations only while the free frames outside the caches cover the
+/// reserve (the caches are small, so this rarely matters).
+fn purpose_allows(purpose: For) -> bool {
+    purpose == For::Kernel
+        || ALLOCATOR_FREE.load(Ordering::Relaxed) >= RESERVED_FRAMES.load(Ordering::Relaxed)
 }
 
 /// Frees a block from [`alloc_block`].
 pub(crate) fn free_block(paddr: Paddr, order: usize) {
-    if let Some(a) = ALLOCATOR.lock().as_mut() {
-        a.dealloc(paddr as usize / PAGE_SIZE, order);
+    let _irq = crate::sync::disable_irqs();
+    let cache = &crate::cpu::this_cpu().frame_cache;
+    if order == 0 && cache.push(paddr) {
+        return;
     }
+    let mut guard = ALLOCATOR.lock();
+    let Some(a) = guard.as_mut() else {
+        return;
+    };
+    a.dealloc(paddr as usize / PAGE_SIZE, order);
+    if order == 0 {
+        // The cache is full: give half of it back with this one.
+        for _ in 0..FrameCache::CAPACITY / 2 {
+            match cache.take() {
+                Some(f) => a.dealloc(f as usize / PAGE_SIZE, 0),
+                None => break,
+            }
+        }
+    }
+    ALLOCATOR_FREE.store(a.free_frames(), Ordering::Relaxed);
 }
 
-/// Number of free frames.
+/// Number of free frames (the caches of the CPUs included).
 pub fn free_frames() -> usize {
-    ALLOCATOR.lock().as_ref().map_or(0, |a| a.free_frames())
+    ALLOCATOR.lock().as_ref().map_or(0, |a| a.free_frames()) + FrameCache::total()
+}
+
+/// The buddy allocator's free frames as of its last change (a hint read
+/// without its lock).
+static ALLOCATOR_FREE: AtomicUsize = AtomicUsize::new(0);
+
+/// Frames in the caches of all CPUs.
+static CACHED: AtomicUsize = AtomicUsize::new(0);
+
+/// A CPU's few free frames, so that most single-frame allocations and
+/// frees (a page fault, an unmap) do not take the allocator's lock. Used
+/// only by its CPU, with interrupts off.
+pub(crate) struct FrameCache {
+    frames: core::cell::UnsafeCell<[Paddr; FrameCache::CAPACITY]>,
+    len: core::cell::Cell<usize>,
+}
+
+// SAFETY: a CPU's cache is touched only by that CPU with interrupts
+// disabled (`alloc_block_for`, `free_block`), so never by two contexts at
+// once.
+unsafe impl Sync for FrameCache {}
+
+impl FrameCache {
+    const CAPACITY: usize = 32;
+    const REFILL: usize = 15;
+
+    pub(crate) const fn new() -> Self {
+        Self {
+            frames: core::cell::UnsafeCell::new([0; Self::CAPACITY]),
+            len: core::cell::Cell::new(0),
+        }
+    }
+
+    fn total() -> usize {
+        CACHED.load(Ordering::Relaxed)
+    }
+
+    /// Takes a frame (if `allowed`); the caller is the cache's CPU with
+    /// interrupts off.
+    fn pop(&self, allowed: bool) -> Option<Paddr> {
+        if !allowed {
+            return None;
+        }
+        self.take()
+    }
+
+    fn take(&self) -> Option<Paddr> {
+        let n = self.len.get().checked_sub(1)?;
+        self.len.set(n);
+        CACHED.fetch_sub(1, Ordering::Relaxed);
+        // SAFETY: see the `Sync` impl: no other reference to the array
+        // exists while the cache's CPU runs this with interrupts off.
+        Some(unsafe { (*self.frames.get())[n] })
+    }
+
+    /// Keeps a frame if there is room.
+    fn push(&self, paddr: Paddr) -> bool {
+        let n = self.len.get();
+        if n == Self::CAPACITY {
+            return false;
+        }
+        // SAFETY: as in `take`.
+        unsafe { (*self.frames.get())[n] = paddr };
+        self.len.set(n + 1);
+        CACHED.fetch_add(1, Ordering::Relaxed);
+        true
+    }
 }
 
 /// Number of frames the allocator managed at boot.

@@ -17,6 +17,7 @@ mod vm_space;
 
 use core::sync::atomic::AtomicU32;
 
+pub(crate) use frame::FrameCache;
 pub use frame::{Frame, Segment, free_frames, free_frames_for_user, total_frames};
 pub use heap::heap_stats;
 pub(crate) use kernel_space::load_kernel_root;
