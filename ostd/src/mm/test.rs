@@ -344,24 +344,6 @@ fn user_cmpxchg() {
     assert!(space.cmpxchg_user_u32(VA + 8, 9, 1).is_err());
 }
 
-/// Runs `f` in a task on another CPU than the caller's (if there is one)
-/// and waits for it; returns false when there is a single CPU.
-fn on_another_cpu(f: impl FnOnce() + Send + 'static) -> bool {
-    let n = crate::cpu::num_cpus();
-    if n < 2 {
-        return false;
-    }
-    let there = (crate::cpu::this_cpu_index() + 1) % n;
-    let t = crate::task::TaskOptions::new(f)
-        .affinity(1 << there)
-        .spawn()
-        .unwrap();
-    while !t.has_exited() {
-        crate::task::yield_now();
-    }
-    true
-}
-
 /// A task on another CPU reads (or writes) a page of `space` in a loop
 /// while this CPU takes the access away with `revoke`; every access that
 /// starts after `revoke` returned must fault: the other CPU's TLB was
@@ -430,8 +412,8 @@ fn unmap_and_protect_are_shot_down_on_other_cpus() {
 #[ktest]
 fn kernel_stacks_are_shot_down_before_reuse() {
     // Stacks freed beyond the cache are unmapped on every CPU before their
-    // frames go back: create and end many tasks on two CPUs at once.
-    let done = on_another_cpu(|| {
+    // frames go back: create and free many on every CPU at once.
+    crate::task::on_every_cpu(|_| {
         for _ in 0..64 {
             let stacks: Vec<_> = (0..16)
                 .map(|_| super::KernelStack::new(64 * 1024).unwrap())
@@ -439,12 +421,4 @@ fn kernel_stacks_are_shot_down_before_reuse() {
             drop(stacks);
         }
     });
-    if done {
-        for _ in 0..64 {
-            let stacks: Vec<_> = (0..16)
-                .map(|_| super::KernelStack::new(64 * 1024).unwrap())
-                .collect();
-            drop(stacks);
-        }
-    }
 }

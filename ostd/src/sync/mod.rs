@@ -39,49 +39,35 @@ mod guard_bounds {
 #[cfg(feature = "ktest")]
 mod test {
     use alloc::sync::Arc;
-    use alloc::vec::Vec;
 
     use super::{Mutex, SpinLock};
     use crate::prelude::ktest;
 
     /// Each CPU runs a task that increments a counter under `lock_inc`
-    /// `ROUNDS` times; the total must be exact.
+    /// `ROUNDS` times; returns the total to expect.
     fn contend(lock_inc: impl Fn() + Send + Sync + 'static) -> usize {
         const ROUNDS: usize = 20_000;
-        let n = crate::cpu::num_cpus();
-        let lock_inc = Arc::new(lock_inc);
-        let tasks: Vec<_> = (0..n)
-            .map(|cpu| {
-                let f = lock_inc.clone();
-                crate::task::TaskOptions::new(move || {
-                    for _ in 0..ROUNDS {
-                        f();
-                    }
-                })
-                .affinity(1 << cpu)
-                .spawn()
-                .unwrap()
-            })
-            .collect();
-        for t in &tasks {
-            while !t.has_exited() {
-                crate::task::yield_now();
+        crate::task::on_every_cpu(move |_| {
+            for _ in 0..ROUNDS {
+                lock_inc();
             }
-        }
-        n * ROUNDS
+        });
+        crate::cpu::num_cpus() * ROUNDS
+    }
+
+    /// Increments `*g` with a read and a write apart: a second holder of
+    /// the lock would lose counts.
+    fn increment(g: &mut usize) {
+        let v = *g;
+        core::hint::spin_loop();
+        *g = v + 1;
     }
 
     #[ktest]
     fn spin_lock_excludes_across_cpus() {
         let counter = Arc::new(SpinLock::new(0usize));
         let c = counter.clone();
-        let expected = contend(move || {
-            let mut g = c.lock();
-            // A read and a write apart: a second holder would lose counts.
-            let v = *g;
-            core::hint::spin_loop();
-            *g = v + 1;
-        });
+        let expected = contend(move || increment(&mut c.lock()));
         assert_eq!(*counter.lock(), expected);
     }
 
@@ -89,12 +75,7 @@ mod test {
     fn mutex_excludes_across_cpus() {
         let counter = Arc::new(Mutex::new(0usize));
         let c = counter.clone();
-        let expected = contend(move || {
-            let mut g = c.lock();
-            let v = *g;
-            core::hint::spin_loop();
-            *g = v + 1;
-        });
+        let expected = contend(move || increment(&mut c.lock()));
         assert_eq!(*counter.lock(), expected);
     }
 }

@@ -400,5 +400,26 @@ fn run_current_entry() -> ! {
     exit_current();
 }
 
+/// Runs `f(cpu)` in a task pinned to each CPU, all at once, and returns
+/// when every one has ended (for tests).
+#[cfg(feature = "ktest")]
+pub(crate) fn on_every_cpu(f: impl Fn(usize) + Send + Sync + 'static) {
+    let f = Arc::new(f);
+    let tasks: alloc::vec::Vec<_> = (0..crate::cpu::num_cpus())
+        .map(|cpu| {
+            let f = f.clone();
+            TaskOptions::new(move || f(cpu))
+                .affinity(1 << cpu)
+                .spawn()
+                .expect("no memory for a test task")
+        })
+        .collect();
+    for t in &tasks {
+        while !t.has_exited() {
+            yield_now();
+        }
+    }
+}
+
 #[cfg(feature = "ktest")]
 mod test;

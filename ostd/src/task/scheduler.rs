@@ -1332,6 +1332,7 @@ fn schedule(why: Switch) {
     // the mark right after its switch, without taking any lock, so this
     // wait is short.
     while next.on_cpu.load(Ordering::Acquire) {
+        crate::smp::answer_requests();
         core::hint::spin_loop();
     }
     next.on_cpu.store(true, Ordering::Relaxed);

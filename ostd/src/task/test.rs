@@ -281,27 +281,15 @@ fn tasks_run_on_every_cpu_at_once() {
     // running at the same time (only possible if every CPU runs one).
     let n = crate::cpu::num_cpus();
     let arrived = Arc::new(AtomicUsize::new(0));
-    let tasks: Vec<_> = (0..n)
-        .map(|cpu| {
-            let a = arrived.clone();
-            TaskOptions::new(move || {
-                assert_eq!(crate::cpu::this_cpu_index(), cpu);
-                a.fetch_add(1, Ordering::SeqCst);
-                let deadline = crate::timer::monotonic() + Duration::from_secs(5);
-                while a.load(Ordering::SeqCst) < n && crate::timer::monotonic() < deadline {
-                    core::hint::spin_loop();
-                }
-            })
-            .affinity(1 << cpu)
-            .spawn()
-            .unwrap()
-        })
-        .collect();
-    for t in &tasks {
-        while !t.has_exited() {
-            yield_now();
+    let a = arrived.clone();
+    on_every_cpu(move |cpu| {
+        assert_eq!(crate::cpu::this_cpu_index(), cpu);
+        a.fetch_add(1, Ordering::SeqCst);
+        let deadline = crate::timer::monotonic() + Duration::from_secs(5);
+        while a.load(Ordering::SeqCst) < n && crate::timer::monotonic() < deadline {
+            core::hint::spin_loop();
         }
-    }
+    });
     assert_eq!(arrived.load(Ordering::SeqCst), n);
 }
 
