@@ -2121,6 +2121,7 @@ int main(int argc, char **argv)
 	mkdir("/tmp/fuzz", 0777);
 	long free_at_start = mem_free_mib();
 	long slab_at_start = meminfo_kib("Slab:");
+	long slab_used_at_start = meminfo_kib("SUnreclaim:");
 	long shmem_at_start = meminfo_kib("Shmem:");
 
 	slots = mmap(NULL, MAX_WORKERS * sizeof(struct slot), PROT_READ | PROT_WRITE,
@@ -2253,8 +2254,9 @@ int main(int argc, char **argv)
 	sleep(1);
 	say("fuzz: free memory %ld MiB at the start, %ld MiB with the workers and their files gone\n",
 	    free_at_start, mem_free_mib());
-	say("fuzz: kernel heap in use (Slab) %ld KiB at the start, %ld KiB at the end; RAM file systems (Shmem) %ld KiB at the start, %ld KiB at the end\n",
-	    slab_at_start, meminfo_kib("Slab:"), shmem_at_start, meminfo_kib("Shmem:"));
+	say("fuzz: kernel heap (Slab) %ld KiB at the start, %ld KiB at the end, of which objects in use (SUnreclaim) %ld and %ld KiB; RAM file systems (Shmem) %ld KiB at the start, %ld KiB at the end\n",
+	    slab_at_start, meminfo_kib("Slab:"), slab_used_at_start, meminfo_kib("SUnreclaim:"),
+	    shmem_at_start, meminfo_kib("Shmem:"));
 	if (st_deaths) {
 		char buf[512];
 		int off = 0;

@@ -26,7 +26,7 @@ pub(super) fn meminfo() -> String {
     // user page tables `PageTables`, the RAM file systems' pages `Shmem`
     // (and `Cached`, as Linux counts tmpfs); everything else in use is
     // counted as process memory.
-    let (_heap_used, heap_size) = ostd::mm::heap_stats();
+    let (heap_used, heap_size) = ostd::mm::heap_stats();
     let mut used = total - free;
     let mut take = |kb: u64| {
         let kb = kb.min(used);
@@ -34,6 +34,9 @@ pub(super) fn meminfo() -> String {
         kb
     };
     let slab = take(heap_size as u64 / 1024);
+    // Of the heap, the objects in use are `SUnreclaim`; the rest is free
+    // room in chunks that go back once they empty (`SReclaimable`).
+    let slab_used = (heap_used as u64 / 1024).min(slab);
     let kernel_stack = take(ostd::mm::kernel_stack_bytes() as u64 / 1024);
     let page_tables = take(ostd::mm::table_frames() as u64 * page_kb);
     let shmem = take(crate::vm::shmem_pages() * page_kb);
@@ -62,8 +65,8 @@ pub(super) fn meminfo() -> String {
         ("Shmem", shmem),
         ("KReclaimable", 0),
         ("Slab", slab),
-        ("SReclaimable", 0),
-        ("SUnreclaim", slab),
+        ("SReclaimable", slab - slab_used),
+        ("SUnreclaim", slab_used),
         ("KernelStack", kernel_stack),
         ("PageTables", page_tables),
         ("NFS_Unstable", 0),
