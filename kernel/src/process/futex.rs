@@ -75,7 +75,9 @@ impl Key {
         {
             return_errno!(EFAULT);
         }
-        let space = Arc::as_ptr(vmar) as usize;
+        // Not the address: a freed space's address comes back, and a
+        // waiter left on the old key would be found by the new space.
+        let space = vmar.id() as usize;
         if !shared {
             return Ok(Key::Private {
                 space,

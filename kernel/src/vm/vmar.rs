@@ -211,10 +211,16 @@ impl VmLimits {
     }
 }
 
+/// The next address-space number.
+static NEXT_VMAR_ID: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(1);
+
 /// The address space of a process.
 pub struct Vmar {
     inner: Mutex<Inner>,
     space: Arc<VmSpace>,
+    /// A number no other address space ever has (an address can be reused
+    /// once a space is freed): what private futexes are keyed by.
+    id: u64,
 }
 
 impl Vmar {
@@ -230,7 +236,13 @@ impl Vmar {
                 brk: 0,
             }),
             space: Arc::new(space),
+            id: NEXT_VMAR_ID.fetch_add(1, core::sync::atomic::Ordering::Relaxed),
         }))
+    }
+
+    /// The space's number, never reused (see `id`).
+    pub fn id(&self) -> u64 {
+        self.id
     }
 
     /// The page table.
