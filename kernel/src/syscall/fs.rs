@@ -91,7 +91,7 @@ fn read_to_user(
     let len = len.min(MAX_RW_COUNT);
     let fully = reads_fully(file);
     let vmar = ctx.vmar();
-    let mut buf = alloc::vec![0u8; len.min(IO_CHUNK)];
+    let mut buf = crate::util::zeroed_buffer(len.min(IO_CHUNK))?;
     let mut done = 0;
     loop {
         let want = (len - done).min(buf.len());
@@ -151,7 +151,7 @@ fn write_from_user(
     }
     let vmar = ctx.vmar();
     let chunk = append_chunk(file);
-    let mut buf = alloc::vec![0u8; len.min(chunk)];
+    let mut buf = crate::util::zeroed_buffer(len.min(chunk))?;
     let mut done = 0;
     while done < len {
         let n = (len - done).min(chunk);
@@ -270,7 +270,7 @@ fn readv_at_position(ctx: &SyscallContext, file: &Arc<dyn FileLike>, iovs: Vec<(
         // afterwards. Reading buffer by buffer would wait in the second
         // read for more than the pipe holds once the first was filled.
         let want: usize = iovs.iter().map(|&(_, l)| l).sum();
-        let mut buf = vec![0u8; want.min(IO_CHUNK)];
+        let mut buf = crate::util::zeroed_buffer(want.min(IO_CHUNK))?;
         let n = file.read(&mut buf)?;
         let vmar = ctx.vmar();
         let mut pos = 0;
@@ -306,7 +306,7 @@ fn writev_at_position(
     // (atomic up to PIPE_BUF), and so are `O_APPEND` ones (see
     // `append_chunk`); large ones go out chunk by chunk.
     if total <= append_chunk(file) {
-        let mut buf = vec![0u8; total];
+        let mut buf = crate::util::zeroed_buffer(total)?;
         let mut pos = 0;
         for (base, len) in iovs {
             vmar.read_bytes(base, &mut buf[pos..pos + len])?;
@@ -1343,7 +1343,7 @@ pub fn sys_sendfile(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
     }
     let count = count.min(MAX_RW_COUNT);
     let mut done = 0;
-    let mut buf = vec![0u8; count.min(IO_CHUNK)];
+    let mut buf = crate::util::zeroed_buffer(count.min(IO_CHUNK))?;
     let mut result = None;
     while done < count {
         // Linux's splice loop stops at any signal, with what it moved.

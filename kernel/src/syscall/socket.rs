@@ -379,7 +379,7 @@ fn read_control(ctx: &SyscallContext, hdr: &MsgHdr) -> Result<Ancillary> {
     if hdr.controllen > i32::MAX as usize || hdr.controllen > CONTROL_MAX {
         return_errno!(ENOBUFS);
     }
-    let mut buf = alloc::vec![0u8; hdr.controllen];
+    let mut buf = crate::util::zeroed_buffer(hdr.controllen)?;
     ctx.vmar().read_bytes(hdr.control, &mut buf)?;
     let mut off = 0;
     while off + CMSG_HDR <= buf.len() {

@@ -38,7 +38,7 @@ pub fn sys_getrandom(ctx: &mut SyscallContext, a: [u64; 6]) -> R {
         return_errno!(EINVAL);
     }
     let len = (a[1] as usize).min(1 << 20);
-    let mut buf = alloc::vec![0u8; len];
+    let mut buf = crate::util::zeroed_buffer(len)?;
     ostd::random::fill(&mut buf);
     ctx.vmar().write_bytes(a[0], &buf)?;
     ret(len)

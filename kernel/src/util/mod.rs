@@ -2,9 +2,21 @@
 
 pub mod plain;
 
+use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use ostd::sync::WaitQueue;
+
+/// A zero-filled buffer of `len` bytes for data passing through a system
+/// call: `ENOMEM` instead of a kernel panic when the heap cannot grow (a
+/// process filling memory reaches these paths).
+pub fn zeroed_buffer(len: usize) -> crate::prelude::Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    buf.try_reserve_exact(len)
+        .map_err(|_| crate::prelude::Error::new(crate::error::ENOMEM))?;
+    buf.resize(len, 0);
+    Ok(buf)
+}
 
 /// A one-shot event: waiters sleep until [`complete`](Self::complete).
 #[derive(Default)]

@@ -98,9 +98,11 @@ pub fn out_of_memory(thread: &Arc<Thread>) {
     // Chosen under the lock: threads that fault together kill one victim.
     let chosen = {
         let mut v = VICTIM.lock();
-        let freeing = v
-            .as_ref()
-            .is_some_and(|(space, since)| space.strong_count() > 0 && now - *since < VICTIM_GRACE);
+        // Another CPU may have chosen a victim after `now` was read:
+        // `since` can be later than `now`.
+        let freeing = v.as_ref().is_some_and(|(space, since)| {
+            space.strong_count() > 0 && now.saturating_sub(*since) < VICTIM_GRACE
+        });
         if freeing {
             None
         } else {
