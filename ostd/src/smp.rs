@@ -15,7 +15,7 @@
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use crate::arch::x86::irq::IPI_VECTORS;
-use crate::cpu::{MAX_CPUS, num_cpus, this_cpu_index};
+use crate::cpu::{MAX_CPUS, this_cpu_index};
 
 /// The vector of the reschedule IPI: its handler does nothing but end the
 /// halt or return through the preemption point.
@@ -66,7 +66,7 @@ fn send_ipi(cpu: usize, vector: u8) {
 static RECEIVED: [AtomicU64; IPI_VECTORS.len()] = [const { AtomicU64::new(0) }; IPI_VECTORS.len()];
 
 /// The number of IPIs with `vector` received so far, on all CPUs.
-#[allow(dead_code)]
+#[cfg(feature = "ktest")]
 pub(crate) fn ipis_received(vector: u8) -> u64 {
     IPI_VECTORS
         .iter()
@@ -88,10 +88,7 @@ pub(crate) fn handle_ipi(vector: u8) {
 
 /// The mask of the online CPUs other than the running one.
 pub(crate) fn other_cpus() -> u64 {
-    let me = this_cpu_index();
-    (0..num_cpus())
-        .filter(|&c| c != me && crate::cpu::cpu(c).is_online())
-        .fold(0, |m, c| m | (1 << c))
+    crate::cpu::online_mask() & !(1 << this_cpu_index())
 }
 
 /// Makes the CPUs in `targets` (not the running one) drop their TLB

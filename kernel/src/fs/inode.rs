@@ -306,3 +306,15 @@ pub trait Inode: Send + Sync + Any {
     /// For downcasting.
     fn as_any(&self) -> &dyn Any;
 }
+
+/// Copies the part of `data` from `offset` on into `buf`, as a read of a
+/// file whose contents are `data` (generated files of procfs and sysfs);
+/// returns the bytes copied, 0 at or past the end.
+pub fn read_from(data: &[u8], offset: u64, buf: &mut [u8]) -> usize {
+    let start = usize::try_from(offset)
+        .unwrap_or(usize::MAX)
+        .min(data.len());
+    let n = buf.len().min(data.len() - start);
+    buf[..n].copy_from_slice(&data[start..start + n]);
+    n
+}

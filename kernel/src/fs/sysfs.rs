@@ -239,14 +239,7 @@ impl Inode for SysInode {
         let Node::File(generate) = self.entry.node else {
             return_errno!(EISDIR)
         };
-        let data = generate();
-        let data = data.as_bytes();
-        let start = usize::try_from(offset)
-            .unwrap_or(usize::MAX)
-            .min(data.len());
-        let n = buf.len().min(data.len() - start);
-        buf[..n].copy_from_slice(&data[start..start + n]);
-        Ok(n)
+        Ok(super::inode::read_from(generate().as_bytes(), offset, buf))
     }
 
     fn write_at(&self, _offset: u64, _buf: &[u8]) -> Result<usize> {

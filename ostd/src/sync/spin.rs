@@ -153,11 +153,6 @@ impl<T: ?Sized> SpinLock<T> {
         Some(self.enter(irq))
     }
 
-    /// Whether some CPU holds the lock (a hint: it may change at once).
-    pub fn is_locked(&self) -> bool {
-        self.next.load(Ordering::Relaxed) != self.serving.load(Ordering::Relaxed)
-    }
-
     /// Exclusive access without locking, through a unique reference.
     pub fn get_mut(&mut self) -> &mut T {
         self.value.get_mut()

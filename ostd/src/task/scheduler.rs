@@ -375,10 +375,9 @@ fn least_loaded_cpu(task: &Task, prefer: usize) -> usize {
     if crate::cpu::num_cpus() == 1 {
         return prefer;
     }
-    let load = |c: usize| {
-        let cs = &CPU_SCHED[c];
-        cs.nr_queued.load(Ordering::Relaxed) * 2 + usize::from(!cs.idle.load(Ordering::Relaxed))
-    };
+    // Waiting tasks weigh more than a running one: a CPU with one task
+    // running and none waiting is the better place.
+    let load = |c: usize| CPU_SCHED[c].nr_queued.load(Ordering::Relaxed) + nr_running(c);
     let mut best = prefer;
     let mut best_load = if task.may_run_on(prefer) {
         load(prefer)
@@ -395,6 +394,13 @@ fn least_loaded_cpu(task: &Task, prefer: usize) -> usize {
         }
     }
     best
+}
+
+/// Tasks runnable on CPU `c`: those waiting and the one running (read
+/// without its queue's lock).
+fn nr_running(c: usize) -> usize {
+    let cs = &CPU_SCHED[c];
+    cs.nr_queued.load(Ordering::Relaxed) + usize::from(!cs.idle.load(Ordering::Relaxed))
 }
 
 /// Where a woken `task` that last ran on `last` should run: there if it
@@ -1052,12 +1058,7 @@ pub(crate) fn tick() {
         super::stats::tick(idle, user);
     }
     if cpu == 0 {
-        let running = (0..crate::cpu::num_cpus())
-            .map(|c| {
-                let cs = &CPU_SCHED[c];
-                cs.nr_queued.load(Ordering::Relaxed) + usize::from(!cs.idle.load(Ordering::Relaxed))
-            })
-            .sum();
+        let running = (0..crate::cpu::num_cpus()).map(nr_running).sum();
         super::stats::sample_load(running);
     }
 
@@ -1087,8 +1088,7 @@ pub(crate) fn tick() {
 /// Pulls one waiting task from the busiest other CPU to `cpu` (the running
 /// one), if that evens the load out; returns whether it did.
 fn pull_task(cpu: usize) -> bool {
-    let mine = CPU_SCHED[cpu].nr_queued.load(Ordering::Relaxed)
-        + usize::from(!CPU_SCHED[cpu].idle.load(Ordering::Relaxed));
+    let mine = nr_running(cpu);
     let busiest = (0..crate::cpu::num_cpus())
         .filter(|&c| c != cpu && crate::cpu::cpu(c).is_online())
         .map(|c| (CPU_SCHED[c].nr_queued.load(Ordering::Relaxed), c))

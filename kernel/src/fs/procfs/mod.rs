@@ -486,12 +486,7 @@ impl Inode for ProcInode {
         // Reached only through an inode-backed open file (e.g. one opened
         // with `O_PATH` and then read some other way): generate afresh.
         let data = self.generate()?;
-        let start = usize::try_from(offset)
-            .unwrap_or(usize::MAX)
-            .min(data.len());
-        let n = buf.len().min(data.len() - start);
-        buf[..n].copy_from_slice(&data[start..start + n]);
-        Ok(n)
+        Ok(crate::fs::inode::read_from(&data, offset, buf))
     }
 
     fn write_at(&self, _offset: u64, _buf: &[u8]) -> Result<usize> {
@@ -793,12 +788,7 @@ impl ProcFile {
         {
             *data = fresh;
         }
-        let start = usize::try_from(offset)
-            .unwrap_or(usize::MAX)
-            .min(data.len());
-        let n = buf.len().min(data.len() - start);
-        buf[..n].copy_from_slice(&data[start..start + n]);
-        n
+        crate::fs::inode::read_from(&data, offset, buf)
     }
 }
 

@@ -17,7 +17,7 @@
 //! in (having read them) or was put back to sleep with an INIT.
 
 use core::arch::global_asm;
-use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU64, Ordering};
 use core::time::Duration;
 
 use super::acpi::{self, MAX_CPUS};
@@ -125,32 +125,15 @@ unsafe extern "C" {
     static __ostd_ap_tramp_cpu: u8;
 }
 
-/// Number of CPUs that reported in, the BSP included.
-static NR_ONLINE: AtomicUsize = AtomicUsize::new(1);
-/// APIC id of each online CPU, by CPU index (0 is the BSP).
-static APIC_IDS: [AtomicU32; MAX_CPUS] = [const { AtomicU32::new(0) }; MAX_CPUS];
 /// The TSC an AP read just before reporting in, to check that its TSC
 /// runs in step with the BSP's (the monotonic clock assumes so).
 static TSC_AT_REPORT: AtomicU64 = AtomicU64::new(0);
-
-/// Number of CPUs running, the bootstrap processor included. CPU indexes
-/// are `0..nr_cpus_online()`, 0 being the bootstrap processor.
-pub(crate) fn nr_cpus_online() -> usize {
-    NR_ONLINE.load(Ordering::Acquire)
-}
-
-/// APIC id of the CPU with index `cpu` (`None` if it is not online).
-#[allow(dead_code)] // for the scheduler's IPIs
-pub(crate) fn apic_id_of(cpu: usize) -> Option<u32> {
-    (cpu < nr_cpus_online()).then(|| APIC_IDS[cpu].load(Ordering::Relaxed))
-}
 
 /// Starts every enabled processor the MADT lists, up to the limit of the
 /// command line (`nosmp`, `maxcpus=N`, as in Linux), one after the other.
 /// Called once on the BSP after memory, the APICs and the timer are set
 /// up; interrupts may be on or off.
 pub(crate) fn start_aps() {
-    APIC_IDS[0].store(apic::bsp_apic_id(), Ordering::Relaxed);
     crate::cpu::this_cpu()
         .apic_id
         .store(apic::bsp_apic_id(), Ordering::Relaxed);
@@ -222,7 +205,8 @@ fn set_slot(symbol: *const u8, value: u64) {
 }
 
 fn start_one(apic_id: u32) {
-    let index = nr_cpus_online();
+    // CPUs are numbered in the order they come up (see `crate::cpu`).
+    let index = crate::cpu::num_cpus();
     if index >= MAX_CPUS {
         return;
     }
@@ -246,7 +230,7 @@ fn start_one(apic_id: u32) {
     apic::send_startup(apic_id, page);
 
     let deadline = crate::timer::monotonic() + AP_START_TIMEOUT;
-    while nr_cpus_online() == index {
+    while !crate::cpu::cpu(index).is_online() {
         if crate::timer::monotonic() > deadline {
             // Back to waiting for a startup IPI, so that it cannot run on
             // with the next AP's parameters; its stack is then unused.
@@ -272,10 +256,10 @@ fn start_one(apic_id: u32) {
 }
 
 fn log_summary(listed: usize) {
-    let n = nr_cpus_online();
+    let n = crate::cpu::num_cpus();
     let mut ids = [0u32; MAX_CPUS];
     for (i, id) in ids.iter_mut().enumerate().take(n) {
-        *id = APIC_IDS[i].load(Ordering::Relaxed);
+        *id = crate::cpu::apic_id(i).unwrap_or(0);
     }
     let io_apic = acpi::platform().map(|p| p.io_apic);
     log::info!(
@@ -289,7 +273,7 @@ fn log_summary(listed: usize) {
 }
 
 /// The first Rust code an AP runs, on its own stack and the kernel page
-/// table, interrupts off. `cpu_index` is its index in [`apic_id_of`].
+/// table, interrupts off. `cpu_index` is the number the BSP gave it.
 #[unsafe(no_mangle)]
 extern "C" fn __ostd_ap_rust_entry(cpu_index: usize) -> ! {
     ap_rust_entry(cpu_index)
@@ -321,9 +305,9 @@ fn ap_rust_entry(cpu_index: usize) -> ! {
         log::warn!("smp: CPU {cpu_index} has no timer; it runs tasks without time slices");
     }
 
-    APIC_IDS[cpu_index].store(apic_id, Ordering::Relaxed);
     TSC_AT_REPORT.store(super::tsc::read(), Ordering::Relaxed);
-    NR_ONLINE.fetch_add(1, Ordering::Release);
+    // Reports in (`cpu::set_online`, which the BSP waits for) once it runs
+    // its idle task.
     crate::task::run_ap_idle()
 }
 
@@ -353,10 +337,10 @@ mod test {
         let listed = acpi::platform()
             .filter(|_| irq::apic_mode())
             .map_or(1, |p| p.apic_ids().len());
-        assert_eq!(nr_cpus_online(), listed.min(cpu_limit()));
-        assert_eq!(apic_id_of(0), Some(apic::bsp_apic_id()));
-        for cpu in 1..nr_cpus_online() {
-            assert_ne!(apic_id_of(cpu), apic_id_of(0));
+        assert_eq!(crate::cpu::num_cpus(), listed.min(cpu_limit()));
+        assert_eq!(crate::cpu::apic_id(0), Some(apic::bsp_apic_id()));
+        for cpu in 1..crate::cpu::num_cpus() {
+            assert_ne!(crate::cpu::apic_id(cpu), crate::cpu::apic_id(0));
         }
     }
 
@@ -386,8 +370,8 @@ mod test {
 
     #[ktest]
     fn ipi_to_every_other_cpu_arrives() {
-        for cpu in 1..nr_cpus_online() {
-            let id = apic_id_of(cpu).unwrap();
+        for cpu in 1..crate::cpu::num_cpus() {
+            let id = crate::cpu::apic_id(cpu).unwrap();
             for vector in irq::IPI_VECTORS {
                 assert!(ipi_arrives(id, vector), "IPI {vector:#x} to CPU {cpu} lost");
             }

@@ -53,7 +53,6 @@ const ICR_INIT: u32 = 0b101 << 8;
 const ICR_STARTUP: u32 = 0b110 << 8;
 const ICR_DELIVERY_PENDING: u32 = 1 << 12;
 const ICR_ASSERT: u32 = 1 << 14;
-const ICR_ALL_BUT_SELF: u32 = 0b11 << 18;
 
 const MODE_NONE: u8 = 0;
 const MODE_XAPIC: u8 = 1;
@@ -163,15 +162,8 @@ pub(crate) fn eoi() {
 
 /// Sends interrupt `vector` to the CPU with APIC id `apic_id` (itself
 /// included).
-#[allow(dead_code)] // for the scheduler's IPIs
 pub(crate) fn send_ipi(apic_id: u32, vector: u8) {
     send(apic_id, ICR_ASSERT | vector as u32);
-}
-
-/// Sends interrupt `vector` to every CPU but the caller.
-#[allow(dead_code)]
-pub(crate) fn send_ipi_all_but_self(vector: u8) {
-    send(0, ICR_ALL_BUT_SELF | ICR_ASSERT | vector as u32);
 }
 
 /// Sends an INIT IPI: the target resets and waits for a startup IPI.
