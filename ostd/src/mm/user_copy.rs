@@ -61,10 +61,62 @@ global_asm!(
 .endm
 
 .text
-/* usize __ostd_copy_user(dst, src, len): returns the bytes NOT copied. */
+/* usize __ostd_copy_user(dst, src, len): returns the bytes NOT copied.
+   An aligned word (2, 4 or 8 bytes at addresses that are multiples of
+   its size) is copied by one load and one store, so that a word another
+   CPU changes meanwhile (a futex) is seen whole, never torn, as Linux's
+   get_user/put_user see it. */
 .global __ostd_copy_user
 __ostd_copy_user:
     OSTD_USER_ACCESS_BEGIN
+    mov %rdi, %rax
+    or %rsi, %rax
+    cmp $8, %rdx
+    je 8f
+    cmp $4, %rdx
+    je 4f
+    cmp $2, %rdx
+    je 2f
+    jmp 3f
+8:
+    test $7, %al
+    jnz 3f
+.global __ostd_copy_user_w8
+__ostd_copy_user_w8:
+    mov (%rsi), %rax
+.global __ostd_copy_user_w8_store
+__ostd_copy_user_w8_store:
+    mov %rax, (%rdi)
+    jmp 5f
+4:
+    test $3, %al
+    jnz 3f
+.global __ostd_copy_user_w4
+__ostd_copy_user_w4:
+    mov (%rsi), %eax
+.global __ostd_copy_user_w4_store
+__ostd_copy_user_w4_store:
+    mov %eax, (%rdi)
+    jmp 5f
+2:
+    test $1, %al
+    jnz 3f
+.global __ostd_copy_user_w2
+__ostd_copy_user_w2:
+    movw (%rsi), %ax
+.global __ostd_copy_user_w2_store
+__ostd_copy_user_w2_store:
+    movw %ax, (%rdi)
+5:
+    xor %eax, %eax
+    OSTD_USER_ACCESS_END
+    ret
+.global __ostd_copy_user_word_fixup
+__ostd_copy_user_word_fixup:
+    mov %rdx, %rax
+    OSTD_USER_ACCESS_END
+    ret
+3:
     mov %rdx, %rcx
     shr $3, %rcx
     and $7, %edx
@@ -132,6 +184,13 @@ unsafe extern "C" {
     fn __ostd_copy_user(dst: *mut u8, src: *const u8, len: usize) -> usize;
     fn __ostd_fill_user(dst: *mut u8, byte: u32, len: usize) -> usize;
     static __ostd_copy_user_q: u8;
+    static __ostd_copy_user_w8: u8;
+    static __ostd_copy_user_w8_store: u8;
+    static __ostd_copy_user_w4: u8;
+    static __ostd_copy_user_w4_store: u8;
+    static __ostd_copy_user_w2: u8;
+    static __ostd_copy_user_w2_store: u8;
+    static __ostd_copy_user_word_fixup: u8;
     static __ostd_copy_user_b: u8;
     static __ostd_copy_user_q_fixup: u8;
     static __ostd_copy_user_b_fixup: u8;
@@ -161,7 +220,14 @@ fn fault_addr() -> u64 {
 /// If `rip` is a user-copy instruction, records `addr` and returns the
 /// address to resume at. Called by the page-fault handler.
 pub(crate) fn fixup(rip: u64, addr: u64) -> Option<u64> {
+    let word = &raw const __ostd_copy_user_word_fixup;
     let table = [
+        (&raw const __ostd_copy_user_w8, word),
+        (&raw const __ostd_copy_user_w8_store, word),
+        (&raw const __ostd_copy_user_w4, word),
+        (&raw const __ostd_copy_user_w4_store, word),
+        (&raw const __ostd_copy_user_w2, word),
+        (&raw const __ostd_copy_user_w2_store, word),
         (
             &raw const __ostd_copy_user_q,
             &raw const __ostd_copy_user_q_fixup,
