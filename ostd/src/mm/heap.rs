@@ -40,6 +40,10 @@ struct Chunk {
     end: usize,
     /// The frame-allocator order of the block behind the chunk.
     order: usize,
+    /// Made at boot, never given back. (Not "one of the lowest": chunks
+    /// are ordered by address, and one made later for a large allocation
+    /// may lie below the boot chunks.)
+    permanent: bool,
     heap: Heap<ORDER>,
 }
 
@@ -68,7 +72,7 @@ static HEAP: GlobalHeap = GlobalHeap(SpinLock::new(KernelHeap {
 impl KernelHeap {
     /// Makes a chunk of at least `bytes` (rounded up to a power-of-two
     /// number of frames); returns its index.
-    fn grow(&mut self, bytes: usize) -> Option<usize> {
+    fn grow(&mut self, bytes: usize, permanent: bool) -> Option<usize> {
         if self.len == MAX_CHUNKS {
             return None;
         }
@@ -91,6 +95,7 @@ impl KernelHeap {
             start,
             end,
             order,
+            permanent,
             heap,
         });
         self.len += 1;
@@ -130,7 +135,7 @@ impl KernelHeap {
         // its own size rounded up to a power of two, which the buddy heap
         // hands out whole.
         let need = layout.size().max(layout.align());
-        let Some(i) = self.grow(need.max(CHUNK_SIZE)) else {
+        let Some(i) = self.grow(need.max(CHUNK_SIZE), false) else {
             return core::ptr::null_mut();
         };
         self.hint = i;
@@ -173,20 +178,19 @@ impl KernelHeap {
     fn shrink(&mut self) {
         let in_use: usize = self.chunks[..self.len]
             .iter()
-            .enumerate()
-            .filter_map(|(i, c)| {
+            .filter_map(|c| {
                 let c = c.as_ref()?;
-                (i < PERMANENT_CHUNKS || c.heap.stats_alloc_actual() != 0).then(|| c.end - c.start)
+                (c.permanent || c.heap.stats_alloc_actual() != 0).then(|| c.end - c.start)
             })
             .sum();
         let mut spare = self.allocated <= in_use / 4 * 3;
         let mut i = self.len;
-        while i > PERMANENT_CHUNKS {
+        while i > 0 {
             i -= 1;
             let Some(c) = self.chunks[i].as_ref() else {
                 continue;
             };
-            if c.heap.stats_alloc_actual() != 0 {
+            if c.permanent || c.heap.stats_alloc_actual() != 0 {
                 continue;
             }
             // The spare is an ordinary chunk: one made for a large
@@ -210,7 +214,7 @@ impl KernelHeap {
 pub(super) fn init() {
     let mut heap = HEAP.0.lock();
     for _ in 0..PERMANENT_CHUNKS {
-        let ok = heap.grow(CHUNK_SIZE).is_some();
+        let ok = heap.grow(CHUNK_SIZE, true).is_some();
         assert!(ok, "ostd: no memory for the kernel heap");
     }
 }

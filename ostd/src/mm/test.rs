@@ -307,6 +307,22 @@ fn heap_gives_memory_back() {
 }
 
 #[ktest]
+fn heap_gives_large_chunks_back() {
+    // A chunk made for one large allocation goes back when it is freed,
+    // wherever the frame allocator placed it: only the boot chunks stay,
+    // even if a later chunk lies below them in memory.
+    let (_, total_before) = heap_stats();
+    for mib in [2usize, 8, 32, 3, 17] {
+        let mut v = Vec::<u8>::new();
+        v.try_reserve_exact(mib << 20).unwrap();
+        v.resize(mib << 20, 1);
+        assert!(heap_stats().1 >= total_before + (mib << 20));
+        drop(v);
+        assert_eq!(heap_stats().1, total_before, "after {mib} MiB");
+    }
+}
+
+#[ktest]
 fn heap_serves_large_allocations() {
     let frames_before = free_frames();
     let mut big = Vec::<u8>::new();
