@@ -85,6 +85,9 @@ static VICTIM: SpinLock<Option<(Weak<VmSpace>, Duration)>> = SpinLock::new(None)
 /// A victim that has not released its memory after this long is given up
 /// on, and another is chosen.
 const VICTIM_GRACE: Duration = Duration::from_secs(5);
+/// Free pages above which a fault that found none just retries: memory
+/// came back (4 MiB).
+const REFILLED_PAGES: usize = 1024;
 /// How long a thread whose fault found no memory waits before retrying.
 const RETRY_WAIT: Duration = Duration::from_millis(10);
 
@@ -99,11 +102,20 @@ pub fn out_of_memory(thread: &Arc<Thread>) {
     let chosen = {
         let mut v = VICTIM.lock();
         // Another CPU may have chosen a victim after `now` was read:
-        // `since` can be later than `now`.
+        // `since` can be later than `now`. The victim's memory is back
+        // only once its space has been freed, not when its last handle
+        // went (another CPU may still be freeing its pages, as Linux's
+        // `MMF_OOM_SKIP` is set only after `exit_mmap`).
         let freeing = v.as_ref().is_some_and(|(space, since)| {
-            space.strong_count() > 0 && now.saturating_sub(*since) < VICTIM_GRACE
+            (space.strong_count() > 0 || ostd::mm::spaces_being_freed() > 0)
+                && now.saturating_sub(*since) < VICTIM_GRACE
         });
-        if freeing {
+        // A fault that failed while a victim's memory was still coming
+        // back may get here after it came: the memory is there now, and
+        // nobody else is killed (Linux's last try at a high watermark
+        // in `__alloc_pages_may_oom`, "to catch a parallel oom killing").
+        let refilled = ostd::mm::free_frames_for_user() >= REFILLED_PAGES;
+        if freeing || refilled {
             None
         } else {
             // With nobody else to kill, the faulting process goes, unless

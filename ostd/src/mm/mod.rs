@@ -29,7 +29,7 @@ pub use kernel_stack::kernel_stack_bytes;
 pub use page_table::table_frames;
 pub(crate) use user_copy::fixup as user_copy_fixup;
 pub use user_copy::{UserAccessError, UserFault};
-pub use vm_space::{PageFlags, VmSpace, VmSpaceError};
+pub use vm_space::{PageFlags, VmSpace, VmSpaceError, spaces_being_freed};
 
 pub use crate::arch::x86::mm::USER_SPACE_END;
 use crate::arch::x86::mm::paddr_to_vaddr;

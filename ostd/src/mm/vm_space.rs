@@ -477,8 +477,21 @@ impl VmSpace {
     }
 }
 
+/// Address spaces whose last handle is gone but whose pages are still
+/// being freed (see [`spaces_being_freed`]).
+static BEING_FREED: AtomicU64 = AtomicU64::new(0);
+
+/// How many address spaces are being torn down right now: their memory
+/// is on its way back to the frame allocator. (Once the last `Arc` of a
+/// space is dropped, nothing else shows that freeing a large space, which
+/// takes a while, has started but not finished.)
+pub fn spaces_being_freed() -> u64 {
+    BEING_FREED.load(Ordering::Acquire)
+}
+
 impl Drop for VmSpace {
     fn drop(&mut self) {
+        BEING_FREED.fetch_add(1, Ordering::AcqRel);
         let root = *self.root.get_mut();
         assert_ne!(current_root(), root, "dropping the active VmSpace");
         // SAFETY: we are the last owner (drop) and the space is not loaded:
@@ -487,5 +500,6 @@ impl Drop for VmSpace {
             free_user_tables(root);
         }
         pt::free_table(root);
+        BEING_FREED.fetch_sub(1, Ordering::AcqRel);
     }
 }

@@ -59,6 +59,10 @@ static long free_memory_back(long before)
 		nanosleep(&ts, NULL);
 		now = meminfo_kib("MemFree");
 	}
+	if (now < before - before / 100)
+		INFO("memory not back: MemFree %ld, Slab %ld (objects %ld), KernelStack %ld, PageTables %ld, Shmem %ld, AnonPages %ld kB",
+		     now, meminfo_kib("Slab"), meminfo_kib("SUnreclaim"), meminfo_kib("KernelStack"),
+		     meminfo_kib("PageTables"), meminfo_kib("Shmem"), meminfo_kib("AnonPages"));
 	return now;
 }
 
