@@ -16,6 +16,7 @@ mod wait_queue;
 pub use mutex::{Mutex, MutexGuard};
 pub use once::Once;
 pub use spin::{IrqGuard, SpinLock, SpinLockGuard, disable_irqs};
+pub(crate) use spin::{test_and_set_locks, use_test_and_set};
 pub use wait_queue::{WaitQueue, Waiter, Waker};
 
 // Guards stay with the task (and CPU) that took them, and share the value

@@ -1,7 +1,11 @@
 //! The spin lock and interrupt guards.
 //!
 //! [`SpinLock`] is a ticket lock: CPUs that contend get it in the order
-//! they asked, so none starves. It disables interrupts on the CPU that
+//! they asked, so none starves. Under a hypervisor it is a test-and-set
+//! lock instead, as Linux's `virt_spin_lock` makes it: a host that
+//! preempts virtual CPUs would otherwise stall every waiter behind the
+//! one whose turn it is, while that one is not running (a fair lock's
+//! "waiter preemption"). It disables interrupts on the CPU that
 //! holds it, so a holder is never preempted and an interrupt handler on
 //! the same CPU cannot deadlock against it by taking it too. A CPU that
 //! asks for a lock it already holds would wait forever: a debug build
@@ -11,7 +15,7 @@
 use core::cell::UnsafeCell;
 use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 /// Disables interrupts until the guard is dropped (then restores the
 /// previous state). Nested guards are fine. The state is this CPU's, so the
@@ -38,6 +42,26 @@ impl Drop for IrqGuard {
             x86_64::instructions::interrupts::enable();
         }
     }
+}
+
+/// Whether locks are taken test-and-set (under a hypervisor) rather than
+/// in ticket order. Set once, on the bootstrap processor before any other
+/// CPU runs ([`use_test_and_set`]), and never changed after.
+static TEST_AND_SET: AtomicBool = AtomicBool::new(false);
+
+/// Makes every lock test-and-set from now on. Called at boot, on the
+/// bootstrap processor before it starts the others (unless the command
+/// line says `nopvspin`, which keeps the fair locks, as it makes Linux
+/// keep its queued ones): both kinds of taking keep `next - serving` at 0
+/// (free) or 1 (held) when no two CPUs contend, so a lock held in ticket
+/// order meanwhile is released correctly.
+pub(crate) fn use_test_and_set() {
+    TEST_AND_SET.store(true, Ordering::Relaxed);
+}
+
+/// Whether locks are test-and-set (see [`use_test_and_set`]).
+pub(crate) fn test_and_set_locks() -> bool {
+    TEST_AND_SET.load(Ordering::Relaxed)
 }
 
 /// Spins before a wait for a lock is reported as a deadlock: far more than
@@ -100,11 +124,55 @@ impl<T: ?Sized> SpinLock<T> {
     #[track_caller]
     pub fn lock(&self) -> SpinLockGuard<'_, T> {
         let irq = disable_irqs();
+        if TEST_AND_SET.load(Ordering::Relaxed) {
+            // Taken only when free (`next == serving`), by whichever CPU
+            // gets there first; `next - serving` stays 0 or 1. Reading
+            // `serving` with acquire ordering pairs with the release of
+            // the last holder's unlock.
+            let t = self.serving.load(Ordering::Acquire);
+            if self
+                .next
+                .compare_exchange(t, t.wrapping_add(1), Ordering::Acquire, Ordering::Relaxed)
+                .is_err()
+            {
+                self.wait_free();
+            }
+            return self.enter(irq);
+        }
         let ticket = self.next.fetch_add(1, Ordering::Relaxed);
         if self.serving.load(Ordering::Acquire) != ticket {
             self.wait_for(ticket);
         }
         self.enter(irq)
+    }
+
+    /// The test-and-set wait: until the lock is free and this CPU takes it.
+    #[cold]
+    #[track_caller]
+    fn wait_free(&self) {
+        #[cfg(debug_assertions)]
+        if self.holder.load(Ordering::Relaxed) == crate::cpu::this_cpu_index() as u32 + 1 {
+            panic!("SpinLock: deadlock (lock taken twice on one CPU)");
+        }
+        let mut spins: u64 = 0;
+        loop {
+            let t = self.serving.load(Ordering::Acquire);
+            if self.next.load(Ordering::Relaxed) == t
+                && self
+                    .next
+                    .compare_exchange(t, t.wrapping_add(1), Ordering::Acquire, Ordering::Relaxed)
+                    .is_ok()
+            {
+                return;
+            }
+            // The holder may be waiting for this CPU to flush its TLB.
+            crate::smp::answer_requests();
+            core::hint::spin_loop();
+            spins += 1;
+            if spins == DEADLOCK_SPINS {
+                panic!("SpinLock: deadlock (a lock has been taken for seconds)");
+            }
+        }
     }
 
     #[cold]
@@ -141,7 +209,8 @@ impl<T: ?Sized> SpinLock<T> {
     /// Locks if free.
     pub fn try_lock(&self) -> Option<SpinLockGuard<'_, T>> {
         let irq = disable_irqs();
-        let ticket = self.serving.load(Ordering::Relaxed);
+        // Acquire: pairs with the release of the last unlock.
+        let ticket = self.serving.load(Ordering::Acquire);
         self.next
             .compare_exchange(
                 ticket,

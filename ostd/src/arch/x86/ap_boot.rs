@@ -143,6 +143,11 @@ pub(crate) fn start_aps() {
     };
     let ids = platform.apic_ids();
     let wanted = ids.len().min(cpu_limit());
+    // Before a second CPU runs: the lock kind must not change under
+    // contention (see `sync::spin`).
+    if wanted > 1 && super::cpu::under_hypervisor() && !has_option("nopvspin") {
+        crate::sync::use_test_and_set();
+    }
     if wanted > 1 && !trampoline_page_is_free_ram() {
         log::warn!("smp: page {TRAMPOLINE_PADDR:#x} is not RAM; APs not started");
     } else if wanted > 1 {
@@ -152,6 +157,11 @@ pub(crate) fn start_aps() {
         }
     }
     log_summary(ids.len());
+}
+
+/// Whether the kernel command line has the word `word`.
+fn has_option(word: &str) -> bool {
+    crate::boot::kernel_options().any(|w| w == word)
 }
 
 fn cpu_limit() -> usize {
@@ -263,12 +273,17 @@ fn log_summary(listed: usize) {
     }
     let io_apic = acpi::platform().map(|p| p.io_apic);
     log::info!(
-        "smp: {n} CPU{} (APIC ids {:?}) of {listed} listed, {}, I/O APIC at {:#x} ({} pins)",
+        "smp: {n} CPU{} (APIC ids {:?}) of {listed} listed, {}, I/O APIC at {:#x} ({} pins), {} spin locks",
         if n == 1 { "" } else { "s" },
         &ids[..n],
         if apic::is_x2apic() { "x2APIC" } else { "xAPIC" },
         io_apic.map_or(0, |a| a.addr),
         super::ioapic::nr_pins(),
+        if crate::sync::test_and_set_locks() {
+            "test-and-set"
+        } else {
+            "ticket"
+        },
     );
 }
 

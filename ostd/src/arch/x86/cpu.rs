@@ -86,6 +86,11 @@ pub(crate) fn init_features() {
     BSP_CR4.store(Cr4::read_raw(), Ordering::Relaxed);
 }
 
+/// Whether CPUID says the kernel runs under a hypervisor.
+pub(crate) fn under_hypervisor() -> bool {
+    __cpuid(1).ecx & (1 << 31) != 0
+}
+
 /// Enables on an application processor the features [`init_features`]
 /// enabled on the bootstrap processor (which ran it first).
 pub(crate) fn init_features_on_ap() {
