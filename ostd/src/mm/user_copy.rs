@@ -60,6 +60,22 @@ global_asm!(
 1:
 .endm
 
+/* One aligned word from (%rsi) to (%rdi) through `reg` (the alignment of
+   both, or-ed together, is in %al), then on to 5f; unaligned, on to 3f.
+   Either access may fault: `name` and `name`_store are in the fixup
+   table. */
+.macro OSTD_COPY_WORD name, mask, reg
+    test $\mask, %al
+    jnz 3f
+.global \name
+\name:
+    mov (%rsi), \reg
+.global \name\()_store
+\name\()_store:
+    mov \reg, (%rdi)
+    jmp 5f
+.endm
+
 .text
 /* usize __ostd_copy_user(dst, src, len): returns the bytes NOT copied.
    An aligned word (2, 4 or 8 bytes at addresses that are multiples of
@@ -79,34 +95,11 @@ __ostd_copy_user:
     je 2f
     jmp 3f
 8:
-    test $7, %al
-    jnz 3f
-.global __ostd_copy_user_w8
-__ostd_copy_user_w8:
-    mov (%rsi), %rax
-.global __ostd_copy_user_w8_store
-__ostd_copy_user_w8_store:
-    mov %rax, (%rdi)
-    jmp 5f
+    OSTD_COPY_WORD __ostd_copy_user_w8, 7, %rax
 4:
-    test $3, %al
-    jnz 3f
-.global __ostd_copy_user_w4
-__ostd_copy_user_w4:
-    mov (%rsi), %eax
-.global __ostd_copy_user_w4_store
-__ostd_copy_user_w4_store:
-    mov %eax, (%rdi)
-    jmp 5f
+    OSTD_COPY_WORD __ostd_copy_user_w4, 3, %eax
 2:
-    test $1, %al
-    jnz 3f
-.global __ostd_copy_user_w2
-__ostd_copy_user_w2:
-    movw (%rsi), %ax
-.global __ostd_copy_user_w2_store
-__ostd_copy_user_w2_store:
-    movw %ax, (%rdi)
+    OSTD_COPY_WORD __ostd_copy_user_w2, 1, %ax
 5:
     xor %eax, %eax
     OSTD_USER_ACCESS_END
