@@ -125,16 +125,7 @@ impl<T: ?Sized> SpinLock<T> {
     pub fn lock(&self) -> SpinLockGuard<'_, T> {
         let irq = disable_irqs();
         if TEST_AND_SET.load(Ordering::Relaxed) {
-            // Taken only when free (`next == serving`), by whichever CPU
-            // gets there first; `next - serving` stays 0 or 1. Reading
-            // `serving` with acquire ordering pairs with the release of
-            // the last holder's unlock.
-            let t = self.serving.load(Ordering::Acquire);
-            if self
-                .next
-                .compare_exchange(t, t.wrapping_add(1), Ordering::Acquire, Ordering::Relaxed)
-                .is_err()
-            {
+            if !self.take_if_free() {
                 self.wait_free();
             }
             return self.enter(irq);
@@ -156,12 +147,10 @@ impl<T: ?Sized> SpinLock<T> {
         }
         let mut spins: u64 = 0;
         loop {
-            let t = self.serving.load(Ordering::Acquire);
-            if self.next.load(Ordering::Relaxed) == t
-                && self
-                    .next
-                    .compare_exchange(t, t.wrapping_add(1), Ordering::Acquire, Ordering::Relaxed)
-                    .is_ok()
+            // Read first, so that waiters do not keep the line busy with
+            // failing exchanges while the holder wants it back.
+            if self.next.load(Ordering::Relaxed) == self.serving.load(Ordering::Relaxed)
+                && self.take_if_free()
             {
                 return;
             }
@@ -206,20 +195,21 @@ impl<T: ?Sized> SpinLock<T> {
         }
     }
 
+    /// Takes the lock if it is free (`next == serving`): the ticket lock's
+    /// `try_lock`, and every taking of the test-and-set lock, which keeps
+    /// `next - serving` at 0 or 1.
+    fn take_if_free(&self) -> bool {
+        // Acquire: pairs with the release of the last unlock.
+        let t = self.serving.load(Ordering::Acquire);
+        self.next
+            .compare_exchange(t, t.wrapping_add(1), Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+    }
+
     /// Locks if free.
     pub fn try_lock(&self) -> Option<SpinLockGuard<'_, T>> {
         let irq = disable_irqs();
-        // Acquire: pairs with the release of the last unlock.
-        let ticket = self.serving.load(Ordering::Acquire);
-        self.next
-            .compare_exchange(
-                ticket,
-                ticket.wrapping_add(1),
-                Ordering::Acquire,
-                Ordering::Relaxed,
-            )
-            .ok()?;
-        Some(self.enter(irq))
+        self.take_if_free().then(|| self.enter(irq))
     }
 
     /// Exclusive access without locking, through a unique reference.
